@@ -1,0 +1,14 @@
+import MailCore
+
+/// The Redis key schema of the routing tables, in one place.
+///
+/// * `route:email:<lower-cased address>` — a string holding the grant id.
+/// * `route:grant:<grant id>` — a hash `{region, email}`.
+/// * channel `route:changes` — each message names the keys whose cached values are stale,
+///   separated by spaces; nodes drop those cache entries.
+public enum RoutingKeys {
+    public static let changesChannel = "route:changes"
+
+    public static func email(_ normalizedEmail: String) -> String { "route:email:\(normalizedEmail)" }
+    public static func grant(_ id: GrantID) -> String { "route:grant:\(id.rawValue)" }
+}

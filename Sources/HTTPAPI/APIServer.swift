@@ -1,0 +1,42 @@
+import Cluster
+import Hummingbird
+import Logging
+import MailCore
+
+/// The `/v3` REST API of one node.
+public enum APIServer {
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var node: String
+        public var apiKeys: [String]
+        public var jsonBodyLimit: Int
+
+        public init(host: String, port: Int, node: String, apiKeys: [String], jsonBodyLimit: Int) {
+            self.host = host
+            self.port = port
+            self.node = node
+            self.apiKeys = apiKeys
+            self.jsonBodyLimit = jsonBodyLimit
+        }
+    }
+
+    public static func router(settings: Settings, grants: GrantService, registries: [Region: NodeRegistry]) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: APIErrorAndMetricsMiddleware(node: settings.node))
+        let v3 = router.group("v3")
+            .add(middleware: BearerKeyMiddleware(keys: settings.apiKeys))
+            .add(middleware: GrantForwardingMiddleware(region: grants.region, node: settings.node, routing: grants.routing, registries: registries))
+        GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
+        return router
+    }
+
+    public static func application(settings: Settings, grants: GrantService, registries: [Region: NodeRegistry], logger: Logger)
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: router(settings: settings, grants: grants, registries: registries),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "mailnode"),
+            logger: logger)
+    }
+}

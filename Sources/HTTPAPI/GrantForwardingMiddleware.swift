@@ -1,0 +1,88 @@
+import AsyncHTTPClient
+import Cluster
+import Hummingbird
+import Logging
+import MailCore
+import Metrics
+import NIOCore
+
+/// Serves every `/v3/grants/{id}...` request in the grant's home region: a request that reaches a
+/// node of another region is relayed to a live node of the home region, headers and body
+/// included, and its answer passed back unchanged. The data is never stored twice.
+struct GrantForwardingMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    static let forwardedByHeader = HTTPField.Name("X-Mailnode-Forwarded-By")!
+    /// Requests relayed to another region are read whole first; this bounds what a node buffers.
+    static let maximumForwardedBodyBytes = 32 * 1024 * 1024
+    static let forwardTimeout: TimeAmount = .seconds(60)
+
+    let region: Region
+    let node: String
+    let routing: RoutingTable
+    let registries: [Region: NodeRegistry]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        guard components.count >= 3, components[0] == "v3", components[1] == "grants",
+              let grantID = GrantID(rawValue: String(components[2]).lowercased()) else {
+            return try await next(request, context)
+        }
+        let route: GrantRoute?
+        do {
+            route = try await routing.route(for: grantID)
+        } catch {
+            throw APIError(.unavailable, "cannot find the home region of grant \(grantID) right now; try again")
+        }
+        guard let route else { throw APIError(.notFound, "no grant with id \(grantID)") }
+        guard route.region != region else { return try await next(request, context) }
+        guard request.headers[Self.forwardedByHeader] == nil else {
+            // Two nodes disagreeing on a grant's region must not bounce a request forever.
+            throw APIError(.unavailable, "grant \(grantID) was forwarded here but is homed in region \(route.region)")
+        }
+        return try await forward(request, to: route.region, context: context)
+    }
+
+    private func forward(_ request: Request, to home: Region, context: Context) async throws -> Response {
+        guard let registry = registries[home] else {
+            throw APIError(.unavailable, "region \(home) is not configured on this node")
+        }
+        let candidates: [NodeInfo]
+        do {
+            candidates = try await registry.liveNodes().filter { $0.endpoints["api"] != nil }.shuffled()
+        } catch {
+            throw APIError(.unavailable, "cannot reach the node registry of region \(home)")
+        }
+        guard !candidates.isEmpty else { throw APIError(.unavailable, "no live node in region \(home)") }
+
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maximumForwardedBodyBytes)
+        var lastError: (any Error)?
+        for target in candidates.prefix(2) {
+            var outgoing = HTTPClientRequest(url: "http://\(target.endpoints["api"]!)\(request.uri.description)")
+            outgoing.method = .init(rawValue: request.method.rawValue)
+            for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
+                outgoing.headers.add(name: field.name.rawName, value: field.value)
+            }
+            outgoing.headers.add(name: Self.forwardedByHeader.rawName, value: node)
+            if body.readableBytes > 0 { outgoing.body = .bytes(body) }
+            do {
+                let answer = try await HTTPClient.shared.execute(outgoing, timeout: Self.forwardTimeout)
+                let payload = try await answer.body.collect(upTo: Self.maximumForwardedBodyBytes)
+                var headers = HTTPFields()
+                for header in answer.headers where !Self.hopByHop.contains(header.name.lowercased()) {
+                    if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+                }
+                Counter(label: "mailnode_api_forwarded_total", dimensions: [("region", home.rawValue)]).increment()
+                return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: payload))
+            } catch {
+                lastError = error
+                context.logger.warning("forwarding to a home-region node failed", metadata: ["node": "\(target.node)", "error": "\(error)"])
+            }
+        }
+        throw APIError(.badGateway, "region \(home) did not answer (\(lastError.map { "\($0)" } ?? "no node"))")
+    }
+
+    private static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host", "content-length",
+    ]
+}

@@ -1,0 +1,11 @@
+/// Finds a grant's home region. The Redis routing tables answer first; Postgres is the truth
+/// behind them.
+public protocol GrantRouter: Sendable {
+    func route(for grantID: GrantID) async throws -> GrantRoute?
+    func route(forEmail email: EmailAddress) async throws -> GrantRoute?
+}
+
+/// How a lookup was answered, for metrics and logs.
+public enum RoutingSource: String, Sendable {
+    case cache, redis, postgres, miss
+}

@@ -1,0 +1,238 @@
+import Foundation
+import MailCore
+import Yams
+
+/// A region file (`regions/us.yaml`) resolved for one node.
+struct NodeConfiguration: Sendable {
+    struct RegionServers: Sendable {
+        var hostname: String
+        var postgres: String
+        var redis: String
+    }
+
+    struct Listen: Sendable, Equatable {
+        var host: String
+        var ports: [Surface: Int]
+    }
+
+    /// Every surface a node listens on; `nodes.json` and the registry use these names.
+    enum Surface: String, CaseIterable, Sendable {
+        case api, admin, imaps, imap, smtps, submission, smtp
+    }
+
+    struct Limits: Sendable {
+        var imapConnectionsPerGrant: Int
+        var messageSizeBytes: Int
+        var quotaBytesPerGrant: Int64
+        var apiJSONBodyBytes: Int
+    }
+
+    var file: String
+    var region: Region
+    var hostname: String
+    var node: String
+    var regions: [Region: RegionServers]
+    var routingPrimary: String
+    var routingReplica: String
+    var listen: Listen
+    var tlsCertificatePath: String
+    var tlsKeyPath: String
+    var apiKeys: [String]
+    var bcryptCost: Int
+    var limits: Limits
+    var heartbeatInterval: Duration
+    var heartbeatTimeToLive: Duration
+
+    var servers: RegionServers { regions[region]! }
+
+    /// Endpoints as `host:port`, as nodes.json and the registry show them.
+    var endpoints: [String: String] {
+        Dictionary(uniqueKeysWithValues: listen.ports.map { ($0.key.rawValue, "\(listen.host):\($0.value)") })
+    }
+}
+
+/// A region file that cannot be used: one line naming the file and the key.
+struct ConfigurationError: Error, CustomStringConvertible {
+    let file: String
+    let key: String
+    let problem: String
+
+    var description: String { "\(file): \(key): \(problem)" }
+}
+
+extension NodeConfiguration {
+    /// Environment variables that override secrets kept out of region files.
+    enum Environment {
+        static let apiKeys = "MAILNODE_API_KEYS"
+        static let postgresPassword = "MAILNODE_POSTGRES_PASSWORD"
+        static let redisPassword = "MAILNODE_REDIS_PASSWORD"
+        static let tlsKey = "MAILNODE_TLS_KEY"
+    }
+
+    /// Loads `path` for `node`. With `node == nil` (the operator commands) listen addresses are
+    /// taken from the region defaults.
+    static func load(path: String, node: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NodeConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, key: "-", problem: "cannot read the file (\(error.localizedDescription))")
+        }
+        let root: Yams.Node
+        do {
+            guard let parsed = try Yams.compose(yaml: text) else {
+                throw ConfigurationError(file: path, key: "-", problem: "the file is empty")
+            }
+            root = parsed
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: path, key: "-", problem: "not valid YAML: \(error)")
+        }
+        let reader = YAMLReader(file: path, root: root)
+        let folder = (path as NSString).deletingLastPathComponent
+
+        let regionName = try reader.string("region")
+        guard let region = Region(rawValue: regionName) else {
+            throw reader.error("region", "must be a short lower-case name like us or eu (got \(regionName))")
+        }
+        var regions: [Region: RegionServers] = [:]
+        for (name, _) in try reader.mapping("regions") {
+            guard let other = Region(rawValue: name) else { throw reader.error("regions.\(name)", "is not a valid region name") }
+            regions[other] = RegionServers(
+                hostname: try reader.string("regions.\(name).hostname"),
+                postgres: try reader.url("regions.\(name).postgres", schemes: ["postgres", "postgresql"],
+                                         password: environment[Environment.postgresPassword]),
+                redis: try reader.url("regions.\(name).redis", schemes: ["redis"], password: environment[Environment.redisPassword]))
+        }
+        guard regions[region] != nil else { throw reader.error("regions.\(region)", "is missing: the file's own region must be listed") }
+
+        var listen = Listen(host: try reader.string("listen.host"), ports: [:])
+        for surface in Surface.allCases {
+            listen.ports[surface] = try reader.port("listen.\(surface.rawValue)")
+        }
+        if let node {
+            guard (try? reader.mapping("nodes"))?.contains(where: { $0.0 == node }) == true else {
+                throw reader.error("nodes.\(node)", "is missing: the region file does not describe node \(node)")
+            }
+            if let host = try reader.optionalString("nodes.\(node).listen.host") { listen.host = host }
+            for surface in Surface.allCases {
+                if let port = try reader.optionalPort("nodes.\(node).listen.\(surface.rawValue)") { listen.ports[surface] = port }
+            }
+        }
+        var apiKeys = try reader.stringList("api_keys")
+        if let fromEnvironment = environment[Environment.apiKeys] {
+            apiKeys = fromEnvironment.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        }
+        let bcryptCost = try reader.int("security.bcrypt_cost", in: BCrypt.minimumCost...BCrypt.maximumCost)
+        let interval = try reader.int("cluster.heartbeat_interval_seconds", in: 1...60)
+        let timeToLive = try reader.int("cluster.heartbeat_ttl_seconds", in: 2...600)
+        guard timeToLive > interval else {
+            throw reader.error("cluster.heartbeat_ttl_seconds", "must be longer than cluster.heartbeat_interval_seconds")
+        }
+        return NodeConfiguration(
+            file: path,
+            region: region,
+            hostname: try reader.string("hostname"),
+            node: node ?? "cli",
+            regions: regions,
+            routingPrimary: try reader.url("routing.primary", schemes: ["redis"], password: environment[Environment.redisPassword]),
+            routingReplica: try reader.url("routing.replica", schemes: ["redis"], password: environment[Environment.redisPassword]),
+            listen: listen,
+            tlsCertificatePath: resolve(try reader.string("tls.certificate"), against: folder),
+            tlsKeyPath: resolve(environment[Environment.tlsKey] ?? (try reader.string("tls.key")), against: folder),
+            apiKeys: apiKeys,
+            bcryptCost: bcryptCost,
+            limits: Limits(
+                imapConnectionsPerGrant: try reader.int("limits.imap_connections_per_grant", in: 1...10_000),
+                messageSizeBytes: try reader.int("limits.message_size_bytes", in: 1024...1_073_741_824),
+                quotaBytesPerGrant: Int64(try reader.int("limits.quota_bytes_per_grant", in: 1...Int.max)),
+                apiJSONBodyBytes: try reader.int("limits.api_json_body_bytes", in: 1024...104_857_600)),
+            heartbeatInterval: .seconds(interval),
+            heartbeatTimeToLive: .seconds(timeToLive))
+    }
+
+    private static func resolve(_ path: String, against folder: String) -> String {
+        path.hasPrefix("/") ? path : (folder.isEmpty ? path : "\(folder)/\(path)")
+    }
+}
+
+/// Walks a composed YAML tree by dotted key paths, so that every complaint names the key.
+private struct YAMLReader {
+    let file: String
+    let root: Yams.Node
+
+    func error(_ key: String, _ problem: String) -> ConfigurationError {
+        ConfigurationError(file: file, key: key, problem: problem)
+    }
+
+    func node(_ key: String) -> Yams.Node? {
+        var current: Yams.Node? = root
+        for component in key.split(separator: ".") {
+            guard let mapping = current?.mapping else { return nil }
+            current = mapping[Yams.Node(String(component))]
+        }
+        return current
+    }
+
+    func optionalString(_ key: String) throws -> String? {
+        guard let value = node(key) else { return nil }
+        guard let scalar = value.scalar else { throw error(key, "must be a text value") }
+        return scalar.string
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let value = try optionalString(key) else { throw error(key, "is missing") }
+        guard !value.isEmpty else { throw error(key, "must not be empty") }
+        return value
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = try optionalString(key) else { throw error(key, "is missing") }
+        guard let value = Int(text) else { throw error(key, "must be a whole number (got \(text))") }
+        guard range.contains(value) else { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound) (got \(value))") }
+        return value
+    }
+
+    func optionalPort(_ key: String) throws -> Int? {
+        guard node(key) != nil else { return nil }
+        return try port(key)
+    }
+
+    func port(_ key: String) throws -> Int {
+        try int(key, in: 0...65535)
+    }
+
+    func mapping(_ key: String) throws -> [(String, Yams.Node)] {
+        guard let value = node(key) else { throw error(key, "is missing") }
+        guard let mapping = value.mapping else { throw error(key, "must be a mapping") }
+        return try mapping.map { pair in
+            guard let name = pair.key.scalar?.string else { throw error(key, "has a key that is not text") }
+            return (name, pair.value)
+        }
+    }
+
+    func stringList(_ key: String) throws -> [String] {
+        guard let value = node(key) else { return [] }
+        guard let sequence = value.sequence else { throw error(key, "must be a list") }
+        return try sequence.map { item in
+            guard let text = item.scalar?.string else { throw error(key, "must hold text items only") }
+            return text
+        }
+    }
+
+    /// A URL with one of `schemes`; `password` (from the environment) is put in when the URL has none.
+    func url(_ key: String, schemes: [String], password: String?) throws -> String {
+        let text = try string(key)
+        guard var components = URLComponents(string: text), let scheme = components.scheme, schemes.contains(scheme),
+              components.host?.isEmpty == false else {
+            throw error(key, "must be a URL like \(schemes[0])://host:port (got \(text))")
+        }
+        if let password, components.password == nil {
+            if components.user == nil { components.user = schemes[0] == "redis" ? "" : nil }
+            components.password = password
+            return components.string ?? text
+        }
+        return text
+    }
+}

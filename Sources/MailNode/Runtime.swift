@@ -1,0 +1,93 @@
+import Cluster
+import Foundation
+import HTTPAPI
+import Logging
+import MailCore
+import Metrics
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Prometheus
+import Storage
+
+/// The clients one node (or one operator command) holds: a Postgres pool per region, and Redis
+/// connections to its region, to the routing tables and to the other regions' registries.
+struct Runtime {
+    let configuration: NodeConfiguration
+    let logger: Logger
+    let postgres: [Region: PostgresClient]
+    let stores: [(Region, any GrantStore)]
+    let regionRedis: [Region: RedisClient]
+    let routingPrimary: RedisClient
+    let routingReplica: RedisClient
+    let routing: RoutingTable
+
+    init(configuration: NodeConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        var postgres: [Region: PostgresClient] = [:]
+        var redis: [Region: RedisClient] = [:]
+        for (region, servers) in configuration.regions {
+            let endpoint = try PostgresEndpoint(url: servers.postgres)
+            var postgresLogger = logger
+            postgresLogger[metadataKey: "postgres"] = "\(region)"
+            postgres[region] = PostgresClient(configuration: endpoint.clientConfiguration(), backgroundLogger: postgresLogger)
+            redis[region] = RedisClient(endpoint: try RedisEndpoint(url: servers.redis), logger: logger)
+        }
+        self.postgres = postgres
+        self.regionRedis = redis
+        // This region first: most lookups are for grants homed where the request arrived.
+        let ordered = [configuration.region] + configuration.regions.keys.filter { $0 != configuration.region }.sorted()
+        self.stores = ordered.map { region in (region, PostgresGrantStore(client: postgres[region]!, logger: logger) as any GrantStore) }
+        routingPrimary = RedisClient(endpoint: try RedisEndpoint(url: configuration.routingPrimary), logger: logger)
+        routingReplica = configuration.routingReplica == configuration.routingPrimary
+            ? routingPrimary
+            : RedisClient(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger)
+        routing = RoutingTable(primary: routingPrimary, replica: routingReplica, stores: stores, logger: logger)
+    }
+
+    var localPostgres: PostgresClient { postgres[configuration.region]! }
+
+    var registries: [Region: NodeRegistry] {
+        Dictionary(uniqueKeysWithValues: regionRedis.map { ($0.key, NodeRegistry(redis: $0.value, region: $0.key)) })
+    }
+
+    /// Runs `body` while the Postgres pools run, then stops them.
+    func withPostgres<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            for client in postgres.values {
+                group.addTask {
+                    await client.run()
+                    return nil
+                }
+            }
+            defer { group.cancelAll() }
+            let result = try await body()
+            group.cancelAll()
+            return result
+        }
+    }
+
+    func closeRedis() async {
+        for client in regionRedis.values { await client.close() }
+        await routingPrimary.close()
+        if routingReplica !== routingPrimary { await routingReplica.close() }
+    }
+}
+
+enum LoggingSetup {
+    static func bootstrap() {
+        let level = ProcessInfo.processInfo.environment["MAILNODE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Prints one line to standard error and exits non-zero: how every command reports a failure.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("mailnode: \(message)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Cluster
+import HTTPAPI
+import Logging
+import MailCore
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Storage
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run a node until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "This node's id; the region file's nodes section describes it.")
+    var node: String
+
+    func run() async throws {
+        let configuration: NodeConfiguration
+        do {
+            configuration = try NodeConfiguration.load(path: options.config, node: node)
+        } catch {
+            fail("\(error)")
+        }
+        guard !configuration.apiKeys.isEmpty else {
+            fail("\(configuration.file): api_keys: no API key configured (set \(NodeConfiguration.Environment.apiKeys) or api_keys)")
+        }
+        LoggingSetup.bootstrap()
+        let metrics = PrometheusMetricsFactory()
+        MetricsSystem.bootstrap(metrics)
+
+        var logger = Logger(label: "mailnode")
+        logger[metadataKey: "node"] = "\(configuration.node)"
+        logger[metadataKey: "region"] = "\(configuration.region)"
+        let runtime: Runtime
+        do {
+            runtime = try Runtime(configuration: configuration, logger: logger)
+        } catch {
+            fail("\(configuration.file): \(error)")
+        }
+        let services = try makeServices(runtime: runtime, registry: metrics.registry, logger: logger)
+
+        try await runtime.withPostgres {
+            do {
+                try await Migrations.run(on: runtime.localPostgres, logger: logger)
+            } catch {
+                fail("cannot migrate the \(configuration.region) Postgres: \(String(reflecting: error))")
+            }
+            logger.info("node starting", metadata: ["endpoints": "\(configuration.endpoints)"])
+            let group = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            try await group.run()
+            await runtime.closeRedis()
+            logger.info("node stopped")
+        }
+    }
+
+    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, logger: Logger) throws -> [any Service] {
+        let configuration = runtime.configuration
+        let grants = GrantService(
+            region: configuration.region, stores: runtime.stores, routing: runtime.routing,
+            hasher: PasswordHasher(cost: configuration.bcryptCost), logger: logger)
+        let api = APIServer.application(
+            settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
+                            apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes),
+            grants: grants, registries: runtime.registries, logger: logger)
+
+        let localStore = runtime.stores.first!.1
+        let regionRedis = runtime.regionRedis[configuration.region]!
+        let replica = runtime.routingReplica
+        let admin = AdminServer.application(
+            host: configuration.listen.host, port: configuration.listen.ports[.admin]!, registry: registry,
+            checks: [
+                .init(name: "postgres") { try await localStore.ping() },
+                .init(name: "redis") { _ = try await regionRedis.send(["PING"]) },
+                .init(name: "routing-redis") { _ = try await replica.send(["PING"]) },
+            ],
+            logger: logger)
+
+        let heartbeat = NodeHeartbeat(
+            registry: NodeRegistry(redis: regionRedis, region: configuration.region),
+            info: NodeInfo(node: configuration.node, region: configuration.region, endpoints: configuration.endpoints,
+                           startedAt: WallClock.unixSeconds()),
+            interval: configuration.heartbeatInterval, timeToLive: configuration.heartbeatTimeToLive, logger: logger)
+        let invalidation = RoutingInvalidationListener(
+            subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
+            cache: runtime.routing.cache, logger: logger)
+        let liveNodes = LiveNodesGauge(registries: runtime.registries)
+        return [admin, api, heartbeat, invalidation, liveNodes]
+    }
+}
+
+/// `mailnode_live_nodes{region}`: what the registries say, refreshed every few seconds.
+struct LiveNodesGauge: Service {
+    let registries: [Region: NodeRegistry]
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            for (region, registry) in registries {
+                if let nodes = try? await registry.liveNodes() {
+                    Gauge(label: "mailnode_live_nodes", dimensions: [("region", region.rawValue)]).record(nodes.count)
+                }
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+            } catch {
+                return
+            }
+        }
+    }
+}

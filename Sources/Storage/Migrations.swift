@@ -1,0 +1,95 @@
+import Logging
+import PostgresNIO
+
+/// The schema as an ordered list of versions. A version is applied once, in its own
+/// transaction, and recorded in `schema_migrations`; versions are never edited once released,
+/// only added.
+public enum Migrations {
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        public let statements: [String]
+    }
+
+    /// The key of the session-level advisory lock that serializes nodes starting together.
+    public static let advisoryLockKey: Int64 = 0x6D61_696C_6E6F_6465  // "mailnode"
+
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "grants and folders", statements: [
+            """
+            CREATE TABLE grants (
+                id uuid PRIMARY KEY,
+                email text NOT NULL,
+                email_normalized text NOT NULL UNIQUE,
+                region text NOT NULL,
+                app_password_hash text,
+                credentials_version bigint NOT NULL DEFAULT 1,
+                created_at bigint NOT NULL,
+                updated_at bigint NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE folders (
+                grant_id uuid NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+                id text NOT NULL,
+                name text NOT NULL,
+                system_role text,
+                special_use text,
+                uid_validity bigint NOT NULL,
+                uid_next bigint NOT NULL DEFAULT 1,
+                highest_modseq bigint NOT NULL DEFAULT 1,
+                created_at bigint NOT NULL,
+                PRIMARY KEY (grant_id, id),
+                UNIQUE (grant_id, name)
+            )
+            """,
+        ]),
+    ]
+
+    /// Applies every missing version. Safe to call from many nodes at once: they queue on the
+    /// advisory lock, and each finds the versions the others applied.
+    /// - Returns: the versions this call applied.
+    @discardableResult
+    public static func run(on client: PostgresClient, logger: Logger) async throws -> [Int] {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(advisoryLockKey))", logger: logger)
+            do {
+                let applied = try await applyMissing(on: connection, logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock(\(advisoryLockKey))", logger: logger)
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(advisoryLockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private static func applyMissing(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """, logger: logger)
+        var done = Set<Int>()
+        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+            done.insert(version)
+        }
+        var applied: [Int] = []
+        for migration in all where !done.contains(migration.version) {
+            try await connection.withTransaction(logger: logger) { transaction in
+                for statement in migration.statements {
+                    try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await transaction.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    logger: logger)
+            }
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            applied.append(migration.version)
+        }
+        return applied
+    }
+}

@@ -1,0 +1,134 @@
+import Logging
+import MailCore
+import PostgresNIO
+
+/// The grants of one region in that region's Postgres.
+public struct PostgresGrantStore: GrantStore {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// How long one store call may take before it fails (a Postgres that is down must not hang a request).
+    public var timeout: Duration
+
+    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(5)) {
+        self.client = client
+        self.logger = logger
+        self.timeout = timeout
+    }
+
+    private static let grantColumns = "id::text, email, region, app_password_hash, credentials_version, created_at, updated_at"
+
+    public func createGrant(_ grant: Grant) async throws -> Grant {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout, what: "Postgres") {
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query(
+                        """
+                        INSERT INTO grants (id, email, email_normalized, region, app_password_hash, credentials_version, created_at, updated_at)
+                        VALUES (\(grant.id.rawValue)::uuid, \(grant.email.address), \(grant.email.normalized), \(grant.region.rawValue),
+                                \(grant.appPasswordHash), \(grant.credentialsVersion), \(grant.createdAt), \(grant.updatedAt))
+                        """, logger: logger)
+                    // UIDVALIDITY must differ from any earlier folder of the same name (RFC 3501 2.3.1.1):
+                    // seconds since 1970 at creation do that for a mailbox made once per grant.
+                    for folder in SystemFolder.allCases {
+                        try await connection.query(
+                            """
+                            INSERT INTO folders (grant_id, id, name, system_role, special_use, uid_validity, created_at)
+                            VALUES (\(grant.id.rawValue)::uuid, \(folder.apiID), \(folder.imapName), \(folder.rawValue),
+                                    \(folder.specialUse), \(grant.createdAt), \(grant.createdAt))
+                            """, logger: logger)
+                    }
+                }
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                throw StoreError.emailTaken
+            }
+            return grant
+        }
+    }
+
+    public func grant(id: GrantID) async throws -> Grant? {
+        try await fetchOne("SELECT \(unescaped: Self.grantColumns) FROM grants WHERE id = \(id.rawValue)::uuid")
+    }
+
+    public func grant(email: EmailAddress) async throws -> Grant? {
+        try await fetchOne("SELECT \(unescaped: Self.grantColumns) FROM grants WHERE email_normalized = \(email.normalized)")
+    }
+
+    public func listGrants(after cursor: GrantID?, limit: Int) async throws -> [Grant] {
+        let query: PostgresQuery
+        if let cursor {
+            query = "SELECT \(unescaped: Self.grantColumns) FROM grants WHERE id > \(cursor.rawValue)::uuid ORDER BY id LIMIT \(limit)"
+        } else {
+            query = "SELECT \(unescaped: Self.grantColumns) FROM grants ORDER BY id LIMIT \(limit)"
+        }
+        return try await fetchAll(query)
+    }
+
+    public func updateGrant(id: GrantID, email: EmailAddress, appPasswordHash: String?, updatedAt: Int64) async throws -> Grant? {
+        let query: PostgresQuery = """
+            UPDATE grants SET email = \(email.address), email_normalized = \(email.normalized),
+                   app_password_hash = \(appPasswordHash), credentials_version = credentials_version + 1,
+                   updated_at = \(updatedAt)
+            WHERE id = \(id.rawValue)::uuid
+            RETURNING \(unescaped: Self.grantColumns)
+            """
+        do {
+            return try await fetchOne(query)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw StoreError.emailTaken
+        }
+    }
+
+    public func deleteGrant(id: GrantID) async throws -> Bool {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout, what: "Postgres") {
+            let rows = try await client.query("DELETE FROM grants WHERE id = \(id.rawValue)::uuid RETURNING id::text", logger: logger)
+            var deleted = false
+            for try await _ in rows.decode(String.self) { deleted = true }
+            return deleted
+        }
+    }
+
+    public func allRoutes() async throws -> [GrantRoute] {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(60), what: "Postgres") {
+            var routes: [GrantRoute] = []
+            let rows = try await client.query("SELECT id::text, email_normalized, region FROM grants ORDER BY id", logger: logger)
+            for try await (id, email, region) in rows.decode((String, String, String).self) {
+                guard let grantID = GrantID(rawValue: id), let region = Region(rawValue: region) else { continue }
+                routes.append(GrantRoute(grantID: grantID, email: email, region: region))
+            }
+            return routes
+        }
+    }
+
+    public func ping() async throws {
+        let client = self.client, logger = self.logger
+        try await withDeadline(.seconds(2), what: "Postgres") {
+            for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int.self) {}
+        }
+    }
+
+    // MARK: - Rows
+
+    private func fetchOne(_ query: PostgresQuery) async throws -> Grant? {
+        try await fetchAll(query).first
+    }
+
+    private func fetchAll(_ query: PostgresQuery) async throws -> [Grant] {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(timeout, what: "Postgres") {
+            var grants: [Grant] = []
+            let rows = try await client.query(query, logger: logger)
+            for try await (id, email, region, hash, version, created, updated) in rows.decode((String, String, String, String?, Int64, Int64, Int64).self) {
+                guard let grantID = GrantID(rawValue: id), let address = EmailAddress(email), let home = Region(rawValue: region) else {
+                    logger.error("skipping malformed grant row", metadata: ["grant_id": "\(id)"])
+                    continue
+                }
+                grants.append(Grant(id: grantID, email: address, region: home, appPasswordHash: hash,
+                                    credentialsVersion: version, createdAt: created, updatedAt: updated))
+            }
+            return grants
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+
+/// The real servers integration tests run against. `cluster/test` starts them and sets these
+/// variables; a test that needs one and finds it missing fails, saying how to get it.
+public enum TestEnvironment {
+    public struct Missing: Error, CustomStringConvertible {
+        public let variable: String
+        public var description: String { "\(variable) is not set: run the suite through cluster/test, which starts Postgres and Redis" }
+    }
+
+    public static func require(_ variable: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else { throw Missing(variable: variable) }
+        return value
+    }
+
+    public static func postgresURL() throws -> String { try require("MAILNODE_TEST_POSTGRES_URL") }
+    public static func secondPostgresURL() throws -> String { try require("MAILNODE_TEST_POSTGRES_URL_2") }
+    public static func redisURL() throws -> String { try require("MAILNODE_TEST_REDIS_URL") }
+    public static func redisReplicaURL() throws -> String { try require("MAILNODE_TEST_REDIS_REPLICA_URL") }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// Runs `body` with a running, migrated Postgres client for `url`.
+    public static func withPostgres<Result: Sendable>(
+        url: String, _ body: @escaping @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        let client = PostgresClient(configuration: try PostgresEndpoint(url: url).clientConfiguration(), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            try await Migrations.run(on: client, logger: logger)
+            let result = try await body(client)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// An address no other test (or earlier run) uses.
+    public static func uniqueEmail(_ tag: String = "test") -> String {
+        "\(tag)-\(UUID().uuidString.lowercased().prefix(12))@example.test"
+    }
+}

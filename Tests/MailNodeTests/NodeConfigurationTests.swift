@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import MailNode
+
+@Suite struct NodeConfigurationTests {
+    /// The repository's own region files, found from this source file.
+    static let regionsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("regions").path
+
+    @Test(arguments: ["us", "eu"])
+    func loadsTheRepositoryRegionFiles(_ name: String) throws {
+        let path = "\(Self.regionsFolder)/\(name).yaml"
+        let configuration = try NodeConfiguration.load(path: path, node: "\(name)-1", environment: [:])
+        #expect(configuration.region.rawValue == name)
+        #expect(configuration.hostname == "mail.\(name).localhost")
+        #expect(Set(configuration.regions.keys.map(\.rawValue)) == ["us", "eu"])
+        #expect(configuration.listen.ports.count == NodeConfiguration.Surface.allCases.count)
+        #expect(configuration.tlsCertificatePath.hasPrefix(Self.regionsFolder + "/"))
+        #expect(configuration.limits.messageSizeBytes == 26_214_400)
+        #expect(configuration.limits.imapConnectionsPerGrant == 20)
+    }
+
+    @Test func nodeSectionOverridesListenPorts() throws {
+        let us1 = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-1", environment: [:])
+        let us2 = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-2", environment: [:])
+        #expect(us1.listen.ports[.api] != us2.listen.ports[.api])
+        #expect(us1.endpoints["api"] == "127.0.0.1:\(us1.listen.ports[.api]!)")
+    }
+
+    @Test func environmentOverridesSecrets() throws {
+        let configuration = try NodeConfiguration.load(
+            path: "\(Self.regionsFolder)/us.yaml", node: "us-1",
+            environment: ["MAILNODE_API_KEYS": "one, two,", "MAILNODE_POSTGRES_PASSWORD": "s3cret"])
+        #expect(configuration.apiKeys == ["one", "two"])
+        #expect(configuration.servers.postgres.contains(":s3cret@"))
+    }
+
+    /// Each broken file stops the node with one line naming the file and the key.
+    @Test(arguments: [
+        ("region: us\n", "regions"),
+        ("region: \"US!\"\n", "region"),
+        (validFile.replacingOccurrences(of: "  primary: redis://127.0.0.1:1\n", with: ""), "routing.primary"),
+        (validFile.replacingOccurrences(of: "primary: redis://127.0.0.1:1", with: "primary: http://x"), "routing.primary"),
+        (validFile.replacingOccurrences(of: "api: 8080", with: "api: 70000"), "listen.api"),
+        (validFile.replacingOccurrences(of: "api: 8080", with: "api: eighty"), "listen.api"),
+        (validFile.replacingOccurrences(of: "bcrypt_cost: 10", with: "bcrypt_cost: 99"), "security.bcrypt_cost"),
+        (validFile.replacingOccurrences(of: "heartbeat_ttl_seconds: 6", with: "heartbeat_ttl_seconds: 2"), "cluster.heartbeat_ttl_seconds"),
+        (validFile.replacingOccurrences(of: "  us:\n", with: "  ux:\n"), "regions.us"),
+        ("region: [unclosed\n", "-"),
+    ])
+    func brokenFilesNameTheKey(_ text: String, _ key: String) throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try NodeConfiguration.load(path: path, node: "n1", environment: [:])
+            Issue.record("expected \(key) to be refused")
+        } catch let error as ConfigurationError {
+            #expect(error.file == path)
+            #expect(error.key == key)
+            #expect(!error.description.contains("\n"))
+            #expect(error.description.hasPrefix("\(path): \(key): "))
+        }
+    }
+
+    @Test func unknownNodeIsRefused() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ConfigurationError.self) { try NodeConfiguration.load(path: path, node: "n9", environment: [:]) }
+        #expect(try NodeConfiguration.load(path: path, node: "n1", environment: [:]).listen.ports[.api] == 18080)
+    }
+
+    static let validFile = """
+        region: us
+        hostname: mail.us.example.com
+        regions:
+          us:
+            hostname: mail.us.example.com
+            postgres: postgres://mailnode@127.0.0.1:5432/mail
+            redis: redis://127.0.0.1:6379
+        routing:
+          primary: redis://127.0.0.1:1
+          replica: redis://127.0.0.1:2
+        listen:
+          host: 0.0.0.0
+          api: 8080
+          admin: 9090
+          imaps: 993
+          imap: 143
+          smtps: 465
+          submission: 587
+          smtp: 25
+        nodes:
+          n1:
+            listen: {api: 18080}
+        tls:
+          certificate: tls/cert.pem
+          key: tls/key.pem
+        api_keys: [k]
+        security:
+          bcrypt_cost: 10
+        limits:
+          imap_connections_per_grant: 20
+          message_size_bytes: 26214400
+          quota_bytes_per_grant: 1000000
+          api_json_body_bytes: 3145728
+        cluster:
+          heartbeat_interval_seconds: 2
+          heartbeat_ttl_seconds: 6
+
+        """
+}

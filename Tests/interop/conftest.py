@@ -1,0 +1,186 @@
+"""Fixtures for the interop tests: a booted cluster found through $CLUSTER_RUN_DIR.
+
+The cluster is the one `cluster/up` started (cluster/test starts a throwaway one and sets
+CLUSTER_RUN_DIR). Its run folder holds nodes.json (every node's endpoints), api-key, the rendered
+region files (regions/*.yaml: Redis ports) and pids/ (what runs).
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+import requests
+import yaml
+
+from helpers import connect_body, unique_email
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+TIMEOUT = 30
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "last: runs after every other test (it breaks part of the cluster on purpose)")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # Stable sort: tests marked `last` move to the end, the others keep their order.
+    items.sort(key=lambda item: 1 if item.get_closest_marker("last") else 0)
+
+
+class Node:
+    """One node's REST API, with the cluster's key unless told otherwise."""
+
+    def __init__(self, entry, api_key):
+        self.id = entry["node"]
+        self.region = entry["region"]
+        self.entry = entry
+        self.api = f"http://{entry['api']}"
+        self.admin = f"http://{entry['admin']}"
+        self.api_key = api_key
+        self.session = requests.Session()
+
+    def request(self, method, path, key=..., **kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        key = self.api_key if key is ... else key
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        kwargs.setdefault("timeout", TIMEOUT)
+        return self.session.request(method, self.api + path, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def admin_get(self, path):
+        return requests.get(self.admin + path, timeout=TIMEOUT)
+
+    def __repr__(self):
+        return f"<node {self.id}>"
+
+
+class Cluster:
+    def __init__(self, run_dir):
+        self.run_dir = run_dir
+        self.api_key = (run_dir / "api-key").read_text().strip()
+        entries = json.loads((run_dir / "nodes.json").read_text())
+        self.nodes = {e["node"]: Node(e, self.api_key) for e in entries}
+        self.regions = {}
+        for path in sorted((run_dir / "regions").glob("*.yaml")):
+            doc = yaml.safe_load(path.read_text())
+            self.regions[doc["region"]] = {"path": path, "doc": doc}
+
+    def node(self, node_id):
+        return self.nodes[node_id]
+
+    def nodes_in(self, region):
+        return [n for n in self.nodes.values() if n.region == region]
+
+    def region_of(self, node_id):
+        return self.nodes[node_id].region
+
+    @staticmethod
+    def _port(url):
+        return int(url.rsplit(":", 1)[1].split("/")[0])
+
+    @property
+    def routing_primary_port(self):
+        doc = next(iter(self.regions.values()))["doc"]
+        return self._port(doc["routing"]["primary"])
+
+    def routing_replica_port(self, region):
+        return self._port(self.regions[region]["doc"]["routing"]["replica"])
+
+    def redis(self, port, *args):
+        """Run one redis-cli command (raw output) and return its lines."""
+        result = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--raw", *args],
+                                capture_output=True, text=True, timeout=10)
+        if result.returncode != 0:
+            raise RuntimeError(f"redis-cli -p {port} {' '.join(args)}: {result.stderr.strip()}")
+        out = result.stdout
+        if out.endswith("\n"):
+            out = out[:-1]
+        return out.split("\n") if out else []
+
+    def redis_get(self, port, key):
+        lines = self.redis(port, "GET", key)
+        return lines[0] if lines and lines[0] != "" else None
+
+    def redis_hash(self, port, key):
+        lines = self.redis(port, "HGETALL", key)
+        return dict(zip(lines[0::2], lines[1::2]))
+
+    @property
+    def mailnode_bin(self):
+        path = self.run_dir / "mailnode-bin"
+        return path.read_text().strip() if path.exists() else None
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    run_dir = pathlib.Path(os.environ.get("CLUSTER_RUN_DIR") or REPO / "cluster" / "run").resolve()
+    missing = [name for name in ("nodes.json", "api-key", "regions") if not (run_dir / name).exists()]
+    if missing:
+        pytest.fail(f"no running cluster in {run_dir} (missing {', '.join(missing)}): "
+                    "start one with cluster/up, or run everything with cluster/test", pytrace=False)
+    c = Cluster(run_dir)
+    for node in c.nodes.values():
+        try:
+            ready = node.admin_get("/readyz").status_code
+        except requests.RequestException as error:
+            ready = error
+        if ready != 200:
+            pytest.fail(f"{node.id} is not ready ({node.admin}/readyz: {ready})", pytrace=False)
+    return c
+
+
+@pytest.fixture(scope="session")
+def us1(cluster):
+    return cluster.node("us-1")
+
+
+@pytest.fixture(scope="session")
+def us2(cluster):
+    return cluster.node("us-2")
+
+
+@pytest.fixture(scope="session")
+def eu1(cluster):
+    return cluster.node("eu-1")
+
+
+@pytest.fixture(scope="session")
+def eu2(cluster):
+    return cluster.node("eu-2")
+
+
+@pytest.fixture
+def create_grant(cluster):
+    """create_grant(node, email=None, password=None) -> grant; deleted again after the test."""
+    created = []
+
+    def create(node, email=None, password=None):
+        email = email or unique_email()
+        response = node.post("/v3/connect/custom", json=connect_body(email, password))
+        assert response.status_code == 200, (node.id, response.status_code, response.text)
+        grant = response.json()["data"]
+        created.append(grant["id"])
+        return grant
+
+    yield create
+    any_node = next(iter(cluster.nodes.values()))
+    for grant_id in created:
+        try:
+            any_node.delete(f"/v3/grants/{grant_id}", timeout=10)
+        except requests.RequestException:
+            pass
