@@ -26,7 +26,7 @@ public struct RoutingInvalidationListener: Service {
             }
             group.addTask {
                 for await message in subscriber.messages {
-                    cache.invalidate(message: message.payloadString)
+                    if let text = message.payloadString { cache.invalidate(message: text) }
                 }
             }
             do {

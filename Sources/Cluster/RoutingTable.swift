@@ -165,7 +165,7 @@ public final class RoutingTable: GrantRouter, Sendable {
         for (_, store) in stores { routes += try await store.allRoutes() }
         let known = Set(routes.map { RoutingKeys.grant($0.grantID) }).union(routes.map { RoutingKeys.email($0.email) })
         let existing = try await scan(primary, match: "route:*")
-        let stale = existing.filter { !known.contains($0) }
+        let stale = existing.filter { !known.contains($0) && !$0.hasPrefix("route:claim:") }
         for chunk in stride(from: 0, to: stale.count, by: 500) {
             try await write([["DEL"] + Array(stale[chunk..<min(chunk + 500, stale.count)])])
         }

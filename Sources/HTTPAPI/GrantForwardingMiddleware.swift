@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Cluster
+import HTTPTypes
 import Hummingbird
 import Logging
 import MailCore

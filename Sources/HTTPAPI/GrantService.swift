@@ -61,16 +61,31 @@ public struct GrantService: Sendable {
             // Postgres holds the grant; lookups find it through the fallback and repair the entry.
             logger.warning("grant created but its routing entry could not be written", metadata: ["grant_id": "\(created.id)", "error": "\(error)"])
         }
+        // The routing entry (or Postgres) now answers for the address: the claim has done its work.
+        if reserved { await releaseReservation(email, for: created.id) }
         logger.info("grant created", metadata: ["grant_id": "\(created.id)", "region": "\(region)"])
         return created
     }
 
     public func update(id: GrantID, email: EmailAddress, appPasswordHash: String?) async throws -> Grant {
         guard let existing = try await localStore.grant(id: id) else { throw APIError(.notFound, "no grant with id \(id)") }
+        var reserved = false
         if existing.email != email {
             try await refuseIfTaken(email, by: id)
-            _ = try await reserve(email, for: id)
+            reserved = try await reserve(email, for: id)
         }
+        do {
+            let updated = try await applyUpdate(existing, email: email, appPasswordHash: appPasswordHash)
+            if reserved { await releaseReservation(email, for: id) }
+            return updated
+        } catch {
+            if reserved { await releaseReservation(email, for: id) }
+            throw error
+        }
+    }
+
+    private func applyUpdate(_ existing: Grant, email: EmailAddress, appPasswordHash: String?) async throws -> Grant {
+        let id = existing.id
         let updated: Grant?
         do {
             updated = try await localStore.updateGrant(id: id, email: email, appPasswordHash: appPasswordHash, updatedAt: WallClock.unixSeconds())
@@ -124,30 +139,36 @@ public struct GrantService: Sendable {
         }
     }
 
-    /// Claims the address on the routing primary (`SET NX`) so that two regions creating the same
-    /// address at once cannot both succeed. Returns false when the primary cannot be reached: the
-    /// Postgres checks above still hold within each region.
+    /// How long a claim on an address holds: far longer than creating a grant takes, short enough
+    /// that a node dying mid-create does not block the address for long.
+    static let claimDuration = "30000"
+
+    /// Claims the address on the routing primary (`SET NX` with an expiry) so that two nodes,
+    /// even in two regions, creating the same address at once cannot both succeed; then checks
+    /// again that no grant took it before the claim. Returns false when the primary cannot be
+    /// reached: the checks against every region's Postgres still hold.
     private func reserve(_ email: EmailAddress, for id: GrantID) async throws -> Bool {
         let reply: RESPValue
         do {
-            reply = try await routing.primary.send(["SET", RoutingKeys.email(email.normalized), id.rawValue, "NX"])
+            reply = try await routing.primary.send(["SET", RoutingKeys.claim(email.normalized), id.rawValue, "NX", "PX", Self.claimDuration])
         } catch {
-            logger.warning("routing primary unavailable; creating without a cluster-wide reservation", metadata: ["error": "\(error)"])
+            logger.warning("routing primary unavailable; creating without a cluster-wide claim", metadata: ["error": "\(error)"])
             return false
         }
-        guard reply.isNull else { return true }
-        let holder = try? await routing.primary.send(["GET", RoutingKeys.email(email.normalized)]).string
-        if holder == id.rawValue { return true }
-        // An entry left behind by a grant that no longer exists does not hold the address.
-        if let holder, let holderID = GrantID(rawValue: holder), (try? await routing.route(for: holderID)) == nil {
-            _ = try? await routing.primary.send(["SET", RoutingKeys.email(email.normalized), id.rawValue])
-            return true
+        if reply.isNull, (try? await routing.primary.send(["GET", RoutingKeys.claim(email.normalized)]).string) != id.rawValue {
+            throw APIError(.conflict, "a grant with the email \(email) already exists")
         }
-        throw APIError(.conflict, "a grant with the email \(email) already exists")
+        do {
+            try await refuseIfTaken(email, by: id)
+        } catch {
+            await releaseReservation(email, for: id)
+            throw error
+        }
+        return true
     }
 
     private func releaseReservation(_ email: EmailAddress, for id: GrantID) async {
-        let key = RoutingKeys.email(email.normalized)
+        let key = RoutingKeys.claim(email.normalized)
         if (try? await routing.primary.send(["GET", key]).string) == id.rawValue {
             _ = try? await routing.primary.send(["DEL", key])
         }

@@ -57,7 +57,11 @@ struct ConfigurationError: Error, CustomStringConvertible {
     let key: String
     let problem: String
 
-    var description: String { "\(file): \(key): \(problem)" }
+    /// Always one line, whatever the YAML parser's message looked like.
+    var description: String {
+        let flat = problem.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }.joined(separator: " ")
+        return "\(file): \(key): \(flat)"
+    }
 }
 
 extension NodeConfiguration {
@@ -130,6 +134,7 @@ extension NodeConfiguration {
         guard timeToLive > interval else {
             throw reader.error("cluster.heartbeat_ttl_seconds", "must be longer than cluster.heartbeat_interval_seconds")
         }
+        let keyPath = try environment[Environment.tlsKey] ?? reader.string("tls.key")
         return NodeConfiguration(
             file: path,
             region: region,
@@ -140,7 +145,7 @@ extension NodeConfiguration {
             routingReplica: try reader.url("routing.replica", schemes: ["redis"], password: environment[Environment.redisPassword]),
             listen: listen,
             tlsCertificatePath: resolve(try reader.string("tls.certificate"), against: folder),
-            tlsKeyPath: resolve(environment[Environment.tlsKey] ?? (try reader.string("tls.key")), against: folder),
+            tlsKeyPath: resolve(keyPath, against: folder),
             apiKeys: apiKeys,
             bcryptCost: bcryptCost,
             limits: Limits(

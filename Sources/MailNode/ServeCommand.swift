@@ -4,6 +4,7 @@ import HTTPAPI
 import Logging
 import MailCore
 import Metrics
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 import Storage
@@ -25,6 +26,18 @@ struct ServeCommand: AsyncParsableCommand {
         guard !configuration.apiKeys.isEmpty else {
             fail("\(configuration.file): api_keys: no API key configured (set \(NodeConfiguration.Environment.apiKeys) or api_keys)")
         }
+        // The certificate is for the IMAP and SMTP listeners; a node that cannot read it must not
+        // start and fail its first TLS handshake later.
+        do {
+            _ = try NIOSSLCertificate.fromPEMFile(configuration.tlsCertificatePath)
+        } catch {
+            fail("\(configuration.file): tls.certificate: cannot load \(configuration.tlsCertificatePath) (\(error))")
+        }
+        do {
+            _ = try NIOSSLPrivateKey(file: configuration.tlsKeyPath, format: .pem)
+        } catch {
+            fail("\(configuration.file): tls.key: cannot load \(configuration.tlsKeyPath) (\(error))")
+        }
         LoggingSetup.bootstrap()
         let metrics = PrometheusMetricsFactory()
         MetricsSystem.bootstrap(metrics)
@@ -39,8 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
             fail("\(configuration.file): \(error)")
         }
         let services = try makeServices(runtime: runtime, registry: metrics.registry, logger: logger)
+        let nodeLogger = logger
 
         try await runtime.withPostgres {
+            let logger = nodeLogger
             do {
                 try await Migrations.run(on: runtime.localPostgres, logger: logger)
             } catch {

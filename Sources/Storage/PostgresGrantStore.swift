@@ -39,7 +39,7 @@ public struct PostgresGrantStore: GrantStore {
                             """, logger: logger)
                     }
                 }
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            } catch where PostgresErrors.isUniqueViolation(error) {
                 throw StoreError.emailTaken
             }
             return grant
@@ -74,7 +74,7 @@ public struct PostgresGrantStore: GrantStore {
             """
         do {
             return try await fetchOne(query)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+        } catch where PostgresErrors.isUniqueViolation(error) {
             throw StoreError.emailTaken
         }
     }

@@ -5,8 +5,9 @@ CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(cd "$CLUSTER_DIR/.." && pwd)
 LIB_DIR="$CLUSTER_DIR/lib"
 RUN_DIR=${CLUSTER_RUN_DIR:-$CLUSTER_DIR/run}
-mkdir -p "$RUN_DIR"
-RUN_DIR=$(cd "$RUN_DIR" && pwd)
+case "$RUN_DIR" in /*) ;; *) RUN_DIR="$PWD/$RUN_DIR" ;; esac
+RUN_DIR=${RUN_DIR%/}
+if [ -d "$RUN_DIR" ]; then RUN_DIR=$(cd "$RUN_DIR" && pwd); fi
 PORT_OFFSET=${CLUSTER_PORT_OFFSET:-0}
 PG_OS_USER=mailnode          # the unprivileged OS user Postgres runs as when we are root
 
@@ -43,8 +44,10 @@ pid_alive() {
     local pid=$1 name=${2:-}
     [ -n "$pid" ] && [ "$pid" -gt 0 ] 2>/dev/null || return 1
     kill -0 "$pid" 2>/dev/null || return 1
+    # A zombie (exited, not yet reaped) is not alive.
+    [ "$( { sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1; } 2>/dev/null)" != Z ] || return 1
     [ -z "$name" ] && return 0
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$name"
 }
 
 read_pid() { [ -f "$1" ] && tr -dc '0-9' <"$1"; }

@@ -23,6 +23,8 @@ def http(url, timeout=2.0):
 def free(ports):
     for port in ports:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            # As the servers do: a port in TIME_WAIT is usable, a listening one is not.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

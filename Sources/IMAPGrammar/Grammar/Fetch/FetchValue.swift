@@ -1,0 +1,85 @@
+import NIOCore
+
+/// One item of an untagged FETCH response (RFC 9051 section 7.5.2, RFC 3516, RFC 7162).
+///
+/// ```
+/// msg-att-static  = "ENVELOPE" SP envelope / "INTERNALDATE" SP date-time / "RFC822.SIZE" SP number64 /
+///                   "BODY" ["STRUCTURE"] SP body / "BODY" section ["<" number ">"] SP nstring /
+///                   "BINARY" section-binary SP (nstring / literal8) / "BINARY.SIZE" section-binary SP number /
+///                   "UID" SP uniqueid
+/// msg-att-dynamic = "FLAGS" SP "(" [flag-fetch *(SP flag-fetch)] ")" / "MODSEQ" SP "(" mod-sequence-value ")"
+/// ```
+/// `S: * 12 FETCH (BODY[HEADER] {342}`
+public enum FetchValue: Hashable, Sendable {
+    case flags([Flag])
+    case uid(UInt32)
+    case internalDate(IMAPDateTime)
+    case rfc822Size(Int)
+    /// Precomputed `(date subject from ...)` from the MIME layer.
+    case envelope(WireText)
+    /// Precomputed body structure; `extensible` selects `BODYSTRUCTURE` over `BODY`.
+    case bodyStructure(WireText, extensible: Bool)
+    /// `BODY[section]<origin> {n}` followed by the bytes; nil data is `NIL`.
+    case body(section: SectionSpecifier, origin: UInt64?, data: ByteBuffer?)
+    /// `BINARY[part]<origin>`: a literal8 when the bytes hold NUL.
+    case binary(section: [Int], origin: UInt64?, data: ByteBuffer?)
+    case binarySize(section: [Int], size: Int)
+    case modSeq(UInt64)
+    case rfc822(ByteBuffer?)
+    case rfc822Header(ByteBuffer?)
+    case rfc822Text(ByteBuffer?)
+    /// Any other item written as `name value` with the value already in wire syntax.
+    case raw(name: String, value: WireText)
+
+    func write(into writer: inout ResponseWriter) {
+        switch self {
+        case .flags(let flags):
+            writer.writeString("FLAGS ")
+            writer.writeList(flags) { w, f in w.writeString(f.wire) }
+        case .uid(let uid): writer.writeString("UID \(uid)")
+        case .internalDate(let date): writer.writeString("INTERNALDATE \"\(date.wire)\"")
+        case .rfc822Size(let size): writer.writeString("RFC822.SIZE \(size)")
+        case .envelope(let raw):
+            writer.writeString("ENVELOPE ")
+            writer.writeBytes(raw.bytes)
+        case .bodyStructure(let raw, let extensible):
+            writer.writeString(extensible ? "BODYSTRUCTURE " : "BODY ")
+            writer.writeBytes(raw.bytes)
+        case .body(let section, let origin, let data):
+            writer.writeString("BODY[\(section.wire)]")
+            if let origin { writer.writeString("<\(origin)>") }
+            writer.writeString(" ")
+            Self.writeData(data, into: &writer)
+        case .binary(let section, let origin, let data):
+            writer.writeString("BINARY[\(section.map(String.init).joined(separator: "."))]")
+            if let origin { writer.writeString("<\(origin)>") }
+            writer.writeString(" ")
+            if let data, data.readableBytesView.contains(0) {
+                writer.writeLiteral8(data)
+            } else {
+                Self.writeData(data, into: &writer)
+            }
+        case .binarySize(let section, let size):
+            writer.writeString("BINARY.SIZE[\(section.map(String.init).joined(separator: "."))] \(size)")
+        case .modSeq(let n): writer.writeString("MODSEQ (\(n))")
+        case .rfc822(let data):
+            writer.writeString("RFC822 ")
+            Self.writeData(data, into: &writer)
+        case .rfc822Header(let data):
+            writer.writeString("RFC822.HEADER ")
+            Self.writeData(data, into: &writer)
+        case .rfc822Text(let data):
+            writer.writeString("RFC822.TEXT ")
+            Self.writeData(data, into: &writer)
+        case .raw(let name, let value):
+            writer.writeString(name)
+            writer.writeString(" ")
+            writer.writeBytes(value.bytes)
+        }
+    }
+
+    /// Message bytes always go out as a literal (they hold CRLF); nil is `NIL`.
+    private static func writeData(_ data: ByteBuffer?, into writer: inout ResponseWriter) {
+        if let data { writer.writeLiteral(data) } else { writer.writeString("NIL") }
+    }
+}

@@ -1,0 +1,39 @@
+/// The data of an untagged LIST or LSUB response (RFC 9051 section 7.3.1, RFC 5258 CHILDINFO).
+///
+/// ```
+/// mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+///                [SP "(" mbox-list-extended ")"]
+/// ```
+/// `S: * LIST (\HasNoChildren \Sent) "/" Sent`
+public struct MailboxListEntry: Hashable, Sendable {
+    public var attributes: [MailboxAttribute]
+    /// nil for a flat namespace (`NIL`).
+    public var delimiter: Character?
+    public var name: MailboxName
+    /// RFC 5258 `("CHILDINFO" ("SUBSCRIBED"))`: selection criteria met by children.
+    public var childInfo: [String]
+
+    public init(attributes: [MailboxAttribute], delimiter: Character?, name: MailboxName, childInfo: [String] = []) {
+        self.attributes = attributes
+        self.delimiter = delimiter
+        self.name = name
+        self.childInfo = childInfo
+    }
+
+    func write(into writer: inout ResponseWriter) {
+        writer.writeList(attributes) { w, a in w.writeString(a.wire) }
+        writer.writeString(" ")
+        if let delimiter {
+            writer.writeIMAPString(String(delimiter))
+        } else {
+            writer.writeString("NIL")
+        }
+        writer.writeString(" ")
+        writer.writeMailbox(name)
+        if !childInfo.isEmpty {
+            writer.writeString(" (\"CHILDINFO\" ")
+            writer.writeList(childInfo) { w, c in w.writeIMAPString(c) }
+            writer.writeString(")")
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// A STATUS data item with its value, for the untagged STATUS response (RFC 9051 section 7.2.4).
+///
+/// ```
+/// status-att-val = ("MESSAGES" SP number) / ("UIDNEXT" SP nz-number) / ("UIDVALIDITY" SP nz-number)
+///                  / ("UNSEEN" SP number) / ("DELETED" SP number) / ("SIZE" SP number64) / ...
+/// ```
+public struct StatusValue: Hashable, Sendable {
+    public var attribute: StatusAttribute
+    public var value: UInt64
+
+    public init(_ attribute: StatusAttribute, _ value: UInt64) {
+        self.attribute = attribute
+        self.value = value
+    }
+
+    func write(into writer: inout ResponseWriter) {
+        writer.writeString(attribute.rawValue)
+        writer.writeString(" \(value)")
+    }
+}

@@ -1,0 +1,108 @@
+import Cluster
+import Foundation
+import Testing
+
+/// Behaviour while Redis is down and after it comes back. These tests stop and start a
+/// `redis-server` of their own (the one in `MAILNODE_TEST_REDIS_URL` is shared with other tests),
+/// on a random loopback port, with the binary found next to the shared server's.
+@Suite(.serialized) struct RedisServerRestartTests {
+    /// A private `redis-server` process.
+    final class PrivateRedis {
+        let port = Int.random(in: 20_000...29_999)
+        private var process: Process?
+
+        var endpoint: RedisEndpoint {
+            RedisEndpoint(host: "127.0.0.1", port: self.port)
+        }
+
+        func start() throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["redis-server", "--port", String(self.port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+        }
+
+        /// Kills the server the way a crash would. SIGKILL because the test process blocks signals
+        /// such as SIGTERM and the child inherits that mask, so `terminate()` would go unheard.
+        func stop() {
+            guard let process = self.process else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            self.process = nil
+        }
+
+        deinit {
+            self.stop()
+        }
+    }
+
+    init() throws {
+        // Fail (never skip) like every other integration test when the environment is not set up.
+        _ = try RedisTestEnvironment.endpoint()
+    }
+
+    @Test func failsFastWhileDownAndRecoversWhenRedisIsBack() async throws {
+        let server = PrivateRedis()
+        try server.start()
+        let redis = RedisClient(endpoint: server.endpoint, logger: RedisTestEnvironment.logger)
+
+        let up = await RedisTestEnvironment.waitUntil { (try? await redis.ping()) == "PONG" }
+        try #require(up, "redis-server did not start on port \(server.port)")
+        try await redis.set("k", value: "v")
+
+        server.stop()
+        // The first command finds the connection gone; the ones after fail fast during the backoff.
+        await #expect(throws: RedisError.self) { try await redis.ping() }
+        var codes: [RedisError.Code] = []
+        for _ in 0..<5 {
+            let started = ContinuousClock.now
+            do {
+                _ = try await redis.ping()
+            } catch let error as RedisError {
+                codes.append(error.code)
+            }
+            #expect(ContinuousClock.now - started < .milliseconds(500))
+        }
+        #expect(codes.count == 5)
+        #expect(codes.allSatisfy { $0 == .connectionFailed })
+
+        try server.start()
+        let recovered = await RedisTestEnvironment.waitUntil(timeout: .seconds(10)) {
+            (try? await redis.ping()) == "PONG"
+        }
+        #expect(recovered)
+        #expect(try await redis.get("k") == nil)  // a fresh server without persistence
+        await redis.close()
+        server.stop()
+    }
+
+    @Test func subscriberRestoresSubscriptionsAfterARestart() async throws {
+        let server = PrivateRedis()
+        try server.start()
+        let publisher = RedisClient(endpoint: server.endpoint, logger: RedisTestEnvironment.logger)
+        let up = await RedisTestEnvironment.waitUntil { (try? await publisher.ping()) == "PONG" }
+        try #require(up, "redis-server did not start on port \(server.port)")
+
+        let subscriber = RedisSubscriber(endpoint: server.endpoint, logger: RedisTestEnvironment.logger)
+        let running = Task { try await subscriber.run() }
+        try await subscriber.subscribe(["events"])
+        #expect(try await publisher.publish("events", message: "one") == 1)
+
+        server.stop()
+        try await Task.sleep(for: .milliseconds(300))
+        try server.start()
+
+        let resubscribed = await RedisTestEnvironment.waitUntil(timeout: .seconds(10)) {
+            (try? await publisher.publish("events", message: "two")) == 1
+        }
+        #expect(resubscribed)
+
+        running.cancel()
+        try await running.value
+        await publisher.close()
+        server.stop()
+    }
+}

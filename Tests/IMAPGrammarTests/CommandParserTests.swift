@@ -1,0 +1,250 @@
+import NIOCore
+import Testing
+@testable import IMAPGrammar
+
+/// Input line (CRLF added) -> expected command. Vectors from RFC 3501/9051 section 6 examples and
+/// the extension RFCs (2971 ID, 5161 ENABLE, 4959 SASL-IR, 7162 CONDSTORE/QRESYNC, 5258
+/// LIST-EXTENDED, 5819 LIST-STATUS, 6154 SPECIAL-USE, 4731 ESEARCH, 6851 MOVE, 9208 QUOTA).
+let commandVectors: [(String, TaggedCommand)] = [
+    // Any state
+    ("abcd CAPABILITY", .init("abcd", .capability)),
+    ("a002 NOOP", .init("a002", .noop)),
+    ("A023 LOGOUT", .init("A023", .logout)),
+    ("a023 ID (\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" \"Pink Floyd Music Limited\")",
+     .init("a023", .id([IDField("name", "sodr"), IDField("version", "19.34"), IDField("vendor", "Pink Floyd Music Limited")]))),
+    ("a042 ID NIL", .init("a042", .id(nil))),
+    ("a043 ID (\"os\" NIL)", .init("a043", .id([IDField("os", nil)]))),
+    ("a044 ID ()", .init("a044", .id([]))),
+    // Not authenticated
+    ("a002 STARTTLS", .init("a002", .startTLS)),
+    ("a001 LOGIN SMITH SESAME", .init("a001", .login(username: "SMITH", password: "SESAME"))),
+    ("a001 LOGIN \"FRED FOOBAR\" \"fat \\\"man\\\\\"", .init("a001", .login(username: "FRED FOOBAR", password: "fat \"man\\"))),
+    ("a001 login user@example.com p]ss", .init("a001", .login(username: "user@example.com", password: "p]ss"))),
+    ("A001 AUTHENTICATE GSSAPI", .init("A001", .authenticate(mechanism: "GSSAPI", initialResponse: nil))),
+    ("a002 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=",
+     .init("a002", .authenticate(mechanism: "PLAIN", initialResponse: .data(Array("test\0test\0test".utf8))))),
+    ("a003 AUTHENTICATE EXTERNAL =", .init("a003", .authenticate(mechanism: "EXTERNAL", initialResponse: .empty))),
+    // Authenticated
+    ("t2 ENABLE CONDSTORE X-GOOD-IDEA", .init("t2", .enable(["CONDSTORE", "X-GOOD-IDEA"]))),
+    ("t3 enable utf8=accept", .init("t3", .enable(["UTF8=ACCEPT"]))),
+    ("A142 SELECT INBOX", .init("A142", .select(.inbox, []))),
+    ("A142 SELECT iNbOx", .init("A142", .select(.inbox, []))),
+    ("A932 EXAMINE blurdybloop", .init("A932", .examine("blurdybloop", []))),
+    ("A142 SELECT INBOX (CONDSTORE)", .init("A142", .select(.inbox, [.condStore]))),
+    ("A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))",
+     .init("A02", .select(.inbox, [.qResync(QResyncParameter(
+        uidValidity: 67890007, modSeq: 20050715194045000,
+        knownUIDs: .ranges([SequenceRange(.number(41)), SequenceRange(43...211), SequenceRange(214...541)])))]))),
+    ("B01 SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500 15000,22500)))",
+     .init("B01", .select(.inbox, [.qResync(QResyncParameter(
+        uidValidity: 67890007, modSeq: 90060115194045000, knownUIDs: .ranges([SequenceRange(1...29997)]),
+        sequenceMatch: .init(knownSequenceSet: SequenceSet(5000, 7500), knownUIDSet: SequenceSet(15000, 22500))))]))),
+    ("C01 EXAMINE INBOX (QRESYNC (1 2))",
+     .init("C01", .examine(.inbox, [.qResync(QResyncParameter(uidValidity: 1, modSeq: 2))]))),
+    ("A003 CREATE owatagusiam/", .init("A003", .create("owatagusiam/", []))),
+    ("t1 CREATE MySpecial (USE (\\Drafts \\Sent))", .init("t1", .create("MySpecial", [.use([.drafts, .sent])]))),
+    ("A683 DELETE blurdybloop", .init("A683", .delete("blurdybloop"))),
+    ("A682 RENAME blurdybloop sarasoop", .init("A682", .rename(from: "blurdybloop", to: "sarasoop"))),
+    ("A002 SUBSCRIBE #news.comp.mail.mime", .init("A002", .subscribe("#news.comp.mail.mime"))),
+    ("A002 UNSUBSCRIBE #news.comp.mail.mime", .init("A002", .unsubscribe("#news.comp.mail.mime"))),
+    ("A101 LIST \"\" \"\"", .init("A101", .list(ListCommand(reference: "", patterns: [""])))),
+    ("A102 LIST #news.comp.mail.misc \"\"", .init("A102", .list(ListCommand(reference: "#news.comp.mail.misc", patterns: [""])))),
+    ("A202 LIST ~/Mail/ %", .init("A202", .list(ListCommand(reference: "~/Mail/", patterns: ["%"])))),
+    ("A02 LIST (SUBSCRIBED) \"\" \"*\"",
+     .init("A02", .list(ListCommand(selectionOptions: [.subscribed], reference: "", patterns: ["*"], isExtended: true)))),
+    ("A04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)",
+     .init("A04", .list(ListCommand(selectionOptions: [.subscribed, .recursiveMatch], reference: "", patterns: ["%"],
+                                    returnOptions: [.children], isExtended: true)))),
+    ("A05 LIST \"\" (\"INBOX\" \"Drafts\" Sent/%)",
+     .init("A05", .list(ListCommand(reference: "", patterns: ["INBOX", "Drafts", "Sent/%"], isExtended: true)))),
+    ("A01 LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN))",
+     .init("A01", .list(ListCommand(reference: "", patterns: ["%"], returnOptions: [.status([.messages, .unseen])], isExtended: true)))),
+    ("t3 LIST (SPECIAL-USE) \"\" \"*\" RETURN (SPECIAL-USE SUBSCRIBED)",
+     .init("t3", .list(ListCommand(selectionOptions: [.specialUse], reference: "", patterns: ["*"],
+                                   returnOptions: [.specialUse, .subscribed], isExtended: true)))),
+    ("A002 LSUB \"#news.\" \"comp.mail.*\"", .init("A002", .lsub(reference: "#news.", pattern: "comp.mail.*"))),
+    ("A001 NAMESPACE", .init("A001", .namespace)),
+    ("A042 STATUS blurdybloop (UIDNEXT MESSAGES)", .init("A042", .status("blurdybloop", [.uidNext, .messages]))),
+    ("A043 STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)",
+     .init("A043", .status(.inbox, [.messages, .recent, .uidNext, .uidValidity, .unseen, .deleted, .size, .highestModSeq]))),
+    ("a IDLE", .init("a", .idle)),
+    ("G0 GETQUOTA \"\"", .init("G0", .getQuota(root: ""))),
+    ("G1 GETQUOTAROOT INBOX", .init("G1", .getQuotaRoot(.inbox))),
+    ("S0 SETQUOTA \"\" (STORAGE 512 MESSAGE 1000)",
+     .init("S0", .setQuota(root: "", [QuotaLimit(resource: "STORAGE", limit: 512), QuotaLimit(resource: "MESSAGE", limit: 1000)]))),
+    // Selected
+    ("FXXZ CHECK", .init("FXXZ", .check)),
+    ("A341 CLOSE", .init("A341", .close)),
+    ("A342 UNSELECT", .init("A342", .unselect)),
+    ("A202 EXPUNGE", .init("A202", .expunge)),
+    ("A003 UID EXPUNGE 3000:3002", .init("A003", .uidExpunge(.ranges([SequenceRange(3000...3002)])))),
+    ("A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+     .init("A282", .search(SearchCommand(key: .and([.flagged, .since(IMAPDate(year: 1994, month: 2, day: 1)), .not(.from("Smith"))]))))),
+    ("A283 SEARCH TEXT \"string not in mailbox\"", .init("A283", .search(SearchCommand(key: .text("string not in mailbox"))))),
+    ("A284 SEARCH CHARSET UTF-8 TEXT xxxxxx", .init("A284", .search(SearchCommand(charset: "UTF-8", key: .text("xxxxxx"))))),
+    ("A285 SEARCH OR (SEEN FLAGGED) 1:5,*", .init("A285", .search(SearchCommand(key: .or(
+        .and([.seen, .flagged]),
+        .sequenceSet(.ranges([SequenceRange(1...5), SequenceRange(.last)]))))))),
+    ("A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+     .init("A282", .search(SearchCommand(returnOptions: [.min, .count],
+        key: .and([.flagged, .since(IMAPDate(year: 1994, month: 2, day: 1)), .not(.from("Smith"))]))))),
+    ("A283 SEARCH RETURN () FLAGGED", .init("A283", .search(SearchCommand(returnOptions: [], key: .flagged)))),
+    ("A284 UID SEARCH RETURN (MIN MAX ALL COUNT SAVE) UNSEEN",
+     .init("A284", .uidSearch(SearchCommand(returnOptions: [.min, .max, .all, .count, .save], key: .unseen)))),
+    ("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338",
+     .init("a", .search(SearchCommand(key: .modSeq(SearchModSeq(entry: .init(flag: .draft, type: .all), modSeq: 620162338)))))),
+    ("a SEARCH MODSEQ 620162338", .init("a", .search(SearchCommand(key: .modSeq(SearchModSeq(modSeq: 620162338)))))),
+    ("t UID SEARCH UID 1:* HEADER Message-ID \"<x@y>\"",
+     .init("t", .uidSearch(SearchCommand(key: .and([.uid(.ranges([SequenceRange(.number(1), .last)])), .header("Message-ID", "<x@y>")]))))),
+    ("s SEARCH LARGER 1000 SMALLER 5000 BEFORE \"1-Feb-1994\" ON 23-Dec-2024",
+     .init("s", .search(SearchCommand(key: .and([.larger(1000), .smaller(5000), .before(IMAPDate(year: 1994, month: 2, day: 1)),
+                                                 .on(IMAPDate(year: 2024, month: 12, day: 23))]))))),
+    ("s SEARCH $", .init("s", .search(SearchCommand(key: .sequenceSet(.lastCommand))))),
+    ("s SEARCH ALL ANSWERED DELETED DRAFT NEW OLD RECENT SEEN UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN",
+     .init("s", .search(SearchCommand(key: .and([.all, .answered, .deleted, .draft, .new, .old, .recent, .seen,
+                                                 .unanswered, .undeleted, .undraft, .unflagged, .unseen]))))),
+    ("s SEARCH BCC a BODY b CC c SUBJECT d TO e KEYWORD $Junk UNKEYWORD foo SENTBEFORE 1-Jan-2000 SENTON 2-Jan-2000 SENTSINCE 3-Jan-2000",
+     .init("s", .search(SearchCommand(key: .and([.bcc("a"), .body("b"), .cc("c"), .subject("d"), .to("e"), .keyword("$Junk"),
+        .unkeyword("foo"), .sentBefore(IMAPDate(year: 2000, month: 1, day: 1)), .sentOn(IMAPDate(year: 2000, month: 1, day: 2)),
+        .sentSince(IMAPDate(year: 2000, month: 1, day: 3))]))))),
+    ("s SEARCH NOT (OR FROM a (TO b CC c))", .init("s", .search(SearchCommand(key: .not(.or(.from("a"), .and([.to("b"), .cc("c")]))))))),
+    ("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])",
+     .init("A654", .fetch(FetchCommand(sequenceSet: .ranges([SequenceRange(2...4)]), attributes: [
+        .flags, .body(section: SectionSpecifier(kind: .headerFields(["DATE", "FROM"])), partial: nil, peek: false)])))),
+    ("a003 fetch 12 full", .init("a003", .fetch(FetchCommand(sequenceSet: SequenceSet(12), attributes: FetchAttribute.full)))),
+    ("a003 FETCH 12 ALL", .init("a003", .fetch(FetchCommand(sequenceSet: SequenceSet(12), attributes: FetchAttribute.all)))),
+    ("a003 FETCH 12 FAST", .init("a003", .fetch(FetchCommand(sequenceSet: SequenceSet(12), attributes: FetchAttribute.fast)))),
+    ("a004 fetch 12 body[header]",
+     .init("a004", .fetch(FetchCommand(sequenceSet: SequenceSet(12), attributes: [.body(section: SectionSpecifier(kind: .header), partial: nil, peek: false)])))),
+    ("a FETCH 1 BODY.PEEK[1.2.HEADER]<0.100>",
+     .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
+        .body(section: SectionSpecifier(part: [1, 2], kind: .header), partial: Partial(offset: 0, length: 100), peek: true)])))),
+    ("a FETCH 1 (BODY[] BODY[1.2] BODY[TEXT] BODY[1.MIME] BODY[2.TEXT] BODY[HEADER.FIELDS.NOT (X-A X-B)] BODY[3.HEADER.FIELDS (TO)])",
+     .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
+        .body(section: .complete, partial: nil, peek: false),
+        .body(section: SectionSpecifier(part: [1, 2]), partial: nil, peek: false),
+        .body(section: SectionSpecifier(kind: .text), partial: nil, peek: false),
+        .body(section: SectionSpecifier(part: [1], kind: .mime), partial: nil, peek: false),
+        .body(section: SectionSpecifier(part: [2], kind: .text), partial: nil, peek: false),
+        .body(section: SectionSpecifier(kind: .headerFieldsNot(["X-A", "X-B"])), partial: nil, peek: false),
+        .body(section: SectionSpecifier(part: [3], kind: .headerFields(["TO"])), partial: nil, peek: false)])))),
+    ("a FETCH 1 (RFC822 RFC822.HEADER RFC822.TEXT RFC822.SIZE ENVELOPE BODY BODYSTRUCTURE INTERNALDATE UID MODSEQ)",
+     .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
+        .rfc822, .rfc822Header, .rfc822Text, .rfc822Size, .envelope, .bodyStructure(extensible: false),
+        .bodyStructure(extensible: true), .internalDate, .uid, .modSeq])))),
+    ("a FETCH 1 (BINARY[1.2]<0.10> BINARY.PEEK[1] BINARY[] BINARY.SIZE[1])",
+     .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
+        .binary(section: [1, 2], partial: Partial(offset: 0, length: 10), peek: false),
+        .binary(section: [1], partial: nil, peek: true), .binary(section: [], partial: nil, peek: false),
+        .binarySize(section: [1])])))),
+    ("s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)",
+     .init("s100", .uidFetch(FetchCommand(sequenceSet: .ranges([SequenceRange(.number(1), .last)]), attributes: [.flags],
+                                          modifiers: [.changedSince(12345), .vanished])))),
+    ("a FETCH 4:2,*,5:* UID", .init("a", .fetch(FetchCommand(sequenceSet: .ranges([
+        SequenceRange(.number(4), .number(2)), SequenceRange(.last), SequenceRange(.number(5), .last)]), attributes: [.uid])))),
+    ("A003 STORE 2:4 +FLAGS (\\Deleted)",
+     .init("A003", .store(StoreCommand(sequenceSet: .ranges([SequenceRange(2...4)]), flags: StoreFlags(operation: .add, silent: false, flags: [.deleted]))))),
+    ("A004 STORE 1 FLAGS.SILENT (\\Seen $Forwarded \\Answered \\Flagged \\Draft)",
+     .init("A004", .store(StoreCommand(sequenceSet: SequenceSet(1), flags: StoreFlags(operation: .replace, silent: true,
+        flags: [.seen, .keyword("$Forwarded"), .answered, .flagged, .draft]))))),
+    ("A005 UID STORE 1 -FLAGS \\Seen \\Flagged",
+     .init("A005", .uidStore(StoreCommand(sequenceSet: SequenceSet(1), flags: StoreFlags(operation: .remove, silent: false, flags: [.seen, .flagged]))))),
+    ("a103 UID STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)",
+     .init("a103", .uidStore(StoreCommand(sequenceSet: SequenceSet(7, 5, 9), modifiers: [.unchangedSince(320162338)],
+                                          flags: StoreFlags(operation: .add, silent: true, flags: [.deleted]))))),
+    ("A006 STORE 1 FLAGS ()", .init("A006", .store(StoreCommand(sequenceSet: SequenceSet(1), flags: StoreFlags(operation: .replace, silent: false, flags: []))))),
+    ("A003 COPY 2:4 MEETING", .init("A003", .copy(.ranges([SequenceRange(2...4)]), "MEETING"))),
+    ("a UID COPY 1:* Trash", .init("a", .uidCopy(.ranges([SequenceRange(.number(1), .last)]), "Trash"))),
+    ("a MOVE 1 inbox", .init("a", .move(SequenceSet(1), .inbox))),
+    ("a UID MOVE 42:69 foo", .init("a", .uidMove(.ranges([SequenceRange(42...69)]), "foo"))),
+    ("a UID MOVE $ foo", .init("a", .uidMove(.lastCommand, "foo"))),
+]
+
+@Test("commands parse", arguments: commandVectors)
+func commandParses(_ line: String, _ expected: TaggedCommand) {
+    #expect(parseOne(line + "\r\n") == [.command(expected)])
+}
+
+@Test("commands parse byte by byte", arguments: commandVectors)
+func commandParsesByteByByte(_ line: String, _ expected: TaggedCommand) {
+    var parser = CommandParser()
+    let results = feedByteByByte(&parser, Array((line + "\r\n").utf8))
+    #expect(significant(results) == [.command(expected)])
+    #expect(results.last == .needsMoreData)
+}
+
+@Test("a bare LF ends a command too")
+func bareLineFeed() {
+    #expect(parseOne("a NOOP\n") == [.command(.init("a", .noop))])
+}
+
+@Test("pipelined commands come out one per call")
+func pipelined() {
+    #expect(parseOne("a NOOP\r\nb CAPABILITY\r\n\r\nc LOGOUT\r\n") == [
+        .command(.init("a", .noop)), .command(.init("b", .capability)), .command(.init("c", .logout)),
+    ])
+}
+
+/// Bad syntax -> error with the tag (or nil), and the next command still parses.
+let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
+    ("a1 FOO", "a1", .unknownCommand),
+    ("a2 NOOP extra", "a2", .badSyntax),
+    ("a3 LOGIN onlyuser", "a3", .badSyntax),
+    ("a4 SELECT", "a4", .badSyntax),
+    ("a5 FETCH 0 FLAGS", "a5", .badSyntax),
+    ("a6 FETCH 1 (FLAGS", "a6", .badSyntax),
+    ("a7 FETCH 1 BODY[HEADER", "a7", .badSyntax),
+    ("a8 FETCH 1 BODY[1.MIMEX]", "a8", .badSyntax),
+    ("a9 FETCH 1 BODY[MIME]", "a9", .badSyntax),
+    ("b1 SEARCH", "b1", .badSyntax),
+    ("b2 SEARCH FROM", "b2", .badSyntax),
+    ("b3 SEARCH (SEEN", "b3", .badSyntax),
+    ("b4 SEARCH SINCE 32-Feb-1994", "b4", .badSyntax),
+    ("b5 SEARCH SINCE 1-Foo-1994", "b5", .badSyntax),
+    ("b6 STORE 1 FLAGS (\\Recent)", "b6", .badSyntax),
+    ("b7 STORE 1 XFLAGS (\\Seen)", "b7", .badSyntax),
+    ("b8 UID FOO 1", "b8", .unknownCommand),
+    ("b9 STATUS INBOX (BOGUS)", "b9", .badSyntax),
+    ("c1 LIST (RECURSIVEMATCH) \"\" *", "c1", .badSyntax),
+    ("c2 LOGIN \"unterminated", "c2", .badSyntax),
+    ("c3 LOGIN \"bad\\escape\" x", "c3", .badSyntax),
+    ("c4 FETCH 4294967296 FLAGS", "c4", .badSyntax),
+    ("c5 AUTHENTICATE PLAIN !!!", "c5", .badSyntax),
+    ("c6 ENABLE", "c6", .badSyntax),
+    ("c7 APPEND INBOX", "c7", .badSyntax),
+    ("c8 FETCH 1 BODY[]<0.0>", "c8", .badSyntax),
+    ("c9 FETCH 1:2,,3 FLAGS", "c9", .badSyntax),
+    ("d1  NOOP", "d1", .unknownCommand),
+    ("d2 SELECT INBOX ()", "d2", .badSyntax),
+    ("d3 FETCH 1 FLAGS (CHANGEDSINCE 0)", "d3", .badSyntax),
+    ("NOOP", nil, .badSyntax),
+    ("+tag NOOP", nil, .badSyntax),
+    ("* NOOP", nil, .badSyntax),
+    ("\u{1}x NOOP", nil, .badSyntax),
+]
+
+@Test("bad syntax reports the tag and resynchronises", arguments: badSyntaxVectors)
+func badSyntax(_ line: String, _ tag: String?, _ kind: CommandParseError.Kind) {
+    let results = parseOne(line + "\r\nok NOOP\r\n")
+    #expect(results.count == 2)
+    let error = errorOf(results)
+    #expect(error?.tag == tag)
+    #expect(error?.kind == kind)
+    #expect(error?.closeConnection == false)
+    #expect(error?.responseState == .bad)
+    #expect(results.last == .command(.init("ok", .noop)))
+}
+
+@Test("an error becomes a tagged BAD, or an untagged BAD without a tag")
+func errorResponse() {
+    let tagged = errorOf(parseOne("a1 FOO\r\n"))!
+    #expect(encode(tagged.response) == "a1 BAD unknown command FOO\r\n")
+    let untagged = errorOf(parseOne("(\r\n"))!
+    #expect(encode(untagged.response).hasPrefix("* BAD "))
+}
+
+@Test("command names")
+func commandNames() {
+    #expect(Command.uidFetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [.uid])).name == "UID FETCH")
+    #expect(Command.noop.name == "NOOP")
+}

@@ -1,0 +1,88 @@
+import NIOCore
+import Testing
+@testable import IMAPGrammar
+
+/// Literals (RFC 9051 section 4.3) and non-synchronizing literals (RFC 7888), fed whole and byte
+/// by byte: the parser asks for a continuation exactly once per synchronizing literal.
+struct LiteralVector: Sendable, CustomTestStringConvertible {
+    var input: String
+    var expected: TaggedCommand
+    var continuations: [Int]
+    var testDescription: String { input.debugDescription }
+}
+
+let literalVectors: [LiteralVector] = [
+    // RFC 9051 section 6.2.3 example
+    .init(input: "A001 LOGIN {11}\r\nFRED FOOBAR {7}\r\nfat man\r\n",
+          expected: .init("A001", .login(username: "FRED FOOBAR", password: "fat man")), continuations: [11, 7]),
+    .init(input: "A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man\r\n",
+          expected: .init("A001", .login(username: "FRED FOOBAR", password: "fat man")), continuations: []),
+    .init(input: "A002 LOGIN {0}\r\n {2+}\r\n\r\n\r\n",
+          expected: .init("A002", .login(username: "", password: "\r\n")), continuations: [0]),
+    .init(input: "A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n",
+          expected: .init("A284", .search(SearchCommand(charset: "UTF-8", key: .text("XXXXXX")))), continuations: [6]),
+    .init(input: "A285 SEARCH CHARSET UTF-8 SUBJECT {6+}\r\n\u{65E5}\u{672C}\r\n",
+          expected: .init("A285", .search(SearchCommand(charset: "UTF-8", key: .subject("\u{65E5}\u{672C}")))), continuations: []),
+    .init(input: "A3 SELECT {5}\r\nINBOX (CONDSTORE)\r\n",
+          expected: .init("A3", .select(.inbox, [.condStore])), continuations: [5]),
+    .init(input: "A4 RENAME {3}\r\na{b {4}\r\nc}d\"\r\n",
+          expected: .init("A4", .rename(from: "a{b", to: "c}d\"")), continuations: [3, 4]),
+    .init(input: "A5 FETCH 1 BODY[HEADER.FIELDS ({4}\r\nDATE FROM)]\r\n",
+          expected: .init("A5", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
+            .body(section: SectionSpecifier(kind: .headerFields(["DATE", "FROM"])), partial: nil, peek: false)]))), continuations: [4]),
+]
+
+@Test("literals in one piece", arguments: literalVectors)
+func literalWhole(_ vector: LiteralVector) {
+    let results = parseOne(vector.input)
+    #expect(results == vector.continuations.map { .needsContinuation(literalSize: $0) } + [.command(vector.expected)])
+}
+
+@Test("literals byte by byte", arguments: literalVectors)
+func literalByteByByte(_ vector: LiteralVector) {
+    var parser = CommandParser()
+    let results = feedByteByByte(&parser, Array(vector.input.utf8))
+    #expect(significant(results) == vector.continuations.map { .needsContinuation(literalSize: $0) } + [.command(vector.expected)])
+}
+
+@Test("the parser keeps its progress across a continuation")
+func continuationKeepsProgress() {
+    var parser = CommandParser()
+    #expect(drain(&parser, "A001 LOGIN {11}\r\n") == [.needsContinuation(literalSize: 11)])
+    #expect(drain(&parser, "FRED ") == [])
+    #expect(drain(&parser, "FOOBAR {7}\r\n") == [.needsContinuation(literalSize: 7)])
+    #expect(drain(&parser, "fat man\r\n") == [.command(.init("A001", .login(username: "FRED FOOBAR", password: "fat man")))])
+}
+
+@Test("a synchronizing literal of an unknown command is refused before the continuation")
+func literalOfUnknownCommand() {
+    var parser = CommandParser()
+    let results = drain(&parser, "x1 BOGUS {5}\r\n")
+    #expect(errorOf(results)?.tag == "x1")
+    #expect(errorOf(results)?.kind == .unknownCommand)
+    #expect(drain(&parser, "x2 NOOP\r\n") == [.command(.init("x2", .noop))])
+}
+
+@Test("a non-synchronizing literal of a bad command is read, then rejected")
+func nonSyncLiteralOfBadCommand() {
+    let results = parseOne("x1 BOGUS {5+}\r\nNOOP\r\r\nx2 NOOP\r\n")
+    #expect(results.count == 2)
+    #expect(errorOf(results)?.tag == "x1")
+    #expect(results.last == .command(.init("x2", .noop)))
+}
+
+@Test("the server can refuse a synchronizing literal")
+func refuseLiteral() {
+    var parser = CommandParser()
+    #expect(drain(&parser, "A1 LOGIN {11}\r\n") == [.needsContinuation(literalSize: 11)])
+    let rejected = parser.rejectPendingLiteral()
+    #expect(rejected)
+    #expect(drain(&parser, "A2 NOOP\r\n") == [.command(.init("A2", .noop))])
+}
+
+@Test("literal8 outside APPEND is an error")
+func literal8OutsideAppend() {
+    let error = errorOf(parseOne("a LOGIN ~{3}\r\n"))
+    #expect(error?.tag == "a")
+    #expect(error?.closeConnection == false)
+}
