@@ -68,7 +68,6 @@ public final class RoutingTable: GrantRouter, Sendable {
                     return route
                 }
             } catch {
-                Counter(label: "mailnode_postgres_errors_total", dimensions: [("region", region.rawValue)]).increment()
                 logger.warning("Postgres of a region unavailable for a routing lookup",
                                metadata: ["region": "\(region)", "error": "\(error)"])
                 lastError = error

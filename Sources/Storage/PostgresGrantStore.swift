@@ -1,5 +1,6 @@
 import Logging
 import MailCore
+import Metrics
 import PostgresNIO
 
 /// The grants of one region in that region's Postgres.
@@ -9,17 +10,34 @@ public struct PostgresGrantStore: GrantStore {
     /// How long one store call may take before it fails (a Postgres that is down must not hang a request).
     public var timeout: Duration
 
-    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(5)) {
+    /// Names this store's Postgres in `mailnode_postgres_errors_total{region}`.
+    public let region: String
+
+    public init(client: PostgresClient, logger: Logger, region: String = "local", timeout: Duration = .seconds(5)) {
         self.client = client
         self.logger = logger
+        self.region = region
         self.timeout = timeout
+    }
+
+    /// Every call goes through here: bounded in time, and counted when it fails for a reason other
+    /// than the caller's (a taken address is an answer, not a Postgres error).
+    private func run<Result: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        do {
+            return try await withDeadline(timeout ?? self.timeout, what: "Postgres", body)
+        } catch {
+            if !PostgresErrors.isUniqueViolation(error) {
+                Counter(label: "mailnode_postgres_errors_total", dimensions: [("region", region)]).increment()
+            }
+            throw error
+        }
     }
 
     private static let grantColumns = "id::text, email, region, app_password_hash, credentials_version, created_at, updated_at"
 
     public func createGrant(_ grant: Grant) async throws -> Grant {
         let client = self.client, logger = self.logger
-        return try await withDeadline(timeout, what: "Postgres") {
+        return try await run {
             do {
                 try await client.withTransaction(logger: logger) { connection in
                     try await connection.query(
@@ -81,7 +99,7 @@ public struct PostgresGrantStore: GrantStore {
 
     public func deleteGrant(id: GrantID) async throws -> Bool {
         let client = self.client, logger = self.logger
-        return try await withDeadline(timeout, what: "Postgres") {
+        return try await run {
             let rows = try await client.query("DELETE FROM grants WHERE id = \(id.rawValue)::uuid RETURNING id::text", logger: logger)
             var deleted = false
             for try await _ in rows.decode(String.self) { deleted = true }
@@ -91,7 +109,7 @@ public struct PostgresGrantStore: GrantStore {
 
     public func allRoutes() async throws -> [GrantRoute] {
         let client = self.client, logger = self.logger
-        return try await withDeadline(.seconds(60), what: "Postgres") {
+        return try await run(timeout: .seconds(60)) {
             var routes: [GrantRoute] = []
             let rows = try await client.query("SELECT id::text, email_normalized, region FROM grants ORDER BY id", logger: logger)
             for try await (id, email, region) in rows.decode((String, String, String).self) {
@@ -104,7 +122,7 @@ public struct PostgresGrantStore: GrantStore {
 
     public func ping() async throws {
         let client = self.client, logger = self.logger
-        try await withDeadline(.seconds(2), what: "Postgres") {
+        try await run(timeout: .seconds(2)) {
             for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int.self) {}
         }
     }
@@ -117,7 +135,7 @@ public struct PostgresGrantStore: GrantStore {
 
     private func fetchAll(_ query: PostgresQuery) async throws -> [Grant] {
         let client = self.client, logger = self.logger
-        return try await withDeadline(timeout, what: "Postgres") {
+        return try await run {
             var grants: [Grant] = []
             let rows = try await client.query(query, logger: logger)
             for try await (id, email, region, hash, version, created, updated) in rows.decode((String, String, String, String?, Int64, Int64, Int64).self) {
