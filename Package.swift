@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "MailNode",
             dependencies: [
-                "MailCore", "Storage", "Cluster", "HTTPAPI",
+                "MailCore", "Storage", "Cluster", "HTTPAPI", "IMAPServer", "IMAPGrammar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -82,6 +82,18 @@ let package = Package(
         .target(
             name: "IMAPGrammar",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "IMAPServer",
+            dependencies: [
+                "MailCore", "Storage", "Cluster", "IMAPGrammar",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "TestSupport",

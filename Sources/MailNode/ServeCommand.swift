@@ -1,6 +1,8 @@
 import ArgumentParser
 import Cluster
 import HTTPAPI
+import IMAPGrammar
+import IMAPServer
 import Logging
 import MailCore
 import Metrics
@@ -28,15 +30,24 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // The certificate is for the IMAP and SMTP listeners; a node that cannot read it must not
         // start and fail its first TLS handshake later.
+        let certificates: [NIOSSLCertificate]
         do {
-            _ = try NIOSSLCertificate.fromPEMFile(configuration.tlsCertificatePath)
+            certificates = try NIOSSLCertificate.fromPEMFile(configuration.tlsCertificatePath)
         } catch {
             fail("\(configuration.file): tls.certificate: cannot load \(configuration.tlsCertificatePath) (\(error))")
         }
+        let privateKey: NIOSSLPrivateKey
         do {
-            _ = try NIOSSLPrivateKey(file: configuration.tlsKeyPath, format: .pem)
+            privateKey = try NIOSSLPrivateKey(file: configuration.tlsKeyPath, format: .pem)
         } catch {
             fail("\(configuration.file): tls.key: cannot load \(configuration.tlsKeyPath) (\(error))")
+        }
+        let tls: NIOSSLContext
+        do {
+            tls = try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
+        } catch {
+            fail("\(configuration.file): tls: the certificate and key do not make a TLS context (\(error))")
         }
         LoggingSetup.bootstrap()
         let metrics = PrometheusMetricsFactory()
@@ -51,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             fail("\(configuration.file): \(error)")
         }
-        let services = try makeServices(runtime: runtime, registry: metrics.registry, logger: logger)
+        let services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, logger: logger)
         let nodeLogger = logger
 
         try await runtime.withPostgres {
@@ -72,11 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, logger: Logger) throws -> [any Service] {
+    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: NIOSSLContext, logger: Logger) throws -> [any Service] {
         let configuration = runtime.configuration
+        let hasher = PasswordHasher(cost: configuration.bcryptCost)
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,
-            hasher: PasswordHasher(cost: configuration.bcryptCost), logger: logger)
+            hasher: hasher, logger: logger)
         let api = APIServer.application(
             settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
                             apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes),
@@ -103,7 +115,17 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
             cache: runtime.routing.cache, logger: logger)
         let liveNodes = LiveNodesGauge(registries: runtime.registries)
-        return [admin, api, heartbeat, invalidation, liveNodes]
+        var imapLimits = IMAPLimits.default
+        imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
+        let imap = IMAPServerContext(
+            region: configuration.region, node: configuration.node, hostname: configuration.hostname,
+            router: runtime.routing, grants: localStore, hasher: hasher,
+            throttle: AuthThrottle(redis: regionRedis, logger: logger),
+            slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
+            tls: tls, limits: imapLimits, logger: logger)
+        let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS, context: imap)
+        let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS, context: imap)
+        return [admin, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes]
     }
 }
 

@@ -44,6 +44,7 @@ public enum Migrations {
             )
             """,
         ]),
+        Migration(version: 2, name: "mail store", statements: MailStoreSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -1,0 +1,107 @@
+import IMAPGrammar
+import NIOCore
+import NIOSSL
+
+/// What the session loop receives: parsed input (one item per request), or news from elsewhere.
+enum SessionEvent: Sendable {
+    case input(ParseResult)
+    case closed
+    /// A change in the grant's mailboxes announced by any node.
+    case mailboxChanged
+    /// The grant's credentials changed: the session must end.
+    case credentialsChanged
+    case tick
+    /// The node is draining: say BYE so that the client reconnects elsewhere.
+    case shutdown
+}
+
+/// The bytes-to-commands end of an IMAP connection.
+///
+/// Parsing is lazy: the session asks for one item at a time (`requestNext`), and only then does
+/// the handler parse what it holds or read more from the socket (the channel runs with
+/// `autoRead` off). So a parser mode set by the session (IDLE, AUTHENTICATE) applies to the very
+/// next bytes, a slow session never has unbounded input queued up, and bytes that follow a
+/// STARTTLS command are never parsed: `startTLS` drops them (RFC 9051 11.1, CVE-2011-0411).
+final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private var parser: CommandParser
+    private var buffer = ByteBuffer()
+    private var wantsItem = false
+    private var isInactive = false
+    private var context: ChannelHandlerContext?
+    private let events: AsyncStream<SessionEvent>.Continuation
+
+    init(limits: IMAPLimits, events: AsyncStream<SessionEvent>.Continuation) {
+        parser = CommandParser(limits: limits)
+        self.events = events
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        buffer.writeBuffer(&bytes)
+        if wantsItem { deliver() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // A read asked for before the socket was active went nowhere: ask again.
+        if wantsItem { context.read() }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isInactive = true
+        if wantsItem { deliver() }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A TLS failure or a reset: nothing to tell the client; the session sees the close.
+        context.close(promise: nil)
+    }
+
+    /// Asks for the next parsed item, in `mode` when given. Event loop only.
+    func requestNext(mode: CommandParser.Mode?) {
+        if let mode { parser.mode = mode }
+        wantsItem = true
+        deliver()
+    }
+
+    private func deliver() {
+        let result = parser.parse(&buffer)
+        if case .needsMoreData = result {
+            if buffer.readerIndex > 16 * 1024 { buffer.discardReadBytes() }
+            if isInactive {
+                wantsItem = false
+                events.yield(.closed)
+            } else {
+                context?.read()
+            }
+            return
+        }
+        wantsItem = false
+        events.yield(.input(result))
+    }
+
+    /// Turns the connection into TLS after the session wrote its `OK` to STARTTLS. Everything
+    /// the client sent after the command is discarded unparsed. Event loop only.
+    func startTLS(context sslContext: NIOSSLContext) throws {
+        guard let context else { return }
+        parser.reset()
+        buffer.clear()
+        try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
+    }
+
+    /// Drops a synchronizing literal the session refused. Event loop only.
+    func rejectPendingLiteral() -> Bool {
+        parser.rejectPendingLiteral()
+    }
+}

@@ -1,0 +1,47 @@
+import IMAPGrammar
+import NIOCore
+import NIOSSL
+
+/// The session's handle on its channel: writes responses, asks the handler for the next parsed
+/// item, switches to TLS. Safe to use from the session task; handler calls hop to the event loop.
+struct IMAPConnection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<IMAPChannelHandler>
+    let remoteAddress: String
+    let isTLS: Bool
+
+    func requestNext(mode: CommandParser.Mode? = nil) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.requestNext(mode: mode) }
+    }
+
+    func write(_ responses: [Response], encoder: ResponseEncoder) async throws {
+        var buffer = channel.allocator.buffer(capacity: 256)
+        for response in responses { encoder.encode(response, into: &buffer) }
+        try await channel.writeAndFlush(buffer)
+    }
+
+    func write(_ response: Response, encoder: ResponseEncoder) async throws {
+        try await write([response], encoder: encoder)
+    }
+
+    /// Writes the `OK` to STARTTLS, then puts TLS in front of everything that follows.
+    func startTLS(ok: Response, encoder: ResponseEncoder, context: NIOSSLContext) async throws {
+        let buffer = encoder.encode(ok)
+        let handler = self.handler
+        try await channel.eventLoop.flatSubmit { [channel] in
+            channel.writeAndFlush(buffer).flatMapThrowing {
+                try handler.value.startTLS(context: context)
+            }
+        }.get()
+    }
+
+    func rejectPendingLiteral() async -> Bool {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { handler.value.rejectPendingLiteral() }.get()) ?? false
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,102 @@
+import IMAPGrammar
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// One IMAP listening socket: implicit TLS (993) or clear text with STARTTLS (143). Each accepted
+/// connection gets its own session task; on graceful shutdown the listener stops accepting and
+/// every session says `BYE` so that clients reconnect to another node.
+public struct IMAPListener: Service {
+    public enum Security: String, Sendable {
+        case implicitTLS = "imaps"
+        case startTLS = "imap"
+    }
+
+    let host: String
+    let port: Int
+    let security: Security
+    let context: IMAPServerContext
+    let group: any EventLoopGroup
+
+    public init(host: String, port: Int, security: Security, context: IMAPServerContext,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.context = context
+        self.group = group
+    }
+
+    private struct Accepted: Sendable {
+        let connection: IMAPConnection
+        let events: AsyncStream<SessionEvent>
+        let eventSink: AsyncStream<SessionEvent>.Continuation
+    }
+
+    public func run() async throws {
+        let (accepted, acceptedSink) = AsyncStream<Accepted>.makeStream()
+        let context = self.context, security = self.security
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if security == .implicitTLS {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.tls))
+                    }
+                    let (events, eventSink) = AsyncStream<SessionEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+                    let handler = IMAPChannelHandler(limits: context.limits, events: eventSink)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    let connection = IMAPConnection(
+                        channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+                        remoteAddress: channel.remoteAddress?.ipAddress ?? "unknown", isTLS: security == .implicitTLS)
+                    acceptedSink.yield(Accepted(connection: connection, events: events, eventSink: eventSink))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        context.logger.info("IMAP listening", metadata: ["address": "\(host):\(port)", "security": "\(security.rawValue)"])
+
+        await withDiscardingTaskGroup { sessions in
+            sessions.addTask {
+                // Stop accepting on shutdown; sessions then end with BYE (see below).
+                try? await gracefulShutdown()
+                try? await server.close()
+                acceptedSink.finish()
+            }
+            var counter = 0
+            for await connection in accepted {
+                counter += 1
+                let connectionID = "\(context.node)-\(security.rawValue)-\(counter)"
+                IMAPMetrics.connectionOpened(port: security.rawValue)
+                sessions.addTask {
+                    await Self.serve(connection, id: connectionID, context: context)
+                }
+            }
+        }
+    }
+
+    private static func serve(_ accepted: Accepted, id: String, context: IMAPServerContext) async {
+        let gauge = IMAPMetrics.connections(state: "open")
+        gauge.increment()
+        defer { gauge.decrement() }
+        let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id)
+        let ticks = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: context.timers.tick)
+                accepted.eventSink.yield(.tick)
+            }
+        }
+        await withGracefulShutdownHandler {
+            await session.run(events: accepted.events)
+        } onGracefulShutdown: {
+            accepted.eventSink.yield(.shutdown)
+        }
+        ticks.cancel()
+        accepted.eventSink.finish()
+    }
+}

@@ -1,0 +1,32 @@
+import Metrics
+
+/// The IMAP metrics of the admin endpoint, named in one place.
+enum IMAPMetrics {
+    static func connectionOpened(port: String) {
+        Counter(label: "mailnode_imap_connections_total", dimensions: [("listener", port)]).increment()
+    }
+
+    static func connections(state: String) -> Meter {
+        Meter(label: "mailnode_imap_connections", dimensions: [("state", state)])
+    }
+
+    static func command(_ name: String, outcome: String, duration: Duration) {
+        Counter(label: "mailnode_imap_commands_total", dimensions: [("command", name), ("outcome", outcome)]).increment()
+        Timer(label: "mailnode_imap_command_duration_seconds", dimensions: [("command", name)])
+            .recordNanoseconds(Int64(duration / .nanoseconds(1)))
+    }
+
+    static func authFailure(reason: String) {
+        Counter(label: "mailnode_imap_auth_failures_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    static func bytes(direction: String, count: Int) {
+        Counter(label: "mailnode_imap_bytes_total", dimensions: [("direction", direction)]).increment(by: Int64(count))
+    }
+
+    static func limitRefusal(_ limit: String) {
+        Counter(label: "mailnode_limit_refusals_total", dimensions: [("limit", limit)]).increment()
+    }
+
+    static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")
+}

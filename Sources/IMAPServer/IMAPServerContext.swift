@@ -1,0 +1,52 @@
+import Cluster
+import IMAPGrammar
+import Logging
+import MailCore
+import NIOSSL
+
+/// Everything a session needs from the node, shared by all sessions.
+public struct IMAPServerContext: Sendable {
+    /// Seed limits and protocol timers, named.
+    public struct Timers: Sendable {
+        /// RFC 9051 5.4 asks for at least 30 minutes; the seed closes idle connections outside IDLE after 5.
+        public var idleOutsideIDLE: Duration = .seconds(300)
+        /// The seed ends IDLE after 30 minutes with a response; the client re-issues it.
+        public var maximumIDLE: Duration = .seconds(1800)
+        /// `* OK` lines during IDLE keep NAT and load balancer state alive.
+        public var keepalive: Duration = .seconds(120)
+        /// How often the session checks its timers.
+        public var tick: Duration = .seconds(5)
+
+        public init() {}
+    }
+
+    public var region: Region
+    public var node: String
+    public var hostname: String
+    public var router: any GrantRouter
+    public var grants: any GrantStore
+    public var hasher: PasswordHasher
+    public var throttle: AuthThrottle
+    public var slots: ConnectionSlots
+    public var tls: NIOSSLContext
+    public var limits: IMAPLimits
+    public var timers: Timers
+    public var logger: Logger
+
+    public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
+                hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
+                limits: IMAPLimits = .default, timers: Timers = Timers(), logger: Logger) {
+        self.region = region
+        self.node = node
+        self.hostname = hostname
+        self.router = router
+        self.grants = grants
+        self.hasher = hasher
+        self.throttle = throttle
+        self.slots = slots
+        self.tls = tls
+        self.limits = limits
+        self.timers = timers
+        self.logger = logger
+    }
+}

@@ -1,0 +1,134 @@
+/// The mailboxes of one region, as IMAP, SMTP and the REST API see them: folders, messages, flags,
+/// UIDs, modseqs, quota. Postgres implements it for the cluster; an embedded backend (SQLite) can
+/// implement it later. `StorageTests.MailStoreBehaviour` is the suite every backend must pass.
+///
+/// Every mutating call is one transaction: the change, its modseq, its quota effect and its webhook
+/// event rows commit together, and only then is the change announced through the
+/// `MailboxChangeNotifier` the store was given.
+///
+/// Folder ids are the API's (`inbox`, `sent`, ... or a generated id); folder names are IMAP's
+/// (`INBOX`, `Work/Projects`).
+public protocol MailStore: Sendable {
+    // MARK: Folders
+
+    /// Every folder of the grant with its counts, system folders first (in the seed's order), then by name.
+    func folders(grant: GrantID) async throws -> [MailFolder]
+    func folder(grant: GrantID, id: String) async throws -> MailFolder?
+    /// `INBOX` matches in any case (RFC 9051 5.1); other names exactly.
+    func folder(grant: GrantID, name: String) async throws -> MailFolder?
+    /// Creates a custom folder (and any missing parents, RFC 9051 6.3.4). Throws `folderExists`,
+    /// `invalidFolderName`.
+    func createFolder(grant: GrantID, name: String) async throws -> MailFolder
+    /// Renames a custom folder and its children. Throws `cannotModifySystemFolder`, `folderExists`, `noSuchFolder`.
+    func renameFolder(grant: GrantID, id: String, to newName: String) async throws -> MailFolder
+    /// Deletes a custom folder and the messages in it (quota released). Throws `cannotModifySystemFolder`, `noSuchFolder`.
+    func deleteFolder(grant: GrantID, id: String) async throws
+
+    // MARK: IMAP
+
+    /// Stores a message in a folder. When the folder already holds a message with the same
+    /// Message-ID header, stores nothing and returns that message (`deduplicated`).
+    /// Throws `overQuota`, `noSuchFolder`.
+    func append(grant: GrantID, folderID: String, raw: [UInt8], facts: MessageFacts, flags: MessageFlags,
+                internalDate: Int64) async throws -> AppendResult
+    /// The folder's state and every message's UID, flags and modseq, in UID order, read in one snapshot.
+    func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot
+    /// The messages of `uids` in the folder, UID order; raw bytes only when `includeRaw`.
+    func fetch(grant: GrantID, folderID: String, uids: UIDSet, includeRaw: Bool) async throws -> [StoredMessage]
+    /// Changes the flags of the messages of `uids`. With `unchangedSince`, a message whose modseq is
+    /// above it is left alone and reported in `failedCondition` (RFC 7162 3.1.3).
+    func storeFlags(grant: GrantID, folderID: String, uids: UIDSet, operation: FlagOperation,
+                    unchangedSince: Int64?) async throws -> FlagStoreResult
+    /// Copies messages: new message ids and UIDs, shared bytes. Throws `overQuota`, `noSuchFolder`.
+    func copy(grant: GrantID, from folderID: String, uids: UIDSet, to destinationID: String) async throws -> UIDMapping
+    /// Moves messages, keeping their ids: new UIDs in the destination, expunges in the source.
+    func move(grant: GrantID, from folderID: String, uids: UIDSet, to destinationID: String) async throws -> UIDMapping
+    /// Expunges the `\Deleted` messages (of `uids` when given, RFC 4315 UID EXPUNGE). Seed semantics:
+    /// outside Trash they move to Trash with `\Deleted` cleared; in Trash they are deleted for good.
+    func expunge(grant: GrantID, folderID: String, uids: UIDSet?) async throws -> ExpungeResult
+    /// What changed in the folder after `modseq`.
+    func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges
+    func quota(grant: GrantID) async throws -> QuotaUsage
+    /// Sets the grant's own limit; nil returns it to the store's default.
+    func setQuotaLimit(grant: GrantID, bytes: Int64?) async throws
+
+    // MARK: API
+
+    func message(grant: GrantID, id: String, includeRaw: Bool) async throws -> StoredMessage?
+    /// Newest first (internal date, then id); `folderID` nil lists every folder.
+    func listMessages(grant: GrantID, folderID: String?, cursor: String?, limit: Int) async throws -> MessagePage
+    /// Sets unread/starred and moves, in one change. Throws `noSuchMessage`, `noSuchFolder`.
+    func updateMessage(grant: GrantID, id: String, _ update: MessageUpdate) async throws -> StoredMessage
+    /// The API's DELETE: moves the message to Trash, or deletes it for good when it is in Trash.
+    func deleteMessage(grant: GrantID, id: String) async throws
+}
+
+/// Why a mail store call failed, in terms each surface can translate (IMAP `NO [OVERQUOTA]`,
+/// `NO [ALREADYEXISTS]`, `NO [NONEXISTENT]`; API 404/409/413).
+public enum MailStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noSuchGrant
+    case noSuchFolder
+    case folderExists
+    case invalidFolderName(String)
+    case cannotModifySystemFolder
+    case overQuota(limit: Int64)
+    case noSuchMessage
+    case invalidCursor
+
+    public var description: String {
+        switch self {
+        case .noSuchGrant: "no such grant"
+        case .noSuchFolder: "no such folder"
+        case .folderExists: "a folder with that name already exists"
+        case .invalidFolderName(let reason): "invalid folder name: \(reason)"
+        case .cannotModifySystemFolder: "system folders cannot be renamed or deleted"
+        case .overQuota(let limit): "storage quota of \(limit) bytes exceeded"
+        case .noSuchMessage: "no such message"
+        case .invalidCursor: "invalid page cursor"
+        }
+    }
+}
+
+/// Told after a mailbox change has committed, so that IDLE sessions on every node hear of it (the
+/// Redis layer publishes on the grant's channel). `folderID` nil means "something grant-wide"
+/// (a folder was created, renamed or deleted). Must not throw or block: a lost announcement only
+/// delays sessions until they read `changes(since:)` themselves.
+public protocol MailboxChangeNotifier: Sendable {
+    func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async
+}
+
+/// The default: announces nothing (a single process that polls, and tests).
+public struct NoMailboxChangeNotifier: MailboxChangeNotifier {
+    public init() {}
+    public func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async {}
+}
+
+/// Folder name rules shared by every backend.
+public enum FolderName {
+    public static let maximumLength = 255
+    public static let inbox = "INBOX"
+
+    /// Checks and canonicalizes an IMAP folder name: `INBOX` in any case becomes `INBOX` (also as
+    /// the first level of a hierarchy); empty levels, leading/trailing `/` and control characters are refused.
+    public static func validate(_ name: String) throws(MailStoreError) -> String {
+        guard !name.isEmpty else { throw .invalidFolderName("empty") }
+        guard name.utf8.count <= maximumLength else { throw .invalidFolderName("longer than \(maximumLength) bytes") }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw .invalidFolderName("control characters")
+        }
+        var levels = name.split(separator: MailFolder.hierarchyDelimiter, omittingEmptySubsequences: false).map(String.init)
+        guard !levels.contains(where: { $0.isEmpty }) else { throw .invalidFolderName("empty hierarchy level") }
+        guard !levels.contains(where: { $0 == "*" || $0 == "%" || $0.contains("*") || $0.contains("%") }) else {
+            throw .invalidFolderName("wildcards")
+        }
+        if levels[0].uppercased() == inbox { levels[0] = inbox }
+        return levels.joined(separator: String(MailFolder.hierarchyDelimiter))
+    }
+
+    /// `a/b/c` → [`a`, `a/b`]: the names above this one.
+    public static func ancestors(of name: String) -> [String] {
+        let levels = name.split(separator: MailFolder.hierarchyDelimiter).map(String.init)
+        guard levels.count > 1 else { return [] }
+        return (1..<levels.count).map { levels[0..<$0].joined(separator: String(MailFolder.hierarchyDelimiter)) }
+    }
+}

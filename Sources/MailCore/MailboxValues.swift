@@ -1,0 +1,344 @@
+/// A message's flags and keywords (RFC 9051 2.3.2): system flags spelled canonically, keywords as
+/// given, without duplicates, sorted by bytes so that two equal sets compare equal everywhere (the
+/// Postgres store sorts with `COLLATE "C"`, the same order). `\Recent` is never stored.
+public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, CustomStringConvertible {
+    public static let seen = "\\Seen"
+    public static let answered = "\\Answered"
+    public static let flagged = "\\Flagged"
+    public static let deleted = "\\Deleted"
+    public static let draft = "\\Draft"
+    public static let systemFlags = [answered, deleted, draft, flagged, seen]
+
+    /// Canonical, unique, sorted by UTF-8 bytes.
+    public let names: [String]
+
+    public init(_ names: some Sequence<String>) {
+        var unique = Set<String>()
+        for name in names {
+            guard !name.isEmpty else { continue }
+            if name.hasPrefix("\\") {
+                if let system = MessageFlags.systemFlags.first(where: { $0.lowercased() == name.lowercased() }) {
+                    unique.insert(system)
+                }
+                // Other backslash names (\Recent, unknown) are not storable flags.
+            } else {
+                unique.insert(name)
+            }
+        }
+        self.names = unique.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    public init(arrayLiteral elements: String...) { self.init(elements) }
+
+    public static let empty = MessageFlags([String]())
+
+    public func contains(_ flag: String) -> Bool { names.contains(MessageFlags([flag]).names.first ?? flag) }
+    public var isSeen: Bool { names.contains(MessageFlags.seen) }
+    public var isFlagged: Bool { names.contains(MessageFlags.flagged) }
+    public var isDeleted: Bool { names.contains(MessageFlags.deleted) }
+    public var isEmpty: Bool { names.isEmpty }
+
+    public func union(_ other: MessageFlags) -> MessageFlags { MessageFlags(names + other.names) }
+    public func subtracting(_ other: MessageFlags) -> MessageFlags { MessageFlags(names.filter { !other.names.contains($0) }) }
+
+    public var description: String { "(" + names.joined(separator: " ") + ")" }
+}
+
+/// How a STORE (or an API update) changes flags.
+public enum FlagOperation: Hashable, Sendable {
+    case add(MessageFlags)
+    case remove(MessageFlags)
+    case replace(MessageFlags)
+}
+
+/// A set of UIDs as sorted, merged ranges (what `1:5,9,20:*` becomes once the session has
+/// resolved `*`). UIDs are 32-bit (RFC 9051 2.3.1.1); the store keeps them as Int64.
+public struct UIDSet: Hashable, Sendable, CustomStringConvertible {
+    public static let maximumUID: Int64 = 4_294_967_295
+
+    public let ranges: [ClosedRange<Int64>]
+
+    public init(_ ranges: [ClosedRange<Int64>]) {
+        var merged: [ClosedRange<Int64>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, range.lowerBound <= last.upperBound + 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        self.ranges = merged
+    }
+
+    public init(_ range: ClosedRange<Int64>) { self.init([range]) }
+    public init(uids: some Sequence<Int64>) { self.init(uids.map { $0...$0 }) }
+
+    /// Every UID (`1:*`).
+    public static let all = UIDSet(1...maximumUID)
+
+    public func contains(_ uid: Int64) -> Bool { ranges.contains { $0.contains(uid) } }
+    public var isEmpty: Bool { ranges.isEmpty }
+    public var lowerBounds: [Int64] { ranges.map(\.lowerBound) }
+    public var upperBounds: [Int64] { ranges.map(\.upperBound) }
+
+    public var description: String {
+        ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound):\($0.upperBound)" }
+            .joined(separator: ",")
+    }
+}
+
+/// A folder of a grant with its IMAP state and counts (what LIST-STATUS, SELECT and the API's
+/// folder object show).
+public struct MailFolder: Hashable, Sendable {
+    /// The API id (`inbox`, ... for system folders; generated for custom ones). Never changes.
+    public var id: String
+    /// The IMAP name, hierarchy delimiter `/`.
+    public var name: String
+    /// The id of the folder whose name is this one's up to the last `/`, if that folder exists.
+    public var parentID: String?
+    public var systemFolder: SystemFolder?
+    public var uidValidity: Int64
+    public var uidNext: Int64
+    public var highestModseq: Int64
+    public var totalCount: Int
+    public var unseenCount: Int
+    public var createdAt: Int64
+
+    public init(id: String, name: String, parentID: String?, systemFolder: SystemFolder?, uidValidity: Int64, uidNext: Int64,
+                highestModseq: Int64, totalCount: Int, unseenCount: Int, createdAt: Int64) {
+        self.id = id
+        self.name = name
+        self.parentID = parentID
+        self.systemFolder = systemFolder
+        self.uidValidity = uidValidity
+        self.uidNext = uidNext
+        self.highestModseq = highestModseq
+        self.totalCount = totalCount
+        self.unseenCount = unseenCount
+        self.createdAt = createdAt
+    }
+
+    /// The RFC 6154 attribute (`\Sent`, ...) or nil for custom folders.
+    public var specialUse: String? { systemFolder?.specialUse }
+
+    /// The IMAP hierarchy delimiter of every folder.
+    public static let hierarchyDelimiter: Character = "/"
+}
+
+/// The result of an APPEND.
+public struct AppendResult: Hashable, Sendable {
+    /// The API id of the message (the existing one when deduplicated).
+    public var messageID: String
+    public var uid: Int64
+    public var uidValidity: Int64
+    /// The modseq the message got (its current one when deduplicated).
+    public var modseq: Int64
+    public var threadID: String
+    /// True when a message with the same Message-ID was already in the folder and nothing was stored.
+    public var deduplicated: Bool
+
+    public init(messageID: String, uid: Int64, uidValidity: Int64, modseq: Int64, threadID: String, deduplicated: Bool) {
+        self.messageID = messageID
+        self.uid = uid
+        self.uidValidity = uidValidity
+        self.modseq = modseq
+        self.threadID = threadID
+        self.deduplicated = deduplicated
+    }
+}
+
+/// The cheap per-message state a session keeps: UID, flags, modseq.
+public struct MessageState: Hashable, Sendable {
+    public var uid: Int64
+    public var messageID: String
+    public var flags: MessageFlags
+    public var modseq: Int64
+
+    public init(uid: Int64, messageID: String, flags: MessageFlags, modseq: Int64) {
+        self.uid = uid
+        self.messageID = messageID
+        self.flags = flags
+        self.modseq = modseq
+    }
+}
+
+/// A folder as SELECT sees it, read in one snapshot: every message of it in UID order.
+public struct MailboxSnapshot: Hashable, Sendable {
+    public var folder: MailFolder
+    public var messages: [MessageState]
+
+    public init(folder: MailFolder, messages: [MessageState]) {
+        self.folder = folder
+        self.messages = messages
+    }
+}
+
+/// What changed in a folder after a modseq: the answer to IDLE, CONDSTORE `CHANGEDSINCE`,
+/// QRESYNC and the API's polling, all of them.
+public struct FolderChanges: Hashable, Sendable {
+    public var uidValidity: Int64
+    public var uidNext: Int64
+    public var highestModseq: Int64
+    /// Messages that arrived in the folder after the modseq (APPEND, COPY, MOVE, delivery), UID order.
+    public var added: [MessageState]
+    /// Messages that were there before and whose flags changed after the modseq, UID order.
+    public var changed: [MessageState]
+    /// UIDs removed from the folder after the modseq (expunged, moved out, deleted), ascending.
+    public var expunged: [Int64]
+
+    public init(uidValidity: Int64, uidNext: Int64, highestModseq: Int64, added: [MessageState], changed: [MessageState], expunged: [Int64]) {
+        self.uidValidity = uidValidity
+        self.uidNext = uidNext
+        self.highestModseq = highestModseq
+        self.added = added
+        self.changed = changed
+        self.expunged = expunged
+    }
+
+    public var isEmpty: Bool { added.isEmpty && changed.isEmpty && expunged.isEmpty }
+}
+
+/// The result of a STORE.
+public struct FlagStoreResult: Hashable, Sendable {
+    /// Messages whose flags changed, with their new flags and modseq, UID order.
+    public var changed: [MessageState]
+    /// UIDs left alone because their modseq was above `unchangedSince` (RFC 7162 3.1.3 `MODIFIED`).
+    public var failedCondition: [Int64]
+
+    public init(changed: [MessageState], failedCondition: [Int64]) {
+        self.changed = changed
+        self.failedCondition = failedCondition
+    }
+}
+
+/// Source UID to destination UID, as COPYUID/MOVE report them (RFC 4315).
+public struct UIDMapping: Hashable, Sendable {
+    public var destinationUIDValidity: Int64
+    /// Pairs in ascending source UID order.
+    public var pairs: [(source: Int64, destination: Int64)]
+
+    public init(destinationUIDValidity: Int64, pairs: [(source: Int64, destination: Int64)]) {
+        self.destinationUIDValidity = destinationUIDValidity
+        self.pairs = pairs
+    }
+
+    public var sourceUIDs: [Int64] { pairs.map(\.source) }
+    public var destinationUIDs: [Int64] { pairs.map(\.destination) }
+
+    public static func == (lhs: UIDMapping, rhs: UIDMapping) -> Bool {
+        lhs.destinationUIDValidity == rhs.destinationUIDValidity && lhs.sourceUIDs == rhs.sourceUIDs
+            && lhs.destinationUIDs == rhs.destinationUIDs
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(destinationUIDValidity)
+        hasher.combine(sourceUIDs)
+        hasher.combine(destinationUIDs)
+    }
+}
+
+/// The result of an EXPUNGE.
+public struct ExpungeResult: Hashable, Sendable {
+    /// The UIDs that left the folder, ascending (the session turns them into EXPUNGE/VANISHED).
+    public var expunged: [Int64]
+    /// Where they went when the folder was not Trash (seed: EXPUNGE moves to Trash); nil when they were deleted for good.
+    public var movedToTrash: UIDMapping?
+
+    public init(expunged: [Int64], movedToTrash: UIDMapping?) {
+        self.expunged = expunged
+        self.movedToTrash = movedToTrash
+    }
+}
+
+/// A grant's storage use (IMAP QUOTA's `STORAGE`, counted in bytes here; RFC 9208 reports KiB).
+public struct QuotaUsage: Hashable, Sendable {
+    public var usedBytes: Int64
+    public var limitBytes: Int64
+    public var messageCount: Int64
+
+    public init(usedBytes: Int64, limitBytes: Int64, messageCount: Int64) {
+        self.usedBytes = usedBytes
+        self.limitBytes = limitBytes
+        self.messageCount = messageCount
+    }
+}
+
+/// One message as the store keeps it: where it is, its state and its facts; the raw bytes only
+/// when they were asked for.
+public struct StoredMessage: Hashable, Sendable {
+    public var id: String
+    public var grantID: GrantID
+    public var folderID: String
+    public var uid: Int64
+    public var threadID: String
+    public var flags: MessageFlags
+    public var modseq: Int64
+    public var internalDate: Int64
+    /// RFC822.SIZE: the byte count of the stored message.
+    public var size: Int64
+    public var facts: MessageFacts
+    public var raw: [UInt8]?
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    public init(id: String, grantID: GrantID, folderID: String, uid: Int64, threadID: String, flags: MessageFlags, modseq: Int64,
+                internalDate: Int64, size: Int64, facts: MessageFacts, raw: [UInt8]?, createdAt: Int64, updatedAt: Int64) {
+        self.id = id
+        self.grantID = grantID
+        self.folderID = folderID
+        self.uid = uid
+        self.threadID = threadID
+        self.flags = flags
+        self.modseq = modseq
+        self.internalDate = internalDate
+        self.size = size
+        self.facts = facts
+        self.raw = raw
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The API's `unread`: `\Seen` inverted.
+    public var unread: Bool { !flags.isSeen }
+    /// The API's `starred`: `\Flagged`.
+    public var starred: Bool { flags.isFlagged }
+}
+
+/// One page of the API's message list, newest first.
+public struct MessagePage: Hashable, Sendable {
+    public var messages: [StoredMessage]
+    /// Pass back to get the next page; nil on the last one.
+    public var nextCursor: String?
+
+    public init(messages: [StoredMessage], nextCursor: String?) {
+        self.messages = messages
+        self.nextCursor = nextCursor
+    }
+}
+
+/// The API's message update (`PUT /messages/{id}`): nil leaves a field alone.
+public struct MessageUpdate: Hashable, Sendable {
+    public var unread: Bool?
+    public var starred: Bool?
+    /// Moves the message (keeping its id) to this folder.
+    public var folderID: String?
+
+    public init(unread: Bool? = nil, starred: Bool? = nil, folderID: String? = nil) {
+        self.unread = unread
+        self.starred = starred
+        self.folderID = folderID
+    }
+}
+
+/// Stable ids for messages, folders and threads: 32 lower-case hex digits of randomness, valid as
+/// an API id and as an RFC 8474 OBJECTID.
+public enum ObjectIDGenerator {
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<32 { bytes.append(digits[Int(UInt8.random(in: 0...15, using: &generator))]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,385 @@
+import Foundation
+import Logging
+import MailCore
+import Metrics
+import PostgresNIO
+
+/// The mail store of one region in that region's Postgres (schema and its reasons:
+/// `MailStoreSchema`).
+///
+/// Every mutating call is one transaction that first takes the grant row (the mailbox lock, modseq
+/// and quota counters), then does its work with set-based statements, writes its outbox events,
+/// commits, and only then tells the `MailboxChangeNotifier`.
+public struct PostgresMailStore: MailStore {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// The quota of a grant without a limit of its own (configuration).
+    public var defaultQuotaBytes: Int64
+    public var notifier: any MailboxChangeNotifier
+    /// How long one store call may take before it fails.
+    public var timeout: Duration
+    /// How far back a reply whose references are unknown looks for a thread with its subject.
+    public var threadSubjectWindowSeconds: Int64
+
+    /// Names this store's Postgres in `mailnode_postgres_errors_total{region}`.
+    public var region: String
+
+    public static let defaultThreadSubjectWindowSeconds: Int64 = 30 * 24 * 3600
+    /// The largest page `listMessages` returns.
+    public static let maximumPageSize = 1000
+
+    public init(client: PostgresClient, logger: Logger, defaultQuotaBytes: Int64,
+                notifier: any MailboxChangeNotifier = NoMailboxChangeNotifier(), region: String = "local",
+                timeout: Duration = .seconds(10),
+                threadSubjectWindowSeconds: Int64 = PostgresMailStore.defaultThreadSubjectWindowSeconds) {
+        self.region = region
+        self.client = client
+        self.logger = logger
+        self.defaultQuotaBytes = defaultQuotaBytes
+        self.notifier = notifier
+        self.timeout = timeout
+        self.threadSubjectWindowSeconds = threadSubjectWindowSeconds
+    }
+
+    // MARK: - Transactions
+
+    /// Every call goes through here: bounded in time, and counted when Postgres failed (a typed
+    /// `MailStoreError` is an answer, not a failure).
+    func run<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        do {
+            return try await withDeadline(timeout, what: "Postgres", body)
+        } catch let error as MailStoreError {
+            throw error
+        } catch {
+            Counter(label: "mailnode_postgres_errors_total", dimensions: [("region", region)]).increment()
+            throw error
+        }
+    }
+
+    /// The grant row after `lockGrant`: the modseq this transaction writes with, and the quota counters.
+    struct GrantLock {
+        var grant: GrantID
+        var modseq: Int64
+        var usedBytes: Int64
+        var messageCount: Int64
+        var limitBytes: Int64
+        var now: Int64
+    }
+
+    /// A folder change to announce after commit.
+    struct Announcement: Sendable {
+        var folderID: String?
+        var modseq: Int64
+    }
+
+    /// Runs `body` in one read-committed transaction; the body's own errors come out unwrapped.
+    func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let client = self.client, logger = self.logger
+        return try await run {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                throw error
+            }
+        }
+    }
+
+    /// A mutating transaction on one grant: takes the grant lock first, runs `body`, commits, then
+    /// announces what `body` reported.
+    func mutate<Result: Sendable>(
+        _ grant: GrantID,
+        _ body: @escaping @Sendable (PostgresConnection, GrantLock) async throws -> (Result, [Announcement])
+    ) async throws -> Result {
+        let logger = self.logger, defaultQuota = self.defaultQuotaBytes
+        let (result, announcements) = try await transaction { connection in
+            let now = WallClock.unixSeconds()
+            let rows = try await connection.query(
+                """
+                UPDATE grants SET mail_modseq = mail_modseq + 1 WHERE id = \(grant.rawValue)::uuid
+                RETURNING mail_modseq, quota_used_bytes, quota_message_count, COALESCE(quota_limit_bytes, \(defaultQuota))
+                """, logger: logger)
+            var lock: GrantLock?
+            for try await (modseq, used, count, limit) in rows.decode((Int64, Int64, Int64, Int64).self) {
+                lock = GrantLock(grant: grant, modseq: modseq, usedBytes: used, messageCount: count, limitBytes: limit, now: now)
+            }
+            guard let lock else { throw MailStoreError.noSuchGrant }
+            return try await body(connection, lock)
+        }
+        for announcement in announcements {
+            await notifier.mailboxChanged(grant: grant, folderID: announcement.folderID, modseq: announcement.modseq)
+        }
+        return result
+    }
+
+    /// Reads in one REPEATABLE READ snapshot, so that several statements agree with each other.
+    func readSnapshot<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let client = self.client, logger = self.logger
+        return try await run {
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Plain reads that need no snapshot across statements.
+    func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        let client = self.client
+        return try await run {
+            try await client.withConnection { connection in try await body(connection) }
+        }
+    }
+
+    // MARK: - Folders
+
+    public func folders(grant: GrantID) async throws -> [MailFolder] {
+        let logger = self.logger
+        return try await read { connection in
+            try await Self.selectFolders(connection, logger: logger, grant: grant, where: nil)
+        }
+    }
+
+    public func folder(grant: GrantID, id: String) async throws -> MailFolder? {
+        let logger = self.logger
+        return try await read { connection in
+            try await Self.selectFolders(connection, logger: logger, grant: grant, where: .id(id)).first
+        }
+    }
+
+    public func folder(grant: GrantID, name: String) async throws -> MailFolder? {
+        guard let canonical = try? FolderName.validate(name) else { return nil }
+        let logger = self.logger
+        return try await read { connection in
+            try await Self.selectFolders(connection, logger: logger, grant: grant, where: .name(canonical)).first
+        }
+    }
+
+    public func createFolder(grant: GrantID, name: String) async throws -> MailFolder {
+        let canonical = try FolderName.validate(name)
+        let logger = self.logger
+        return try await mutate(grant) { connection, lock in
+            let wanted = FolderName.ancestors(of: canonical) + [canonical]
+            let existing = try await Self.existingFolderNames(connection, logger: logger, grant: grant, names: wanted)
+            guard !existing.contains(canonical) else { throw MailStoreError.folderExists }
+            _ = try await Self.insertFolders(connection, logger: logger, lock: lock, names: wanted.filter { !existing.contains($0) })
+            guard let folder = try await Self.selectFolders(connection, logger: logger, grant: grant, where: .name(canonical)).first else {
+                throw MailStoreError.noSuchFolder
+            }
+            return (folder, [Announcement(folderID: nil, modseq: lock.modseq)])
+        }
+    }
+
+    public func renameFolder(grant: GrantID, id: String, to newName: String) async throws -> MailFolder {
+        let canonical = try FolderName.validate(newName)
+        let logger = self.logger
+        return try await mutate(grant) { connection, lock in
+            guard let folder = try await Self.selectFolders(connection, logger: logger, grant: grant, where: .id(id)).first else {
+                throw MailStoreError.noSuchFolder
+            }
+            guard folder.systemFolder == nil else { throw MailStoreError.cannotModifySystemFolder }
+            let old = folder.name
+            if canonical == old { return (folder, []) }
+            guard !canonical.hasPrefix(old + "/") else { throw MailStoreError.invalidFolderName("a folder cannot move under itself") }
+            // Any name the rename would produce that is already taken.
+            let conflicts = try await connection.query(
+                """
+                SELECT count(*) FROM folders t
+                WHERE t.grant_id = \(grant.rawValue)::uuid AND t.name IN (
+                    SELECT \(canonical) || substr(s.name, length(\(old)) + 1) FROM folders s
+                    WHERE s.grant_id = \(grant.rawValue)::uuid AND (s.name = \(old) OR left(s.name, length(\(old)) + 1) = \(old) || '/'))
+                """, logger: logger)
+            for try await count in conflicts.decode(Int64.self) where count > 0 { throw MailStoreError.folderExists }
+            // Missing parents of the new name are created (RFC 9051 6.3.6 SHOULD).
+            let ancestors = FolderName.ancestors(of: canonical)
+            let existing = try await Self.existingFolderNames(connection, logger: logger, grant: grant, names: ancestors)
+            _ = try await Self.insertFolders(connection, logger: logger, lock: lock, names: ancestors.filter { !existing.contains($0) })
+            let renamed = try await connection.query(
+                """
+                UPDATE folders SET name = \(canonical) || substr(name, length(\(old)) + 1)
+                WHERE grant_id = \(grant.rawValue)::uuid AND (name = \(old) OR left(name, length(\(old)) + 1) = \(old) || '/')
+                RETURNING id
+                """, logger: logger)
+            var ids: [String] = []
+            for try await renamedID in renamed.decode(String.self) { ids.append(renamedID) }
+            try await Self.insertFolderEvents(connection, logger: logger, lock: lock, ids: ids, type: "folder.updated")
+            guard let result = try await Self.selectFolders(connection, logger: logger, grant: grant, where: .id(id)).first else {
+                throw MailStoreError.noSuchFolder
+            }
+            return (result, [Announcement(folderID: nil, modseq: lock.modseq)])
+        }
+    }
+
+    public func deleteFolder(grant: GrantID, id: String) async throws {
+        let logger = self.logger
+        try await mutate(grant) { connection, lock in
+            guard let folder = try await Self.selectFolders(connection, logger: logger, grant: grant, where: .id(id)).first else {
+                throw MailStoreError.noSuchFolder
+            }
+            guard folder.systemFolder == nil else { throw MailStoreError.cannotModifySystemFolder }
+            let rows = try await connection.query(
+                "SELECT id FROM messages WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(id) ORDER BY uid",
+                logger: logger)
+            var messageIDs: [String] = []
+            for try await messageID in rows.decode(String.self) { messageIDs.append(messageID) }
+            try await Self.deleteMessagesForGood(connection, logger: logger, lock: lock, ids: messageIDs, tombstones: false)
+            // The event is written before the row goes: its payload is the folder as it was.
+            try await Self.insertFolderEvents(connection, logger: logger, lock: lock, ids: [id], type: "folder.deleted")
+            try await connection.query(
+                "DELETE FROM expunged_messages WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(id)", logger: logger)
+            try await connection.query("DELETE FROM folders WHERE grant_id = \(grant.rawValue)::uuid AND id = \(id)", logger: logger)
+            return ((), [Announcement(folderID: nil, modseq: lock.modseq)])
+        }
+    }
+
+    public func quota(grant: GrantID) async throws -> QuotaUsage {
+        let logger = self.logger, defaultQuota = self.defaultQuotaBytes
+        return try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT quota_used_bytes, COALESCE(quota_limit_bytes, \(defaultQuota)), quota_message_count
+                FROM grants WHERE id = \(grant.rawValue)::uuid
+                """, logger: logger)
+            for try await (used, limit, count) in rows.decode((Int64, Int64, Int64).self) {
+                return QuotaUsage(usedBytes: used, limitBytes: limit, messageCount: count)
+            }
+            throw MailStoreError.noSuchGrant
+        }
+    }
+
+    public func setQuotaLimit(grant: GrantID, bytes: Int64?) async throws {
+        let logger = self.logger
+        try await read { connection in
+            let rows = try await connection.query(
+                "UPDATE grants SET quota_limit_bytes = \(bytes) WHERE id = \(grant.rawValue)::uuid RETURNING id::text", logger: logger)
+            var found = false
+            for try await _ in rows.decode(String.self) { found = true }
+            guard found else { throw MailStoreError.noSuchGrant }
+        }
+    }
+
+    // MARK: - Folder rows
+
+    enum FolderFilter {
+        case id(String)
+        case name(String)
+    }
+
+    /// The seed's order of the system folders, then custom folders by name.
+    private static let folderColumns = """
+        f.id, f.name, f.system_role, f.uid_validity, f.uid_next, f.highest_modseq, f.created_at,
+        (SELECT p.id FROM folders p WHERE p.grant_id = f.grant_id AND strpos(f.name, '/') > 0
+            AND p.name = regexp_replace(f.name, '/[^/]*$', '')) AS parent_id,
+        (SELECT count(*) FROM messages m WHERE m.grant_id = f.grant_id AND m.folder_id = f.id) AS total,
+        (SELECT count(*) FROM messages m WHERE m.grant_id = f.grant_id AND m.folder_id = f.id
+            AND NOT ('\\Seen' = ANY (m.flags))) AS unseen
+        """
+
+    static func selectFolders(_ connection: PostgresConnection, logger: Logger, grant: GrantID, where filter: FolderFilter?) async throws -> [MailFolder] {
+        let query: PostgresQuery
+        switch filter {
+        case nil:
+            query = """
+                SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::uuid
+                ORDER BY array_position(ARRAY['inbox','sent','drafts','trash','junk','archive'], f.system_role) NULLS LAST, f.name COLLATE "C"
+                """
+        case .some(.id(let id)):
+            query = "SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::uuid AND f.id = \(id)"
+        case .some(.name(let name)):
+            query = "SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::uuid AND f.name = \(name)"
+        }
+        var folders: [MailFolder] = []
+        for try await row in try await connection.query(query, logger: logger) {
+            let (id, name, role, validity, next, modseq, created, parent, total, unseen) =
+                try row.decode((String, String, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64).self)
+            folders.append(MailFolder(id: id, name: name, parentID: parent, systemFolder: role.flatMap(SystemFolder.init(rawValue:)),
+                                      uidValidity: validity, uidNext: next, highestModseq: modseq, totalCount: Int(total),
+                                      unseenCount: Int(unseen), createdAt: created))
+        }
+        return folders
+    }
+
+    static func existingFolderNames(_ connection: PostgresConnection, logger: Logger, grant: GrantID, names: [String]) async throws -> Set<String> {
+        guard !names.isEmpty else { return [] }
+        let rows = try await connection.query(
+            "SELECT name FROM folders WHERE grant_id = \(grant.rawValue)::uuid AND name = ANY(\(names)::text[])", logger: logger)
+        var found = Set<String>()
+        for try await name in rows.decode(String.self) { found.insert(name) }
+        return found
+    }
+
+    /// Inserts custom folders (parents first) and their `folder.created` events; returns their ids.
+    static func insertFolders(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, names: [String]) async throws -> [String] {
+        var ids: [String] = []
+        for name in names {
+            // A handful of hierarchy levels at most: one row each.
+            let id = ObjectIDGenerator.random()
+            try await connection.query(
+                """
+                INSERT INTO folders (grant_id, id, name, system_role, special_use, uid_validity, uid_next, highest_modseq, created_at)
+                VALUES (\(lock.grant.rawValue)::uuid, \(id), \(name), NULL, NULL, nextval('folder_uid_validity'), 1, \(lock.modseq), \(lock.now))
+                """, logger: logger)
+            ids.append(id)
+        }
+        try await insertFolderEvents(connection, logger: logger, lock: lock, ids: ids, type: "folder.created")
+        return ids
+    }
+
+    static func insertFolderEvents(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, ids: [String], type: String) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
+            SELECT f.grant_id, 'folder', f.id, \(type), jsonb_build_object(
+                'object', 'folder', 'id', f.id, 'grant_id', f.grant_id::text, 'name', f.name,
+                'parent_id', (SELECT p.id FROM folders p WHERE p.grant_id = f.grant_id AND strpos(f.name, '/') > 0
+                              AND p.name = regexp_replace(f.name, '/[^/]*$', '')),
+                'system_folder', f.system_role IS NOT NULL,
+                'attributes', CASE WHEN f.special_use IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(f.special_use) END),
+                \(lock.now), \(lock.now)
+            FROM folders f WHERE f.grant_id = \(lock.grant.rawValue)::uuid AND f.id = ANY(\(ids)::text[])
+            ORDER BY f.name
+            """, logger: logger)
+    }
+
+    /// The folder row a transaction works on, under the grant lock.
+    struct FolderRow {
+        var id: String
+        var systemRole: String?
+        var uidValidity: Int64
+    }
+
+    static func requireFolders(_ connection: PostgresConnection, logger: Logger, grant: GrantID, ids: [String]) async throws -> [String: FolderRow] {
+        let rows = try await connection.query(
+            "SELECT id, system_role, uid_validity FROM folders WHERE grant_id = \(grant.rawValue)::uuid AND id = ANY(\(ids)::text[])",
+            logger: logger)
+        var found: [String: FolderRow] = [:]
+        for try await (id, role, validity) in rows.decode((String, String?, Int64).self) {
+            found[id] = FolderRow(id: id, systemRole: role, uidValidity: validity)
+        }
+        guard Set(ids).isSubset(of: Set(found.keys)) else { throw MailStoreError.noSuchFolder }
+        return found
+    }
+
+    /// The Trash folder of the grant (system role `trash`).
+    static func trashFolder(_ connection: PostgresConnection, logger: Logger, grant: GrantID) async throws -> FolderRow {
+        let rows = try await connection.query(
+            "SELECT id, system_role, uid_validity FROM folders WHERE grant_id = \(grant.rawValue)::uuid AND system_role = 'trash'",
+            logger: logger)
+        for try await (id, role, validity) in rows.decode((String, String?, Int64).self) {
+            return FolderRow(id: id, systemRole: role, uidValidity: validity)
+        }
+        throw MailStoreError.noSuchFolder
+    }
+}

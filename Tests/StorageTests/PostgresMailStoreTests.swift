@@ -1,0 +1,91 @@
+import Logging
+import MailCore
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+
+/// The mail store behaviour suite on Postgres: "node 2" is a second client with its own pool.
+@Suite struct PostgresMailStoreTests {
+    static let defaultQuota: Int64 = 1 << 30
+
+    static func withHarness(_ body: @escaping @Sendable (MailStoreHarness) async throws -> Void) async throws {
+        let url = try TestEnvironment.postgresURL()
+        try await TestEnvironment.withPostgres(url: url) { client in
+            try await TestEnvironment.withPostgres(url: url) { otherClient in
+                let notifier = RecordingNotifier()
+                let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
+                let harness = MailStoreHarness(
+                    store: PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: defaultQuota,
+                                             notifier: notifier),
+                    otherNode: PostgresMailStore(client: otherClient, logger: TestEnvironment.logger, defaultQuotaBytes: defaultQuota),
+                    makeGrant: {
+                        let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("mail"))!,
+                                          region: Region(rawValue: "us")!, appPasswordHash: nil,
+                                          createdAt: WallClock.unixSeconds(), updatedAt: WallClock.unixSeconds())
+                        return try await grants.createGrant(grant).id
+                    },
+                    events: { grant in
+                        var events: [RecordedEvent] = []
+                        let rows = try await client.query(
+                            "SELECT type, object_id FROM event_outbox WHERE grant_id = \(grant.rawValue)::uuid ORDER BY id")
+                        for try await (type, id) in rows.decode((String, String).self) { events.append(RecordedEvent(type: type, objectID: id)) }
+                        return events
+                    },
+                    notifier: notifier,
+                    defaultQuota: defaultQuota)
+                try await body(harness)
+            }
+        }
+    }
+
+    @Test(arguments: MailStoreBehaviour.all.map(\.0))
+    func behaviour(_ name: String) async throws {
+        let test = try #require(MailStoreBehaviour.all.first { $0.0 == name }?.1)
+        try await Self.withHarness(test)
+    }
+
+    /// Event payloads carry the API object and the columns the webhook dispatcher claims by.
+    @Test func eventRowsCarryTheAPIObject() async throws {
+        try await Self.withHarness { h in
+            let grant = try await h.makeGrant()
+            let appended = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage(messageID: "payload@example.test"),
+                                                                flags: [MessageFlags.flagged])
+            let url = try TestEnvironment.postgresURL()
+            try await TestEnvironment.withPostgres(url: url) { client in
+                let rows = try await client.query(
+                    """
+                    SELECT payload->>'id', payload->>'thread_id', (payload->>'unread')::bool, (payload->>'starred')::bool,
+                           payload->'folders'->>0, payload->'from'->0->>'email', state, attempts
+                    FROM event_outbox WHERE grant_id = \(grant.rawValue)::uuid AND type = 'message.created'
+                    """)
+                var seen = 0
+                for try await (id, thread, unread, starred, folder, from, state, attempts)
+                    in rows.decode((String, String, Bool, Bool, String, String, String, Int32).self) {
+                    seen += 1
+                    #expect(id == appended.messageID && thread == appended.threadID && unread && starred && folder == "inbox")
+                    #expect(from == "alice@example.test" && state == "pending" && attempts == 0)
+                }
+                #expect(seen == 1)
+            }
+        }
+    }
+
+    /// Deleting a grant takes its messages, contents and tombstones along.
+    @Test func deletingAGrantDeletesItsMail() async throws {
+        try await Self.withHarness { h in
+            let grant = try await h.makeGrant()
+            try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage(messageID: "gone@example.test"),
+                                                flags: [MessageFlags.deleted])
+            _ = try await h.store.expunge(grant: grant, folderID: "inbox", uids: nil)
+            try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+                let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
+                #expect(try await grants.deleteGrant(id: grant))
+                for table in ["messages", "message_contents", "expunged_messages", "folders"] {
+                    let rows = try await client.query("SELECT count(*) FROM \(unescaped: table) WHERE grant_id = \(grant.rawValue)::uuid")
+                    for try await count in rows.decode(Int.self) { #expect(count == 0, "\(table)") }
+                }
+            }
+        }
+    }
+}
