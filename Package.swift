@@ -80,13 +80,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "MIME",
+            dependencies: ["MailCore"],
+            exclude: ["README.md"]
+        ),
+        .target(
             name: "IMAPGrammar",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(
             name: "IMAPServer",
             dependencies: [
-                "MailCore", "Storage", "Cluster", "IMAPGrammar",
+                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -110,6 +115,8 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "MailNodeTests", dependencies: ["MailNode"]),
+        .testTarget(name: "MIMETests", dependencies: ["MIME"]),
+        .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPGrammar", "MailCore", "MIME"]),
         .testTarget(name: "IMAPGrammarTests", dependencies: ["IMAPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]

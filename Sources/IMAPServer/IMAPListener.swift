@@ -84,7 +84,7 @@ public struct IMAPListener: Service {
         let gauge = IMAPMetrics.connections(state: "open")
         gauge.increment()
         defer { gauge.decrement() }
-        let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id)
+        let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id, eventSink: accepted.eventSink)
         let ticks = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: context.timers.tick)

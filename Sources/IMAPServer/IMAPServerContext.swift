@@ -25,6 +25,8 @@ public struct IMAPServerContext: Sendable {
     public var hostname: String
     public var router: any GrantRouter
     public var grants: any GrantStore
+    public var store: any MailStore
+    public var events: MailboxEventBus
     public var hasher: PasswordHasher
     public var throttle: AuthThrottle
     public var slots: ConnectionSlots
@@ -34,13 +36,15 @@ public struct IMAPServerContext: Sendable {
     public var logger: Logger
 
     public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
-                hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
+                store: any MailStore, events: MailboxEventBus, hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
                 limits: IMAPLimits = .default, timers: Timers = Timers(), logger: Logger) {
         self.region = region
         self.node = node
         self.hostname = hostname
         self.router = router
         self.grants = grants
+        self.store = store
+        self.events = events
         self.hasher = hasher
         self.throttle = throttle
         self.slots = slots

@@ -19,8 +19,15 @@ final class IMAPSession {
         case authenticate(tag: String)
     }
 
-    private let context: IMAPServerContext
+    let context: IMAPServerContext
     private let connection: IMAPConnection
+    private let eventSink: AsyncStream<SessionEvent>.Continuation
+    private var listenerToken: Int?
+    /// The mailbox of the selected state, nil otherwise.
+    var selected: SelectedMailbox?
+    /// An APPEND being received: its target, the message so far, and the results of earlier
+    /// messages of the same command (MULTIAPPEND).
+    private var append: PendingAppend?
     private let connectionID: String
     private var isTLS: Bool
     private var state: State = .notAuthenticated
@@ -30,9 +37,10 @@ final class IMAPSession {
     private var logger: Logger
     private var slotRenewal: Task<Void, Never>?
 
-    init(context: IMAPServerContext, connection: IMAPConnection, connectionID: String) {
+    init(context: IMAPServerContext, connection: IMAPConnection, connectionID: String, eventSink: AsyncStream<SessionEvent>.Continuation) {
         self.context = context
         self.connection = connection
+        self.eventSink = eventSink
         self.connectionID = connectionID
         isTLS = connection.isTLS
         var logger = context.logger
@@ -74,6 +82,7 @@ final class IMAPSession {
 
     private func end() async {
         slotRenewal?.cancel()
+        if let grant, let listenerToken { context.events.stopListening(grant: grant.id, token: listenerToken) }
         if let grant {
             await context.slots.release(grant: grant.id, connection: connectionID)
         }
@@ -90,6 +99,11 @@ final class IMAPSession {
         case .tick:
             return try await checkTimers()
         case .mailboxChanged:
+            // Pushed at once during IDLE; otherwise reported at the end of the next command.
+            if case .idle = pending, let grant {
+                let updates = try await synchronize(grant)
+                if !updates.isEmpty { try await connection.write(updates, encoder: encoder) }
+            }
             return true
         case .shutdown:
             try await connection.write(.untagged(.bye(ResponseText(code: .unavailable, text: "This node is shutting down; reconnect"))), encoder: encoder)
@@ -123,6 +137,9 @@ final class IMAPSession {
                 lastActivity = now
                 // Still waiting for input in IDLE mode: a late DONE is taken and not answered.
                 pending = .idle(tag: "*", since: now, lastKeepalive: now)
+            } else if let grant, selected != nil, case let updates = try await synchronize(grant), !updates.isEmpty {
+                // Polling the change log as well keeps IDLE complete when Redis announcements are lost.
+                try await connection.write(updates, encoder: encoder)
             } else if now - lastKeepalive >= context.timers.keepalive {
                 try await connection.write(.untagged(.ok(ResponseText(text: "Still here"))), encoder: encoder)
                 pending = .idle(tag: tag, since: since, lastKeepalive: now)
@@ -174,12 +191,23 @@ final class IMAPSession {
             case .data(let bytes):
                 return ([await authenticatePlain(tag: tag, bytes)], true, "AUTHENTICATE")
             }
-        case .appendStart(let tag, _):
-            // Mail store operations arrive with the mail store; the literal is refused unread.
-            guard await connection.rejectPendingLiteral() else { return ([], false, "APPEND") }
-            return ([.tagged(TaggedResponse(tag: tag, state: .no, code: .cannot, "APPEND is not available yet"))], true, "APPEND")
-        case .appendBeginMessage, .appendData, .appendEndMessage, .appendFinish, .needsContinuation, .needsMoreData:
+        case .needsContinuation:
+            return ([.continuation(.ready)], true, nil)
+        case .needsMoreData:
             return ([], true, nil)
+        case .appendStart(let tag, let mailbox):
+            append = PendingAppend(tag: tag, mailbox: mailbox)
+            return ([], true, nil)
+        case .appendBeginMessage(let message):
+            return await beginAppendMessage(message)
+        case .appendData(var data):
+            if append?.failure == nil, let bytes = data.readBytes(length: data.readableBytes) { append?.bytes += bytes }
+            return ([], true, nil)
+        case .appendEndMessage:
+            await endAppendMessage()
+            return ([], true, nil)
+        case .appendFinish:
+            return (await finishAppend(), true, "APPEND")
         }
     }
 
@@ -249,8 +277,26 @@ final class IMAPSession {
             IMAPMetrics.idleSessions.increment()
             return ([.continuation(.text(ResponseText(text: "idling")))], true)
         default:
-            guard grant != nil else { return ([bad("\(tagged.command.name) requires authentication")], true) }
-            return ([no("\(tagged.command.name) is not available yet", code: .cannot)], true)
+            guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
+            do {
+                var responses = try await executeAuthenticated(tagged, grant: grant)
+                // Report what other sessions changed, except where RFC 9051 7.4.1 forbids
+                // EXPUNGE responses (FETCH, STORE, SEARCH by sequence number).
+                switch tagged.command {
+                case .fetch, .store, .search, .select, .examine, .close, .unselect, .logout: break
+                default:
+                    let updates = try await synchronize(grant)
+                    if let last = responses.popLast() { responses += updates + [last] }
+                }
+                return (responses, true)
+            } catch let error as IMAPCommandError {
+                return ([error.response(tag: tag)], true)
+            } catch let error as MailStoreError {
+                return ([IMAPCommandError(error).response(tag: tag)], true)
+            } catch {
+                logger.error("IMAP command failed", metadata: ["command": "\(tagged.command.name)", "error": "\(error)"])
+                return ([no("Server error; try again", code: .serverBug)], true)
+            }
         }
     }
 
@@ -289,6 +335,13 @@ final class IMAPSession {
                 break
             }
             state = .authenticated(grant)
+            let sink = eventSink
+            listenerToken = context.events.listen(grant: grant.id) { event in
+                switch event {
+                case .mailboxChanged: sink.yield(.mailboxChanged)
+                case .credentialsChanged: sink.yield(.credentialsChanged)
+                }
+            }
             logger[metadataKey: "grant_id"] = "\(grant.id)"
             logger.info("IMAP login")
             let slots = context.slots, connectionID = self.connectionID
@@ -301,5 +354,171 @@ final class IMAPSession {
             }
             return .tagged(TaggedResponse(tag: tag, state: .ok, code: .capability(capabilities), "Logged in"))
         }
+    }
+
+    // MARK: - Authenticated and selected state
+
+    private func executeAuthenticated(_ tagged: TaggedCommand, grant: Grant) async throws -> [Response] {
+        let tag = tagged.tag
+        func ok(_ text: String, code: ResponseCode? = nil) -> Response { .tagged(TaggedResponse(tag: tag, state: .ok, code: code, text)) }
+        switch tagged.command {
+        case .select(let mailbox, _):
+            return try await select(grant, mailbox, readOnly: false, tag: tag)
+        case .examine(let mailbox, _):
+            return try await select(grant, mailbox, readOnly: true, tag: tag)
+        case .create(let mailbox, _):
+            try await create(grant, mailbox)
+            return [ok("CREATE completed")]
+        case .delete(let mailbox):
+            try await delete(grant, mailbox)
+            return [ok("DELETE completed")]
+        case .rename(let from, let to):
+            try await rename(grant, from: from, to: to)
+            return [ok("RENAME completed")]
+        case .subscribe(let mailbox):
+            // Every folder is subscribed: the API has no notion of unsubscribed folders.
+            _ = try await lookUpFolder(grant, mailbox)
+            return [ok("SUBSCRIBE completed")]
+        case .unsubscribe:
+            return [ok("UNSUBSCRIBE completed")]
+        case .list(let command):
+            return try await list(grant, command, lsub: false) + [ok("LIST completed")]
+        case .lsub(let reference, let pattern):
+            return try await list(grant, ListCommand(reference: reference, patterns: [pattern]), lsub: true) + [ok("LSUB completed")]
+        case .status(let mailbox, let attributes):
+            return try await status(grant, mailbox, attributes) + [ok("STATUS completed")]
+        case .getQuota(let root):
+            guard root.isEmpty else { throw IMAPCommandError(.no, code: .nonExistent, "No such quota root") }
+            return [try await quotaResponses(grant), ok("GETQUOTA completed")]
+        case .getQuotaRoot(let mailbox):
+            _ = try await lookUpFolder(grant, mailbox)
+            return [.untagged(.quotaRoot(mailbox, [""])), try await quotaResponses(grant), ok("GETQUOTAROOT completed")]
+        case .setQuota:
+            throw IMAPCommandError(.no, code: .noPerm, "Quotas are set by the operator")
+        case .check:
+            _ = try requireSelected()
+            return [ok("CHECK completed")]
+        case .close:
+            let mailbox = try requireSelected()
+            if !mailbox.readOnly {
+                _ = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: nil)
+            }
+            selected = nil
+            return [ok("CLOSE completed")]
+        case .unselect:
+            _ = try requireSelected()
+            selected = nil
+            return [ok("UNSELECT completed")]
+        case .expunge:
+            return try await expunge(grant, uids: nil) + [ok("EXPUNGE completed")]
+        case .uidExpunge(let set):
+            return try await expunge(grant, uids: set) + [ok("UID EXPUNGE completed")]
+        case .fetch(let command):
+            return try await fetch(grant, command, byUID: false) + [ok("FETCH completed")]
+        case .uidFetch(let command):
+            return try await fetch(grant, command, byUID: true) + [ok("UID FETCH completed")]
+        case .store(let command):
+            return try await store(grant, command, byUID: false) + [ok("STORE completed")]
+        case .uidStore(let command):
+            return try await store(grant, command, byUID: true) + [ok("UID STORE completed")]
+        case .copy(let set, let mailbox):
+            return try await copyOrMove(grant, set, to: mailbox, byUID: false, move: false, tag: tag)
+        case .uidCopy(let set, let mailbox):
+            return try await copyOrMove(grant, set, to: mailbox, byUID: true, move: false, tag: tag)
+        case .move(let set, let mailbox):
+            return try await copyOrMove(grant, set, to: mailbox, byUID: false, move: true, tag: tag)
+        case .uidMove(let set, let mailbox):
+            return try await copyOrMove(grant, set, to: mailbox, byUID: true, move: true, tag: tag)
+        case .search(let command):
+            return try await search(grant, command, byUID: false) + [ok("SEARCH completed")]
+        case .uidSearch(let command):
+            return try await search(grant, command, byUID: true) + [ok("UID SEARCH completed")]
+        default:
+            throw IMAPCommandError(.bad, "\(tagged.command.name) is not valid in this state")
+        }
+    }
+
+    // MARK: - APPEND
+
+    private func beginAppendMessage(_ message: AppendMessage) async -> ([Response], Bool, String?) {
+        guard var pending = append else { return ([], true, nil) }
+        guard let grant else {
+            pending.failure = IMAPCommandError(.bad, "APPEND requires authentication")
+            return await refuseAppend(pending, isSynchronizing: message.isSynchronizing)
+        }
+        if pending.failure == nil {
+            do {
+                pending.folder = try await beginAppend(grant, pending.mailbox, size: message.size)
+            } catch let error as IMAPCommandError {
+                pending.failure = error
+            } catch {
+                pending.failure = IMAPCommandError(.no, code: .serverBug, "Server error; try again")
+            }
+        }
+        if pending.failure != nil { return await refuseAppend(pending, isSynchronizing: message.isSynchronizing) }
+        pending.current = message
+        pending.bytes = []
+        pending.bytes.reserveCapacity(message.size)
+        append = pending
+        return ([], true, nil)
+    }
+
+    /// A synchronizing literal is refused before the client sends it; a LITERAL+ one is read and dropped.
+    private func refuseAppend(_ pending: PendingAppend, isSynchronizing: Bool) async -> ([Response], Bool, String?) {
+        if isSynchronizing, await connection.rejectPendingLiteral() {
+            append = nil
+            return ([(pending.failure ?? IMAPCommandError(.no, "APPEND failed")).response(tag: pending.tag)], true, "APPEND")
+        }
+        append = pending
+        return ([], true, nil)
+    }
+
+    private func endAppendMessage() async {
+        guard var pending = append, pending.failure == nil, let grant, let folder = pending.folder, let message = pending.current else { return }
+        do {
+            let result = try await finishAppend(grant, folder: folder, raw: pending.bytes, flags: message.flags, date: message.internalDate)
+            pending.results.append(result)
+        } catch let error as IMAPCommandError {
+            pending.failure = error
+        } catch {
+            logger.error("APPEND failed", metadata: ["error": "\(error)"])
+            pending.failure = IMAPCommandError(.no, code: .serverBug, "Server error; try again")
+        }
+        pending.bytes = []
+        pending.current = nil
+        append = pending
+    }
+
+    private func finishAppend() async -> [Response] {
+        guard let pending = append else { return [] }
+        append = nil
+        if let failure = pending.failure { return [failure.response(tag: pending.tag)] }
+        var responses: [Response] = []
+        if let grant, (try? await synchronize(grant)).map({ responses = $0 }) == nil {
+            responses = []
+        }
+        guard let last = pending.results.last else {
+            return responses + [.tagged(TaggedResponse(tag: pending.tag, state: .ok, "APPEND completed"))]
+        }
+        let uids = SequenceSet.compact(pending.results.map { UInt32(truncatingIfNeeded: $0.uid) })
+        return responses + [.tagged(TaggedResponse(tag: pending.tag, state: .ok,
+                                                   code: .appendUID(uidValidity: UInt32(truncatingIfNeeded: last.uidValidity), uids: uids),
+                                                   "APPEND completed"))]
+    }
+}
+
+/// The state of an APPEND between its first line and its end.
+struct PendingAppend {
+    let tag: String
+    let mailbox: MailboxName
+    var folder: MailFolder?
+    var current: AppendMessage?
+    var bytes: [UInt8] = []
+    var results: [AppendResult] = []
+    var failure: IMAPCommandError?
+
+    init(tag: String, mailbox: MailboxName) {
+        self.tag = tag
+        self.mailbox = mailbox
     }
 }

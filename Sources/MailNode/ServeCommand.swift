@@ -115,17 +115,24 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
             cache: runtime.routing.cache, logger: logger)
         let liveNodes = LiveNodesGauge(registries: runtime.registries)
+        let mailboxEvents = MailboxEventBus(
+            publisher: regionRedis,
+            subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
+            logger: logger)
+        let mailStore = PostgresMailStore(
+            client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
+            notifier: mailboxEvents, region: configuration.region.rawValue)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
         let imap = IMAPServerContext(
             region: configuration.region, node: configuration.node, hostname: configuration.hostname,
-            router: runtime.routing, grants: localStore, hasher: hasher,
+            router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
             tls: tls, limits: imapLimits, logger: logger)
         let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS, context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS, context: imap)
-        return [admin, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes]
+        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes]
     }
 }
 

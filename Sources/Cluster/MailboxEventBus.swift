@@ -1,0 +1,91 @@
+import Logging
+import MailCore
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Mailbox changes across the region's nodes: the store announces each committed change on the
+/// grant's channel `mailbox:<grant id>`; every node subscribes to `mailbox:*` once and hands each
+/// announcement to its own sessions of that grant (IDLE pushes, untagged updates).
+public final class MailboxEventBus: MailboxChangeNotifier, Service, Sendable {
+    public static func channel(_ grant: GrantID) -> String { "mailbox:\(grant.rawValue)" }
+    static let credentialsPrefix = "credentials:"
+
+    /// What a session hears.
+    public enum Event: Sendable {
+        case mailboxChanged(folderID: String?)
+        case credentialsChanged
+    }
+
+    private let publisher: RedisClient
+    private let subscriber: RedisSubscriber
+    private let logger: Logger
+    private let listeners = NIOLockedValueBox([GrantID: [Int: @Sendable (Event) -> Void]]())
+    private let nextToken = NIOLockedValueBox(0)
+
+    public init(publisher: RedisClient, subscriber: RedisSubscriber, logger: Logger) {
+        self.publisher = publisher
+        self.subscriber = subscriber
+        self.logger = logger
+    }
+
+    /// Called by the store after each commit.
+    public func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async {
+        await publish(grant, folderID ?? "*")
+    }
+
+    /// Every session of the grant, on every node, ends at its next command (IDLE at once).
+    public func credentialsChanged(grant: GrantID) async {
+        await publish(grant, Self.credentialsPrefix)
+    }
+
+    private func publish(_ grant: GrantID, _ payload: String) async {
+        do {
+            _ = try await publisher.send(["PUBLISH", Self.channel(grant), payload])
+        } catch {
+            // Sessions still catch up at their next command; IDLE falls back to polling.
+            logger.warning("could not announce a mailbox change", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
+        }
+    }
+
+    /// Registers a listener; keep the returned token to remove it.
+    public func listen(grant: GrantID, _ listener: @escaping @Sendable (Event) -> Void) -> Int {
+        let token = nextToken.withLockedValue { value in
+            value += 1
+            return value
+        }
+        listeners.withLockedValue { $0[grant, default: [:]][token] = listener }
+        return token
+    }
+
+    public func stopListening(grant: GrantID, token: Int) {
+        listeners.withLockedValue { all in
+            all[grant]?[token] = nil
+            if all[grant]?.isEmpty == true { all[grant] = nil }
+        }
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.subscriber.run() }
+            group.addTask {
+                for await message in self.subscriber.messages {
+                    guard let grantText = message.channel.split(separator: ":", maxSplits: 1).last,
+                          let grant = GrantID(rawValue: String(grantText)) else { continue }
+                    let payload = message.payloadString ?? "*"
+                    let event: Event = payload == Self.credentialsPrefix ? .credentialsChanged
+                        : .mailboxChanged(folderID: payload == "*" ? nil : payload)
+                    let targets = self.listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
+                    for target in targets { target(event) }
+                }
+            }
+            do {
+                try await subscriber.psubscribe(["mailbox:*"])
+            } catch {
+                logger.warning("mailbox events not subscribed yet; retrying in the background", metadata: ["error": "\(error)"])
+            }
+            try? await gracefulShutdown()
+            await subscriber.close()
+            group.cancelAll()
+        }
+    }
+}

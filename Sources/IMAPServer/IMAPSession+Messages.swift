@@ -1,0 +1,229 @@
+import IMAPGrammar
+import MIME
+import MailCore
+import NIOCore
+
+/// Message-level commands of the selected state (RFC 9051 6.4): FETCH, STORE, COPY, MOVE,
+/// EXPUNGE, SEARCH.
+extension IMAPSession {
+    func requireSelected() throws(IMAPCommandError) -> SelectedMailbox {
+        guard let selected else { throw IMAPCommandError(.bad, "No mailbox selected") }
+        return selected
+    }
+
+    func requireWritable() throws(IMAPCommandError) -> SelectedMailbox {
+        let mailbox = try requireSelected()
+        guard !mailbox.readOnly else { throw IMAPCommandError(.no, code: .readOnly, "Mailbox is read-only") }
+        return mailbox
+    }
+
+    /// Tells the client what changed elsewhere since it last heard (the points RFC 9051 7.4 allows).
+    func synchronize(_ grant: Grant) async throws -> [Response] {
+        guard var mailbox = selected else { return [] }
+        let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq)
+        guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
+        let responses = mailbox.apply(changes)
+        selected = mailbox
+        return responses
+    }
+
+    func resolve(_ set: SequenceSet, byUID: Bool) throws(IMAPCommandError) -> [Int64] {
+        let mailbox = try requireSelected()
+        return byUID ? mailbox.uids(forUIDSet: set) : mailbox.uids(forSequenceSet: set)
+    }
+
+    // MARK: FETCH
+
+    func fetch(_ grant: Grant, _ command: FetchCommand, byUID: Bool) async throws -> [Response] {
+        var mailbox = try requireSelected()
+        let uids = try resolve(command.sequenceSet, byUID: byUID)
+        guard !uids.isEmpty else { return [] }
+        var attributes = command.attributes
+        if byUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        let needsRaw = attributes.contains { attribute in
+            switch attribute {
+            case .rfc822, .rfc822Header, .rfc822Text, .body, .binary, .binarySize: true
+            default: false
+            }
+        }
+        var messages = try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids), includeRaw: needsRaw)
+        // Reading a body without PEEK sets \Seen (RFC 9051 6.4.5), and the FETCH reports the new flags.
+        if !mailbox.readOnly && attributes.contains(where: \.setsSeen) {
+            let unseen = messages.filter { !$0.flags.isSeen }.map(\.uid)
+            if !unseen.isEmpty {
+                let result = try await context.store.storeFlags(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: unseen),
+                                                                operation: .add([MessageFlags.seen]), unchangedSince: nil)
+                mailbox.record(result.changed)
+                selected = mailbox
+                let updated = Dictionary(uniqueKeysWithValues: result.changed.map { ($0.uid, $0.flags) })
+                for index in messages.indices { if let flags = updated[messages[index].uid] { messages[index].flags = flags } }
+                if !attributes.contains(.flags) { attributes.append(.flags) }
+            }
+        }
+        var responses: [Response] = []
+        for message in messages {
+            guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
+            let parsed = message.raw.map { MIMEMessage(parsing: $0) }
+            var values: [FetchValue] = []
+            for attribute in attributes {
+                if let value = try fetchValue(attribute, message, parsed) { values.append(value) }
+            }
+            responses.append(.untagged(.fetch(number, values)))
+        }
+        return responses
+    }
+
+    private func fetchValue(_ attribute: FetchAttribute, _ message: StoredMessage, _ parsed: MIMEMessage?) throws -> FetchValue? {
+        func buffer(_ bytes: some Collection<UInt8>) -> ByteBuffer { ByteBuffer(bytes: bytes) }
+        switch attribute {
+        case .uid: return .uid(UInt32(truncatingIfNeeded: message.uid))
+        case .flags: return .flags(message.flags.imapFlags)
+        case .internalDate: return .internalDate(IMAPDateTime(secondsSince1970: message.internalDate))
+        case .rfc822Size: return .rfc822Size(Int(message.size))
+        case .envelope: return .envelope(WireText(message.facts.envelope))
+        case .bodyStructure(let extensible):
+            return .bodyStructure(WireText(extensible ? message.facts.bodyStructure : message.facts.body), extensible: extensible)
+        case .modSeq: return .modSeq(UInt64(message.modseq))
+        case .rfc822:
+            return .rfc822(message.raw.map(buffer))
+        case .rfc822Header:
+            return .rfc822Header(parsed?.bytes(for: SectionSpec(path: [], text: .header)).map(buffer))
+        case .rfc822Text:
+            return .rfc822Text(parsed?.bytes(for: SectionSpec(path: [], text: .text)).map(buffer))
+        case .body(let section, let partial, _):
+            guard let parsed else { return .body(section: section, origin: nil, data: nil) }
+            let data = parsed.bytes(for: Self.sectionSpec(section)) ?? []
+            if let partial {
+                let range = partial.clamped(toSize: data.count)
+                let start = data.startIndex
+                return .body(section: section, origin: partial.offset, data: buffer(data[(start + range.lowerBound)..<(start + range.upperBound)]))
+            }
+            return .body(section: section, origin: nil, data: buffer(data))
+        case .binary(let path, let partial, _):
+            guard let parsed, let binary = parsed.binary(section: path) else {
+                throw IMAPCommandError(.no, code: .nonExistent, "No such section")
+            }
+            guard case .content(let data) = binary else { throw IMAPCommandError(.no, code: .unknownCTE, "Unknown transfer encoding") }
+            if let partial {
+                let range = partial.clamped(toSize: data.count)
+                return .binary(section: path, origin: partial.offset, data: buffer(data[range]))
+            }
+            return .binary(section: path, origin: nil, data: buffer(data))
+        case .binarySize(let path):
+            guard let parsed, let binary = parsed.binary(section: path), case .content(let data) = binary else {
+                throw IMAPCommandError(.no, code: .unknownCTE, "No decodable section")
+            }
+            return .binarySize(section: path, size: data.count)
+        }
+    }
+
+    static func sectionSpec(_ section: SectionSpecifier) -> SectionSpec {
+        switch section.kind {
+        case .complete: SectionSpec(path: section.part, text: nil)
+        case .header: SectionSpec(path: section.part, text: .header)
+        case .headerFields(let names): SectionSpec(path: section.part, text: .headerFields(names))
+        case .headerFieldsNot(let names): SectionSpec(path: section.part, text: .headerFieldsNot(names))
+        case .text: SectionSpec(path: section.part, text: .text)
+        case .mime: SectionSpec(path: section.part, text: .mime)
+        }
+    }
+
+    // MARK: STORE
+
+    func store(_ grant: Grant, _ command: StoreCommand, byUID: Bool) async throws -> [Response] {
+        var mailbox = try requireWritable()
+        let uids = try resolve(command.sequenceSet, byUID: byUID)
+        guard !uids.isEmpty else { return [] }
+        let flags = MessageFlags(imapFlags: command.flags.flags)
+        let operation: FlagOperation = switch command.flags.operation {
+        case .add: .add(flags)
+        case .remove: .remove(flags)
+        case .replace: .replace(flags)
+        }
+        var unchangedSince: Int64?
+        for modifier in command.modifiers {
+            if case .unchangedSince(let value) = modifier { unchangedSince = Int64(clamping: value) }
+        }
+        let result = try await context.store.storeFlags(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids),
+                                                        operation: operation, unchangedSince: unchangedSince)
+        mailbox.record(result.changed)
+        selected = mailbox
+        guard !command.flags.silent else { return [] }
+        return result.changed.compactMap { state in
+            guard let number = mailbox.sequenceNumber(of: state.uid) else { return nil }
+            var values: [FetchValue] = [.flags(state.flags.imapFlags)]
+            if byUID { values.insert(.uid(UInt32(truncatingIfNeeded: state.uid)), at: 0) }
+            return .untagged(.fetch(number, values))
+        }
+    }
+
+    // MARK: COPY, MOVE, EXPUNGE
+
+    func copyOrMove(_ grant: Grant, _ set: SequenceSet, to destination: MailboxName, byUID: Bool, move: Bool, tag: String) async throws -> [Response] {
+        let mailbox = move ? try requireWritable() : try requireSelected()
+        let uids = try resolve(set, byUID: byUID)
+        let target: MailFolder
+        do {
+            target = try await lookUpFolder(grant, destination)
+        } catch let error as IMAPCommandError where error.code == .nonExistent {
+            throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
+        }
+        let name = move ? "MOVE" : "COPY"
+        guard !uids.isEmpty else { return [.tagged(TaggedResponse(tag: tag, state: .ok, "\(name) completed: nothing to do"))] }
+        let mapping = move
+            ? try await context.store.move(grant: grant.id, from: mailbox.folder.id, uids: UIDSet(uids: uids), to: target.id)
+            : try await context.store.copy(grant: grant.id, from: mailbox.folder.id, uids: UIDSet(uids: uids), to: target.id)
+        let code = ResponseCode.copyUID(
+            uidValidity: UInt32(truncatingIfNeeded: mapping.destinationUIDValidity),
+            source: SequenceSet.compact(mapping.sourceUIDs.map { UInt32(truncatingIfNeeded: $0) }),
+            destination: SequenceSet.compact(mapping.destinationUIDs.map { UInt32(truncatingIfNeeded: $0) }))
+        guard move else { return [.tagged(TaggedResponse(tag: tag, state: .ok, code: code, "COPY completed"))] }
+        // RFC 6851: COPYUID comes untagged before the EXPUNGE responses.
+        var responses: [Response] = [.untagged(.ok(ResponseText(code: code, text: "Moved")))]
+        responses += try await synchronize(grant)
+        responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, "MOVE completed")))
+        return responses
+    }
+
+    /// The seed: outside Trash the expunged messages move to Trash; in Trash they are deleted.
+    func expunge(_ grant: Grant, uids set: SequenceSet?) async throws -> [Response] {
+        let mailbox = try requireWritable()
+        var uids: UIDSet?
+        if let set {
+            let resolved = mailbox.uids(forUIDSet: set)
+            guard !resolved.isEmpty else { return [] }
+            uids = UIDSet(uids: resolved)
+        }
+        _ = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: uids)
+        return try await synchronize(grant)
+    }
+
+    // MARK: APPEND
+
+    /// Checks the target and the quota before the client sends the message bytes.
+    func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int) async throws -> MailFolder {
+        let folder: MailFolder
+        do {
+            folder = try await lookUpFolder(grant, mailbox)
+        } catch let error as IMAPCommandError where error.code == .nonExistent {
+            throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
+        }
+        let usage = try await context.store.quota(grant: grant.id)
+        if usage.usedBytes + Int64(size) > usage.limitBytes {
+            IMAPMetrics.limitRefusal("quota")
+            throw IMAPCommandError(.no, code: .overQuota, "Quota exceeded (limit \(usage.limitBytes) bytes)")
+        }
+        return folder
+    }
+
+    func finishAppend(_ grant: Grant, folder: MailFolder, raw: [UInt8], flags: [Flag], date: IMAPDateTime?) async throws -> AppendResult {
+        let facts = MessageFacts(parsing: MIMEMessage(parsing: raw))
+        do {
+            return try await context.store.append(grant: grant.id, folderID: folder.id, raw: raw, facts: facts,
+                                                  flags: MessageFlags(imapFlags: flags),
+                                                  internalDate: date?.secondsSince1970 ?? WallClock.unixSeconds())
+        } catch let error as MailStoreError {
+            throw IMAPCommandError(error)
+        }
+    }
+}

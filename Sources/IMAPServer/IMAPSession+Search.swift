@@ -1,0 +1,34 @@
+import IMAPGrammar
+import MailCore
+
+/// SEARCH and UID SEARCH (RFC 9051 6.4.4), with ESEARCH results when RETURN is given (RFC 4731).
+extension IMAPSession {
+    func search(_ grant: Grant, _ command: SearchCommand, byUID: Bool) async throws -> [Response] {
+        let mailbox = try requireSelected()
+        if let charset = command.charset, !SearchEvaluator.isSupportedCharset(charset) {
+            throw IMAPCommandError(.no, code: .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset")
+        }
+        let needsRaw = SearchEvaluator.needsRaw(command.key)
+        let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
+        let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID))
+        var matches: [UInt32] = []
+        for message in messages {
+            guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
+            let candidate = SearchCandidate(
+                sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,
+                internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw)
+            if evaluator.matches(command.key, candidate) {
+                matches.append(byUID ? candidate.uid : number)
+            }
+        }
+        matches.sort()
+        guard let options = command.returnOptions else { return [.untagged(.search(matches, modSeq: nil))] }
+        let wanted = options.isEmpty ? [SearchReturnOption.all] : options
+        var result = ESearchResponse(tag: nil, uid: byUID)
+        if wanted.contains(.min) { result.min = matches.first }
+        if wanted.contains(.max) { result.max = matches.last }
+        if wanted.contains(.all), !matches.isEmpty { result.all = SequenceSet.compact(matches) }
+        if wanted.contains(.count) { result.count = matches.count }
+        return [.untagged(.esearch(result))]
+    }
+}

@@ -1,0 +1,184 @@
+/// Builds the `MIMEPart` tree over a raw message. One pass per nesting level, each a `memmem`
+/// scan for delimiters; header blocks are read line by line with `memchr`.
+struct MIMEParser {
+    let bytes: [UInt8]
+    var partCount = 0
+    var indexedFieldCount = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseMessage() -> MIMEPart {
+        parsePart(in: 0..<bytes.count, defaultType: .defaultText, depth: 0, path: [], isTopLevel: true)
+    }
+
+    mutating func parsePart(in range: Range<Int>, defaultType: ContentType, depth: Int, path: [Int],
+                            isTopLevel: Bool) -> MIMEPart {
+        partCount += 1
+        let fieldLimit = min(MIMELimits.maximumHeaderFieldCount,
+                             MIMELimits.maximumTotalHeaderFieldCount - indexedFieldCount)
+        let block = HeaderScanner.scan(bytes, in: range, allowUnixFromLine: isTopLevel, fieldLimit: fieldLimit)
+        indexedFieldCount += block.fields.count
+        var part = MIMEPart(headerRange: block.headerRange, bodyRange: block.bodyRange, headers: block.fields,
+                            contentType: defaultType, hasExplicitContentType: false, contentTransferEncoding: nil,
+                            contentID: nil, contentDescription: nil, contentDisposition: nil, contentLanguage: [],
+                            contentLocation: nil, contentMD5: nil, lineCount: 0, children: [], embeddedStorage: [],
+                            sectionPath: path, depth: depth, wasTruncated: false)
+        readMIMEFields(into: &part)
+
+        if part.contentType.isMultipart {
+            let boundary = part.contentType.boundary.map { Array($0.utf8) } ?? []
+            if boundary.isEmpty {
+                // RFC 2046 5.1.1 makes boundary mandatory; without one the body is plain text.
+                part.contentType = .defaultText
+            } else if depth >= MIMELimits.maximumNestingDepth || partCount >= MIMELimits.maximumPartCount {
+                part.contentType = .opaque
+                part.wasTruncated = true
+            } else if let ranges = splitMultipart(part.bodyRange, boundary: boundary) {
+                part.children.reserveCapacity(ranges.count)
+                let childDefault: ContentType = part.contentType.subtype == "digest" ? .defaultDigestPart : .defaultText
+                for (index, childRange) in ranges.enumerated() {
+                    if partCount >= MIMELimits.maximumPartCount {
+                        part.wasTruncated = true
+                        break
+                    }
+                    var childPath = path
+                    childPath.append(index + 1)
+                    part.children.append(parsePart(in: childRange, defaultType: childDefault, depth: depth + 1,
+                                                   path: childPath, isTopLevel: false))
+                }
+            } else {
+                // No delimiter at all: nothing to split, read the body as text (as Python does).
+                part.contentType = .defaultText
+            }
+        } else if part.contentType.isEncapsulatedMessage && isIdentityEncoding(part.contentTransferEncoding) {
+            if depth >= MIMELimits.maximumNestingDepth || partCount >= MIMELimits.maximumPartCount {
+                part.contentType = .opaque
+                part.wasTruncated = true
+            } else {
+                let embedded = parsePart(in: part.bodyRange, defaultType: .defaultText, depth: depth + 1,
+                                         path: path, isTopLevel: false)
+                part.embeddedStorage = [embedded]
+            }
+        }
+        if part.contentType.type == "text" || part.contentType.type == "message" {
+            part.lineCount = bytes.lineCount(in: part.bodyRange)
+        }
+        return part
+    }
+
+    /// A message/rfc822 body in base64 or quoted-printable is opaque: IMAP servers do not look inside.
+    func isIdentityEncoding(_ encoding: String?) -> Bool {
+        guard let encoding else { return true }
+        return encoding == "7bit" || encoding == "8bit" || encoding == "binary" || encoding.isEmpty
+    }
+
+    mutating func readMIMEFields(into part: inout MIMEPart) {
+        var sawType = false, sawEncoding = false, sawDisposition = false
+        for field in part.headers {
+            let nameBytes = field.name.utf8
+            guard nameBytes.count >= 8, let first = nameBytes.first, first | 0x20 == UInt8(ascii: "c") else { continue }
+            let value = bytes[field.valueRange]
+            if !sawType && field.hasName("Content-Type") {
+                sawType = true
+                if let parsed = ContentType.parse(HeaderScanner.unfold(value)) {
+                    part.contentType = parsed
+                    part.hasExplicitContentType = true
+                }
+            } else if !sawEncoding && field.hasName("Content-Transfer-Encoding") {
+                sawEncoding = true
+                let unfolded = HeaderScanner.unfold(value)
+                var index = 0
+                ParameterGrammar.skipWhitespaceAndComments(unfolded, &index)
+                let token = ParameterGrammar.token(unfolded, &index)
+                part.contentTransferEncoding = ASCII.lowercase(textFromHeaderBytes(token))
+            } else if !sawDisposition && field.hasName("Content-Disposition") {
+                sawDisposition = true
+                part.contentDisposition = ContentDisposition.parse(HeaderScanner.unfold(value))
+            } else if part.contentID == nil && field.hasName("Content-ID") {
+                part.contentID = textFromHeaderBytes(HeaderScanner.unfold(value))
+            } else if part.contentDescription == nil && field.hasName("Content-Description") {
+                part.contentDescription = textFromHeaderBytes(HeaderScanner.unfold(value))
+            } else if part.contentLocation == nil && field.hasName("Content-Location") {
+                // RFC 2557 4.1: a folded URL is unfolded by removing the whitespace too.
+                part.contentLocation = textFromHeaderBytes(HeaderScanner.unfold(value).filter { !ASCII.isWhitespace($0) })
+            } else if part.contentMD5 == nil && field.hasName("Content-MD5") {
+                part.contentMD5 = textFromHeaderBytes(HeaderScanner.unfold(value))
+            } else if part.contentLanguage.isEmpty && field.hasName("Content-Language") {
+                // Content-Language: Language-Tag *("," Language-Tag)   ; RFC 3282
+                let unfolded = HeaderScanner.unfold(value)
+                var tags: [String] = []
+                var index = 0
+                while index < unfolded.count && tags.count < MIMELimits.maximumHeaderFieldCount {
+                    ParameterGrammar.skipWhitespaceAndComments(unfolded, &index)
+                    let start = index
+                    while index < unfolded.count, unfolded[index] != ASCII.comma,
+                          !ASCII.isWhitespace(unfolded[index]), unfolded[index] != ASCII.openParenthesis { index += 1 }
+                    if index > start { tags.append(textFromHeaderBytes(unfolded[start..<index])) }
+                    if index < unfolded.count, unfolded[index] != ASCII.openParenthesis { index += 1 }
+                }
+                part.contentLanguage = tags
+            }
+        }
+    }
+
+    // multipart-body := [preamble CRLF] dash-boundary transport-padding CRLF body-part
+    //                   *encapsulation close-delimiter transport-padding [CRLF epilogue]
+    // encapsulation  := delimiter transport-padding CRLF body-part
+    // delimiter      := CRLF dash-boundary ; dash-boundary := "--" boundary
+    /// The byte ranges of the body parts, or nil when no delimiter occurs. Degrades as servers
+    /// do: text before the first delimiter is preamble; a missing close delimiter ends the last
+    /// part at the end of the body; a delimiter line may carry junk after whitespace; a line
+    /// that merely starts with the boundary followed by other characters is not a delimiter.
+    func splitMultipart(_ body: Range<Int>, boundary: [UInt8]) -> [Range<Int>]? {
+        let needle = [ASCII.lineFeed, ASCII.hyphen, ASCII.hyphen] + boundary
+        var ranges: [Range<Int>] = []
+        var currentStart: Int? = nil
+        var searchFrom = body.lowerBound
+
+        /// Classifies the delimiter whose "--" starts at `lineStart`: nil when not a delimiter.
+        func delimiterKind(at lineStart: Int) -> (isClose: Bool, lineEnd: Int)? {
+            let afterBoundary = lineStart + 2 + boundary.count
+            guard afterBoundary <= body.upperBound else { return nil }
+            if afterBoundary + 1 < body.upperBound, bytes[afterBoundary] == ASCII.hyphen, bytes[afterBoundary + 1] == ASCII.hyphen {
+                return (true, bytes.endOfLine(from: afterBoundary, limit: body.upperBound))
+            }
+            if afterBoundary == body.upperBound { return (false, afterBoundary) }
+            let next = bytes[afterBoundary]
+            guard ASCII.isWhitespaceOrNewline(next) else { return nil }
+            return (false, bytes.endOfLine(from: afterBoundary, limit: body.upperBound))
+        }
+
+        // A delimiter on the very first line of the body has no line break before it.
+        if body.count >= needle.count - 1,
+           bytes[body.lowerBound..<(body.lowerBound + needle.count - 1)].elementsEqual(needle[1...]),
+           let kind = delimiterKind(at: body.lowerBound) {
+            if kind.isClose { return [kind.lineEnd..<kind.lineEnd] }
+            currentStart = kind.lineEnd
+            searchFrom = kind.lineEnd
+        }
+        while searchFrom < body.upperBound,
+              let found = bytes.firstIndex(of: needle, in: (searchFrom == body.lowerBound ? searchFrom : searchFrom - 1)..<body.upperBound) {
+            let lineStart = found + 1
+            guard let kind = delimiterKind(at: lineStart) else {
+                searchFrom = lineStart + 1
+                continue
+            }
+            if let start = currentStart {
+                var contentEnd = found
+                if contentEnd > start, bytes[contentEnd - 1] == ASCII.carriageReturn { contentEnd -= 1 }
+                ranges.append(start..<max(start, contentEnd))
+            }
+            if kind.isClose {
+                if currentStart == nil { return nil }
+                return ranges
+            }
+            currentStart = kind.lineEnd
+            searchFrom = kind.lineEnd
+            if ranges.count >= MIMELimits.maximumPartCount { return ranges }
+        }
+        guard let start = currentStart else { return nil }
+        // Missing close delimiter: the last part runs to the end of the body.
+        ranges.append(start..<body.upperBound)
+        return ranges
+    }
+}

@@ -1,0 +1,221 @@
+import Testing
+@testable import MIME
+
+/// BODYSTRUCTURE, BODY, ENVELOPE and section fetches as RFC 3501 6.4.5 / 7.4.2 prescribe.
+@Suite struct IMAPTests {
+    static let simple = Fixture.message("""
+        From: John Doe <jdoe@machine.example>
+        To: Mary Smith <mary@example.net>
+        Subject: Saying Hello
+        Date: Fri, 21 Nov 1997 09:55:06 -0600
+        Message-ID: <1234@local.machine.example>
+
+        This is a message just to say hello.
+        So, "Hello".
+
+        """)
+
+    static let multipart = Fixture.message("""
+        From: a@example.com
+        Subject: multi
+        Content-Type: multipart/mixed; boundary="xyz"
+
+        preamble
+        --xyz
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: quoted-printable
+
+        caf=C3=A9
+        --xyz
+        Content-Type: application/octet-stream; name="a.bin"
+        Content-Disposition: attachment; filename*=utf-8''%E2%82%AC.bin
+        Content-Transfer-Encoding: base64
+
+        AAEC
+        --xyz
+        Content-Type: message/rfc822
+
+        Subject: inner
+        From: b@example.com
+
+        inner body
+        --xyz--
+        epilogue
+
+        """)
+
+    @Test func singlePartBodyStructure() {
+        #expect(Self.simple.bodyStructure(extensible: true)
+                == #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 52 2 NIL NIL NIL NIL)"#)
+        #expect(Self.simple.bodyStructure(extensible: false)
+                == #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 52 2)"#)
+    }
+
+    @Test func singlePartEnvelope() {
+        let john = #"(("John Doe" NIL "jdoe" "machine.example"))"#
+        #expect(Self.simple.envelope == #"("Fri, 21 Nov 1997 09:55:06 -0600" "Saying Hello" "# + john + " " + john + " " + john
+                + #" (("Mary Smith" NIL "mary" "example.net")) NIL NIL NIL "<1234@local.machine.example>")"#)
+    }
+
+    @Test func singlePartSections() {
+        let message = Self.simple
+        #expect(message.string(message.bytes(for: SectionSpec(path: [1])))
+                == "This is a message just to say hello.\r\nSo, \"Hello\".\r\n")
+        #expect(message.string(message.bytes(for: SectionSpec(text: .text))) == message.string(message.bytes(for: SectionSpec(path: [1]))))
+        #expect(message.bytes(for: SectionSpec(path: [2])) == nil)
+        #expect(message.string(message.bytes(for: SectionSpec(path: [1], text: .mime)))?.hasPrefix("From: John Doe") == true)
+        #expect(message.bytes(for: SectionSpec())?.count == message.size)
+        #expect(message.string(message.bytes(for: SectionSpec(text: .headerFields(["subject", "FROM"]))))
+                == "From: John Doe <jdoe@machine.example>\r\nSubject: Saying Hello\r\n\r\n")
+        #expect(message.string(message.bytes(for: SectionSpec(text: .headerFieldsNot(["from", "to", "date", "message-id"]))))
+                == "Subject: Saying Hello\r\n\r\n")
+        #expect(message.string(message.bytes(for: SectionSpec(text: .headerFields(["x-absent"])))) == "\r\n")
+    }
+
+    @Test func multipartBodyStructure() {
+        let inner = #"(NIL "inner" ((NIL NIL "b" "example.com")) ((NIL NIL "b" "example.com")) ((NIL NIL "b" "example.com")) NIL NIL NIL NIL NIL)"#
+        let expected = #"(("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 9 1 NIL NIL NIL NIL)"#
+            + #"("application" "octet-stream" ("name" "a.bin") NIL NIL "base64" 4 NIL ("attachment" ("filename*" "utf-8''%E2%82%AC.bin")) NIL NIL)"#
+            + #"("message" "rfc822" NIL NIL NIL "7bit" 49 "# + inner
+            + #" ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1 NIL NIL NIL NIL) 4 NIL NIL NIL NIL)"#
+            + #" "mixed" ("boundary" "xyz") NIL NIL NIL)"#
+        #expect(Self.multipart.bodyStructure(extensible: true) == expected)
+        #expect(Self.multipart.bodyStructure(extensible: false)
+                == #"(("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 9 1)("application" "octet-stream" ("name" "a.bin") NIL NIL "base64" 4)("message" "rfc822" NIL NIL NIL "7bit" 49 "# + inner + #" ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1) 4) "mixed")"#)
+    }
+
+    static let sectionVectors: [(SectionSpec, String?)] = [
+        (SectionSpec(path: [1]), "caf=C3=A9"),
+        (SectionSpec(path: [1], text: .mime), "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"),
+        (SectionSpec(path: [2]), "AAEC"),
+        (SectionSpec(path: [3]), "Subject: inner\r\nFrom: b@example.com\r\n\r\ninner body"),
+        (SectionSpec(path: [3], text: .header), "Subject: inner\r\nFrom: b@example.com\r\n\r\n"),
+        (SectionSpec(path: [3], text: .text), "inner body"),
+        (SectionSpec(path: [3], text: .headerFields(["from"])), "From: b@example.com\r\n\r\n"),
+        (SectionSpec(path: [3, 1]), "inner body"),
+        (SectionSpec(path: [3, 1], text: .mime), "Subject: inner\r\nFrom: b@example.com\r\n\r\n"),
+        (SectionSpec(path: [1], text: .header), ""),
+        (SectionSpec(path: [4]), nil),
+        // A part that is not multipart is its own part 1 (as UW imapd answers).
+        (SectionSpec(path: [1, 1]), "caf=C3=A9"),
+        (SectionSpec(path: [1, 2]), nil),
+        (SectionSpec(path: [3, 2]), nil),
+        (SectionSpec(text: .header), "From: a@example.com\r\nSubject: multi\r\nContent-Type: multipart/mixed; boundary=\"xyz\"\r\n\r\n"),
+        (SectionSpec(text: .headerFields(["SUBJECT", "from"])), "From: a@example.com\r\nSubject: multi\r\n\r\n"),
+    ]
+
+    @Test(arguments: sectionVectors)
+    func multipartSections(spec: SectionSpec, expected: String?) {
+        let message = Self.multipart
+        #expect(message.string(message.bytes(for: spec)) == expected)
+    }
+
+    @Test func textIsEverythingAfterTheHeader() {
+        let message = Self.multipart
+        #expect(message.string(message.bytes(for: SectionSpec(text: .text)))?.hasPrefix("preamble\r\n--xyz") == true)
+    }
+
+    @Test func partialRanges() {
+        let data = Self.simple.bytes(for: SectionSpec(path: [1]))!
+        #expect(String(decoding: MIMEMessage.partial(data, start: 5, length: 2), as: UTF8.self) == "is")
+        #expect(MIMEMessage.partial(data, start: 1000, length: 2).isEmpty)
+        #expect(MIMEMessage.partial(data, start: 50).count == 2)
+    }
+
+    @Test func binarySections() {
+        let message = Self.multipart
+        #expect(message.binary(section: [1]) == .content(Array("café".utf8)))
+        #expect(message.binary(section: [2]) == .content([0, 1, 2]))
+        #expect(message.binary(section: [9]) == nil)
+        let odd = Fixture.message("Content-Transfer-Encoding: x-uuencode\n\nbegin 644 x\n")
+        #expect(odd.binary(section: [1]) == .unknownEncoding)
+    }
+
+    @Test func envelopeGroupsAndLiterals() {
+        let message = Fixture.message("""
+            From: =?utf-8?q?Zo=C3=AB?= <zoe@example.com>
+            To: A Group:Ed Jones <c@a.test>;, Who <w@example.com>
+            Subject: caf\u{e9}
+
+            x
+            """)
+        let envelope = message.envelope
+        #expect(envelope.contains(#"(("=?utf-8?q?Zo=C3=AB?=" NIL "zoe" "example.com"))"#))
+        #expect(envelope.contains(#"((NIL NIL "A Group" NIL)("Ed Jones" NIL "c" "a.test")(NIL NIL NIL NIL)("Who" NIL "w" "example.com"))"#))
+        #expect(envelope.contains("{5}\r\ncafé"))
+    }
+
+    @Test func digestDefaultInBodyStructure() {
+        let message = Fixture.corpus("msg_28.txt")
+        #expect(message.bodyStructure(extensible: false).contains(#"("message" "rfc822" NIL NIL NIL "7bit" "#))
+    }
+}
+
+/// A top-level message/rfc822 and sections inside nested messages (RFC 3501 6.4.5 example shape).
+@Suite struct NestedSectionTests {
+    static let forwarded = Fixture.message("""
+        From: outer@example.com
+        Subject: Fwd
+        Content-Type: message/rfc822
+
+        From: inner@example.com
+        Subject: inner
+        Content-Type: multipart/alternative; boundary=alt
+
+        --alt
+        Content-Type: text/plain
+
+        plain
+        --alt
+        Content-Type: text/html
+
+        <p>html</p>
+        --alt--
+        """)
+
+    static let vectors: [(SectionSpec, String?)] = [
+        // Section 1 of a non-multipart message is its body: here the whole encapsulated message.
+        (SectionSpec(path: [1]), nil),
+        (SectionSpec(path: [1, 1]), "plain"),
+        (SectionSpec(path: [1, 2]), "<p>html</p>"),
+        (SectionSpec(path: [1, 2], text: .mime), "Content-Type: text/html\r\n\r\n"),
+        (SectionSpec(path: [1], text: .header), "From: inner@example.com\r\nSubject: inner\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n"),
+        (SectionSpec(path: [1, 3]), nil),
+    ]
+
+    @Test(arguments: vectors)
+    func sections(spec: SectionSpec, expected: String?) {
+        let message = Self.forwarded
+        if spec == SectionSpec(path: [1]) {
+            #expect(message.string(message.bytes(for: spec))?.hasPrefix("From: inner@example.com") == true)
+        } else {
+            #expect(message.string(message.bytes(for: spec)) == expected)
+        }
+    }
+
+    @Test func structureAndEnvelope() {
+        let message = Self.forwarded
+        #expect(Fixture.shape(message.root) == "message/rfc822[multipart/alternative(text/plain,text/html)]")
+        let structure = message.bodyStructure(extensible: false)
+        #expect(structure.hasPrefix(#"("message" "rfc822" NIL NIL NIL "7bit" "#))
+        #expect(structure.contains(#"(NIL "inner" ((NIL NIL "inner" "example.com"))"#))
+        #expect(structure.contains(#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1)("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 11 1) "alternative")"#))
+        #expect(message.envelope().subject == "Fwd")
+        #expect(message.envelope(of: message.root.embeddedMessage).subject == "inner")
+    }
+
+    @Test func quotedStringEscapesAndLiterals() {
+        var output = ""
+        IMAPString.string(#"say "hi" \ bye"#, into: &output)
+        #expect(output == #""say \"hi\" \\ bye""#)
+        output = ""
+        IMAPString.string("line\r\nbreak", into: &output)
+        #expect(output == "{11}\r\nline\r\nbreak")
+    }
+
+    @Test func encodedMessagePartIsOpaque() {
+        let message = Fixture.message("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA0KDQp5\n")
+        #expect(message.root.embeddedMessage == nil)
+        #expect(message.bodyStructure(extensible: false) == #"("application" "octet-stream" NIL NIL NIL "base64" 22)"#)
+    }
+}
