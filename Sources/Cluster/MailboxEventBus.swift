@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Mailbox changes across the region's nodes: the store announces each committed change on the
 /// grant's channel `mailbox:<grant id>`; every node subscribes to `mailbox:*` once and hands each
 /// announcement to its own sessions of that grant (IDLE pushes, untagged updates).
-public final class MailboxEventBus: MailboxChangeNotifier, Service, Sendable {
+public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNotifier, Service, Sendable {
     public static func channel(_ grant: GrantID) -> String { "mailbox:\(grant.rawValue)" }
     static let credentialsPrefix = "credentials:"
 

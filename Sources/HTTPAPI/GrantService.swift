@@ -12,10 +12,14 @@ public struct GrantService: Sendable {
     public let stores: [(Region, any GrantStore)]
     public let routing: RoutingTable
     public let hasher: PasswordHasher
+    /// Ends the sessions of a grant whose credentials changed.
+    public let credentials: (any CredentialsChangeNotifier)?
     let logger: Logger
 
-    public init(region: Region, stores: [(Region, any GrantStore)], routing: RoutingTable, hasher: PasswordHasher, logger: Logger) {
+    public init(region: Region, stores: [(Region, any GrantStore)], routing: RoutingTable, hasher: PasswordHasher,
+                credentials: (any CredentialsChangeNotifier)? = nil, logger: Logger) {
         self.region = region
+        self.credentials = credentials
         self.stores = stores
         self.localStore = stores.first { $0.0 == region }!.1
         self.routing = routing
@@ -98,6 +102,7 @@ public struct GrantService: Sendable {
         } catch {
             logger.warning("grant updated but its routing entry could not be written", metadata: ["grant_id": "\(id)", "error": "\(error)"])
         }
+        await credentials?.credentialsChanged(grant: id)
         logger.info("grant updated", metadata: ["grant_id": "\(id)", "credentials_version": "\(updated.credentialsVersion)"])
         return updated
     }
@@ -110,6 +115,7 @@ public struct GrantService: Sendable {
         } catch {
             logger.warning("grant deleted but its routing entry could not be removed", metadata: ["grant_id": "\(id)", "error": "\(error)"])
         }
+        await credentials?.credentialsChanged(grant: id)
         logger.info("grant deleted", metadata: ["grant_id": "\(id)"])
     }
 

@@ -47,6 +47,7 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        IMAPMetrics.bytes(direction: "in", count: bytes.readableBytes)
         buffer.writeBuffer(&bytes)
         if wantsItem { deliver() }
     }
@@ -61,6 +62,14 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         isInactive = true
         if wantsItem { deliver() }
         context.fireChannelInactive()
+    }
+
+    /// The client's address as a load balancer reported it (PROXY protocol), when it did.
+    private(set) var proxiedAddress: String?
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let proxied = event as? ProxiedClientAddress { proxiedAddress = proxied.address }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -10,6 +10,13 @@ struct IMAPConnection: Sendable {
     let remoteAddress: String
     let isTLS: Bool
 
+    /// The client's address: the one a load balancer reported through the PROXY protocol, or the peer's.
+    func clientAddress() async -> String {
+        let handler = self.handler
+        let proxied = try? await channel.eventLoop.submit { handler.value.proxiedAddress }.get()
+        return (proxied ?? nil) ?? remoteAddress
+    }
+
     func requestNext(mode: CommandParser.Mode? = nil) {
         let handler = self.handler
         channel.eventLoop.execute { handler.value.requestNext(mode: mode) }
@@ -18,6 +25,7 @@ struct IMAPConnection: Sendable {
     func write(_ responses: [Response], encoder: ResponseEncoder) async throws {
         var buffer = channel.allocator.buffer(capacity: 256)
         for response in responses { encoder.encode(response, into: &buffer) }
+        IMAPMetrics.bytes(direction: "out", count: buffer.readableBytes)
         try await channel.writeAndFlush(buffer)
     }
 

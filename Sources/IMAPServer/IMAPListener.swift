@@ -17,14 +17,17 @@ public struct IMAPListener: Service {
     let host: String
     let port: Int
     let security: Security
+    /// Whether connections start with a PROXY protocol v2 header from a load balancer.
+    let proxyProtocol: Bool
     let context: IMAPServerContext
     let group: any EventLoopGroup
 
-    public init(host: String, port: Int, security: Security, context: IMAPServerContext,
+    public init(host: String, port: Int, security: Security, proxyProtocol: Bool = false, context: IMAPServerContext,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
         self.security = security
+        self.proxyProtocol = proxyProtocol
         self.context = context
         self.group = group
     }
@@ -37,7 +40,7 @@ public struct IMAPListener: Service {
 
     public func run() async throws {
         let (accepted, acceptedSink) = AsyncStream<Accepted>.makeStream()
-        let context = self.context, security = self.security
+        let context = self.context, security = self.security, proxyProtocol = self.proxyProtocol
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -45,6 +48,9 @@ public struct IMAPListener: Service {
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if proxyProtocol {
+                        try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
+                    }
                     if security == .implicitTLS {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.tls))
                     }

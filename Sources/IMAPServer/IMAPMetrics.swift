@@ -29,4 +29,6 @@ enum IMAPMetrics {
     }
 
     static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")
+    /// Untagged responses pushed to IDLE sessions for changes made elsewhere.
+    static let pushes = Counter(label: "mailnode_imap_idle_pushes_total")
 }

@@ -23,6 +23,9 @@ final class IMAPSession {
     private let connection: IMAPConnection
     private let eventSink: AsyncStream<SessionEvent>.Continuation
     private var listenerToken: Int?
+    /// Set when the grant's credentials changed after this session logged in.
+    private var credentialsRevoked = false
+    private var lastCredentialsCheck = ContinuousClock.now
     /// The mailbox of the selected state, nil otherwise.
     var selected: SelectedMailbox?
     /// An APPEND being received: its target, the message so far, and the results of earlier
@@ -102,15 +105,23 @@ final class IMAPSession {
             // Pushed at once during IDLE; otherwise reported at the end of the next command.
             if case .idle = pending, let grant {
                 let updates = try await synchronize(grant)
-                if !updates.isEmpty { try await connection.write(updates, encoder: encoder) }
+                if !updates.isEmpty {
+                    IMAPMetrics.pushes.increment(by: Int64(updates.count))
+                    try await connection.write(updates, encoder: encoder)
+                }
             }
             return true
         case .shutdown:
             try await connection.write(.untagged(.bye(ResponseText(code: .unavailable, text: "This node is shutting down; reconnect"))), encoder: encoder)
             return false
         case .credentialsChanged:
-            try await connection.write(.untagged(.bye(ResponseText(text: "Credentials changed; log in again"))), encoder: encoder)
-            return false
+            // IDLE sessions end at once; others fail their next command (see `execute`).
+            credentialsRevoked = true
+            if case .idle = pending {
+                try await connection.write(.untagged(.bye(ResponseText(code: .authenticationFailed, text: "Credentials changed; log in again"))), encoder: encoder)
+                return false
+            }
+            return true
         case .input(let result):
             lastActivity = .now
             return try await handleInput(result)
@@ -127,6 +138,14 @@ final class IMAPSession {
 
     private func checkTimers() async throws -> Bool {
         let now = ContinuousClock.now
+        if let grant, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) {
+            lastCredentialsCheck = now
+            if let current = try? await context.grants.grant(id: grant.id), current.credentialsVersion == grant.credentialsVersion {
+                // unchanged
+            } else if (try? await context.grants.ping()) != nil {
+                return try await handle(.credentialsChanged)
+            }
+        }
         switch pending {
         case .idle(let tag, let since, let lastKeepalive):
             if now - since >= context.timers.maximumIDLE {
@@ -278,6 +297,10 @@ final class IMAPSession {
             return ([.continuation(.text(ResponseText(text: "idling")))], true)
         default:
             guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
+            if credentialsRevoked {
+                return ([no("Credentials changed; log in again", code: .authenticationFailed),
+                         .untagged(.bye(ResponseText(text: "Credentials changed")))], false)
+            }
             do {
                 var responses = try await executeAuthenticated(tagged, grant: grant)
                 // Report what other sessions changed, except where RFC 9051 7.4.1 forbids
@@ -316,7 +339,9 @@ final class IMAPSession {
     }
 
     private func login(tag: String, account: String, password: String) async -> Response {
-        let outcome = await IMAPAuthenticator(context: context).authenticate(account: account, password: password, from: connection.remoteAddress)
+        let client = await connection.clientAddress()
+        if client != connection.remoteAddress { logger[metadataKey: "client"] = "\(client)" }
+        let outcome = await IMAPAuthenticator(context: context).authenticate(account: account, password: password, from: client)
         switch outcome {
         case .failure:
             logger.notice("IMAP login failed", metadata: ["account": "\(account)"])

@@ -9,3 +9,9 @@ public protocol GrantRouter: Sendable {
 public enum RoutingSource: String, Sendable {
     case cache, redis, postgres, miss
 }
+
+/// Told when a grant's credentials change (password rotation, new address, deletion): every
+/// session of the grant, on every node, must end.
+public protocol CredentialsChangeNotifier: Sendable {
+    func credentialsChanged(grant: GrantID) async
+}

@@ -13,6 +13,8 @@ struct NodeConfiguration: Sendable {
     struct Listen: Sendable, Equatable {
         var host: String
         var ports: [Surface: Int]
+        /// Surfaces whose connections start with a HAProxy PROXY protocol v2 header.
+        var proxyProtocol: Set<Surface> = []
     }
 
     /// Every surface a node listens on; `nodes.json` and the registry use these names.
@@ -114,6 +116,12 @@ extension NodeConfiguration {
         var listen = Listen(host: try reader.string("listen.host"), ports: [:])
         for surface in Surface.allCases {
             listen.ports[surface] = try reader.port("listen.\(surface.rawValue)")
+        }
+        for name in try reader.stringList("listen.proxy_protocol") {
+            guard let surface = Surface(rawValue: name) else {
+                throw reader.error("listen.proxy_protocol", "names an unknown surface \(name) (known: \(Surface.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            listen.proxyProtocol.insert(surface)
         }
         if let node {
             guard (try? reader.mapping("nodes"))?.contains(where: { $0.0 == node }) == true else {

@@ -86,16 +86,20 @@ struct ServeCommand: AsyncParsableCommand {
     private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: NIOSSLContext, logger: Logger) throws -> [any Service] {
         let configuration = runtime.configuration
         let hasher = PasswordHasher(cost: configuration.bcryptCost)
+        let regionRedis = runtime.regionRedis[configuration.region]!
+        let mailboxEvents = MailboxEventBus(
+            publisher: regionRedis,
+            subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
+            logger: logger)
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,
-            hasher: hasher, logger: logger)
+            hasher: hasher, credentials: mailboxEvents, logger: logger)
         let api = APIServer.application(
             settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
                             apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes),
             grants: grants, registries: runtime.registries, logger: logger)
 
         let localStore = runtime.stores.first!.1
-        let regionRedis = runtime.regionRedis[configuration.region]!
         let replica = runtime.routingReplica
         let admin = AdminServer.application(
             host: configuration.listen.host, port: configuration.listen.ports[.admin]!, registry: registry,
@@ -115,10 +119,6 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
             cache: runtime.routing.cache, logger: logger)
         let liveNodes = LiveNodesGauge(registries: runtime.registries)
-        let mailboxEvents = MailboxEventBus(
-            publisher: regionRedis,
-            subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
-            logger: logger)
         let mailStore = PostgresMailStore(
             client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
             notifier: mailboxEvents, region: configuration.region.rawValue)
@@ -130,8 +130,10 @@ struct ServeCommand: AsyncParsableCommand {
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
             tls: tls, limits: imapLimits, logger: logger)
-        let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS, context: imap)
-        let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS, context: imap)
+        let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS,
+                                 proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
+        let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
+                                        proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
         return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes]
     }
 }

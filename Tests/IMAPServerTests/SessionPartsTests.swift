@@ -1,0 +1,64 @@
+@testable import IMAPServer
+import IMAPGrammar
+import MailCore
+import Testing
+
+@Suite struct MailboxPatternTests {
+    @Test(arguments: [
+        ("*", "INBOX", true), ("*", "Projects/2026", true), ("%", "Projects", true), ("%", "Projects/2026", false),
+        ("Projects/%", "Projects/2026", true), ("Projects/%", "Projects/2026/Q1", false), ("Projects/*", "Projects/2026/Q1", true),
+        ("inbox", "INBOX", true), ("Inbox/%", "INBOX/Sub", true), ("Sent", "Sent", true), ("sent", "Sent", false),
+        ("S*t", "Sent", true), ("S%t", "Sen/t", false), ("", "INBOX", false),
+    ])
+    func matches(_ pattern: String, _ name: String, _ expected: Bool) {
+        #expect(MailboxPattern(pattern).matches(name) == expected)
+    }
+}
+
+@Suite struct IMAPDateTimeTests {
+    @Test(arguments: [
+        (Int64(0), " 1-Jan-1970 00:00:00 +0000"),
+        (Int64(951_782_400), "29-Feb-2000 00:00:00 +0000"),
+        (Int64(1_795_672_180), "26-Nov-2026 05:49:40 +0000"),
+        (Int64(-1), "31-Dec-1969 23:59:59 +0000"),
+    ])
+    func formatsUTC(_ seconds: Int64, _ wire: String) {
+        #expect(IMAPDateTime(secondsSince1970: seconds).wire == wire)
+    }
+}
+
+@Suite struct SelectedMailboxTests {
+    static func state(_ uid: Int64, _ flags: MessageFlags = .empty, modseq: Int64 = 1) -> MessageState {
+        MessageState(uid: uid, messageID: "m\(uid)", flags: flags, modseq: modseq)
+    }
+
+    static func mailbox(_ uids: [Int64]) -> SelectedMailbox {
+        let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
+                                highestModseq: 10, totalCount: uids.count, unseenCount: 0, createdAt: 0)
+        return SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: uids.map { state($0) }), readOnly: false)
+    }
+
+    @Test func sequenceNumbersFollowUIDs() {
+        let mailbox = Self.mailbox([3, 5, 9])
+        #expect(mailbox.sequenceNumber(of: 5) == 2)
+        #expect(mailbox.sequenceNumber(of: 4) == nil)
+        #expect(mailbox.uids(forSequenceSet: SequenceSet([SequenceRange(2...3)])) == [5, 9])
+        #expect(mailbox.uids(forUIDSet: SequenceSet([SequenceRange(4...9)])) == [5, 9])
+    }
+
+    /// RFC 9051 7.5.1: each EXPUNGE carries the number the message has when it is sent, so
+    /// removing from the highest number down keeps earlier numbers valid.
+    @Test func appliesExpungesThenExistsThenFlags() {
+        var mailbox = Self.mailbox([3, 5, 9, 12])
+        let changes = FolderChanges(uidValidity: 7, uidNext: 15, highestModseq: 20,
+                                    added: [Self.state(14)], changed: [Self.state(12, [MessageFlags.seen])], expunged: [3, 9])
+        let responses = mailbox.apply(changes)
+        #expect(responses == [
+            .untagged(.expunge(3)), .untagged(.expunge(1)), .untagged(.exists(3)),
+            .untagged(.fetch(2, [.uid(12), .flags([Flag(wire: "\\Seen")])])),
+        ])
+        #expect(mailbox.uids(forSequenceSet: SequenceSet([SequenceRange(1...3)])) == [5, 12, 14])
+        #expect(mailbox.knownModseq == 20)
+        #expect(mailbox.apply(changes).isEmpty || mailbox.apply(changes) == [])
+    }
+}

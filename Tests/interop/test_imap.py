@@ -1,0 +1,906 @@
+"""IMAP interoperability: real client libraries (imaplib, imapclient, imap_tools) against the nodes.
+
+Every test makes its own grant (unique address). Grants made through a US node live in US and log
+in through us-1 / us-2; the EU test uses eu-1. TLS is verified against the cluster's self-signed
+certificates (cluster/run/tls/mail.<region>.localhost.crt, which carry IP SAN 127.0.0.1).
+"""
+import email
+import email.errors
+import email.parser
+import imaplib
+import re
+import socket
+import ssl
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import imap_tools
+import imapclient
+import pytest
+from imap_tools import AND, MailBox, MailBoxStartTls, MailMessageFlags
+from imapclient import imap_utf7
+
+from conftest import REPO
+from helpers import unique_email, valid_password, wait_for
+
+CORPUS = (REPO / ".." / "shared" / "corpus" / "python-email").resolve()
+SYSTEM_FOLDERS = {"INBOX": None, "Sent": b"\\Sent", "Drafts": b"\\Drafts", "Trash": b"\\Trash",
+                  "Junk": b"\\Junk", "Archive": b"\\Archive"}
+# What imaplib does to a literal on APPEND (imaplib.MapCRLF): every CR, LF or CRLF becomes CRLF.
+CRLF_RE = re.compile(rb"\r\n|\r(?!\n)|\n")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def crlf(data):
+    return CRLF_RE.sub(b"\r\n", data)
+
+
+def addr(node, kind="imaps"):
+    host, port = node.entry[kind].rsplit(":", 1)
+    return host, int(port)
+
+
+def tls_context(cluster, node):
+    ctx = ssl.create_default_context(cafile=str(cluster.run_dir / "tls" / f"mail.{node.region}.localhost.crt"))
+    return ctx
+
+
+def message(subject, body="hello\r\n", sender="alice@example.org", to="agent@example.com", msgid=None,
+            extra=b""):
+    msgid = msgid or f"<{uuid.uuid4().hex}@interop.test>"
+    head = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n"
+            f"Message-ID: {msgid}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n")
+    return head.encode() + extra + b"\r\n" + body.encode()
+
+
+def appenduid(text):
+    """[APPENDUID validity uid] out of a tagged OK text (bytes or str)."""
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    match = re.search(r"\[APPENDUID (\d+) (\d+)\]", text)
+    assert match, f"no APPENDUID in {text!r}"
+    return int(match.group(1)), int(match.group(2))
+
+
+def copyuid(text):
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    match = re.search(r"\[COPYUID (\d+) (\S+) (\S+)\]", text)
+    assert match, f"no COPYUID in {text!r}"
+    return int(match.group(1)), match.group(2), match.group(3)
+
+
+class Account:
+    """A grant made for one test plus connection factories for the three libraries."""
+
+    def __init__(self, cluster, grant, password):
+        self.cluster = cluster
+        self.grant = grant
+        self.email = grant["email"]
+        self.password = password
+        self.opened = []
+
+    def imaplib(self, node, login=True):
+        host, port = addr(node)
+        conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
+        self.opened.append(conn)
+        if login:
+            conn.login(self.email, self.password)
+        return conn
+
+    def imapclient(self, node, login=True):
+        host, port = addr(node)
+        conn = imapclient.IMAPClient(host, port=port, ssl=True, ssl_context=tls_context(self.cluster, node),
+                                     timeout=20)
+        self.opened.append(conn)
+        if login:
+            conn.login(self.email, self.password)
+        return conn
+
+    def imap_tools(self, node, folder="INBOX"):
+        host, port = addr(node)
+        box = MailBox(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
+        self.opened.append(box)
+        box.login(self.email, self.password, initial_folder=folder)
+        return box
+
+    def close(self):
+        for conn in self.opened:
+            try:
+                if isinstance(conn, imap_tools.BaseMailBox):
+                    conn.client.shutdown()
+                else:
+                    conn.shutdown()
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def account(cluster, create_grant):
+    """account(node) -> Account for a fresh grant homed in node's region."""
+    made = []
+
+    def make(node):
+        password = valid_password()
+        grant = create_grant(node, unique_email("imap"), password)
+        acct = Account(cluster, grant, password)
+        made.append(acct)
+        return acct
+
+    yield make
+    for acct in made:
+        acct.close()
+
+
+# --- first sync ------------------------------------------------------------------------------------
+
+def test_first_sync_flow_imapclient(account, us1, us2):
+    acct = account(us1)
+    # Seed the INBOX from another session (another node), as mail would arrive.
+    feeder = acct.imaplib(us2)
+    subjects = [f"sync {i}" for i in range(3)]
+    for i, subject in enumerate(subjects):
+        typ, data = feeder.append("INBOX", "(\\Seen)" if i == 0 else None, None, message(subject))
+        assert typ == "OK", data
+
+    client = acct.imapclient(us1, login=False)
+    pre = client.capabilities()
+    assert b"IMAP4REV1" in pre and b"AUTH=PLAIN" in pre, pre
+    assert b"LOGINDISABLED" not in pre
+    client.login(acct.email, acct.password)
+    caps = client.capabilities()
+    for cap in (b"IMAP4REV1", b"IDLE", b"NAMESPACE", b"ID", b"ENABLE"):
+        assert cap in caps, (cap, caps)
+    client.id_({"name": "interop-test", "version": "1"})
+
+    folders = client.list_folders()
+    by_name = {name: (flags, delim) for flags, delim, name in folders}
+    for name, special in SYSTEM_FOLDERS.items():
+        assert name in by_name, folders
+        flags, delim = by_name[name]
+        assert delim == b"/"
+        if special:
+            assert special in flags, (name, flags)
+        assert b"\\HasNoChildren" in flags or b"\\HasChildren" in flags, (name, flags)
+    assert client.find_special_folder(imapclient.imapclient.SENT) == "Sent"
+    assert client.find_special_folder(imapclient.imapclient.TRASH) == "Trash"
+
+    info = client.select_folder("INBOX")
+    assert info[b"EXISTS"] == 3, info
+    assert info[b"UIDVALIDITY"] > 0
+    assert info[b"UIDNEXT"] >= 4
+    assert info.get(b"READ-WRITE"), info
+
+    flags = client.fetch(client.search("ALL"), ["FLAGS"])
+    assert len(flags) == 3
+    uids = sorted(flags)
+    assert uids == sorted(set(uids)) and all(u < info[b"UIDNEXT"] for u in uids)
+    assert b"\\Seen" in flags[uids[0]][b"FLAGS"]
+    assert b"\\Seen" not in flags[uids[1]][b"FLAGS"]
+
+    headers = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID)]", "RFC822.SIZE",
+                                  "INTERNALDATE", "ENVELOPE"])
+    for uid, subject in zip(uids, subjects):
+        part = headers[uid][b"BODY[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID)]"]
+        assert f"Subject: {subject}\r\n".encode() in part, part
+        assert part.endswith(b"\r\n\r\n"), part
+        assert b"To:" not in part
+        envelope = headers[uid][b"ENVELOPE"]
+        assert envelope.subject == subject.encode()
+        assert envelope.from_[0].mailbox == b"alice" and envelope.from_[0].host == b"example.org"
+    # The header fetch was a PEEK: nothing became \Seen.
+    assert b"\\Seen" not in client.fetch(uids[1], ["FLAGS"])[uids[1]][b"FLAGS"]
+
+    structure = client.fetch(uids, ["BODYSTRUCTURE"])
+    for uid in uids:
+        body = structure[uid][b"BODYSTRUCTURE"]
+        assert not body.is_multipart
+        assert body[0].lower() == b"text" and body[1].lower() == b"plain", body
+    client.logout()
+
+
+def test_capabilities_advertise_the_implemented_extensions(account, us1):
+    """The server implements UIDPLUS (APPENDUID/COPYUID, UID EXPUNGE), MOVE, QUOTA, SPECIAL-USE,
+    UNSELECT, ESEARCH, MULTIAPPEND, BINARY and CHILDREN; an IMAP4rev1 client (imapclient's move(),
+    uid_expunge(), get_quota_root(), multiappend() check for them) only uses what is advertised."""
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    caps = set(client.capabilities())
+    wanted = {b"UIDPLUS", b"MOVE", b"QUOTA", b"SPECIAL-USE", b"UNSELECT", b"ESEARCH", b"MULTIAPPEND",
+              b"BINARY", b"CHILDREN"}
+    assert wanted <= caps, f"implemented but not advertised: {sorted(wanted - caps)}; CAPABILITY: {sorted(caps)}"
+
+
+# --- new mail: IDLE push across the nodes of one region ------------------------------------------
+
+def test_idle_on_us2_gets_exists_pushed_for_append_on_us1(account, us1, us2):
+    acct = account(us1)
+    idler = acct.imapclient(us2)
+    idler.select_folder("INBOX")
+    writer = acct.imaplib(us1)
+    latencies, totals = [], []
+    for round_no in range(3):
+        idler.idle()
+        time.sleep(0.2)  # let the server set up the subscription
+        received = {}
+
+        def watch():
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                for resp in idler.idle_check(timeout=0.5):
+                    if len(resp) >= 2 and resp[1] == b"EXISTS":
+                        received["at"] = time.monotonic()
+                        received["exists"] = resp[0]
+                        return
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        started = time.monotonic()
+        typ, data = writer.append("INBOX", None, None, message(f"push {round_no}"))
+        committed = time.monotonic()
+        assert typ == "OK", data
+        watcher.join()
+        idler.idle_done()
+        assert "at" in received, f"round {round_no}: no EXISTS within 8 s of the APPEND on us-1"
+        assert received["exists"] == round_no + 1
+        latencies.append(received["at"] - committed)
+        totals.append(received["at"] - started)
+    print(f"\nIDLE push latency us-1 APPEND -> us-2 EXISTS: after the tagged OK "
+          f"{[round(x * 1000, 1) for x in latencies]} ms; from the APPEND sent "
+          f"{[round(x * 1000, 1) for x in totals]} ms (median {statistics.median(totals) * 1000:.1f} ms)")
+    # Pushed, not polled (the change-log poll runs every 5 s).
+    assert max(totals) < 2.0, totals
+    idler.logout()
+
+
+def test_idle_gets_expunge_and_flag_fetch_from_the_other_node(account, us1, us2):
+    acct = account(us1)
+    writer = acct.imaplib(us1)
+    for i in range(2):
+        assert writer.append("INBOX", None, None, message(f"idle-ev {i}"))[0] == "OK"
+    idler = acct.imapclient(us2)
+    idler.select_folder("INBOX")
+    idler.idle()
+    time.sleep(0.2)
+    writer.select("INBOX")
+    assert writer.store("1", "+FLAGS.SILENT", "(\\Flagged)")[0] == "OK"
+    assert writer.store("2", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    assert writer.expunge()[0] == "OK"
+    seen = []
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline and not (
+            any(r[1] == b"EXPUNGE" for r in seen) and any(r[1] == b"FETCH" for r in seen)):
+        seen += [r for r in idler.idle_check(timeout=0.5) if len(r) >= 2]
+    idler.idle_done()
+    assert (2, b"EXPUNGE") in [(r[0], r[1]) for r in seen], seen
+    fetches = [r for r in seen if r[1] == b"FETCH" and r[0] == 1]
+    assert fetches and b"\\Flagged" in dict(zip(fetches[-1][2][::2], fetches[-1][2][1::2]))[b"FLAGS"], seen
+
+
+# --- marking read ------------------------------------------------------------------------------------
+
+def test_seen_flag_set_on_one_node_is_seen_by_the_other(account, us1, us2):
+    acct = account(us1)
+    box = acct.imap_tools(us1)
+    box.append(message("mark me"), "INBOX")
+    box.append(message("leave me"), "INBOX")
+    uids = box.uids("ALL")
+    assert len(uids) == 2
+
+    other = acct.imaplib(us2)
+    typ, data = other.select("INBOX")
+    assert typ == "OK" and data == [b"2"]
+
+    box.flag(uids[0], MailMessageFlags.SEEN, True)
+    assert MailMessageFlags.SEEN in next(box.fetch(AND(uid=uids[0]), mark_seen=False)).flags
+
+    typ, data = other.uid("FETCH", "1:*", "(FLAGS)")
+    assert typ == "OK"
+    lines = {re.search(rb"UID (\d+)", d).group(1).decode(): d for d in data}
+    assert b"\\Seen" in lines[uids[0]], lines
+    assert b"\\Seen" not in lines[uids[1]], lines
+
+
+def test_noop_reports_new_mail_and_flag_changes_from_other_sessions(account, us1, us2):
+    """RFC 3501/9051 5.2: a server MUST send mailbox size updates it observes while processing a
+    command and SHOULD send flag updates unasked; 6.1.2: NOOP is the client's poll for both."""
+    acct = account(us1)
+    writer = acct.imaplib(us1)
+    watchers = {"same node": acct.imaplib(us1), "other node": acct.imaplib(us2)}
+    for conn in watchers.values():
+        assert conn.select("INBOX") == ("OK", [b"0"])
+        conn.untagged_responses.clear()
+    assert writer.append("INBOX", None, None, message("poll me"))[0] == "OK"
+
+    def exists(conn):
+        conn.noop()
+        return conn.untagged_responses.pop("EXISTS", None)
+    for where, conn in watchers.items():
+        got = wait_for(lambda: exists(conn), timeout=6, interval=0.5)
+        assert got == [b"1"], f"{where}: NOOP after APPEND by another session: EXISTS {got}"
+
+    writer.select("INBOX")
+    assert writer.store("1", "+FLAGS.SILENT", "(\\Seen)")[0] == "OK"
+
+    def fetches(conn):
+        conn.noop()
+        return conn.untagged_responses.pop("FETCH", None)
+    for where, conn in watchers.items():
+        got = wait_for(lambda: fetches(conn), timeout=6, interval=0.5)
+        assert got and b"\\Seen" in got[-1], f"{where}: NOOP after STORE by another session: FETCH {got}"
+
+
+# --- deleting to Trash ---------------------------------------------------------------------------
+
+def test_expunge_moves_to_trash_and_expunge_in_trash_deletes(account, us1, us2):
+    acct = account(us1)
+    box = acct.imap_tools(us1)
+    box.append(message("doomed", body="goodbye\r\n"), "INBOX")
+    box.append(message("keeper"), "INBOX")
+    doomed = box.uids(AND(subject="doomed"))
+    assert len(doomed) == 1
+    box.delete(doomed)  # STORE +FLAGS (\Deleted) then EXPUNGE
+    assert [m.subject for m in box.fetch(mark_seen=False)] == ["keeper"]
+
+    # The message is in Trash (new UID there), as seen from another node.
+    other = acct.imapclient(us2)
+    info = other.select_folder("Trash")
+    assert info[b"EXISTS"] == 1, info
+    (trash_uid, data), = other.fetch(other.search("ALL"), ["ENVELOPE", "BODY.PEEK[TEXT]"]).items()
+    assert data[b"ENVELOPE"].subject == b"doomed"
+    assert data[b"BODY[TEXT]"] == b"goodbye\r\n"
+
+    box.folder.set("Trash")
+    assert box.uids("ALL") == [str(trash_uid)]
+    box.delete(str(trash_uid))
+    assert box.uids("ALL") == []
+    other.noop()
+    assert other.select_folder("Trash")[b"EXISTS"] == 0
+    assert other.select_folder("INBOX")[b"EXISTS"] == 1
+    # Gone for good: not back in INBOX, not anywhere else.
+    for folder in ("Sent", "Drafts", "Junk", "Archive"):
+        assert other.folder_status(folder, ["MESSAGES"])[b"MESSAGES"] == 0
+
+
+# --- the corpus, byte for byte -------------------------------------------------------------------
+
+def corpus_files():
+    files = sorted(CORPUS.glob("msg_*.txt"))
+    assert files, f"no corpus in {CORPUS}"
+    return files
+
+
+def test_corpus_round_trips_byte_for_byte(account, us1):
+    acct = account(us1)
+    conn = acct.imaplib(us1)
+    parser = email.parser.BytesHeaderParser()
+    # Some corpus messages share a Message-ID; APPEND deduplicates per folder, so the n-th message with
+    # a given Message-ID goes to folder Corpus-n.
+    occurrences, plan = {}, []
+    for path in corpus_files():
+        data = crlf(path.read_bytes())
+        msgid = (parser.parsebytes(data).get("Message-ID") or "").strip()
+        n = occurrences.get(msgid, 0) if msgid else 0
+        if msgid:
+            occurrences[msgid] = n + 1
+        plan.append((path.name, f"Corpus-{n}", data))
+    for folder in sorted({f for _, f, _ in plan}):
+        assert conn.create(folder)[0] == "OK"
+
+    stored = []
+    for name, folder, data in plan:
+        typ, resp = conn.append(folder, None, None, data)
+        assert typ == "OK", (name, resp)
+        stored.append((name, folder, data, appenduid(resp[-1])[1]))
+
+    checker = acct.imapclient(us1)
+    failures = []
+    for folder in sorted({f for _, f, _ in plan}):
+        checker.select_folder(folder, readonly=True)
+        mine = [(n, d, u) for n, f, d, u in stored if f == folder]
+        assert len({u for _, _, u in mine}) == len(mine), f"{folder}: UIDs shared: {mine}"
+        got = checker.fetch([u for _, _, u in mine], ["BODY.PEEK[]", "RFC822.SIZE", "BODYSTRUCTURE"])
+        for name, data, uid in mine:
+            item = got.get(uid)
+            if item is None:
+                failures.append(f"{name}: UID {uid} not fetched")
+                continue
+            if item[b"BODY[]"] != data:
+                failures.append(f"{name}: BODY[] differs ({len(item[b'BODY[]'])} bytes back, {len(data)} sent)")
+            if item[b"RFC822.SIZE"] != len(data):
+                failures.append(f"{name}: RFC822.SIZE {item[b'RFC822.SIZE']} != {len(data)}")
+            if not isinstance(item.get(b"BODYSTRUCTURE"), imapclient.response_types.BodyData):
+                failures.append(f"{name}: BODYSTRUCTURE not parsed: {item.get(b'BODYSTRUCTURE')!r}")
+    assert not failures, "\n".join(failures)
+
+
+BOUNDARY_DEFECTS = (email.errors.NoBoundaryInMultipartDefect, email.errors.StartBoundaryNotFoundDefect,
+                    email.errors.MultipartInvariantViolationDefect)
+
+
+def _shape(parsed):
+    """(type, [child shapes]) as Python's email package sees it; None below a broken multipart."""
+    if any(isinstance(d, BOUNDARY_DEFECTS) for d in parsed.defects):
+        return None
+    if parsed.get_content_maintype() == "multipart":
+        return (parsed.get_content_type(), [_shape(p) for p in parsed.get_payload()])
+    return (parsed.get_content_type(), None)
+
+
+def _bs_shape(body):
+    if body.is_multipart:
+        subtype = body[1].decode().lower()
+        return (f"multipart/{subtype}", [_bs_shape(p) for p in body[0]])
+    return (f"{body[0].decode()}/{body[1].decode()}".lower(), None)
+
+
+def _same(py, bs):
+    if py is None:  # a multipart without usable boundary: any shape will do
+        return True
+    if py[0] != bs[0]:
+        return False
+    if py[1] is None:
+        return True
+    return bs[1] is not None and len(py[1]) == len(bs[1]) and all(_same(a, b) for a, b in zip(py[1], bs[1]))
+
+
+def test_corpus_bodystructure_matches_the_mime_tree(account, us1):
+    """imapclient parses each BODYSTRUCTURE and its MIME tree (types and part counts) is the one
+    Python's email package finds (RFC 2045/2046/2231); multiparts without a usable boundary are
+    left out of the comparison."""
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    client.create_folder("Shapes")
+    mismatches = []
+    for path in corpus_files():
+        data = crlf(path.read_bytes())
+        # One folder per message avoids Message-ID dedup between corpus messages.
+        folder = f"Shapes/{path.stem}"
+        client.create_folder(folder)
+        uid = appenduid(client.append(folder, data))[1]
+        client.select_folder(folder, readonly=True)
+        body = client.fetch([uid], ["BODYSTRUCTURE"])[uid][b"BODYSTRUCTURE"]
+        assert isinstance(body, imapclient.response_types.BodyData), (path.name, body)
+        expected, got = _shape(email.message_from_bytes(data)), _bs_shape(body)
+        if not _same(expected, got):
+            mismatches.append(f"{path.name}: server {got} vs email package {expected}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+# --- APPEND dedup, UIDPLUS, COPY, MOVE -----------------------------------------------------------
+
+def test_append_dedup_copyuid_and_move(account, us1, us2):
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    data = message("dedup me", msgid="<dedup-1@interop.test>")
+    validity, first = appenduid(client.append("INBOX", data))
+    again = appenduid(acct.imapclient(us2).append("INBOX", data))
+    assert again == (validity, first), "second APPEND of the same Message-ID must answer the existing UID"
+    info = client.select_folder("INBOX")
+    assert info[b"EXISTS"] == 1 and info[b"UIDVALIDITY"] == validity
+    # The same Message-ID in another folder is a separate message.
+    arch_validity, arch_uid = appenduid(client.append("Archive", data))
+    assert client.folder_status("Archive", ["MESSAGES"])[b"MESSAGES"] == 1
+
+    other = appenduid(client.append("INBOX", message("move me")))[1]
+    # COPY: source untouched, COPYUID names the source and new UIDs.
+    raw = acct.imaplib(us1)
+    raw.select("INBOX")
+    typ, copy_resp = raw._simple_command("UID", "COPY", str(first), "Drafts")  # the tagged OK's text
+    assert typ == "OK", copy_resp
+    drafts_validity, src, dst = copyuid(copy_resp[-1])
+    assert src == str(first)
+    assert drafts_validity == client.folder_status("Drafts", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+    assert client.select_folder("INBOX")[b"EXISTS"] == 2
+
+    # MOVE (RFC 6851) through the UID form: COPYUID in the OK (or an untagged OK), EXPUNGE, gone here.
+    typ, resp = raw._simple_command("UID", "MOVE", str(other), "Junk")
+    assert typ == "OK", resp
+    untagged_ok = raw.untagged_responses.get("OK", [])
+    texts = [r.decode() if isinstance(r, bytes) else str(r) for r in resp + untagged_ok]
+    codes = [t for t in texts if "COPYUID" in t]
+    assert codes, texts
+    junk_validity, moved_src, moved_dst = copyuid(codes[0])
+    assert moved_src == str(other)
+    assert raw.untagged_responses.get("EXPUNGE"), raw.untagged_responses
+    assert client.select_folder("INBOX")[b"EXISTS"] == 1
+    client.select_folder("Junk")
+    fetched = client.fetch([int(moved_dst)], ["ENVELOPE"])
+    assert fetched[int(moved_dst)][b"ENVELOPE"].subject == b"move me"
+
+
+def test_multiappend_and_uid_expunge(account, us1):
+    acct = account(us1)
+    raw = acct.imaplib(us1)
+    raw.select("INBOX")
+    one, two = message("multi 1"), message("multi 2")
+    # MULTIAPPEND (RFC 3502): two messages in one command, APPENDUID with a UID set.
+    tag = raw._new_tag().decode()
+    raw.send(f"{tag} APPEND INBOX {{{len(one)}+}}\r\n".encode() + one
+             + f" (\\Seen) {{{len(two)}+}}\r\n".encode() + two + b"\r\n")
+    lines = []
+    while True:
+        line = raw.readline()
+        lines.append(line)
+        if line.startswith(tag.encode()):
+            break
+    assert lines[-1].startswith(f"{tag} OK".encode()), lines
+    match = re.search(rb"\[APPENDUID \d+ (\d+)[:,](\d+)\]", lines[-1])
+    assert match, lines
+    first, last = int(match.group(1)), int(match.group(2))
+    assert last == first + 1
+    typ, data = raw.uid("FETCH", f"{first}:{last}", "(FLAGS)")
+    assert typ == "OK" and len([d for d in data if d]) == 2
+    # UID EXPUNGE only removes the listed UIDs.
+    raw.uid("STORE", f"{first}:{last}", "+FLAGS.SILENT", "(\\Deleted)")
+    typ, data = raw.uid("EXPUNGE", str(first))
+    assert typ == "OK", data
+    typ, data = raw.uid("SEARCH", None, "ALL")
+    assert data[0].split() == [str(last).encode()]
+
+
+# --- folders -----------------------------------------------------------------------------------------
+
+def test_custom_folders_create_rename_delete_nested_and_non_ascii(account, us1, us2):
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    unicode_name = "Reçus/Été 2026 – 日本"
+    client.create_folder("Projects")
+    client.create_folder("Projects/Alpha")
+    client.create_folder("Reçus")
+    client.create_folder(unicode_name)
+
+    listed = {name: flags for flags, _, name in client.list_folders()}
+    assert b"\\HasChildren" in listed["Projects"], listed
+    assert b"\\HasNoChildren" in listed["Projects/Alpha"], listed
+    assert unicode_name in listed, listed
+
+    # On the wire the name is modified UTF-7 (RFC 3501 5.1.3), as imapclient encoded it.
+    raw = acct.imaplib(us2)
+    typ, data = raw.list('""', "*")
+    wire = [d for d in data if b"Re&" in d]
+    encoded = imap_utf7.encode(unicode_name)
+    assert any(d.endswith(b'"' + encoded + b'"') or d.endswith(b" " + encoded) for d in wire), (encoded, wire)
+
+    # Usable as a mailbox from the other node.
+    uid = appenduid(raw.append(f'"{encoded.decode()}"', None, None, message("unicode folder"))[1][-1])[1]
+    assert client.folder_status(unicode_name, ["MESSAGES"])[b"MESSAGES"] == 1
+
+    # RENAME moves the children along (RFC 3501 6.3.5).
+    client.rename_folder("Projects", "Work")
+    names = {name for _, _, name in client.list_folders()}
+    assert {"Work", "Work/Alpha"} <= names and not {"Projects", "Projects/Alpha"} & names, names
+    renamed = "Reçus/Hiver – 日本"
+    client.rename_folder(unicode_name, renamed)
+    client.select_folder(renamed, readonly=True)
+    assert client.search("ALL") == [uid]
+    client.unselect_folder() if client.has_capability("UNSELECT") else client.close_folder()
+
+    client.delete_folder("Work/Alpha")
+    client.delete_folder("Work")
+    client.delete_folder(renamed)
+    client.delete_folder("Reçus")
+    names = {name for _, _, name in client.list_folders()}
+    assert names == set(SYSTEM_FOLDERS), names
+    with pytest.raises(imapclient.exceptions.IMAPClientError):
+        client.select_folder("Work")
+
+
+def test_system_folders_cannot_be_deleted_or_renamed(account, us1):
+    acct = account(us1)
+    raw = acct.imaplib(us1)
+    for name in SYSTEM_FOLDERS:
+        typ, data = raw.delete(name)
+        assert typ == "NO" and b"[CANNOT]" in data[0], (name, typ, data)
+        if name != "INBOX":  # RENAME of INBOX is special (RFC 3501 6.3.5)
+            typ, data = raw.rename(name, f"{name}-renamed")
+            assert typ == "NO" and b"[CANNOT]" in data[0], (name, typ, data)
+    typ, data = raw.list('""', "*")
+    assert len(data) == len(SYSTEM_FOLDERS), data
+    # Creating one that exists is refused too (RFC 3501 6.3.3: NO).
+    typ, data = raw.create("Sent")
+    assert typ == "NO", data
+
+
+# --- search --------------------------------------------------------------------------------------------
+
+def test_search_keys(account, us1):
+    acct = account(us1)
+    box = acct.imap_tools(us1)
+    big = "x" * 5000 + "\r\n"
+    box.append(message("alpha report", sender="carol@example.net", body="the needle is here\r\n"), "INBOX",
+               flag_set=[MailMessageFlags.SEEN])
+    box.append(message("beta notes", sender="dave@example.org", body=big), "INBOX")
+    box.append(message("gamma alpha", sender="carol@example.net", body="nothing\r\n"), "INBOX",
+               flag_set=[MailMessageFlags.SEEN, MailMessageFlags.FLAGGED])
+    box.append(message("delta", sender="erin@example.org"), "INBOX")
+    uids = box.uids("ALL")
+    assert len(uids) == 4
+    u1, u2, u3, u4 = uids
+
+    assert box.uids(AND(subject="alpha")) == [u1, u3]
+    assert box.uids(AND(from_="carol@example.net")) == [u1, u3]
+    assert box.uids(AND(from_="DAVE")) == [u2]  # case-insensitive substring
+    assert box.uids(AND(seen=True)) == [u1, u3]
+    assert box.uids(AND(seen=False)) == [u2, u4]
+    assert box.uids(AND(flagged=True, seen=True)) == [u3]
+    assert box.uids(AND(uid=f"{u2}:{u3}")) == [u2, u3]
+    assert box.uids(AND(size_gt=4000)) == [u2]
+    assert box.uids(AND(body="needle")) == [u1]
+    assert box.uids(AND(subject="alpha", seen=True, from_="carol")) == [u1, u3]
+    assert box.uids(AND(subject="no such subject")) == []
+
+    raw = acct.imaplib(us1)
+    raw.select("INBOX", readonly=True)
+    typ, data = raw.uid("SEARCH", "CHARSET", "UTF-8", "OR", "LARGER", "4000", "BODY", "needle")
+    assert typ == "OK" and data[0].split() == [u1.encode(), u2.encode()], data
+    typ, data = raw.search(None, "NOT", "SEEN", "UID", f"1:{u3}")
+    assert typ == "OK" and data[0].split() == [b"2"], data
+    typ, data = raw.uid("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")
+    assert typ == "OK", data
+    esearch = raw.untagged_responses.get("ESEARCH", [])
+    assert esearch and f"MIN {u1}".encode() in esearch[0] and f"MAX {u4}".encode() in esearch[0] \
+        and b"COUNT 4" in esearch[0], (esearch, data)
+
+
+# --- concurrent APPENDs from two nodes -------------------------------------------------------------
+
+def test_concurrent_appends_on_two_nodes_never_share_a_uid(account, us1, us2):
+    acct = account(us1)
+    per_connection = 10
+    nodes = [us1, us1, us2, us2]
+    clients = [acct.imapclient(node) for node in nodes]
+    barrier = threading.Barrier(len(clients))
+
+    def run(index):
+        client = clients[index]
+        barrier.wait()
+        got = []
+        for i in range(per_connection):
+            got.append(appenduid(client.append("INBOX", message(f"conc {index}-{i}")))[1])
+        return got
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        results = list(pool.map(run, range(len(clients))))
+    everything = [uid for got in results for uid in got]
+    assert len(everything) == 2 * 20
+    assert len(set(everything)) == len(everything), f"UIDs shared: {sorted(everything)}"
+    for got in results:
+        assert got == sorted(got) and len(set(got)) == len(got), f"not ascending within a session: {got}"
+    checker = acct.imaplib(us2)
+    typ, data = checker.select("INBOX")
+    assert data == [b"40"]
+    typ, data = checker.fetch("1:*", "(UID)")
+    order = [int(re.search(rb"UID (\d+)", d).group(1)) for d in data]
+    assert order == sorted(order) and len(set(order)) == 40, order
+    assert set(order) == set(everything)
+    validities = {clients[0].folder_status("INBOX", ["UIDVALIDITY", "UIDNEXT"])[b"UIDNEXT"]}
+    assert min(validities) > max(order)
+
+
+# --- authentication ------------------------------------------------------------------------------------
+
+def test_wrong_password_is_authenticationfailed(account, cluster, us1):
+    acct = account(us1)
+    conn = acct.imaplib(us1, login=False)
+    started = time.monotonic()
+    with pytest.raises(imaplib.IMAP4.error) as failure:
+        conn.login(acct.email, acct.password + "x")
+    elapsed = time.monotonic() - started
+    assert "[AUTHENTICATIONFAILED]" in str(failure.value), failure.value
+    assert elapsed >= 0.8, f"failed LOGIN answered after {elapsed:.2f} s (~1 s expected)"
+    # Unknown user: the same answer.
+    with pytest.raises(imaplib.IMAP4.error) as failure:
+        conn.login(unique_email("nobody"), acct.password)
+    assert "[AUTHENTICATIONFAILED]" in str(failure.value)
+    # AUTHENTICATE PLAIN with a wrong password, then the right one on the same connection.
+    with pytest.raises(imaplib.IMAP4.error) as failure:
+        conn.authenticate("PLAIN", lambda _: f"\0{acct.email}\0wrong-Password-123".encode())
+    assert "[AUTHENTICATIONFAILED]" in str(failure.value)
+    typ, _ = conn.authenticate("PLAIN", lambda _: f"\0{acct.email}\0{acct.password}".encode())
+    assert typ == "OK"
+    assert conn.select("INBOX")[0] == "OK"
+
+
+def test_authenticate_plain_with_sasl_ir(account, us1):
+    import base64
+    acct = account(us1)
+    conn = acct.imaplib(us1, login=False)
+    token = base64.b64encode(f"\0{acct.email}\0{acct.password}".encode()).decode()
+    typ, data = conn._simple_command("AUTHENTICATE", "PLAIN", token)
+    assert typ == "OK", data
+    conn.state = "AUTH"
+    assert conn.select("INBOX")[0] == "OK"
+
+
+def test_grant_without_app_password_is_refused(cluster, us1):
+    email = unique_email("nopw")
+    response = us1.post("/v3/connect/custom", json={"provider": "nylas", "settings": {"email": email}})
+    assert response.status_code == 200, response.text
+    grant_id = response.json()["data"]["id"]
+    try:
+        host, port = addr(us1)
+        conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(cluster, us1), timeout=20)
+        for password in (valid_password(), ""):
+            with pytest.raises(imaplib.IMAP4.error) as failure:
+                conn.login(email, password or '""')
+            assert "[AUTHENTICATIONFAILED]" in str(failure.value), failure.value
+        conn.logout()
+    finally:
+        us1.delete(f"/v3/grants/{grant_id}")
+
+
+def test_plain_port_requires_starttls(account, cluster, us1):
+    acct = account(us1)
+    host, port = addr(us1, "imap")
+    conn = imaplib.IMAP4(host, port, timeout=20)
+    try:
+        caps = conn.capabilities
+        assert "STARTTLS" in caps and "LOGINDISABLED" in caps, caps
+        with pytest.raises(imaplib.IMAP4.error) as failure:
+            conn.login(acct.email, acct.password)
+        assert conn.state == "NONAUTH"
+        # AUTHENTICATE PLAIN is refused as well before TLS.
+        with pytest.raises(imaplib.IMAP4.error):
+            conn.authenticate("PLAIN", lambda _: f"\0{acct.email}\0{acct.password}".encode())
+        typ, _ = conn.starttls(ssl_context=tls_context(cluster, us1))
+        assert typ == "OK"
+        assert isinstance(conn.sock, ssl.SSLSocket)
+        conn.capability()
+        assert "LOGINDISABLED" not in conn.capabilities and "STARTTLS" not in conn.capabilities, conn.capabilities
+        assert conn.login(acct.email, acct.password)[0] == "OK"
+        assert conn.select("INBOX")[0] == "OK"
+        conn.logout()
+    finally:
+        try:
+            conn.shutdown()
+        except Exception:
+            pass
+
+    # imap_tools's STARTTLS mailbox logs in the same way.
+    box = MailBoxStartTls(host, port, ssl_context=tls_context(cluster, us1), timeout=20)
+    box.login(acct.email, acct.password)
+    box.append(message("over starttls"), "INBOX")
+    assert [m.subject for m in box.fetch(mark_seen=False)] == ["over starttls"]
+    box.logout()
+
+
+def test_eu_grant_logs_in_through_eu(account, eu1, eu2):
+    acct = account(eu1)
+    assert acct.grant["region"] == "eu"
+    box = acct.imap_tools(eu1)
+    box.append(message("hello eu"), "INBOX")
+    client = acct.imapclient(eu2)
+    client.select_folder("INBOX")
+    assert [d[b"ENVELOPE"].subject for d in client.fetch(client.search("ALL"), ["ENVELOPE"]).values()] == [b"hello eu"]
+
+
+# --- the connection limit ------------------------------------------------------------------------------
+
+def test_twenty_connections_per_grant_across_the_cluster(account, us1, us2):
+    acct = account(us1)
+    nodes = [us1, us2] * 10
+
+    def login(node):
+        conn = acct.imaplib(node, login=False)
+        conn.login(acct.email, acct.password)
+        return conn
+
+    with ThreadPoolExecutor(10) as pool:
+        sessions = list(pool.map(login, nodes))
+    assert all(s.state == "AUTH" for s in sessions)
+    for node in (us1, us2):
+        extra = acct.imaplib(node, login=False)
+        with pytest.raises(imaplib.IMAP4.error) as failure:
+            extra.login(acct.email, acct.password)
+        assert "[LIMIT]" in str(failure.value), (node.id, failure.value)
+    # Logging one out frees a slot, cluster-wide.
+    sessions.pop(0).logout()
+
+    def try_login():
+        conn = acct.imaplib(us2, login=False)
+        try:
+            conn.login(acct.email, acct.password)
+            return conn
+        except imaplib.IMAP4.error:
+            conn.shutdown()
+            return None
+    fresh = wait_for(try_login, timeout=5, interval=0.3)
+    assert fresh, "no login after logging one of the 20 sessions out"
+    assert fresh.select("INBOX")[0] == "OK"
+    for session in sessions + [fresh]:
+        session.logout()
+
+
+# --- bad input -------------------------------------------------------------------------------------------
+
+def test_unknown_command_is_bad_and_the_session_continues(account, us1):
+    acct = account(us1)
+    conn = acct.imaplib(us1, login=False)
+    for state in ("not authenticated", "authenticated", "selected"):
+        if state == "authenticated":
+            conn.login(acct.email, acct.password)
+        if state == "selected":
+            conn.select("INBOX")
+        tag = conn._new_tag()
+        conn.send(tag + b" FROBNICATE now\r\n")
+        line = conn.readline()
+        while line.startswith(b"* "):
+            line = conn.readline()
+        assert line.startswith(tag + b" BAD"), (state, line)
+        assert conn.noop()[0] == "OK", state
+    # A known command with broken arguments is BAD too.
+    tag = conn._new_tag()
+    conn.send(tag + b" FETCH notaset (FLAGS)\r\n")
+    line = conn.readline()
+    assert line.startswith(tag + b" BAD"), line
+    assert conn.noop()[0] == "OK"
+
+
+def _tls_socket(cluster, node):
+    host, port = addr(node)
+    sock = socket.create_connection((host, port), timeout=10)
+    return tls_context(cluster, node).wrap_socket(sock, server_hostname=host)
+
+
+def test_line_over_64k_is_rejected(account, cluster, us1):
+    acct = account(us1)
+    sock = _tls_socket(cluster, us1)
+    reader = sock.makefile("rb")
+    assert reader.readline().startswith(b"* OK")
+    sock.sendall(f"a1 LOGIN {acct.email} \"{acct.password}\"\r\n".encode())
+    assert reader.readline().startswith(b"a1 OK")
+    long_line = b"a2 SEARCH SUBJECT " + b"x" * 70000 + b"\r\n"
+    try:
+        sock.sendall(long_line)
+    except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        pass
+    answers = []
+    try:
+        while True:
+            line = reader.readline()
+            if not line:
+                break
+            answers.append(line)
+            if line.startswith(b"* BYE") or line.startswith(b"a2 ") or line.startswith(b"* BAD"):
+                break
+    except (ConnectionResetError, ssl.SSLError, socket.timeout):
+        pass
+    assert answers, "no answer to a 70 KB command line"
+    assert answers[-1].startswith((b"a2 BAD", b"* BAD", b"* BYE")), answers
+    # Either the session continues (a NOOP works) or the server said BYE and closes.
+    sock.settimeout(2)
+    try:
+        sock.sendall(b"a3 NOOP\r\n")
+        line = reader.readline()
+        while line.startswith(b"* ") and not line.startswith(b"* BYE"):
+            line = reader.readline()
+    except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout) as error:
+        line = repr(error).encode()
+    if line.startswith(b"a3 "):
+        assert line.startswith(b"a3 OK"), line
+        assert not any(a.startswith(b"* BYE") for a in answers), answers
+    else:
+        assert any(a.startswith(b"* BYE") for a in answers) or line.startswith(b"* BYE"), (answers, line)
+        try:
+            assert reader.readline() == b""
+        except (ConnectionResetError, ssl.SSLError, socket.timeout):
+            pass
+    sock.close()
+
+
+def test_quota_is_reported(account, us1):
+    acct = account(us1)
+    raw = acct.imaplib(us1)
+    data = message("quota", body="q" * 3000 + "\r\n")
+    raw.append("INBOX", None, None, data)
+    typ, resp = raw.getquotaroot("INBOX")
+    assert typ == "OK", resp
+    roots, quotas = resp
+    assert roots and roots[0].startswith(b"INBOX"), resp
+    match = re.search(rb"STORAGE (\d+) (\d+)", quotas[0])
+    assert match, resp
+    used, limit = int(match.group(1)), int(match.group(2))
+    assert used >= len(data) // 1024 and limit > used
