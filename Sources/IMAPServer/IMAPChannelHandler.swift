@@ -109,6 +109,16 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
     }
 
+    /// Hands the connection over to a byte relay (cross-region proxying): removes this handler
+    /// and returns what the client already sent but the session has not parsed. Event loop only.
+    func handOff() -> ByteBuffer {
+        let rest = buffer
+        buffer = ByteBuffer()
+        wantsItem = false
+        if let context { context.pipeline.syncOperations.removeHandler(self, promise: nil) }
+        return rest
+    }
+
     /// Drops a synchronizing literal the session refused. Event loop only.
     func rejectPendingLiteral() -> Bool {
         parser.rejectPendingLiteral()

@@ -44,9 +44,33 @@ struct IMAPConnection: Sendable {
         }.get()
     }
 
+    /// Splices this client connection to an authenticated upstream session: from now on bytes
+    /// flow unchanged both ways until either side closes.
+    func splice(to upstream: any Channel) async throws {
+        let handler = self.handler
+        let (clientSide, upstreamSide) = ByteRelayHandler.pair(channel.eventLoop, upstream.eventLoop)
+        try await upstream.eventLoop.submit {
+            try upstream.pipeline.syncOperations.addHandler(upstreamSide)
+        }.get()
+        let leftover = try await channel.eventLoop.submit { [channel] in
+            let rest = handler.value.handOff()
+            try channel.pipeline.syncOperations.addHandler(clientSide)
+            return rest
+        }.get()
+        if leftover.readableBytes > 0 { try await upstream.writeAndFlush(leftover) }
+        try await upstream.setOption(ChannelOptions.autoRead, value: true)
+        try await channel.setOption(ChannelOptions.autoRead, value: true)
+        channel.read()
+    }
+
     func rejectPendingLiteral() async -> Bool {
         let handler = self.handler
         return (try? await channel.eventLoop.submit { handler.value.rejectPendingLiteral() }.get()) ?? false
+    }
+
+    /// Waits until the connection is closed (by either end).
+    func closed() async {
+        try? await channel.closeFuture.get()
     }
 
     func close() async {

@@ -28,6 +28,8 @@ enum IMAPMetrics {
         Counter(label: "mailnode_limit_refusals_total", dimensions: [("limit", limit)]).increment()
     }
 
+    /// Sessions this node relays to a grant's home region.
+    static let relayedSessions = Counter(label: "mailnode_imap_relayed_sessions_total")
     static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")
     /// Untagged responses pushed to IDLE sessions for changes made elsewhere.
     static let pushes = Counter(label: "mailnode_imap_idle_pushes_total")

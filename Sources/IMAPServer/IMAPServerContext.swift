@@ -31,13 +31,17 @@ public struct IMAPServerContext: Sendable {
     public var throttle: AuthThrottle
     public var slots: ConnectionSlots
     public var tls: NIOSSLContext
+    /// Every region's node registry, to find a live node of a grant's home region.
+    public var registries: [Region: NodeRegistry]
+    /// TLS towards other nodes when relaying a session to a grant's home region.
+    public var upstreamTLS: NIOSSLContext
     public var limits: IMAPLimits
     public var timers: Timers
     public var logger: Logger
 
     public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
                 store: any MailStore, events: MailboxEventBus, hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
-                limits: IMAPLimits = .default, timers: Timers = Timers(), logger: Logger) {
+                registries: [Region: NodeRegistry], upstreamTLS: NIOSSLContext, limits: IMAPLimits = .default, timers: Timers = Timers(), logger: Logger) {
         self.region = region
         self.node = node
         self.hostname = hostname
@@ -49,6 +53,8 @@ public struct IMAPServerContext: Sendable {
         self.throttle = throttle
         self.slots = slots
         self.tls = tls
+        self.registries = registries
+        self.upstreamTLS = upstreamTLS
         self.limits = limits
         self.timers = timers
         self.logger = logger

@@ -23,6 +23,8 @@ final class IMAPSession {
     private let connection: IMAPConnection
     private let eventSink: AsyncStream<SessionEvent>.Continuation
     private var listenerToken: Int?
+    /// Set once the connection is relayed to the grant's home region.
+    private var handedOff = false
     /// Set when the grant's credentials changed after this session logged in.
     private var credentialsRevoked = false
     private var lastCredentialsCheck = ContinuousClock.now
@@ -85,6 +87,11 @@ final class IMAPSession {
 
     private func end() async {
         slotRenewal?.cancel()
+        if handedOff {
+            // The relay owns the connection now; it closes with either side.
+            await connection.closed()
+            return
+        }
         if let grant, let listenerToken { context.events.stopListening(grant: grant.id, token: listenerToken) }
         if let grant {
             await context.slots.release(grant: grant.id, connection: connectionID)
@@ -180,6 +187,7 @@ final class IMAPSession {
     private func handleInput(_ result: ParseResult) async throws -> Bool {
         let started = ContinuousClock.now
         let (responses, keepGoing, commandName) = await answer(result)
+        if handedOff { return false }
         if keepGoing { connection.requestNext(mode: parserMode) }
         if !responses.isEmpty { try await connection.write(responses, encoder: encoder) }
         if let commandName {
@@ -349,7 +357,7 @@ final class IMAPSession {
         case .unavailable:
             return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Authentication is temporarily unavailable; try again"))
         case .elsewhere(let home):
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "This account is served in region \(home); try again shortly"))
+            return await relay(tag: tag, account: account, password: password, to: home)
         case .success(let grant):
             switch await context.slots.acquire(grant: grant.id, connection: connectionID) {
             case .full:
@@ -529,6 +537,39 @@ final class IMAPSession {
         return responses + [.tagged(TaggedResponse(tag: pending.tag, state: .ok,
                                                    code: .appendUID(uidValidity: UInt32(truncatingIfNeeded: last.uidValidity), uids: uids),
                                                    "APPEND completed"))]
+    }
+}
+
+extension IMAPSession {
+    /// The grant lives in another region: log in on a live node there and relay the rest of the
+    /// connection to it, so that the session runs where the grant's data is.
+    func relay(tag: String, account: String, password: String, to home: Region) async -> Response {
+        guard let registry = context.registries[home] else {
+            return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Region \(home) is not reachable from this node"))
+        }
+        let upstream = IMAPUpstreamLogin(registry: registry, tls: context.upstreamTLS)
+        switch await upstream.login(account: account, password: password, group: connection.channel.eventLoop) {
+        case .refused:
+            IMAPMetrics.authFailure(reason: "password")
+            return .tagged(TaggedResponse(tag: tag, state: .no, code: .authenticationFailed, "Authentication failed"))
+        case .unavailable(let why):
+            logger.warning("cannot relay to the home region", metadata: ["region": "\(home)", "reason": "\(why)"])
+            return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "The account's region is unavailable; try again"))
+        case .authenticated(let channel, _):
+            do {
+                try await connection.write(.tagged(TaggedResponse(tag: tag, state: .ok, "Logged in (served in region \(home))")), encoder: encoder)
+                try await connection.splice(to: channel)
+                handedOff = true
+                IMAPMetrics.relayedSessions.increment()
+                logger.info("IMAP session relayed to its home region", metadata: ["region": "\(home)"])
+            } catch {
+                // The client may already have its OK: the only honest way on is to hang up.
+                channel.close(promise: nil)
+                await connection.close()
+                handedOff = true
+            }
+            return .tagged(TaggedResponse(tag: tag, state: .ok, "relayed"))
+        }
     }
 }
 

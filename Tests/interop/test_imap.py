@@ -45,8 +45,8 @@ def addr(node, kind="imaps"):
 
 
 def tls_context(cluster, node):
-    ctx = ssl.create_default_context(cafile=str(cluster.run_dir / "tls" / f"mail.{node.region}.localhost.crt"))
-    return ctx
+    """Verifies the node's self-signed certificate (IP SAN 127.0.0.1) instead of trusting anything."""
+    return ssl.create_default_context(cafile=str(cluster.run_dir / "tls" / f"mail.{node.region}.localhost.crt"))
 
 
 def message(subject, body="hello\r\n", sender="alice@example.org", to="agent@example.com", msgid=None,
@@ -72,6 +72,26 @@ def copyuid(text):
     return int(match.group(1)), match.group(2), match.group(3)
 
 
+def fresh_source():
+    """A loopback source address of its own (Linux routes all of 127/8 to lo): the server counts
+    failed logins per client address (10 in 10 minutes refuse every further login from it), so
+    tests that fail logins on purpose do it from addresses nobody else uses."""
+    n = uuid.uuid4().int
+    return f"127.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 2}"
+
+
+class SourcedIMAP4_SSL(imaplib.IMAP4_SSL):
+    """imaplib's IMAP4_SSL, connecting from a chosen local address."""
+
+    def __init__(self, host, port, source, **kwargs):
+        self._source = source
+        super().__init__(host, port, **kwargs)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
 class Account:
     """A grant made for one test plus connection factories for the three libraries."""
 
@@ -82,9 +102,12 @@ class Account:
         self.password = password
         self.opened = []
 
-    def imaplib(self, node, login=True):
+    def imaplib(self, node, login=True, source=None):
         host, port = addr(node)
-        conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
+        if source:
+            conn = SourcedIMAP4_SSL(host, port, source, ssl_context=tls_context(self.cluster, node), timeout=20)
+        else:
+            conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
         self.opened.append(conn)
         if login:
             conn.login(self.email, self.password)
@@ -176,6 +199,11 @@ def test_first_sync_flow_imapclient(account, us1, us2):
     flags = client.fetch(client.search("ALL"), ["FLAGS"])
     assert len(flags) == 3
     uids = sorted(flags)
+    # The literal command a client resyncs with: UID FETCH 1:* (FLAGS).
+    feeder.select("INBOX", readonly=True)
+    typ, data = feeder.uid("FETCH", "1:*", "(FLAGS)")
+    assert typ == "OK"
+    assert [int(re.search(rb"UID (\d+)", d).group(1)) for d in data] == uids, data
     assert uids == sorted(set(uids)) and all(u < info[b"UIDNEXT"] for u in uids)
     assert b"\\Seen" in flags[uids[0]][b"FLAGS"]
     assert b"\\Seen" not in flags[uids[1]][b"FLAGS"]
@@ -420,6 +448,11 @@ BOUNDARY_DEFECTS = (email.errors.NoBoundaryInMultipartDefect, email.errors.Start
                     email.errors.MultipartInvariantViolationDefect)
 
 
+# Shapes RFC 2046 leaves open: msg_37 has consecutive boundary lines, i.e. empty body parts, which
+# the email package drops and a server may report as empty text/plain parts.
+AMBIGUOUS_SHAPES = {"msg_37.txt"}
+
+
 def _shape(parsed):
     """(type, [child shapes]) as Python's email package sees it; None below a broken multipart."""
     if any(isinstance(d, BOUNDARY_DEFECTS) for d in parsed.defects):
@@ -464,7 +497,7 @@ def test_corpus_bodystructure_matches_the_mime_tree(account, us1):
         body = client.fetch([uid], ["BODYSTRUCTURE"])[uid][b"BODYSTRUCTURE"]
         assert isinstance(body, imapclient.response_types.BodyData), (path.name, body)
         expected, got = _shape(email.message_from_bytes(data)), _bs_shape(body)
-        if not _same(expected, got):
+        if path.name not in AMBIGUOUS_SHAPES and not _same(expected, got):
             mismatches.append(f"{path.name}: server {got} vs email package {expected}")
     assert not mismatches, "\n".join(mismatches)
 
@@ -509,6 +542,20 @@ def test_append_dedup_copyuid_and_move(account, us1, us2):
     client.select_folder("Junk")
     fetched = client.fetch([int(moved_dst)], ["ENVELOPE"])
     assert fetched[int(moved_dst)][b"ENVELOPE"].subject == b"move me"
+
+
+def test_imap_tools_move_leaves_nothing_behind(account, us1):
+    """imap_tools moves with UID MOVE when MOVE is advertised, else with COPY + STORE \\Deleted +
+    EXPUNGE, which on this server (EXPUNGE outside Trash moves to Trash) would leave a copy in Trash."""
+    acct = account(us1)
+    box = acct.imap_tools(us1)
+    box.append(message("move via imap_tools"), "INBOX")
+    box.move(box.uids("ALL"), "Archive")
+    assert box.uids("ALL") == []
+    box.folder.set("Archive")
+    assert [m.subject for m in box.fetch(mark_seen=False)] == ["move via imap_tools"]
+    box.folder.set("Trash")
+    assert [m.subject for m in box.fetch(mark_seen=False)] == [], "the moved message was also put in Trash"
 
 
 def test_multiappend_and_uid_expunge(account, us1):
@@ -576,7 +623,7 @@ def test_custom_folders_create_rename_delete_nested_and_non_ascii(account, us1, 
     client.rename_folder(unicode_name, renamed)
     client.select_folder(renamed, readonly=True)
     assert client.search("ALL") == [uid]
-    client.unselect_folder() if client.has_capability("UNSELECT") else client.close_folder()
+    client.close_folder()
 
     client.delete_folder("Work/Alpha")
     client.delete_folder("Work")
@@ -676,15 +723,14 @@ def test_concurrent_appends_on_two_nodes_never_share_a_uid(account, us1, us2):
     order = [int(re.search(rb"UID (\d+)", d).group(1)) for d in data]
     assert order == sorted(order) and len(set(order)) == 40, order
     assert set(order) == set(everything)
-    validities = {clients[0].folder_status("INBOX", ["UIDVALIDITY", "UIDNEXT"])[b"UIDNEXT"]}
-    assert min(validities) > max(order)
+    assert clients[0].folder_status("INBOX", ["UIDNEXT"])[b"UIDNEXT"] > max(order)
 
 
 # --- authentication ------------------------------------------------------------------------------------
 
 def test_wrong_password_is_authenticationfailed(account, cluster, us1):
     acct = account(us1)
-    conn = acct.imaplib(us1, login=False)
+    conn = acct.imaplib(us1, login=False, source=fresh_source())
     started = time.monotonic()
     with pytest.raises(imaplib.IMAP4.error) as failure:
         conn.login(acct.email, acct.password + "x")
@@ -702,6 +748,30 @@ def test_wrong_password_is_authenticationfailed(account, cluster, us1):
     typ, _ = conn.authenticate("PLAIN", lambda _: f"\0{acct.email}\0{acct.password}".encode())
     assert typ == "OK"
     assert conn.select("INBOX")[0] == "OK"
+
+
+def test_failed_logins_are_throttled_per_client_address(account, us1, us2):
+    """Ten failures from one address (cluster-wide) refuse further logins from it, even with the
+    right password; other addresses are unaffected."""
+    acct = account(us1)
+    source = fresh_source()
+
+    def fail_once(node):
+        conn = acct.imaplib(node, login=False, source=source)
+        try:
+            conn.login(acct.email, "Wrong-Password-1234567")
+        except imaplib.IMAP4.error as error:
+            return str(error)
+        return "logged in?!"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(fail_once, [us1, us2] * 5))
+    assert all("[AUTHENTICATIONFAILED]" in o for o in outcomes), outcomes
+    blocked = acct.imaplib(us2, login=False, source=source)
+    with pytest.raises(imaplib.IMAP4.error) as failure:
+        blocked.login(acct.email, acct.password)
+    assert "[AUTHENTICATIONFAILED]" in str(failure.value)
+    assert acct.imaplib(us1, login=False, source=fresh_source()).login(acct.email, acct.password)[0] == "OK"
 
 
 def test_authenticate_plain_with_sasl_ir(account, us1):
@@ -722,7 +792,7 @@ def test_grant_without_app_password_is_refused(cluster, us1):
     grant_id = response.json()["data"]["id"]
     try:
         host, port = addr(us1)
-        conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(cluster, us1), timeout=20)
+        conn = SourcedIMAP4_SSL(host, port, fresh_source(), ssl_context=tls_context(cluster, us1), timeout=20)
         for password in (valid_password(), ""):
             with pytest.raises(imaplib.IMAP4.error) as failure:
                 conn.login(email, password or '""')
