@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "mailnode", targets: ["MailNode"]),
+        .executable(name: "mime-bench", targets: ["MIMEBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -83,6 +84,11 @@ let package = Package(
             name: "MIME",
             dependencies: ["MailCore"],
             exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "MIMEBench", dependencies: ["MIME"], path: "Benchmarks/MIMEBench",
+            // Exports the benchmark's counting malloc so that the dynamic linker uses it process-wide.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         .target(
             name: "IMAPGrammar",

@@ -255,7 +255,10 @@ final class IMAPSession {
         case .capability:
             return ([.untagged(.capability(capabilities)), ok("CAPABILITY completed")], true)
         case .noop:
-            return ([ok("NOOP completed")], true)
+            // NOOP is how a client without IDLE polls (RFC 9051 6.1.2): report what changed.
+            guard let grant, selected != nil else { return ([ok("NOOP completed")], true) }
+            let updates = (try? await synchronize(grant)) ?? []
+            return (updates + [ok("NOOP completed")], true)
         case .logout:
             return ([.untagged(.bye(ResponseText(text: "\(context.hostname) logging out"))), ok("LOGOUT completed")], false)
         case .id:
@@ -302,7 +305,8 @@ final class IMAPSession {
             let now = ContinuousClock.now
             pending = .idle(tag: tag, since: now, lastKeepalive: now)
             IMAPMetrics.idleSessions.increment()
-            return ([.continuation(.text(ResponseText(text: "idling")))], true)
+            let updates = selected == nil ? [] : ((try? await synchronize(grant!)) ?? [])
+            return ([.continuation(.text(ResponseText(text: "idling")))] + updates, true)
         default:
             guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
             if credentialsRevoked {

@@ -174,7 +174,9 @@ enum ParameterGrammar {
         for parameter in raw {
             var attribute = ASCII.lowercase(parameter.attribute)
             var extended = false
-            if attribute.hasSuffix("*") && !parameter.wasQuoted {
+            // RFC 2231 says extended values are tokens, but senders also quote them (corpus
+            // msg_33 quotes its boundary): read `name*` as extended either way.
+            if attribute.hasSuffix("*") {
                 extended = true
                 attribute.removeLast()
             }

@@ -809,7 +809,10 @@ def test_plain_port_requires_starttls(account, cluster, us1):
     try:
         caps = conn.capabilities
         assert "STARTTLS" in caps and "LOGINDISABLED" in caps, caps
-        with pytest.raises(imaplib.IMAP4.error) as failure:
+        # RFC 9051 6.2.3 / RFC 3501 7.2.1: with LOGINDISABLED, LOGIN gets a tagged NO.
+        typ, data = conn._simple_command("LOGIN", acct.email, conn._quote(acct.password))
+        assert typ == "NO", (typ, data)
+        with pytest.raises(imaplib.IMAP4.error):
             conn.login(acct.email, acct.password)
         assert conn.state == "NONAUTH"
         # AUTHENTICATE PLAIN is refused as well before TLS.
