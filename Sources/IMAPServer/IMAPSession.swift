@@ -251,6 +251,11 @@ final class IMAPSession {
         func no(_ text: String, code: ResponseCode? = nil) -> Response { .tagged(TaggedResponse(tag: tag, state: .no, code: code, text)) }
         func bad(_ text: String) -> Response { .tagged(TaggedResponse(tag: tag, state: .bad, text)) }
 
+        // The grant's credentials changed since login: whatever the command, the session ends.
+        if credentialsRevoked, grant != nil, tagged.command != .logout {
+            return ([no("Credentials changed; log in again", code: .authenticationFailed),
+                     .untagged(.bye(ResponseText(text: "Credentials changed")))], false)
+        }
         switch tagged.command {
         case .capability:
             return ([.untagged(.capability(capabilities)), ok("CAPABILITY completed")], true)
@@ -309,10 +314,6 @@ final class IMAPSession {
             return ([.continuation(.text(ResponseText(text: "idling")))] + updates, true)
         default:
             guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
-            if credentialsRevoked {
-                return ([no("Credentials changed; log in again", code: .authenticationFailed),
-                         .untagged(.bye(ResponseText(text: "Credentials changed")))], false)
-            }
             do {
                 var responses = try await executeAuthenticated(tagged, grant: grant)
                 // Report what other sessions changed, except where RFC 9051 7.4.1 forbids

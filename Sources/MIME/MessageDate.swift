@@ -198,7 +198,7 @@ public struct MessageDate: Sendable, Hashable, Comparable {
     }
 
     /// The inverse of `daysSince1970`.
-    static func civilDate(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civilDate(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097

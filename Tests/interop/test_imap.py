@@ -977,3 +977,36 @@ def test_quota_is_reported(account, us1):
     assert match, resp
     used, limit = int(match.group(1)), int(match.group(2))
     assert used >= len(data) // 1024 and limit > used
+
+
+# --- password rotation -------------------------------------------------------------------------------
+
+def test_password_rotation_ends_every_session_of_the_grant(account, us1, us2):
+    """Changing the app password through the API: an IDLE session on the other node gets BYE at
+    once, a session outside IDLE fails its next command, and only the new password logs in."""
+    acct = account(us1)
+    idler = acct.imapclient(us2)
+    idler.select_folder("INBOX")
+    idler.idle()
+    busy = acct.imaplib(us1)
+    busy.select("INBOX")
+
+    new_password = "Rotated-Password-9876543"
+    response = us1.patch(f"/v3/grants/{acct.grant['id']}",
+                         json={"settings": {"email": acct.email, "app_password": new_password}})
+    assert response.status_code == 200, response.text
+
+    started = time.monotonic()
+    pushed = []
+    while time.monotonic() - started < 5 and not any(b"BYE" in bytes(str(item), "utf-8") for item in pushed):
+        pushed += idler.idle_check(timeout=1)
+    assert any(b"BYE" in bytes(str(item), "utf-8") for item in pushed), pushed
+
+    with pytest.raises((imaplib.IMAP4.error, imaplib.IMAP4.abort)):
+        busy.noop()
+        busy.noop()
+
+    with pytest.raises(imaplib.IMAP4.error):
+        acct.imaplib(us1)
+    acct.password = new_password
+    assert acct.imaplib(us2).noop()[0] == "OK"
