@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "MailCore", "Storage", "Cluster",
+                "MailCore", "MIME", "Storage", "Cluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -21,21 +21,25 @@ public enum APIServer {
         }
     }
 
-    public static func router(settings: Settings, grants: GrantService, registries: [Region: NodeRegistry]) -> Router<APIRequestContext> {
+    public static func router(settings: Settings, grants: GrantService, store: (any MailStore)? = nil,
+                              registries: [Region: NodeRegistry]) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: APIErrorAndMetricsMiddleware(node: settings.node))
         let v3 = router.group("v3")
             .add(middleware: BearerKeyMiddleware(keys: settings.apiKeys))
             .add(middleware: GrantForwardingMiddleware(region: grants.region, node: settings.node, routing: grants.routing, registries: registries))
         GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
+        if let store {
+            MessagesController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
+        }
         return router
     }
 
-    public static func application(settings: Settings, grants: GrantService, registries: [Region: NodeRegistry], logger: Logger)
-        -> some ApplicationProtocol
+    public static func application(settings: Settings, grants: GrantService, store: any MailStore, registries: [Region: NodeRegistry],
+                                   logger: Logger) -> some ApplicationProtocol
     {
         Application(
-            router: router(settings: settings, grants: grants, registries: registries),
+            router: router(settings: settings, grants: grants, store: store, registries: registries),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "mailnode"),
             logger: logger)
     }

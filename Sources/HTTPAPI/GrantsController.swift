@@ -72,25 +72,7 @@ struct GrantsController {
         return id
     }
 
-    /// Reads a JSON body of at most `jsonBodyLimit` bytes.
     private func decode<Body: Decodable>(_ type: Body.Type, from request: Request, context: APIRequestContext) async throws -> Body {
-        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
-            throw APIError(.unsupportedMediaType, "the body must be application/json")
-        }
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: jsonBodyLimit)
-        } catch {
-            throw APIError(.tooLarge, "the JSON body is larger than \(jsonBodyLimit) bytes")
-        }
-        do {
-            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw APIError(.invalidRequest, "\(field.isEmpty ? "the body" : field) has the wrong type")
-        } catch {
-            throw APIError(.invalidRequest, "the body is not valid JSON")
-        }
+        try await JSONBody.decode(type, from: request, limit: jsonBodyLimit)
     }
 }

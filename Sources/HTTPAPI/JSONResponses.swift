@@ -63,6 +63,16 @@ enum JSONResponses {
         try json(ListEnvelope(requestID: context.requestID, data: items, nextCursor: nextCursor), status: .ok)
     }
 
+    /// A list whose items keep only `fields` (the API's `select`).
+    static func sparseList<Item: Encodable>(_ items: [Item], fields: Set<String>, nextCursor: String?, context: APIRequestContext) throws -> Response {
+        let full = try JSONSerialization.jsonObject(with: encoder.encode(items)) as? [[String: Any]] ?? []
+        let sparse = full.map { $0.filter { fields.contains($0.key) } }
+        var envelope: [String: Any] = ["request_id": context.requestID, "data": sparse]
+        envelope["next_cursor"] = nextCursor ?? NSNull()
+        let bytes = try JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     static func empty(context: APIRequestContext) throws -> Response {
         try json(RequestIDEnvelope(requestID: context.requestID), status: .ok)
     }

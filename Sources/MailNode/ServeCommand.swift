@@ -91,13 +91,16 @@ struct ServeCommand: AsyncParsableCommand {
             publisher: regionRedis,
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
             logger: logger)
+        let mailStore = PostgresMailStore(
+            client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
+            notifier: mailboxEvents, region: configuration.region.rawValue)
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,
             hasher: hasher, credentials: mailboxEvents, logger: logger)
         let api = APIServer.application(
             settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
                             apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes),
-            grants: grants, registries: runtime.registries, logger: logger)
+            grants: grants, store: mailStore, registries: runtime.registries, logger: logger)
 
         let localStore = runtime.stores.first!.1
         let replica = runtime.routingReplica
@@ -119,9 +122,6 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
             cache: runtime.routing.cache, logger: logger)
         let liveNodes = LiveNodesGauge(registries: runtime.registries)
-        let mailStore = PostgresMailStore(
-            client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
-            notifier: mailboxEvents, region: configuration.region.rawValue)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
         let imap = IMAPServerContext(
