@@ -139,8 +139,7 @@ struct MessagesController {
         }
         var headers: HTTPFields = [.contentType: attachment.contentType]
         if let filename = attachment.filename {
-            let safe = filename.filter { $0 != "\"" && $0 != "\r" && $0 != "\n" && $0 != "\\" }
-            headers[.contentDisposition] = "attachment; filename=\"\(safe)\""
+            headers[.contentDisposition] = Self.contentDisposition(filename: filename)
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -204,7 +203,9 @@ struct MessagesController {
         } catch let error as MailStoreError {
             throw Self.apiError(error)
         }
-        return try JSONResponses.data(FolderObject(renamed, grant: grant.id, childCount: 0), context: context)
+        let all = try await store.folders(grant: grant.id)
+        return try JSONResponses.data(FolderObject(renamed, grant: grant.id, childCount: all.filter { $0.parentID == renamed.id }.count),
+                                      context: context)
     }
 
     @Sendable func deleteFolder(request: Request, context: APIRequestContext) async throws -> Response {
@@ -219,6 +220,22 @@ struct MessagesController {
     }
 
     // MARK: - Helpers
+
+    /// `attachment; filename="..."` with an ASCII fallback, plus `filename*` (RFC 8187) when the
+    /// name is not plain ASCII: header values stay ASCII (RFC 9110 5.5) and quotes or line
+    /// breaks in a name cannot escape the value.
+    static func contentDisposition(filename: String) -> String {
+        let fallback = String(filename.unicodeScalars.map { scalar -> Character in
+            (0x20..<0x7F).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? Character(scalar) : "_"
+        })
+        var value = "attachment; filename=\"\(fallback)\""
+        if filename.unicodeScalars.contains(where: { !(0x20..<0x7F).contains($0.value) || $0 == "\"" || $0 == "\\" }) {
+            let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~".utf8)
+            let encoded = filename.utf8.map { unreserved.contains($0) ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
+            value += "; filename*=UTF-8''\(encoded)"
+        }
+        return value
+    }
 
     static func apiError(_ error: MailStoreError) -> APIError {
         switch error {

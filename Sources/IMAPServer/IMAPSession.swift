@@ -93,6 +93,7 @@ final class IMAPSession {
             return
         }
         if let grant, let listenerToken { context.events.stopListening(grant: grant.id, token: listenerToken) }
+        if grant != nil { IMAPMetrics.connections(state: "authenticated").decrement() }
         if let grant {
             await context.slots.release(grant: grant.id, connection: connectionID)
         }
@@ -373,6 +374,7 @@ final class IMAPSession {
                 break
             }
             state = .authenticated(grant)
+            IMAPMetrics.connections(state: "authenticated").increment()
             let sink = eventSink
             listenerToken = context.events.listen(grant: grant.id) { event in
                 switch event {
