@@ -20,6 +20,13 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
     private let subscriber: RedisSubscriber
     private let logger: Logger
     private let listeners = NIOLockedValueBox([GrantID: [Int: @Sendable (Event) -> Void]]())
+    private let healthy = NIOLockedValueBox(false)
+    /// How often the bus checks that Redis answers.
+    public static let healthCheckInterval: Duration = .seconds(5)
+
+    /// Whether announcements are flowing: Redis answered the last check. Sessions read the change
+    /// log more often while it is false.
+    public var isHealthy: Bool { healthy.withLockedValue { $0 } }
     private let nextToken = NIOLockedValueBox(0)
 
     public init(publisher: RedisClient, subscriber: RedisSubscriber, logger: Logger) {
@@ -76,6 +83,14 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
                         : .mailboxChanged(folderID: payload == "*" ? nil : payload)
                     let targets = self.listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
                     for target in targets { target(event) }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    let answered = (try? await self.publisher.send(["PING"])) != nil
+                    let subscribed = self.subscriber.subscriptions.patterns.contains("mailbox:*")
+                    self.healthy.withLockedValue { $0 = answered && subscribed }
+                    try? await Task.sleep(for: Self.healthCheckInterval)
                 }
             }
             do {

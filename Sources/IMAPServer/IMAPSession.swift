@@ -25,6 +25,9 @@ final class IMAPSession {
     private var listenerToken: Int?
     /// Set once the connection is relayed to the grant's home region.
     private var handedOff = false
+    /// The server ended an IDLE: the client's DONE may still be on its way.
+    private var lateDoneExpected = false
+    private var lastPoll = ContinuousClock.now
     /// Set when the grant's credentials changed after this session logged in.
     private var credentialsRevoked = false
     private var lastCredentialsCheck = ContinuousClock.now
@@ -158,16 +161,27 @@ final class IMAPSession {
         case .idle(let tag, let since, let lastKeepalive):
             if now - since >= context.timers.maximumIDLE {
                 // The seed: IDLE ends after 30 minutes with a response, and the client re-issues it.
+                // Back to command mode; a DONE the client sends before it sees the response is dropped.
                 pending = .none
+                lateDoneExpected = true
                 IMAPMetrics.idleSessions.decrement()
+                connection.requestNext(mode: .command)
                 try await connection.write(.tagged(TaggedResponse(tag: tag, state: .ok, "IDLE terminated after 30 minutes; re-issue IDLE")), encoder: encoder)
                 lastActivity = now
-                // Still waiting for input in IDLE mode: a late DONE is taken and not answered.
-                pending = .idle(tag: "*", since: now, lastKeepalive: now)
-            } else if let grant, selected != nil, case let updates = try await synchronize(grant), !updates.isEmpty {
-                // Polling the change log as well keeps IDLE complete when Redis announcements are lost.
-                try await connection.write(updates, encoder: encoder)
-            } else if now - lastKeepalive >= context.timers.keepalive {
+                return true
+            }
+            // Reading the change log as well keeps IDLE complete when Redis announcements are lost:
+            // every tick while the bus is unhealthy, now and then otherwise.
+            let pollInterval: Duration = context.events.isHealthy ? .seconds(60) : context.timers.tick
+            if let grant, selected != nil, now - lastPoll >= pollInterval {
+                lastPoll = now
+                let updates = try await synchronize(grant)
+                if !updates.isEmpty {
+                    IMAPMetrics.pushes.increment(by: Int64(updates.count))
+                    try await connection.write(updates, encoder: encoder)
+                }
+            }
+            if now - lastKeepalive >= context.timers.keepalive {
                 try await connection.write(.untagged(.ok(ResponseText(text: "Still here"))), encoder: encoder)
                 pending = .idle(tag: tag, since: since, lastKeepalive: now)
             }
@@ -200,16 +214,20 @@ final class IMAPSession {
     private func answer(_ result: ParseResult) async -> ([Response], Bool, String?) {
         switch result {
         case .command(let command):
+            lateDoneExpected = false
             let (responses, keepGoing) = await execute(command)
             return (responses, keepGoing, command.command.name)
         case .error(let error):
+            if lateDoneExpected, error.tag?.uppercased() == "DONE" {
+                lateDoneExpected = false
+                return ([], true, nil)
+            }
             return (error.responses, !error.closeConnection, "INVALID")
         case .idleDone:
             guard case .idle(let tag, _, _) = pending else { return ([], true, nil) }
             pending = .none
             IMAPMetrics.idleSessions.decrement()
-            // After a server-ended IDLE the client's late DONE needs no answer.
-            return (tag == "*" ? [] : [.tagged(TaggedResponse(tag: tag, state: .ok, "IDLE terminated"))], true, nil)
+            return ([.tagged(TaggedResponse(tag: tag, state: .ok, "IDLE terminated"))], true, nil)
         case .authenticationResponse(let response):
             guard case .authenticate(let tag) = pending else { return ([], true, nil) }
             pending = .none
