@@ -50,7 +50,7 @@ public struct NodeRegistry: Sendable {
 
     /// The nodes whose heartbeat has not expired, ordered by id.
     public func liveNodes() async throws -> [NodeInfo] {
-        let keys = try await scan(redis, match: "node:*")
+        let keys = try await redis.scan(match: "node:*")
         guard !keys.isEmpty else { return [] }
         let values = try await redis.send(["MGET"] + keys).array ?? []
         let decoder = JSONDecoder()

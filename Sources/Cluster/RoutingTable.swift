@@ -163,7 +163,7 @@ public final class RoutingTable: GrantRouter, Sendable {
         var routes: [GrantRoute] = []
         for (_, store) in stores { routes += try await store.allRoutes() }
         let known = Set(routes.map { RoutingKeys.grant($0.grantID) }).union(routes.map { RoutingKeys.email($0.email) })
-        let existing = try await scan(primary, match: "route:*")
+        let existing = try await primary.scan(match: "route:*", count: 1000)
         let stale = existing.filter { !known.contains($0) && !$0.hasPrefix("route:claim:") }
         for chunk in stride(from: 0, to: stale.count, by: 500) {
             try await write([["DEL"] + Array(stale[chunk..<min(chunk + 500, stale.count)])])
@@ -195,19 +195,4 @@ public final class RoutingTable: GrantRouter, Sendable {
 public struct RoutingWriteFailed: Error, CustomStringConvertible, Sendable {
     public let reply: String
     public var description: String { "the routing primary refused a write: \(reply)" }
-}
-
-/// Every key matching a pattern, through SCAN (never KEYS, which blocks Redis).
-func scan(_ client: RedisClient, match pattern: String) async throws -> [String] {
-    var cursor = "0"
-    var keys: [String] = []
-    repeat {
-        let reply = try await client.send(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"])
-        guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let batch = parts[1].array else {
-            throw RoutingWriteFailed(reply: "unexpected SCAN reply")
-        }
-        keys += batch.compactMap(\.string)
-        cursor = next
-    } while cursor != "0"
-    return keys
 }
