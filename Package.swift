@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -54,11 +55,14 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster",
+                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -91,13 +95,17 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         .target(
+            name: "MailSearch",
+            dependencies: ["MailCore", "MIME", "IMAPGrammar"]
+        ),
+        .target(
             name: "IMAPGrammar",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(
             name: "IMAPServer",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar",
+                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -122,7 +130,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "MailNodeTests", dependencies: ["MailNode"]),
         .testTarget(name: "MIMETests", dependencies: ["MIME"]),
-        .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPGrammar", "MailCore", "MIME"]),
+        .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPGrammar", "MailCore", "MIME", "MailSearch"]),
         .testTarget(name: "IMAPGrammarTests", dependencies: ["IMAPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]

@@ -28,6 +28,7 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
     /// log more often while it is false.
     public var isHealthy: Bool { healthy.withLockedValue { $0 } }
     private let nextToken = NIOLockedValueBox(0)
+    private let everyGrantListeners = NIOLockedValueBox([@Sendable () -> Void]())
 
     public init(publisher: RedisClient, subscriber: RedisSubscriber, logger: Logger) {
         self.publisher = publisher
@@ -64,6 +65,11 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
         return token
     }
 
+    /// Hears that some grant's mailbox changed (the webhook dispatcher's wake-up); for the node's lifetime.
+    public func listenToEveryGrant(_ listener: @escaping @Sendable () -> Void) {
+        everyGrantListeners.withLockedValue { $0.append(listener) }
+    }
+
     public func stopListening(grant: GrantID, token: Int) {
         listeners.withLockedValue { all in
             all[grant]?[token] = nil
@@ -83,6 +89,9 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
                         : .mailboxChanged(folderID: payload == "*" ? nil : payload)
                     let targets = self.listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
                     for target in targets { target(event) }
+                    if case .mailboxChanged = event {
+                        for listener in self.everyGrantListeners.withLockedValue({ $0 }) { listener() }
+                    }
                 }
             }
             group.addTask {

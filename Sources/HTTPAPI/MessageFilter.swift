@@ -16,6 +16,7 @@ struct MessageFilter {
     var receivedBefore: Int64?
     var receivedAfter: Int64?
     var hasAttachment: Bool?
+    var nativeSearch: NativeSearch?
 
     init(query: Parameters) throws {
         func text(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
@@ -48,11 +49,10 @@ struct MessageFilter {
         receivedBefore = try seconds("received_before")
         receivedAfter = try seconds("received_after")
         hasAttachment = try flag("has_attachment")
-        if text("search_query_native") != nil {
-            throw APIError(.invalidRequest, "search_query_native is not supported yet")
-        }
+        nativeSearch = try text("search_query_native").map(NativeSearch.init)
     }
 
+    /// The filters that the stored facts answer; `nativeSearch` is checked apart, since it may need the bytes.
     func matches(_ message: StoredMessage) -> Bool {
         let facts = message.facts
         func any(_ wanted: [String], in participants: [Participant]) -> Bool {

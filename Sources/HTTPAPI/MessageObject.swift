@@ -34,7 +34,8 @@ struct MessageObject: Encodable, Sendable {
 
     let id: String
     let grantID: String
-    let object = "message"
+    /// `message`, or `draft` when shown through `/drafts`.
+    let object: String
     let threadID: String
     let subject: String?
     let from: [Address]
@@ -53,7 +54,8 @@ struct MessageObject: Encodable, Sendable {
     let headers: [[String: String]]?
 
     /// `raw` (the parsed message) gives the body, attachments and, when asked, the headers.
-    init(_ message: StoredMessage, parsed: MIMEMessage?, includeHeaders: Bool) {
+    init(_ message: StoredMessage, parsed: MIMEMessage?, includeHeaders: Bool, object: String = "message") {
+        self.object = object
         id = message.id
         grantID = message.grantID.rawValue
         threadID = message.threadID

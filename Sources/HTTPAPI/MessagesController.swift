@@ -54,7 +54,13 @@ struct MessagesController {
             } catch MailStoreError.noSuchFolder {
                 throw APIError(.notFound, "no folder with id \(filter.folderID ?? "")")
             }
-            matches += page.messages.filter(filter.matches)
+            for message in page.messages where filter.matches(message) {
+                if let search = filter.nativeSearch {
+                    let raw = search.needsRaw ? try await store.message(grant: grant.id, id: message.id, includeRaw: true)?.raw : nil
+                    guard search.matches(message, raw: raw) else { continue }
+                }
+                matches.append(message)
+            }
             cursor = page.nextCursor
             scanned += 1
         } while matches.isEmpty && cursor != nil && scanned < Self.maximumPagesScanned

@@ -1,5 +1,6 @@
 import IMAPGrammar
 import MailCore
+import MailSearch
 
 /// SEARCH and UID SEARCH (RFC 9051 6.4.4), with ESEARCH results when RETURN is given (RFC 4731).
 extension IMAPSession {

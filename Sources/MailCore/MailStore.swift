@@ -61,6 +61,65 @@ public protocol MailStore: Sendable {
     func updateMessage(grant: GrantID, id: String, _ update: MessageUpdate) async throws -> StoredMessage
     /// The API's DELETE: moves the message to Trash, or deletes it for good when it is in Trash.
     func deleteMessage(grant: GrantID, id: String) async throws
+    /// Deletes a message for good wherever it is (a discarded draft), with `message.deleted`.
+    /// Throws `noSuchMessage`.
+    func destroyMessage(grant: GrantID, id: String) async throws
+    /// Replaces a message's bytes in place (a draft being edited): the same API id, a new UID in its
+    /// folder (IMAP sees the old one expunged), `message.updated`. Throws `noSuchMessage`, `overQuota`.
+    func replaceMessage(grant: GrantID, id: String, raw: [UInt8], facts: MessageFacts, internalDate: Int64) async throws -> StoredMessage
+
+    // MARK: Threads
+
+    /// Threads with their messages (oldest first), newest activity first; with `folderID`, only
+    /// threads with a message in that folder.
+    func listThreads(grant: GrantID, folderID: String?, cursor: String?, limit: Int) async throws -> ThreadPage
+    /// The thread's messages, oldest first; empty when there is no such thread.
+    func threadMessages(grant: GrantID, threadID: String) async throws -> [StoredMessage]
+
+    // MARK: Sending
+
+    /// Saves a submitted message to Sent (`\Seen`) and queues one outbound job per recipient domain,
+    /// in one transaction; with `replacingDraftID` that draft is deleted in the same transaction.
+    /// Throws `overQuota`, `noSuchMessage` (the draft).
+    func submit(grant: GrantID, _ submission: Submission) async throws -> AppendResult
+}
+
+/// A message handed to the outbound queue, and its copy for Sent.
+public struct Submission: Sendable {
+    /// What Sent keeps (with Bcc).
+    public var sentCopy: [UInt8]
+    public var facts: MessageFacts
+    /// What goes on the wire (Bcc removed).
+    public var transmit: [UInt8]
+    /// The envelope sender.
+    public var mailFrom: String
+    /// The envelope recipients (To, Cc and Bcc).
+    public var recipients: [EmailAddress]
+    public var internalDate: Int64
+    public var replacingDraftID: String?
+
+    public init(sentCopy: [UInt8], facts: MessageFacts, transmit: [UInt8], mailFrom: String, recipients: [EmailAddress],
+                internalDate: Int64, replacingDraftID: String? = nil) {
+        self.sentCopy = sentCopy
+        self.facts = facts
+        self.transmit = transmit
+        self.mailFrom = mailFrom
+        self.recipients = recipients
+        self.internalDate = internalDate
+        self.replacingDraftID = replacingDraftID
+    }
+}
+
+/// One page of threads.
+public struct ThreadPage: Sendable {
+    /// Each thread's messages, oldest first.
+    public var threads: [[StoredMessage]]
+    public var nextCursor: String?
+
+    public init(threads: [[StoredMessage]], nextCursor: String?) {
+        self.threads = threads
+        self.nextCursor = nextCursor
+    }
 }
 
 /// Why a mail store call failed, in terms each surface can translate (IMAP `NO [OVERQUOTA]`,

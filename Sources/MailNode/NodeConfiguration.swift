@@ -29,6 +29,15 @@ struct NodeConfiguration: Sendable {
         var apiJSONBodyBytes: Int
     }
 
+    /// `webhooks.*`: every key optional.
+    struct Webhooks: Sendable {
+        var applicationID = "mailnode"
+        var retryInitialDelayMilliseconds: Int64 = 10_000
+        var retryWindowSeconds: Int64 = 86_400
+        var deliveryTimeoutSeconds = 10
+        var dispatchers = 4
+    }
+
     var file: String
     var region: Region
     var hostname: String
@@ -44,6 +53,7 @@ struct NodeConfiguration: Sendable {
     var limits: Limits
     var heartbeatInterval: Duration
     var heartbeatTimeToLive: Duration
+    var webhooks = Webhooks()
 
     var servers: RegionServers { regions[region]! }
 
@@ -143,7 +153,24 @@ extension NodeConfiguration {
             throw reader.error("cluster.heartbeat_ttl_seconds", "must be longer than cluster.heartbeat_interval_seconds")
         }
         let keyPath = try environment[Environment.tlsKey] ?? reader.string("tls.key")
-        return NodeConfiguration(
+        var webhooks = Webhooks()
+        if let value = try reader.optionalString("webhooks.application_id") {
+            guard !value.isEmpty else { throw reader.error("webhooks.application_id", "must not be empty") }
+            webhooks.applicationID = value
+        }
+        if let value = try reader.optionalInt("webhooks.retry_initial_delay_ms", in: 100...3_600_000) {
+            webhooks.retryInitialDelayMilliseconds = Int64(value)
+        }
+        if let value = try reader.optionalInt("webhooks.retry_window_seconds", in: 60...2_592_000) {
+            webhooks.retryWindowSeconds = Int64(value)
+        }
+        if let value = try reader.optionalInt("webhooks.delivery_timeout_seconds", in: 1...60) {
+            webhooks.deliveryTimeoutSeconds = value
+        }
+        if let value = try reader.optionalInt("webhooks.dispatchers", in: 1...64) {
+            webhooks.dispatchers = value
+        }
+        var configuration = NodeConfiguration(
             file: path,
             region: region,
             hostname: try reader.string("hostname"),
@@ -163,6 +190,8 @@ extension NodeConfiguration {
                 apiJSONBodyBytes: try reader.int("limits.api_json_body_bytes", in: 1024...104_857_600)),
             heartbeatInterval: .seconds(interval),
             heartbeatTimeToLive: .seconds(timeToLive))
+        configuration.webhooks = webhooks
+        return configuration
     }
 
     private static func resolve(_ path: String, against folder: String) -> String {
@@ -205,6 +234,11 @@ private struct YAMLReader {
         guard let value = Int(text) else { throw error(key, "must be a whole number (got \(text))") }
         guard range.contains(value) else { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound) (got \(value))") }
         return value
+    }
+
+    func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard node(key) != nil else { return nil }
+        return try int(key, in: range)
     }
 
     func optionalPort(_ key: String) throws -> Int? {

@@ -97,10 +97,26 @@ struct ServeCommand: AsyncParsableCommand {
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,
             hasher: hasher, credentials: mailboxEvents, logger: logger)
+        // Webhooks are written to every region's Postgres, this region's first.
+        let webhookStores: [(Region, any WebhookStore)] = runtime.postgres
+            .sorted { ($0.key == configuration.region ? 0 : 1, $0.key.rawValue) < ($1.key == configuration.region ? 0 : 1, $1.key.rawValue) }
+            .map { ($0.key, PostgresWebhookStore(client: $0.value, logger: logger)) }
+        let webhookDispatcher = WebhookDispatcher(
+            queue: PostgresWebhookQueue(client: runtime.localPostgres, logger: logger), store: mailStore,
+            settings: .init(region: configuration.region.rawValue, node: configuration.node,
+                            applicationID: configuration.webhooks.applicationID,
+                            policy: WebhookRetryPolicy(initialDelayMilliseconds: configuration.webhooks.retryInitialDelayMilliseconds,
+                                                       retryWindowSeconds: configuration.webhooks.retryWindowSeconds),
+                            deliveryTimeout: .seconds(configuration.webhooks.deliveryTimeoutSeconds),
+                            concurrency: configuration.webhooks.dispatchers),
+            logger: logger)
+        let fanOutBell = webhookDispatcher.fanOutBell
+        mailboxEvents.listenToEveryGrant { fanOutBell.ring() }
         let api = APIServer.application(
             settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
-                            apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes),
-            grants: grants, store: mailStore, registries: runtime.registries, logger: logger)
+                            apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes,
+                            messageSizeLimit: configuration.limits.messageSizeBytes),
+            grants: grants, store: mailStore, webhooks: webhookStores, registries: runtime.registries, logger: logger)
 
         let localStore = runtime.stores.first!.1
         let replica = runtime.routingReplica
@@ -134,7 +150,7 @@ struct ServeCommand: AsyncParsableCommand {
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
                                         proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
-        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes]
+        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher]
     }
 }
 

@@ -45,6 +45,7 @@ public enum Migrations {
             """,
         ]),
         Migration(version: 2, name: "mail store", statements: MailStoreSchema.statements),
+        Migration(version: 3, name: "webhooks and outbound queue", statements: DeliverySchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -35,6 +35,19 @@ public struct PostgresGrantStore: GrantStore {
 
     private static let grantColumns = "id::text, email, region, app_password_hash, credentials_version, created_at, updated_at"
 
+    /// The `grant.*` webhook event for the grant row `g`, written by the same statement that changes
+    /// it; the object is the API's grant object (the password hash never leaves the store).
+    private static func grantEvent(_ type: String, row: String) -> String {
+        """
+        INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
+        SELECT g.id, 'grant', g.id::text, '\(type)', jsonb_build_object(
+            'object', 'grant', 'id', g.id::text, 'provider', 'nylas', 'grant_status', 'valid', 'email', g.email,
+            'region', g.region, 'scope', '[]'::jsonb, 'created_at', g.created_at, 'updated_at', g.updated_at),
+            extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint
+        FROM \(row) g
+        """
+    }
+
     public func createGrant(_ grant: Grant) async throws -> Grant {
         let client = self.client, logger = self.logger
         return try await run {
@@ -56,6 +69,9 @@ public struct PostgresGrantStore: GrantStore {
                                     \(folder.specialUse), \(grant.createdAt), \(grant.createdAt))
                             """, logger: logger)
                     }
+                    try await connection.query(
+                        "\(unescaped: Self.grantEvent("grant.created", row: "grants")) WHERE g.id = \(grant.id.rawValue)::uuid",
+                        logger: logger)
                 }
             } catch where PostgresErrors.isUniqueViolation(error) {
                 throw StoreError.emailTaken
@@ -84,11 +100,14 @@ public struct PostgresGrantStore: GrantStore {
 
     public func updateGrant(id: GrantID, email: EmailAddress, appPasswordHash: String?, updatedAt: Int64) async throws -> Grant? {
         let query: PostgresQuery = """
-            UPDATE grants SET email = \(email.address), email_normalized = \(email.normalized),
-                   app_password_hash = \(appPasswordHash), credentials_version = credentials_version + 1,
-                   updated_at = \(updatedAt)
-            WHERE id = \(id.rawValue)::uuid
-            RETURNING \(unescaped: Self.grantColumns)
+            WITH updated AS (
+                UPDATE grants SET email = \(email.address), email_normalized = \(email.normalized),
+                       app_password_hash = \(appPasswordHash), credentials_version = credentials_version + 1,
+                       updated_at = \(updatedAt)
+                WHERE id = \(id.rawValue)::uuid
+                RETURNING *),
+            event AS (\(unescaped: Self.grantEvent("grant.updated", row: "updated")))
+            SELECT \(unescaped: Self.grantColumns) FROM updated
             """
         do {
             return try await fetchOne(query)
@@ -100,7 +119,12 @@ public struct PostgresGrantStore: GrantStore {
     public func deleteGrant(id: GrantID) async throws -> Bool {
         let client = self.client, logger = self.logger
         return try await run {
-            let rows = try await client.query("DELETE FROM grants WHERE id = \(id.rawValue)::uuid RETURNING id::text", logger: logger)
+            let rows = try await client.query(
+                """
+                WITH deleted AS (DELETE FROM grants WHERE id = \(id.rawValue)::uuid RETURNING *),
+                event AS (\(unescaped: Self.grantEvent("grant.deleted", row: "deleted")))
+                SELECT id::text FROM deleted
+                """, logger: logger)
             var deleted = false
             for try await _ in rows.decode(String.self) { deleted = true }
             return deleted

@@ -31,44 +31,64 @@ extension PostgresMailStore {
                 }
             }
             guard lock.usedBytes + size <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
-            let threadID = try await Self.resolveThread(connection, logger: logger, grant: grant, facts: facts,
-                                                        internalDate: internalDate, window: window)
-            // Bytes once per grant: the digest names them; identical bytes already stored are reused.
-            let digestRows = try await connection.query(
-                """
-                WITH input AS (SELECT \(rawBuffer)::bytea AS raw),
-                d AS (SELECT sha256(raw) AS digest, raw FROM input),
-                ins AS (
-                    INSERT INTO message_contents (grant_id, digest, raw, size, message_id_header, in_reply_to, refs, subject,
-                        normalized_subject, subject_reply_prefix, from_json, to_json, cc_json, bcc_json, reply_to_json, sent_date,
-                        snippet, has_attachments, envelope, body_structure, body, extra, created_at)
-                    SELECT \(grant.rawValue)::uuid, d.digest, d.raw, \(size), \(facts.messageIDHeader), \(facts.inReplyTo)::text[],
-                        \(facts.references)::text[], \(facts.subject), \(facts.normalizedSubject), \(facts.subjectHasReplyPrefix),
-                        \(participants.from)::jsonb, \(participants.to)::jsonb, \(participants.cc)::jsonb, \(participants.bcc)::jsonb,
-                        \(participants.replyTo)::jsonb, \(facts.sentDate), \(facts.snippet), \(facts.hasAttachments), \(facts.envelope),
-                        \(facts.bodyStructure), \(facts.body), \(facts.extraJSON)::jsonb, \(lock.now)
-                    FROM d
-                    ON CONFLICT (grant_id, digest) DO NOTHING)
-                SELECT digest FROM d
-                """, logger: logger)
-            var digest: ByteBuffer?
-            for try await value in digestRows.decode(ByteBuffer.self) { digest = value }
-            let base = try await Self.allocateUIDs(connection, logger: logger, lock: lock, folderID: folderID, count: 1)
-            let messageID = ObjectIDGenerator.random()
-            try await connection.query(
-                """
-                INSERT INTO messages (grant_id, id, folder_id, uid, content_digest, thread_id, flags, modseq, arrived_modseq,
-                    internal_date, size, message_id_header, normalized_subject, created_at, updated_at)
-                VALUES (\(grant.rawValue)::uuid, \(messageID), \(folderID), \(base), \(digest), \(threadID), \(flags.names)::text[],
-                    \(lock.modseq), \(lock.modseq), \(internalDate), \(size), \(facts.messageIDHeader), \(facts.normalizedSubject),
-                    \(lock.now), \(lock.now))
-                """, logger: logger)
-            try await Self.adjustQuota(connection, logger: logger, lock: lock, bytes: size, messages: 1)
-            try await Self.insertMessageEvents(connection, logger: logger, lock: lock, ids: [messageID], type: "message.created")
+            let (messageID, base, threadID) = try await Self.insertMessage(
+                connection, logger: logger, lock: lock, folderID: folderID, raw: rawBuffer, size: size, facts: facts,
+                participants: participants, flags: flags, internalDate: internalDate, window: window)
             let result = AppendResult(messageID: messageID, uid: base, uidValidity: folder.uidValidity, modseq: lock.modseq,
                                       threadID: threadID, deduplicated: false)
             return (result, [Announcement(folderID: folderID, modseq: lock.modseq)])
         }
+    }
+
+    /// Stores the bytes (once per grant) and a new message row in `folderID` with the next UID, the
+    /// quota effect and `message.created`. The caller has checked the quota.
+    static func insertMessage(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, folderID: String, raw: ByteBuffer,
+                              size: Int64, facts: MessageFacts, participants: ParticipantJSON, flags: MessageFlags,
+                              internalDate: Int64, window: Int64) async throws -> (id: String, uid: Int64, threadID: String) {
+        let grant = lock.grant
+        let threadID = try await resolveThread(connection, logger: logger, grant: grant, facts: facts,
+                                               internalDate: internalDate, window: window)
+        let digest = try await storeContent(connection, logger: logger, lock: lock, raw: raw, size: size, facts: facts,
+                                            participants: participants)
+        let uid = try await allocateUIDs(connection, logger: logger, lock: lock, folderID: folderID, count: 1)
+        let messageID = ObjectIDGenerator.random()
+        try await connection.query(
+            """
+            INSERT INTO messages (grant_id, id, folder_id, uid, content_digest, thread_id, flags, modseq, arrived_modseq,
+                internal_date, size, message_id_header, normalized_subject, created_at, updated_at)
+            VALUES (\(grant.rawValue)::uuid, \(messageID), \(folderID), \(uid), \(digest), \(threadID), \(flags.names)::text[],
+                \(lock.modseq), \(lock.modseq), \(internalDate), \(size), \(facts.messageIDHeader), \(facts.normalizedSubject),
+                \(lock.now), \(lock.now))
+            """, logger: logger)
+        try await adjustQuota(connection, logger: logger, lock: lock, bytes: size, messages: 1)
+        try await insertMessageEvents(connection, logger: logger, lock: lock, ids: [messageID], type: "message.created")
+        return (messageID, uid, threadID)
+    }
+
+    /// Bytes once per grant: the SHA-256 digest names them; identical bytes already stored are reused.
+    static func storeContent(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, raw: ByteBuffer, size: Int64,
+                             facts: MessageFacts, participants: ParticipantJSON) async throws -> ByteBuffer? {
+        let grant = lock.grant
+        let digestRows = try await connection.query(
+            """
+            WITH input AS (SELECT \(raw)::bytea AS raw),
+            d AS (SELECT sha256(raw) AS digest, raw FROM input),
+            ins AS (
+                INSERT INTO message_contents (grant_id, digest, raw, size, message_id_header, in_reply_to, refs, subject,
+                    normalized_subject, subject_reply_prefix, from_json, to_json, cc_json, bcc_json, reply_to_json, sent_date,
+                    snippet, has_attachments, envelope, body_structure, body, extra, created_at)
+                SELECT \(grant.rawValue)::uuid, d.digest, d.raw, \(size), \(facts.messageIDHeader), \(facts.inReplyTo)::text[],
+                    \(facts.references)::text[], \(facts.subject), \(facts.normalizedSubject), \(facts.subjectHasReplyPrefix),
+                    \(participants.from)::jsonb, \(participants.to)::jsonb, \(participants.cc)::jsonb, \(participants.bcc)::jsonb,
+                    \(participants.replyTo)::jsonb, \(facts.sentDate), \(facts.snippet), \(facts.hasAttachments), \(facts.envelope),
+                    \(facts.bodyStructure), \(facts.body), \(facts.extraJSON)::jsonb, \(lock.now)
+                FROM d
+                ON CONFLICT (grant_id, digest) DO NOTHING)
+            SELECT digest FROM d
+            """, logger: logger)
+        var digest: ByteBuffer?
+        for try await value in digestRows.decode(ByteBuffer.self) { digest = value }
+        return digest
     }
 
     /// A message joins the thread of a known message it references (In-Reply-To, References, or a

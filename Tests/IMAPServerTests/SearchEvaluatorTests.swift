@@ -3,7 +3,7 @@ import MIME
 import MailCore
 import Testing
 
-@testable import IMAPServer
+@testable import MailSearch
 
 /// Three messages of one mailbox; every key of the table runs against all three.
 ///

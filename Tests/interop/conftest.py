@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from helpers import connect_body, unique_email
+from helpers import Account, connect_body, unique_email, valid_password
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -55,6 +55,9 @@ class Node:
 
     def post(self, path, **kw):
         return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
 
     def patch(self, path, **kw):
         return self.request("PATCH", path, **kw)
@@ -184,3 +187,40 @@ def create_grant(cluster):
             any_node.delete(f"/v3/grants/{grant_id}", timeout=10)
         except requests.RequestException:
             pass
+
+
+@pytest.fixture
+def account(cluster, create_grant):
+    """account(node) -> Account (helpers.py) for a fresh grant homed in node's region."""
+    made = []
+
+    def make(node):
+        password = valid_password()
+        grant = create_grant(node, unique_email("imap"), password)
+        acct = Account(cluster, grant, password)
+        made.append(acct)
+        return acct
+
+    yield make
+    for acct in made:
+        acct.close()
+
+
+# --- webhooks (webhook_receiver.py) ----------------------------------------------------------------
+
+@pytest.fixture
+def make_webhook(cluster):
+    """make_webhook(node=us-1, trigger_types=every type, receiver=None, **fields) -> Webhook: a real
+    HTTP receiver on 127.0.0.1 and a webhook made through the API pointing at it.
+    make_webhook.receiver(**options) makes a bare receiver. All are deleted/stopped after the test."""
+    from webhook_receiver import WebhookFactory
+    factory = WebhookFactory(cluster)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def webhook(make_webhook):
+    """A webhook for every trigger type, made through us-1. Webhooks are application-wide: it gets
+    the events of every grant, so tests filter deliveries by their own grant id."""
+    return make_webhook()

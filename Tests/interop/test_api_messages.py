@@ -12,8 +12,7 @@ import uuid
 
 import pytest
 
-from helpers import assert_error
-from test_imap import account, appenduid, message  # noqa: F401  (account is a fixture)
+from helpers import append, assert_error, by_subject, emails, get_message, list_messages, message, ok
 
 MESSAGE_KEYS = {"id", "grant_id", "object", "thread_id", "subject", "from", "to", "cc", "bcc", "reply_to",
                 "date", "created_at", "unread", "starred", "folders", "snippet", "body", "attachments"}
@@ -25,32 +24,8 @@ BASE_TIME = 1_790_000_000  # 2026-09-21: internal dates the tests set on APPEND
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def ok(response, status=200):
-    assert response.status_code == status, (response.request.method, response.request.url,
-                                            response.status_code, response.text[:2000])
-    body = response.json()
-    assert isinstance(body.get("request_id"), str) and body["request_id"], body
-    return body
-
-
 def put(node, path, **kw):
     return node.request("PUT", path, **kw)
-
-
-def list_messages(node, grant, **params):
-    body = ok(node.get(f"/v3/grants/{grant['id']}/messages", params=params))
-    assert "next_cursor" in body, body
-    return body["data"]
-
-
-def by_subject(node, grant, subject, **params):
-    found = [m for m in list_messages(node, grant, limit=200, **params) if m.get("subject") == subject]
-    assert len(found) == 1, (subject, found)
-    return found[0]
-
-
-def get_message(node, grant, message_id, **params):
-    return ok(node.get(f"/v3/grants/{grant['id']}/messages/{message_id}", params=params))["data"]
 
 
 def folders(node, grant):
@@ -61,16 +36,6 @@ def folder_by_name(node, grant, name):
     found = [f for f in folders(node, grant).values() if f["name"] == name]
     assert len(found) == 1, (name, folders(node, grant))
     return found[0]
-
-
-def emails(participants):
-    return [p["email"] for p in participants]
-
-
-def append(conn, folder, data, flags=None, when=None):
-    typ, resp = conn.append(folder, flags, imaplib.Time2Internaldate(when) if when else None, data)
-    assert typ == "OK", resp
-    return appenduid(resp[-1])[1]
 
 
 def imap_flags(conn, folder, uid):

@@ -17,14 +17,13 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import imap_tools
 import imapclient
 import pytest
-from imap_tools import AND, MailBox, MailBoxStartTls, MailMessageFlags
+from imap_tools import AND, MailBoxStartTls, MailMessageFlags
 from imapclient import imap_utf7
 
 from conftest import REPO
-from helpers import unique_email, valid_password, wait_for
+from helpers import SourcedIMAP4_SSL, addr, appenduid, message, tls_context, unique_email, valid_password, wait_for
 
 CORPUS = (REPO / ".." / "shared" / "corpus" / "python-email").resolve()
 SYSTEM_FOLDERS = {"INBOX": None, "Sent": b"\\Sent", "Drafts": b"\\Drafts", "Trash": b"\\Trash",
@@ -37,32 +36,6 @@ CRLF_RE = re.compile(rb"\r\n|\r(?!\n)|\n")
 
 def crlf(data):
     return CRLF_RE.sub(b"\r\n", data)
-
-
-def addr(node, kind="imaps"):
-    host, port = node.entry[kind].rsplit(":", 1)
-    return host, int(port)
-
-
-def tls_context(cluster, node):
-    """Verifies the node's self-signed certificate (IP SAN 127.0.0.1) instead of trusting anything."""
-    return ssl.create_default_context(cafile=str(cluster.run_dir / "tls" / f"mail.{node.region}.localhost.crt"))
-
-
-def message(subject, body="hello\r\n", sender="alice@example.org", to="agent@example.com", msgid=None,
-            extra=b""):
-    msgid = msgid or f"<{uuid.uuid4().hex}@interop.test>"
-    head = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n"
-            f"Message-ID: {msgid}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n")
-    return head.encode() + extra + b"\r\n" + body.encode()
-
-
-def appenduid(text):
-    """[APPENDUID validity uid] out of a tagged OK text (bytes or str)."""
-    text = text.decode() if isinstance(text, bytes) else str(text)
-    match = re.search(r"\[APPENDUID (\d+) (\d+)\]", text)
-    assert match, f"no APPENDUID in {text!r}"
-    return int(match.group(1)), int(match.group(2))
 
 
 def copyuid(text):
@@ -78,83 +51,6 @@ def fresh_source():
     tests that fail logins on purpose do it from addresses nobody else uses."""
     n = uuid.uuid4().int
     return f"127.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 2}"
-
-
-class SourcedIMAP4_SSL(imaplib.IMAP4_SSL):
-    """imaplib's IMAP4_SSL, connecting from a chosen local address."""
-
-    def __init__(self, host, port, source, **kwargs):
-        self._source = source
-        super().__init__(host, port, **kwargs)
-
-    def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
-        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-
-
-class Account:
-    """A grant made for one test plus connection factories for the three libraries."""
-
-    def __init__(self, cluster, grant, password):
-        self.cluster = cluster
-        self.grant = grant
-        self.email = grant["email"]
-        self.password = password
-        self.opened = []
-
-    def imaplib(self, node, login=True, source=None):
-        host, port = addr(node)
-        if source:
-            conn = SourcedIMAP4_SSL(host, port, source, ssl_context=tls_context(self.cluster, node), timeout=20)
-        else:
-            conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
-        self.opened.append(conn)
-        if login:
-            conn.login(self.email, self.password)
-        return conn
-
-    def imapclient(self, node, login=True):
-        host, port = addr(node)
-        conn = imapclient.IMAPClient(host, port=port, ssl=True, ssl_context=tls_context(self.cluster, node),
-                                     timeout=20)
-        self.opened.append(conn)
-        if login:
-            conn.login(self.email, self.password)
-        return conn
-
-    def imap_tools(self, node, folder="INBOX"):
-        host, port = addr(node)
-        box = MailBox(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
-        self.opened.append(box)
-        box.login(self.email, self.password, initial_folder=folder)
-        return box
-
-    def close(self):
-        for conn in self.opened:
-            try:
-                if isinstance(conn, imap_tools.BaseMailBox):
-                    conn.client.shutdown()
-                else:
-                    conn.shutdown()
-            except Exception:
-                pass
-
-
-@pytest.fixture
-def account(cluster, create_grant):
-    """account(node) -> Account for a fresh grant homed in node's region."""
-    made = []
-
-    def make(node):
-        password = valid_password()
-        grant = create_grant(node, unique_email("imap"), password)
-        acct = Account(cluster, grant, password)
-        made.append(acct)
-        return acct
-
-    yield make
-    for acct in made:
-        acct.close()
 
 
 # --- first sync ------------------------------------------------------------------------------------

@@ -6,18 +6,30 @@ import MailCore
 ///
 /// Everything but `raw` comes from the mailbox snapshot and the stored facts; `raw` is loaded only
 /// when `SearchEvaluator.needsRaw(_:)` says the key reads the message text.
-struct SearchCandidate: Sendable, Hashable {
-    var sequenceNumber: UInt32
-    var uid: UInt32
-    var flags: MessageFlags
+public struct SearchCandidate: Sendable, Hashable {
+    public var sequenceNumber: UInt32
+    public var uid: UInt32
+    public var flags: MessageFlags
     /// The internal date, seconds since 1970 UTC.
-    var internalDate: Int64
+    public var internalDate: Int64
     /// RFC822.SIZE in octets.
-    var size: Int64
-    var modseq: Int64
-    var facts: MessageFacts
+    public var size: Int64
+    public var modseq: Int64
+    public var facts: MessageFacts
     /// The message bytes; nil unless the key needs them.
-    var raw: [UInt8]?
+    public var raw: [UInt8]?
+
+    public init(sequenceNumber: UInt32, uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64,
+                facts: MessageFacts, raw: [UInt8]?) {
+        self.sequenceNumber = sequenceNumber
+        self.uid = uid
+        self.flags = flags
+        self.internalDate = internalDate
+        self.size = size
+        self.modseq = modseq
+        self.facts = facts
+        self.raw = raw
+    }
 }
 
 /// Evaluates a SEARCH key against one message (RFC 9051 section 6.4.4, RFC 3501 section 6.4.4,
@@ -59,7 +71,7 @@ struct SearchCandidate: Sendable, Hashable {
 ///   2.1); with no saved result it is the empty set.
 /// * MODSEQ compares the message's modseq; the optional entry name is ignored, since this server
 ///   keeps one modseq per message (RFC 7162 section 3.1.5 allows this).
-struct SearchEvaluator: Sendable {
+public struct SearchEvaluator: Sendable {
     /// The charsets a `CHARSET` argument may name; anything else gets `NO [BADCHARSET (...)]`
     /// (RFC 9051 section 6.4.4). Listed in the order the response code gives them.
     static let supportedCharsets = ["UTF-8", "US-ASCII"]
@@ -78,7 +90,7 @@ struct SearchEvaluator: Sendable {
     ///   - largestSequenceNumber: what `*` means in a sequence set (the message count).
     ///   - largestUID: what `*` means in a UID set (the highest UID in the mailbox).
     ///   - savedResult: the UIDs saved by `SEARCH RETURN (SAVE)`, nil when nothing is saved.
-    init(largestSequenceNumber: UInt32, largestUID: UInt32, savedResult: [UInt32]? = nil) {
+    public init(largestSequenceNumber: UInt32, largestUID: UInt32, savedResult: [UInt32]? = nil) {
         self.largestSequenceNumber = largestSequenceNumber
         self.largestUID = largestUID
         self.savedResult = Set(savedResult ?? [])
@@ -86,14 +98,14 @@ struct SearchEvaluator: Sendable {
 
     /// True for `UTF-8` and `US-ASCII` in any letter case (RFC 9051 section 6.4.4: a server must
     /// support both). The parser gives the charset upper-cased; the evaluator does not rely on it.
-    static func isSupportedCharset(_ charset: String) -> Bool {
+    public static func isSupportedCharset(_ charset: String) -> Bool {
         let upper = charset.uppercased()
         return supportedCharsets.contains(upper) || upper == "UTF8" || upper == "ASCII"
     }
 
     /// True when the key reads the message text (BODY, TEXT, HEADER of a field not in the facts),
     /// so the candidate must carry `raw`.
-    static func needsRaw(_ key: SearchKey) -> Bool {
+    public static func needsRaw(_ key: SearchKey) -> Bool {
         switch key {
         case .body, .text:
             return true
@@ -116,7 +128,7 @@ struct SearchEvaluator: Sendable {
 
     /// True when `candidate` satisfies `key`. A key that needs the raw message never matches a
     /// candidate without `raw`.
-    func matches(_ key: SearchKey, _ candidate: SearchCandidate) -> Bool {
+    public func matches(_ key: SearchKey, _ candidate: SearchCandidate) -> Bool {
         var text = SearchMessageText(raw: candidate.raw)
         return matches(key, candidate, &text)
     }

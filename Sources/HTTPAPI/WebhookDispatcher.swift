@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MIME
+import MailCore
+import Metrics
+import NIOCore
+import ServiceLifecycle
+
+/// Delivers this region's webhook events from this node. Every node runs one; they share the work
+/// through the queue's claims (`WebhookQueue`). Woken by mailbox changes announced on Redis and by
+/// a one-second tick that also drives retries, so that events flow even while Redis is down.
+///
+/// Metrics: `mailnode_webhook_deliveries_total{outcome}`, `mailnode_webhook_request_duration_seconds`,
+/// `mailnode_webhook_delivery_latency_seconds` (event to delivery), `mailnode_webhook_queue_depth`
+/// and `mailnode_webhook_oldest_pending_seconds` (both `{region}`).
+public struct WebhookDispatcher: Service {
+    public struct Settings: Sendable {
+        public var region: String
+        public var node: String
+        public var applicationID: String
+        public var policy: WebhookRetryPolicy
+        public var deliveryTimeout: Duration
+        /// Webhooks this node delivers to at once.
+        public var concurrency: Int
+        /// Events sent to one webhook per claim.
+        public var batchSize = 20
+        public var tick: Duration = .seconds(1)
+
+        public init(region: String, node: String, applicationID: String, policy: WebhookRetryPolicy, deliveryTimeout: Duration,
+                    concurrency: Int) {
+            self.region = region
+            self.node = node
+            self.applicationID = applicationID
+            self.policy = policy
+            self.deliveryTimeout = deliveryTimeout
+            self.concurrency = concurrency
+        }
+    }
+
+    let queue: any WebhookQueue
+    let store: any MailStore
+    let settings: Settings
+    let logger: Logger
+    /// Rung when events may be waiting to fan out (a mailbox change, the tick).
+    public let fanOutBell = Doorbell()
+    let dispatchBell = Doorbell()
+
+    public init(queue: any WebhookQueue, store: any MailStore, settings: Settings, logger: Logger) {
+        self.queue = queue
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.fanOutLoop() }
+            for _ in 0..<settings.concurrency {
+                group.addTask { await self.dispatchLoop() }
+            }
+            group.addTask { await self.tickLoop() }
+            try? await gracefulShutdown()
+            fanOutBell.close()
+            dispatchBell.close()
+            group.cancelAll()
+        }
+    }
+
+    private func tickLoop() async {
+        var ticks = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.tick)
+            fanOutBell.ring()
+            dispatchBell.ring()
+            ticks += 1
+            if ticks % 5 == 0, let depth = try? await queue.depth() {
+                Gauge(label: "mailnode_webhook_queue_depth", dimensions: [("region", settings.region)]).record(depth.pending)
+                Gauge(label: "mailnode_webhook_oldest_pending_seconds", dimensions: [("region", settings.region)])
+                    .record(depth.oldestAgeSeconds)
+            }
+        }
+    }
+
+    private func fanOutLoop() async {
+        let batch = 500
+        for await _ in fanOutBell.rings() {
+            do {
+                var moved = 0
+                var count = 0
+                repeat {
+                    count = try await queue.fanOut(limit: batch)
+                    moved += count
+                } while count == batch && !Task.isCancelled
+                if moved > 0 { dispatchBell.ring() }
+            } catch {
+                logger.warning("webhook fan-out failed; retrying at the next tick", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func dispatchLoop() async {
+        for await _ in dispatchBell.rings() {
+            do {
+                while !Task.isCancelled, try await queue.dispatchNext(limit: settings.batchSize, policy: settings.policy, deliver: deliver) {}
+            } catch {
+                logger.warning("webhook dispatch failed; retrying at the next tick", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Sends the webhook's events in order and stops at the first failure: later events wait for it.
+    @Sendable func deliver(_ webhook: Webhook, _ deliveries: [WebhookDelivery]) async -> [WebhookDeliveryOutcome] {
+        var outcomes: [WebhookDeliveryOutcome] = []
+        for delivery in deliveries {
+            let outcome = await send(delivery, to: webhook)
+            outcomes.append(outcome)
+            if case .failed = outcome { break }
+        }
+        return outcomes
+    }
+
+    private func send(_ delivery: WebhookDelivery, to webhook: Webhook) async -> WebhookDeliveryOutcome {
+        let event = delivery.event
+        let notification: WebhookNotification
+        do {
+            notification = try WebhookNotification(
+                event: event, object: await objectJSON(event), attempt: delivery.attempts + 1,
+                region: settings.region, applicationID: settings.applicationID)
+        } catch {
+            logger.error("webhook event could not be encoded", metadata: ["event_id": "\(event.id)", "error": "\(error)"])
+            return .failed("the event could not be encoded: \(error)")
+        }
+        var request = HTTPClientRequest(url: webhook.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "mailnode-webhooks")
+        request.headers.add(name: "X-Nylas-Signature", value: WebhookNotification.signature(of: notification.body, secret: webhook.secret))
+        request.headers.add(name: "X-Mailnode-Node", value: settings.node)
+        request.body = .bytes(ByteBuffer(bytes: notification.body))
+        let started = ContinuousClock.now
+        let outcome: WebhookDeliveryOutcome
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(settings.deliveryTimeout / .nanoseconds(1))))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            outcome = (200..<300).contains(response.status.code) ? .delivered : .failed("HTTP \(response.status.code)")
+        } catch {
+            outcome = .failed("\(error)")
+        }
+        Timer(label: "mailnode_webhook_request_duration_seconds").recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+        switch outcome {
+        case .delivered:
+            Counter(label: "mailnode_webhook_deliveries_total", dimensions: [("outcome", "delivered")]).increment()
+            Timer(label: "mailnode_webhook_delivery_latency_seconds")
+                .recordSeconds(max(0, WallClock.unixSeconds() - event.createdAt))
+        case .failed(let reason):
+            Counter(label: "mailnode_webhook_deliveries_total", dimensions: [("outcome", "failed")]).increment()
+            logger.info("webhook delivery failed; it will be retried", metadata: [
+                "webhook_id": "\(webhook.id)", "event_id": "\(event.id)", "attempt": "\(delivery.attempts + 1)", "error": "\(reason)"])
+        }
+        return outcome
+    }
+
+    /// The event's object; a message that still exists gets its body, which the outbox row does not
+    /// carry (message bytes never change, so it is the body the event was about).
+    private func objectJSON(_ event: OutboxEvent) async -> String {
+        guard event.objectType == "message", event.type == "message.created" || event.type == "message.updated",
+              let message = try? await store.message(grant: event.grantID, id: event.objectID, includeRaw: true),
+              let raw = message.raw,
+              var object = (try? JSONSerialization.jsonObject(with: Data(event.payloadJSON.utf8))) as? [String: Any] else {
+            return event.payloadJSON
+        }
+        let summary = MIMEMessage(parsing: raw).summary()
+        object["body"] = summary.htmlBody ?? summary.textBody ?? ""
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return event.payloadJSON
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

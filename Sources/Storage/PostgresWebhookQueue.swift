@@ -1,0 +1,180 @@
+import Logging
+import MailCore
+import PostgresNIO
+
+/// Webhook deliveries in one region's Postgres (see `DeliverySchema` for the claim and ordering).
+public struct PostgresWebhookQueue: WebhookQueue {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// The longest one batch (claim, deliver, record) may hold its webhook.
+    public var batchTimeout: Duration
+
+    public init(client: PostgresClient, logger: Logger, batchTimeout: Duration = .seconds(90)) {
+        self.client = client
+        self.logger = logger
+        self.batchTimeout = batchTimeout
+    }
+
+    public func fanOut(limit: Int) async throws -> Int {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(30), what: "Postgres") {
+            // One statement: claim the oldest pending events (other nodes skip them), queue a
+            // delivery per subscribed webhook that existed when the event happened, mark them dispatched.
+            let rows = try await client.query(
+                """
+                WITH claimed AS (
+                    SELECT id, type, created_at FROM event_outbox WHERE state = 'pending'
+                    ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+                queued AS (
+                    INSERT INTO webhook_deliveries (webhook_id, event_id, created_at)
+                    SELECT w.id, c.id, c.created_at FROM claimed c
+                    JOIN webhooks w ON w.status <> 'pause' AND w.created_at <= c.created_at
+                        AND (c.type = ANY (w.trigger_types) OR regexp_replace(c.type, '\\.truncated$', '') = ANY (w.trigger_types))
+                    ON CONFLICT DO NOTHING),
+                marked AS (
+                    UPDATE event_outbox SET state = 'dispatched' WHERE id IN (SELECT id FROM claimed) RETURNING id)
+                SELECT count(*) FROM marked
+                """, logger: logger)
+            var count = 0
+            for try await value in rows.decode(Int.self) { count = value }
+            return count
+        }
+    }
+
+    public func dispatchNext(limit: Int, policy: WebhookRetryPolicy,
+                             deliver: @escaping @Sendable (Webhook, [WebhookDelivery]) async -> [WebhookDeliveryOutcome]) async throws -> Bool {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(batchTimeout, what: "Postgres") {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    let nowMilliseconds = WallClock.unixMilliseconds()
+                    let claimed = try await connection.query(
+                        """
+                        SELECT \(unescaped: PostgresWebhookStore.columns), consecutive_failures FROM webhooks w
+                        WHERE w.status <> 'pause' AND w.retry_at_ms <= \(nowMilliseconds)
+                          AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending')
+                        ORDER BY w.retry_at_ms, w.id LIMIT 1
+                        FOR NO KEY UPDATE SKIP LOCKED
+                        """, logger: logger)
+                    var found: (Webhook, Int)?
+                    for try await (id, url, description, triggers, emails, secret, status, statusUpdated, created, updated, failures)
+                        in claimed.decode((String, String, String?, [String], [String], String, String, Int64, Int64, Int64, Int32).self) {
+                        found = (Webhook(id: id, url: url, description: description, triggerTypes: triggers,
+                                         notificationEmailAddresses: emails, secret: secret,
+                                         status: Webhook.Status(rawValue: status) ?? .active, statusUpdatedAt: statusUpdated,
+                                         createdAt: created, updatedAt: updated), Int(failures))
+                    }
+                    guard let (webhook, failures) = found else { return false }
+                    let rows = try await connection.query(
+                        """
+                        SELECT e.id, e.grant_id::text, e.object_type, e.object_id, e.type, e.payload::text, e.created_at, d.attempts
+                        FROM webhook_deliveries d JOIN event_outbox e ON e.id = d.event_id
+                        WHERE d.webhook_id = \(webhook.id) AND d.state = 'pending'
+                        ORDER BY d.event_id LIMIT \(limit)
+                        """, logger: logger)
+                    var deliveries: [WebhookDelivery] = []
+                    for try await (id, grant, objectType, objectID, type, payload, created, attempts)
+                        in rows.decode((Int64, String, String, String, String, String, Int64, Int32).self) {
+                        guard let grantID = GrantID(rawValue: grant) else { continue }
+                        deliveries.append(WebhookDelivery(
+                            event: OutboxEvent(id: id, grantID: grantID, objectType: objectType, objectID: objectID, type: type,
+                                               payloadJSON: payload, createdAt: created, attempts: Int(attempts)),
+                            attempts: Int(attempts)))
+                    }
+                    guard !deliveries.isEmpty else { return true }
+                    let outcomes = await deliver(webhook, deliveries)
+                    try await Self.record(connection, logger: logger, webhook: webhook, failures: failures,
+                                          deliveries: deliveries, outcomes: outcomes, policy: policy)
+                    return true
+                }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                throw error
+            }
+        }
+    }
+
+    /// Delivered rows are done; the first failure (the dispatcher stops there) is retried later or,
+    /// past the retry window, given up with the webhook marked failing; rows after it stay as they were.
+    static func record(_ connection: PostgresConnection, logger: Logger, webhook: Webhook, failures: Int,
+                       deliveries: [WebhookDelivery], outcomes: [WebhookDeliveryOutcome], policy: WebhookRetryPolicy) async throws {
+        let now = WallClock.unixSeconds(), nowMilliseconds = WallClock.unixMilliseconds()
+        var delivered: [Int64] = []
+        var failure: (WebhookDelivery, String)?
+        for (delivery, outcome) in zip(deliveries, outcomes) {
+            switch outcome {
+            case .delivered: delivered.append(delivery.event.id)
+            case .failed(let reason): failure = (delivery, reason)
+            }
+            if failure != nil { break }
+        }
+        if !delivered.isEmpty {
+            try await connection.query(
+                """
+                UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at_ms = \(nowMilliseconds),
+                    first_attempt_at = COALESCE(first_attempt_at, \(now)), last_error = NULL
+                WHERE webhook_id = \(webhook.id) AND event_id = ANY(\(delivered)::bigint[])
+                """, logger: logger)
+        }
+        guard let (failed, reason) = failure else {
+            if !delivered.isEmpty {
+                try await connection.query(
+                    """
+                    UPDATE webhooks SET consecutive_failures = 0, retry_at_ms = 0,
+                        status = CASE WHEN status = 'failing' THEN 'active' ELSE status END,
+                        status_updated_at = CASE WHEN status = 'failing' THEN \(now) ELSE status_updated_at END
+                    WHERE id = \(webhook.id)
+                    """, logger: logger)
+            }
+            return
+        }
+        let rows = try await connection.query(
+            """
+            UPDATE webhook_deliveries SET attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, \(now)),
+                last_error = \(reason)
+            WHERE webhook_id = \(webhook.id) AND event_id = \(failed.event.id)
+            RETURNING first_attempt_at
+            """, logger: logger)
+        var firstAttempt = now
+        for try await value in rows.decode(Int64.self) { firstAttempt = value }
+        if now - firstAttempt >= policy.retryWindowSeconds {
+            logger.warning("webhook delivery given up after its retry window", metadata: [
+                "webhook_id": "\(webhook.id)", "event_id": "\(failed.event.id)", "error": "\(reason)"])
+            try await connection.query(
+                "UPDATE webhook_deliveries SET state = 'failed' WHERE webhook_id = \(webhook.id) AND event_id = \(failed.event.id)",
+                logger: logger)
+            try await connection.query(
+                """
+                UPDATE webhooks SET consecutive_failures = 0, retry_at_ms = 0, status = 'failing',
+                    status_updated_at = CASE WHEN status = 'failing' THEN status_updated_at ELSE \(now) END
+                WHERE id = \(webhook.id)
+                """, logger: logger)
+        } else {
+            let delay = policy.delayMilliseconds(afterFailures: failures + 1)
+            try await connection.query(
+                """
+                UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, retry_at_ms = \(nowMilliseconds + delay)
+                WHERE id = \(webhook.id)
+                """, logger: logger)
+        }
+    }
+
+    public func depth() async throws -> WebhookQueueDepth {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") {
+            let rows = try await client.query(
+                """
+                SELECT
+                    (SELECT count(*) FROM event_outbox WHERE state = 'pending')
+                        + (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'),
+                    LEAST((SELECT min(created_at) FROM event_outbox WHERE state = 'pending'),
+                          (SELECT min(created_at) FROM webhook_deliveries WHERE state = 'pending'))
+                """, logger: logger)
+            var depth = WebhookQueueDepth(pending: 0, oldestAgeSeconds: 0)
+            for try await (count, oldest) in rows.decode((Int64, Int64?).self) {
+                depth = WebhookQueueDepth(pending: Int(count), oldestAgeSeconds: oldest.map { max(0, WallClock.unixSeconds() - $0) } ?? 0)
+            }
+            return depth
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Logging
+import MailCore
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+
+/// The outbox and the webhooks are shared by every grant, so these tests run on a database of
+/// their own: a claim here must not take other tests' events.
+@Suite struct PostgresWebhookQueueTests {
+    static func withFreshDatabase(_ body: @escaping @Sendable (PostgresClient) async throws -> Void) async throws {
+        let url = try TestEnvironment.postgresURL()
+        let database = "outbox_\(UInt32.random(in: 0...UInt32.max))"
+        try await TestEnvironment.withPostgres(url: url) { client in
+            _ = try await client.query("CREATE DATABASE \(unescaped: database)")
+        }
+        var endpoint = try PostgresEndpoint(url: url)
+        endpoint.database = database
+        @Sendable func dropDatabase() async throws {
+            try await TestEnvironment.withPostgres(url: url) { client in
+                _ = try await client.query("DROP DATABASE \(unescaped: database) WITH (FORCE)")
+            }
+        }
+        let freshURL = "postgres://\(endpoint.username)@\(endpoint.host):\(endpoint.port)/\(database)"
+        do {
+            try await TestEnvironment.withPostgres(url: freshURL, body)
+        } catch {
+            try? await dropDatabase()
+            throw error
+        }
+        try await dropDatabase()
+    }
+
+    static func grantWithEvents(_ client: PostgresClient, messages: Int) async throws -> GrantID {
+        let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("outbox"))!, region: Region(rawValue: "us")!,
+                          appPasswordHash: nil, createdAt: 1_767_225_600, updatedAt: 1_767_225_600)
+        _ = try await PostgresGrantStore(client: client, logger: TestEnvironment.logger).createGrant(grant)
+        let store = PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: 1 << 30)
+        for index in 0..<messages {
+            let message = TestMessage(messageID: "outbox-\(index)-\(ObjectIDGenerator.random())@example.test")
+            try await MailStoreBehaviour.append(store, grant.id, "inbox", message)
+        }
+        return grant.id
+    }
+
+    static func webhook(_ id: String, triggers: [String], status: Webhook.Status = .active) -> Webhook {
+        Webhook(id: id, url: "http://127.0.0.1:1/\(id)", description: nil, triggerTypes: triggers, notificationEmailAddresses: [],
+                secret: "secret-\(id)", status: status, statusUpdatedAt: 0, createdAt: 0, updatedAt: 0)
+    }
+
+    static let fast = WebhookRetryPolicy(initialDelayMilliseconds: 100, maximumDelayMilliseconds: 1000, retryWindowSeconds: 3600)
+
+    @Test func eventsFanOutToSubscribedWebhooksAndGoOutInOrder() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
+            try await webhooks.createWebhook(Self.webhook("folders", triggers: ["folder.created"]))
+            try await webhooks.createWebhook(Self.webhook("paused", triggers: ["message.created"], status: .pause))
+            let grant = try await Self.grantWithEvents(client, messages: 3)
+            let outbox = PostgresEventOutbox(client: client, logger: TestEnvironment.logger)
+            let all = try await outbox.events(grant: grant, after: 0, limit: 100)
+            #expect(all.map(\.type) == ["grant.created", "message.created", "message.created", "message.created"])
+            #expect(all.first?.payloadJSON.contains("\"email\"") == true && all.first?.payloadJSON.contains("hash") == false)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            #expect(try await queue.fanOut(limit: 2) == 2)
+            #expect(try await queue.fanOut(limit: 100) == 2)
+            #expect(try await queue.fanOut(limit: 100) == 0)
+            #expect(try await queue.depth().pending == 3)
+            let seen = Recorder()
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { webhook, deliveries in
+                await seen.add(deliveries.map { "\(webhook.id):\($0.event.id):\($0.attempts)" })
+                return deliveries.map { _ in .delivered }
+            })
+            #expect(await seen.items == all.dropFirst().map { "messages:\($0.id):0" })
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, _ in [] } == false)
+            #expect(try await queue.depth() == WebhookQueueDepth(pending: 0, oldestAgeSeconds: 0))
+        }
+    }
+
+    /// A failed head blocks the webhook's later events until its retry succeeds; the event is the
+    /// same one, its attempt count grown.
+    @Test func aFailureIsRetriedFirstAfterItsDelay() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("flaky", triggers: ["message.created"]))
+            let grant = try await Self.grantWithEvents(client, messages: 2)
+            let events = try await PostgresEventOutbox(client: client, logger: TestEnvironment.logger).events(grant: grant, after: 0, limit: 10)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            _ = try await queue.fanOut(limit: 100)
+            let seen = Recorder()
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, deliveries in
+                await seen.add(deliveries.map { "\($0.event.id):\($0.attempts)" })
+                return [.failed("HTTP 500")]
+            })
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, _ in [] } == false, "not due before its delay")
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, deliveries in
+                await seen.add(deliveries.map { "\($0.event.id):\($0.attempts)" })
+                return deliveries.map { _ in .delivered }
+            })
+            let first = events[1].id, second = events[2].id
+            #expect(await seen.items == ["\(first):0", "\(second):0", "\(first):1", "\(second):0"])
+            let rows = try await client.query("SELECT attempts, last_error FROM webhook_deliveries WHERE event_id = \(first)")
+            for try await (attempts, error) in rows.decode((Int32, String?).self) { #expect(attempts == 2 && error == nil) }
+        }
+    }
+
+    @Test func pastTheRetryWindowTheEventIsGivenUpAndTheWebhookMarkedFailing() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("down", triggers: ["message.created"]))
+            _ = try await Self.grantWithEvents(client, messages: 2)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            _ = try await queue.fanOut(limit: 100)
+            let noWindow = WebhookRetryPolicy(initialDelayMilliseconds: 100, retryWindowSeconds: 0)
+            #expect(try await queue.dispatchNext(limit: 1, policy: noWindow) { _, _ in [.failed("connection refused")] })
+            #expect(try await webhooks.webhook(id: "down")?.status == .failing)
+            // The next event is not blocked by the given-up one, and a success heals the webhook.
+            let counts = Recorder()
+            #expect(try await queue.dispatchNext(limit: 20, policy: noWindow) { _, deliveries in
+                await counts.add(["\(deliveries.count)"])
+                return [.delivered]
+            })
+            #expect(await counts.items == ["1"])
+            #expect(try await webhooks.webhook(id: "down")?.status == .active)
+            let rows = try await client.query("SELECT state FROM webhook_deliveries ORDER BY event_id")
+            var states: [String] = []
+            for try await state in rows.decode(String.self) { states.append(state) }
+            #expect(states == ["failed", "delivered"])
+        }
+    }
+
+    /// Four dispatchers at once over three webhooks: every delivery happens once, each webhook's in event order.
+    @Test func concurrentDispatchersDeliverEachEventOnceInOrder() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            for id in ["a", "b", "c"] { try await webhooks.createWebhook(Self.webhook(id, triggers: ["message.created"])) }
+            _ = try await Self.grantWithEvents(client, messages: 12)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            _ = try await queue.fanOut(limit: 100)
+            let seen = Recorder()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        while try await queue.dispatchNext(limit: 5, policy: Self.fast, deliver: { webhook, deliveries in
+                            try? await Task.sleep(for: .milliseconds(10))
+                            await seen.add(deliveries.map { "\(webhook.id) \($0.event.id)" })
+                            return deliveries.map { _ in .delivered }
+                        }) {}
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let items = await seen.items
+            #expect(items.count == 36 && Set(items).count == 36)
+            for id in ["a", "b", "c"] {
+                let order = items.filter { $0.hasPrefix("\(id) ") }.map { Int64($0.split(separator: " ")[1])! }
+                #expect(order == order.sorted(), "webhook \(id) got its events out of order")
+            }
+        }
+    }
+
+    @Test func retryDelaysDoubleUpToTheCapWithBoundedJitter() {
+        let policy = WebhookRetryPolicy(initialDelayMilliseconds: 10_000, maximumDelayMilliseconds: 3_600_000)
+        #expect(policy.delayMilliseconds(afterFailures: 0, jitter: 0) == 0)
+        #expect(policy.delayMilliseconds(afterFailures: 1, jitter: 0) == 10_000)
+        #expect(policy.delayMilliseconds(afterFailures: 2, jitter: 0) == 20_000)
+        #expect(policy.delayMilliseconds(afterFailures: 9, jitter: 0) == 2_560_000)
+        #expect(policy.delayMilliseconds(afterFailures: 10, jitter: 0) == 3_600_000)
+        #expect(policy.delayMilliseconds(afterFailures: 1000, jitter: 0) == 3_600_000)
+        #expect(policy.delayMilliseconds(afterFailures: 1, jitter: 1) == 12_500)
+        #expect(policy.delayMilliseconds(afterFailures: 1, jitter: -1) == 7_500)
+        #expect(policy.retryWindowSeconds >= 86_400, "the default retry window is at least 24 hours")
+    }
+}
+
+private actor Recorder {
+    var items: [String] = []
+    func add(_ more: [String]) { items += more }
+}
