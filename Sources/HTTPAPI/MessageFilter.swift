@@ -18,8 +18,8 @@ struct MessageFilter {
     var hasAttachment: Bool?
     var nativeSearch: NativeSearch?
 
-    init(query: Parameters) throws {
-        func text(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+    init(query: FormQuery) throws {
+        func text(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
         func flag(_ name: String) throws -> Bool? {
             guard let value = text(name) else { return nil }
             switch value.lowercased() {

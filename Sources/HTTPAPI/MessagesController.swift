@@ -33,16 +33,16 @@ struct MessagesController {
 
     @Sendable func list(request: Request, context: APIRequestContext) async throws -> Response {
         let grant = try await localGrant(context)
-        let query = request.uri.queryParameters
+        let query = FormQuery(request.uri.query)
         let filter = try MessageFilter(query: query)
         var limit = Self.defaultPageSize
         if let text = query["limit"] {
-            guard let value = Int(String(text)), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
+            guard let value = Int(text), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
             limit = min(value, Self.maximumPageSize)
         }
-        let selected = query["select"].map { Set(String($0).split(separator: ",").map { String($0).trimmingWhitespace() }) }
+        let selected = query["select"].map { Set($0.split(separator: ",").map { String($0).trimmingWhitespace() }) }
         let wantsBody = selected == nil || selected!.contains("body") || selected!.contains("attachments")
-        var cursor = query["page_token"].map(String.init)
+        var cursor = query["page_token"]
         var matches: [StoredMessage] = []
         var scanned = 0
         repeat {

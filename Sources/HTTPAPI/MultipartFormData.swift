@@ -14,9 +14,7 @@ struct MultipartFormData {
 
     /// The boundary of a `multipart/form-data` Content-Type, or nil when it is not one.
     static func boundary(contentType: String) -> String? {
-        let header = Array("Content-Type: \(contentType)\r\n\r\n".utf8)
-        let parsed = MIMEMessage(parsing: header).root.contentType
-        guard parsed.type == "multipart", parsed.subtype == "form-data",
+        guard let parsed = ContentType.parse(Array(contentType.utf8)), parsed.type == "multipart", parsed.subtype == "form-data",
               let boundary = parsed.parameters.value(of: "boundary"), !boundary.isEmpty, boundary.utf8.count <= 70 else { return nil }
         return boundary
     }

@@ -32,7 +32,7 @@ struct NativeSearch: Sendable {
         case .needsContinuation:
             throw APIError(.invalidRequest, "search_query_native: write strings quoted, not as literals")
         case .error(let error):
-            throw APIError(.invalidRequest, "search_query_native is not a valid IMAP SEARCH expression (\(error))")
+            throw APIError(.invalidRequest, "search_query_native is not a valid IMAP SEARCH expression: \(error.message)")
         default:
             throw APIError(.invalidRequest, "search_query_native is not a valid IMAP SEARCH expression")
         }

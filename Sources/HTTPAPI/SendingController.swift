@@ -122,7 +122,9 @@ struct SendingController {
         let current = try await storedDraft(grant, context)
         let (body, files) = try await readOutgoing(request)
         let merged = Self.merge(body, into: current)
-        var outgoing = try OutgoingMessage(merged, from: grant.email, files: files + Self.attachments(of: current), requireRecipients: false)
+        // Attachments named in the update replace the draft's; without any, the draft keeps its own.
+        let keptFiles = body.attachments == nil && files.isEmpty ? Self.attachments(of: current) : []
+        var outgoing = try OutgoingMessage(merged, from: grant.email, files: files + keptFiles, requireRecipients: false)
         if let original = body.replyToMessageID {
             outgoing.reply(to: try await repliedTo(original, grant: grant))
         } else if let raw = current.raw {

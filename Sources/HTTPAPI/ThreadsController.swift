@@ -15,14 +15,14 @@ struct ThreadsController {
 
     @Sendable func list(request: Request, context: APIRequestContext) async throws -> Response {
         let grant = try await localGrant(context)
-        let query = request.uri.queryParameters
+        let query = FormQuery(request.uri.query)
         let filter = try ThreadFilter(query: query)
         var limit = MessagesController.defaultPageSize
         if let text = query["limit"] {
-            guard let value = Int(String(text)), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
+            guard let value = Int(text), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
             limit = min(value, MessagesController.maximumPageSize)
         }
-        var cursor = query["page_token"].map(String.init)
+        var cursor = query["page_token"]
         var matches: [[StoredMessage]] = []
         var scanned = 0
         repeat {
@@ -76,7 +76,7 @@ struct ThreadFilter {
     var subject: String?
     var anyEmail: [String] = []
 
-    init(query: Parameters) throws {
+    init(query: FormQuery) throws {
         let messageFilter = try MessageFilter(query: query)
         folderID = messageFilter.folderID
         unread = messageFilter.unread

@@ -15,29 +15,46 @@ public struct PostgresWebhookQueue: WebhookQueue {
         self.batchTimeout = batchTimeout
     }
 
+    /// The advisory lock that lets one fan-out run at a time in the region.
+    public static let fanOutLockKey: Int64 = 0x6D61_696C_6661_6E6F  // "mailfano"
+
     public func fanOut(limit: Int) async throws -> Int {
         let client = self.client, logger = self.logger
         return try await withDeadline(.seconds(30), what: "Postgres") {
-            // One statement: claim the oldest pending events (other nodes skip them), queue a
-            // delivery per subscribed webhook that existed when the event happened, mark them dispatched.
-            let rows = try await client.query(
-                """
-                WITH claimed AS (
-                    SELECT id, type, created_at FROM event_outbox WHERE state = 'pending'
-                    ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-                queued AS (
-                    INSERT INTO webhook_deliveries (webhook_id, event_id, created_at)
-                    SELECT w.id, c.id, c.created_at FROM claimed c
-                    JOIN webhooks w ON w.status <> 'pause' AND w.created_at <= c.created_at
-                        AND (c.type = ANY (w.trigger_types) OR regexp_replace(c.type, '\\.truncated$', '') = ANY (w.trigger_types))
-                    ON CONFLICT DO NOTHING),
-                marked AS (
-                    UPDATE event_outbox SET state = 'dispatched' WHERE id IN (SELECT id FROM claimed) RETURNING id)
-                SELECT count(*) FROM marked
-                """, logger: logger)
-            var count = 0
-            for try await value in rows.decode(Int.self) { count = value }
-            return count
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    // One fan-out at a time: two running side by side could commit a later event's
+                    // deliveries before an earlier one's, and a dispatcher would send them out of order.
+                    // A node that finds the lock taken leaves the work to the holder.
+                    let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey))", logger: logger)
+                    var acquired = false
+                    for try await value in locked.decode(Bool.self) { acquired = value }
+                    guard acquired else { return 0 }
+                    // Claim the oldest pending events, queue a delivery per subscribed webhook that
+                    // existed when the event happened, mark them dispatched.
+                    let rows = try await connection.query(
+                        """
+                        WITH claimed AS (
+                            SELECT id, type, created_at FROM event_outbox WHERE state = 'pending'
+                            ORDER BY id LIMIT \(limit) FOR UPDATE),
+                        queued AS (
+                            INSERT INTO webhook_deliveries (webhook_id, event_id, created_at)
+                            SELECT w.id, c.id, c.created_at FROM claimed c
+                            JOIN webhooks w ON w.status <> 'pause' AND w.created_at <= c.created_at
+                                AND c.type = ANY (w.trigger_types)
+                            ON CONFLICT DO NOTHING),
+                        marked AS (
+                            UPDATE event_outbox SET state = 'dispatched' WHERE id IN (SELECT id FROM claimed) RETURNING id)
+                        SELECT count(*) FROM marked
+                        """, logger: logger)
+                    var count = 0
+                    for try await value in rows.decode(Int.self) { count = value }
+                    return count
+                }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                throw error
+            }
         }
     }
 

@@ -110,6 +110,11 @@ def attachments_of(msg):
     return {part.get_filename(): part.get_payload(decode=True) for part in msg.walk() if part.get_filename()}
 
 
+def filenames(msg):
+    """The filename of every part that has one, in order (duplicates kept)."""
+    return [part.get_filename() for part in msg.walk() if part.get_filename()]
+
+
 def sent_at(msg):
     """The Date header in unix seconds."""
     when = parsedate_to_datetime(str(msg["Date"]))
@@ -255,7 +260,7 @@ def test_send_json_lands_in_sent_with_headers_parts_and_attachment(account, us1,
     assert "<b>Bob</b>" in text_of(msg, "text/html"), text_of(msg, "text/html")
     plain = text_of(msg, "text/plain")
     assert "Hello" in plain and "Bob" in plain and "<b>" not in plain, plain
-    assert attachments_of(msg) == {"figures.bin": payload}, list(attachments_of(msg))
+    assert filenames(msg) == ["figures.bin"] and attachments_of(msg) == {"figures.bin": payload}, filenames(msg)
     (part,) = [p for p in msg.walk() if p.get_filename()]
     assert part.get_content_type() == "application/octet-stream", part.get_content_type()
 
@@ -298,7 +303,7 @@ def test_send_multipart_form_data_with_two_files(account, us1, us2):
     _, _, msg = only_message(acct.imaplib(us1), "Sent")
     assert msg["Subject"] == "two files" and addresses(msg, "To") == ["bob@example.org"], msg.items()
     found = attachments_of(msg)
-    assert sorted(found) == ["notes.csv", "scan.pdf"], sorted(found)
+    assert sorted(filenames(msg)) == ["notes.csv", "scan.pdf"], filenames(msg)
     assert found["scan.pdf"] == scan, "scan.pdf differs from what was uploaded"
     assert found["notes.csv"] == notes, found["notes.csv"]
     types = {p.get_filename(): p.get_content_type() for p in msg.walk() if p.get_filename()}
@@ -394,29 +399,32 @@ def test_drafts_create_update_delete_and_send(account, us1, us2):
     assert draft["object"] == "draft" and draft["folders"] == ["drafts"], draft
     assert draft["grant_id"] == g["id"] and draft["subject"] == "Draft one", draft
     assert emails(draft["to"]) == ["bob@example.org"], draft
+    assert [(a["filename"], a["size"]) for a in draft["attachments"]] == [("plan.bin", len(plan))], draft
     uid1, flags, msg = only_message(conn, "Drafts")
     assert "\\Draft" in flags, flags
     assert msg["Subject"] == "Draft one" and addresses(msg, "To") == ["bob@example.org"], msg.items()
     assert "first version" in text_of(msg, "text/html"), structure(msg)
-    assert attachments_of(msg) == {"plan.bin": plan}
+    assert filenames(msg) == ["plan.bin"] and attachments_of(msg) == {"plan.bin": plan}, filenames(msg)
 
     listed = ok(us2.get(base))["data"]
     assert [(d["id"], d["object"]) for d in listed] == [(draft["id"], "draft")], listed
     one = ok(us2.get(f"{base}/{draft['id']}"))["data"]
     assert (one["id"], one["object"], one["subject"], one["folders"]) == (draft["id"], "draft", "Draft one", ["drafts"])
 
-    # PUT replaces the content: same id, a new UID in IMAP, the old one gone.
+    # PUT replaces the content: same id, a new UID in IMAP, the old one gone. It names every
+    # field, the attachment included: that attachment replaces the old one, it is not added to it.
     second = {**first, "subject": "Draft two", "body": "<p>second version</p>"}
     updated = ok(us2.put(f"{base}/{draft['id']}", json=second))["data"]
     assert (updated["id"], updated["object"], updated["subject"], updated["folders"]) == (
         draft["id"], "draft", "Draft two", ["drafts"]), updated
+    assert [a["filename"] for a in updated["attachments"]] == ["plan.bin"], updated["attachments"]
     assert ok(us1.get(f"{base}/{draft['id']}"))["data"]["subject"] == "Draft two"
     uid2, flags, msg = only_message(conn, "Drafts")
     assert uid2 > uid1, (uid1, uid2)
     assert "\\Draft" in flags, flags
     assert msg["Subject"] == "Draft two" and "second version" in text_of(msg, "text/html"), msg.items()
     assert "first version" not in text_of(msg, "text/html") + text_of(msg, "text/plain")
-    assert attachments_of(msg) == {"plan.bin": plan}
+    assert filenames(msg) == ["plan.bin"] and attachments_of(msg) == {"plan.bin": plan}, filenames(msg)
     typ, data = conn.uid("FETCH", str(uid1), "(FLAGS)")
     assert typ == "OK" and all(d is None for d in data), f"old UID {uid1} still there: {data}"
 

@@ -138,7 +138,8 @@ class NodeKiller:
         for node_id in self.killed:
             node = self.cluster.node(node_id)
             node.session.close()  # drop keep-alive connections to the dead process
-            assert wait_for(lambda: ready(node), timeout=30), f"{node_id} is not ready after cluster/up:\n{output[-4000:]}"
+            assert wait_for(lambda: ready(node), timeout=30), (
+                f"{node_id} is not ready after cluster/up:\n{output[-4000:]}")
         self.killed = []
 
 
