@@ -17,7 +17,7 @@ struct NativeSearch: Sendable {
         guard expression.utf8.count <= Self.maximumLength else {
             throw APIError(.invalidRequest, "search_query_native is longer than \(Self.maximumLength) bytes")
         }
-        guard !expression.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+        guard !expression.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
             throw APIError(.invalidRequest, "search_query_native must be one line")
         }
         var parser = CommandParser()

@@ -85,7 +85,7 @@ struct OutgoingMessage {
         }
         recipients = everyone.compactMap { EmailAddress($0.address) }
         if let subject = request.subject {
-            guard !subject.contains(where: { $0 == "\r" || $0 == "\n" }) else { throw APIError(.invalidRequest, "subject must be one line") }
+            guard !subject.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else { throw APIError(.invalidRequest, "subject must be one line") }
             builder.subject = subject
         }
         let body = request.body ?? ""
@@ -116,7 +116,7 @@ struct OutgoingMessage {
             guard !Self.reservedHeaders.contains(name.lowercased()) else {
                 throw APIError(.invalidRequest, "custom_headers[\(index)].name: \(name) is set from the message's own fields")
             }
-            guard let value = header.value, !value.contains(where: { $0 == "\r" || $0 == "\n" }), value.utf8.count <= 4096 else {
+            guard let value = header.value, !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }), value.utf8.count <= 4096 else {
                 throw APIError(.invalidRequest, "custom_headers[\(index)].value must be one line of at most 4096 bytes")
             }
             builder.extraHeaders.append(.init(name: name, value: value))
@@ -142,7 +142,7 @@ struct OutgoingMessage {
                   let mailbox = Mailbox(displayName: recipient.name.flatMap { $0.isEmpty ? nil : $0 }, address: email) else {
                 throw APIError(.invalidRequest, "\(field)[\(index)].email must be an email address")
             }
-            if let name = recipient.name, name.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            if let name = recipient.name, name.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
                 throw APIError(.invalidRequest, "\(field)[\(index)].name must be one line")
             }
             return mailbox
@@ -161,7 +161,7 @@ struct OutgoingMessage {
         guard Self.isMediaType(contentType) else {
             throw APIError(.invalidRequest, "\(field).content_type must be a media type like application/pdf")
         }
-        if let filename = attachment.filename, filename.contains(where: { $0 == "\r" || $0 == "\n" }) || filename.utf8.count > 255 {
+        if let filename = attachment.filename, filename.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) || filename.utf8.count > 255 {
             throw APIError(.invalidRequest, "\(field).filename must be one line of at most 255 bytes")
         }
         let contentID = attachment.contentID.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) }

@@ -132,7 +132,7 @@ public struct MessageFacts: Sendable, Hashable {
             rest = rest[rest.index(after: colon)...]
             hadPrefix = true
         }
-        let words = rest.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })
+        let words = rest.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
         return (String(words.joined(separator: " ").lowercased().prefix(maximumThreadSubjectLength)), hadPrefix)
     }
 }
