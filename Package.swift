@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "MailNode",
             dependencies: [
-                "MailCore", "Storage", "Cluster", "HTTPAPI", "IMAPServer", "IMAPGrammar",
+                "MailCore", "Storage", "Cluster", "HTTPAPI", "IMAPServer", "IMAPGrammar", "SMTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -93,6 +93,18 @@ let package = Package(
             name: "MIMEBench", dependencies: ["MIME"], path: "Benchmarks/MIMEBench",
             // Exports the benchmark's counting malloc so that the dynamic linker uses it process-wide.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
+        ),
+        .target(
+            name: "SMTPServer",
+            dependencies: [
+                "MailCore", "MIME", "Storage", "Cluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "MailSearch",

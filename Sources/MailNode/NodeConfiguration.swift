@@ -38,6 +38,21 @@ struct NodeConfiguration: Sendable {
         var dispatchers = 4
     }
 
+    /// `smtp.*`: every key optional.
+    struct SMTP: Sendable {
+        enum SmartHostSecurity: String, Sendable {
+            case none, starttls, tls
+        }
+        var smartHost: (host: String, port: Int)?
+        var smartHostSecurity = SmartHostSecurity.starttls
+        var smartHostUsername: String?
+        var smartHostPassword: String?
+        var retryInitialDelayMilliseconds: Int64 = 60_000
+        var retryWindowSeconds: Int64 = 5 * 86_400
+        var deliveryWorkers = 4
+        var maximumRecipients = 100
+    }
+
     var file: String
     var region: Region
     var hostname: String
@@ -54,6 +69,7 @@ struct NodeConfiguration: Sendable {
     var heartbeatInterval: Duration
     var heartbeatTimeToLive: Duration
     var webhooks = Webhooks()
+    var smtp = SMTP()
 
     var servers: RegionServers { regions[region]! }
 
@@ -83,6 +99,7 @@ extension NodeConfiguration {
         static let postgresPassword = "MAILNODE_POSTGRES_PASSWORD"
         static let redisPassword = "MAILNODE_REDIS_PASSWORD"
         static let tlsKey = "MAILNODE_TLS_KEY"
+        static let smartHostPassword = "MAILNODE_SMART_HOST_PASSWORD"
     }
 
     /// Loads `path` for `node`. With `node == nil` (the operator commands) listen addresses are
@@ -191,7 +208,39 @@ extension NodeConfiguration {
             heartbeatInterval: .seconds(interval),
             heartbeatTimeToLive: .seconds(timeToLive))
         configuration.webhooks = webhooks
+        configuration.smtp = try smtp(reader, environment: environment)
         return configuration
+    }
+
+    private static func smtp(_ reader: YAMLReader, environment: [String: String]) throws -> SMTP {
+        var smtp = SMTP()
+        if let value = try reader.optionalString("smtp.smart_host"), !value.isEmpty {
+            guard let components = URLComponents(string: value), components.scheme == "smtp", let host = components.host,
+                  !host.isEmpty, components.path.isEmpty || components.path == "/" else {
+                throw reader.error("smtp.smart_host", "must be a URL like smtp://relay.example.com:587 (got \(value))")
+            }
+            smtp.smartHost = (host, components.port ?? 25)
+        }
+        if let value = try reader.optionalString("smtp.smart_host_tls") {
+            guard let security = SMTP.SmartHostSecurity(rawValue: value) else {
+                throw reader.error("smtp.smart_host_tls", "must be none, starttls or tls (got \(value))")
+            }
+            smtp.smartHostSecurity = security
+        }
+        smtp.smartHostUsername = try reader.optionalString("smtp.smart_host_username")
+        smtp.smartHostPassword = try environment[Environment.smartHostPassword] ?? reader.optionalString("smtp.smart_host_password")
+        if (smtp.smartHostUsername == nil) != (smtp.smartHostPassword == nil) {
+            throw reader.error("smtp.smart_host_username", "and the smart host password (\(Environment.smartHostPassword)) go together")
+        }
+        if let value = try reader.optionalInt("smtp.retry_initial_delay_ms", in: 100...86_400_000) {
+            smtp.retryInitialDelayMilliseconds = Int64(value)
+        }
+        if let value = try reader.optionalInt("smtp.retry_window_seconds", in: 10...2_592_000) {
+            smtp.retryWindowSeconds = Int64(value)
+        }
+        if let value = try reader.optionalInt("smtp.delivery_workers", in: 1...64) { smtp.deliveryWorkers = value }
+        if let value = try reader.optionalInt("smtp.max_recipients", in: 100...10_000) { smtp.maximumRecipients = value }
+        return smtp
     }
 
     private static func resolve(_ path: String, against folder: String) -> String {

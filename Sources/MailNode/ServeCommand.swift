@@ -9,6 +9,7 @@ import Metrics
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
+import SMTPServer
 import Storage
 
 struct ServeCommand: AsyncParsableCommand {
@@ -150,11 +151,49 @@ struct ServeCommand: AsyncParsableCommand {
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
                                         proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
-        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher]
+        let smtp = try makeSMTP(runtime: runtime, mailStore: mailStore, tls: tls, hasher: hasher, logger: logger)
+        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher] + smtp
     }
 }
 
 extension ServeCommand {
+    /// Submission and inbound listeners, and the outbound delivery workers.
+    func makeSMTP(runtime: Runtime, mailStore: PostgresMailStore, tls: NIOSSLContext, hasher: PasswordHasher,
+                  logger: Logger) throws -> [any Service] {
+        let configuration = runtime.configuration
+        var regions: [Region: SMTPServerContext.RegionMail] = [:]
+        for (region, grants) in runtime.stores {
+            let store = region == configuration.region ? mailStore : PostgresMailStore(
+                client: runtime.postgres[region]!, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
+                notifier: RedisMailboxNotifier(redis: runtime.regionRedis[region]!, logger: logger), region: region.rawValue)
+            regions[region] = .init(grants: grants, store: store)
+        }
+        var limits = SMTPServerContext.Limits()
+        limits.messageSizeBytes = configuration.limits.messageSizeBytes
+        limits.maximumRecipients = configuration.smtp.maximumRecipients
+        let context = SMTPServerContext(
+            region: configuration.region, node: configuration.node, hostname: configuration.hostname, router: runtime.routing,
+            regions: regions, hasher: hasher, throttle: AuthThrottle(redis: runtime.regionRedis[configuration.region]!, logger: logger),
+            tls: tls, limits: limits, logger: logger)
+        let security: SmartHostClient.Security = switch configuration.smtp.smartHostSecurity {
+        case .none: .none
+        case .starttls: .startTLS
+        case .tls: .implicitTLS
+        }
+        let smartHost = try configuration.smtp.smartHost.map { relay in
+            try SmartHostClient(
+                host: relay.host, port: relay.port, security: security,
+                credentials: configuration.smtp.smartHostUsername.flatMap { user in configuration.smtp.smartHostPassword.map { (user, $0) } },
+                heloName: configuration.hostname, logger: logger)
+        }
+        let workers = OutboundDeliveryWorkers(
+            queue: PostgresOutboundQueue(client: runtime.localPostgres, logger: logger), context: context, smartHost: smartHost,
+            policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
+                                        retryWindowSeconds: configuration.smtp.retryWindowSeconds),
+            count: configuration.smtp.deliveryWorkers)
+        return [workers]
+    }
+
     /// TLS from this node to another node's listener when relaying a session. Nodes present the
     /// public certificate of their region's hostname and are reached by address from the
     /// registry, so the name cannot be checked here; the link stays encrypted.

@@ -1,0 +1,92 @@
+/// One delivery job of the outbound queue: a submitted message on its way to the recipients of
+/// one domain.
+public struct OutboundJob: Sendable {
+    public var id: Int64
+    public var grantID: GrantID
+    /// The API id of the copy in Sent.
+    public var sentMessageID: String
+    /// The envelope sender.
+    public var mailFrom: String
+    public var domain: String
+    /// The recipients still to deliver.
+    public var recipients: [String]
+    /// Attempts already made.
+    public var attempts: Int
+    public var createdAt: Int64
+    /// What goes on the wire (Bcc removed).
+    public var raw: [UInt8]
+
+    public init(id: Int64, grantID: GrantID, sentMessageID: String, mailFrom: String, domain: String, recipients: [String],
+                attempts: Int, createdAt: Int64, raw: [UInt8]) {
+        self.id = id
+        self.grantID = grantID
+        self.sentMessageID = sentMessageID
+        self.mailFrom = mailFrom
+        self.domain = domain
+        self.recipients = recipients
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.raw = raw
+    }
+}
+
+/// How delivering to one recipient ended.
+public enum RecipientOutcome: Hashable, Sendable {
+    case delivered
+    /// Try again later (SMTP 4xx, a connection failure); `status` is the enhanced status code.
+    case temporaryFailure(status: String, reason: String)
+    /// Do not try again (SMTP 5xx, or the retry window is over).
+    case permanentFailure(status: String, reason: String)
+
+    public var isFinal: Bool {
+        if case .temporaryFailure = self { return false }
+        return true
+    }
+}
+
+/// When temporary failures are tried again, and for how long.
+public struct DeliveryRetryPolicy: Hashable, Sendable {
+    public var initialDelayMilliseconds: Int64
+    public var maximumDelayMilliseconds: Int64
+    /// From the submission: after this, a temporary failure counts as permanent.
+    public var retryWindowSeconds: Int64
+
+    public init(initialDelayMilliseconds: Int64 = 60_000, maximumDelayMilliseconds: Int64 = 3_600_000,
+                retryWindowSeconds: Int64 = 5 * 86_400) {
+        self.initialDelayMilliseconds = initialDelayMilliseconds
+        self.maximumDelayMilliseconds = maximumDelayMilliseconds
+        self.retryWindowSeconds = retryWindowSeconds
+    }
+
+    /// Exponential with up to 25% jitter either way, capped.
+    public func delayMilliseconds(afterAttempts attempts: Int, jitter: Double = Double.random(in: -1...1)) -> Int64 {
+        guard attempts > 0 else { return 0 }
+        let base = min(maximumDelayMilliseconds, initialDelayMilliseconds << Int64(min(attempts - 1, 30)))
+        return max(1, base + Int64(Double(base) * 0.25 * max(-1, min(1, jitter))))
+    }
+
+    public func isExpired(_ job: OutboundJob, now: Int64) -> Bool { now - job.createdAt >= retryWindowSeconds }
+}
+
+/// What the queue holds, for the metrics.
+public struct OutboundQueueDepth: Hashable, Sendable {
+    public var queued: Int
+    public var oldestAgeSeconds: Int64
+
+    public init(queued: Int, oldestAgeSeconds: Int64) {
+        self.queued = queued
+        self.oldestAgeSeconds = oldestAgeSeconds
+    }
+}
+
+/// The outbound queue as delivery workers see it.
+public protocol OutboundQueue: Sendable {
+    /// Claims one due job (other workers skip it meanwhile), hands it to `deliver`, and records the
+    /// outcome per recipient: delivered and permanently failed recipients leave the job, temporary
+    /// failures are retried with backoff. When the job ends, `message.send_success` (every
+    /// recipient delivered) or `message.send_failed` is written to the outbox in the same
+    /// transaction. Returns the job's id, or nil when nothing was due.
+    func deliverNext(policy: DeliveryRetryPolicy,
+                     deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64?
+    func depth() async throws -> OutboundQueueDepth
+}

@@ -1,0 +1,73 @@
+import Logging
+import MIME
+import MailCore
+
+/// Puts a message into the INBOX of grants of this cluster, each in its home region's store
+/// (wherever this node is), with a `Received:` trace field (RFC 5321 4.4) for each recipient.
+/// Used by inbound SMTP and by delivery workers for recipients the cluster hosts.
+struct LocalDelivery: Sendable {
+    let context: SMTPServerContext
+
+    /// The trace field a receiving server prepends.
+    struct Trace: Sendable {
+        /// What the client said in EHLO/HELO.
+        var helo: String
+        var clientAddress: String
+        /// RFC 3848: `ESMTP`, `ESMTPS`, `ESMTPA`, `ESMTPSA`, or `SMTP` after HELO.
+        var protocolName: String
+        var id: String
+
+        func field(for recipient: String, hostname: String) -> String {
+            let date = MessageDate.now().rfc5322
+            let helo = String(self.helo.unicodeScalars.filter { $0.value > 0x20 && $0.value < 0x7F && $0 != "(" && $0 != ")" }.prefix(255))
+            return "Received: from \(helo.isEmpty ? "unknown" : helo) ([\(clientAddress)])\r\n"
+                + "\tby \(hostname) (mailnode) with \(protocolName) id \(id)\r\n"
+                + "\tfor <\(recipient)>; \(date)\r\n"
+        }
+    }
+
+    /// Whether the address is a grant of the cluster, and where. Throws when routing cannot answer.
+    func route(_ address: EmailAddress) async throws -> GrantRoute? {
+        try await context.router.route(forEmail: address)
+    }
+
+    /// Stores `message` for each recipient; the outcome per recipient says what happened.
+    func deliver(_ message: [UInt8], to recipients: [EmailAddress], trace: Trace) async -> [EmailAddress: RecipientOutcome] {
+        var outcomes: [EmailAddress: RecipientOutcome] = [:]
+        for recipient in recipients {
+            outcomes[recipient] = await deliver(message, to: recipient, trace: trace)
+        }
+        return outcomes
+    }
+
+    func deliver(_ message: [UInt8], to recipient: EmailAddress, trace: Trace) async -> RecipientOutcome {
+        let route: GrantRoute?
+        do {
+            route = try await self.route(recipient)
+        } catch {
+            return .temporaryFailure(status: "4.4.3", reason: "the routing tables could not be read: \(error)")
+        }
+        guard let route else { return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name") }
+        guard let home = context.regions[route.region] else {
+            return .temporaryFailure(status: "4.4.3", reason: "region \(route.region) is not configured on this node")
+        }
+        var bytes = Array(trace.field(for: recipient.address, hostname: context.hostname).utf8)
+        bytes.append(contentsOf: message)
+        let facts = MessageFacts(parsing: MIMEMessage(parsing: bytes))
+        do {
+            _ = try await home.store.append(grant: route.grantID, folderID: SystemFolder.inbox.apiID, raw: bytes, facts: facts,
+                                            flags: .empty, internalDate: WallClock.unixSeconds())
+            SMTPMetrics.localDelivery(outcome: "delivered")
+            return .delivered
+        } catch MailStoreError.overQuota {
+            SMTPMetrics.localDelivery(outcome: "over_quota")
+            return .permanentFailure(status: "5.2.2", reason: "the recipient's mailbox is full")
+        } catch MailStoreError.noSuchGrant {
+            return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name")
+        } catch {
+            SMTPMetrics.localDelivery(outcome: "error")
+            context.logger.warning("local delivery failed", metadata: ["grant_id": "\(route.grantID)", "error": "\(error)"])
+            return .temporaryFailure(status: "4.3.0", reason: "the recipient's mailbox could not be written")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Cluster
+import Logging
+import MailCore
+import NIOSSL
+
+/// Everything SMTP sessions and delivery workers need from the node, shared by all of them.
+public struct SMTPServerContext: Sendable {
+    /// A region's mail, as seen from this node: its grants and its mail store (announcing on that
+    /// region's Redis). Mail for a grant is always stored in the grant's home region.
+    public struct RegionMail: Sendable {
+        public var grants: any GrantStore
+        public var store: any MailStore
+
+        public init(grants: any GrantStore, store: any MailStore) {
+            self.grants = grants
+            self.store = store
+        }
+    }
+
+    /// Bounds and timers, named (each is documented in the README's SMTP section).
+    public struct Limits: Sendable {
+        /// `SIZE`: the largest message accepted (the seed's 25 MB).
+        public var messageSizeBytes = 26_214_400
+        /// Recipients of one transaction (RFC 5321 4.5.3.1.8 asks for at least 100).
+        public var maximumRecipients = 100
+        /// Commands that failed (4xx/5xx) before the session is closed with 421.
+        public var maximumErrors = 10
+        /// Commands in one session before it is closed with 421.
+        public var maximumCommands = 10_000
+        /// Waiting for the client's next command (RFC 5321 4.5.3.2.7: 5 minutes).
+        public var commandTimeout: Duration = .seconds(300)
+        /// Waiting for the next chunk of message data (RFC 5321 4.5.3.2.5: 3 minutes).
+        public var dataTimeout: Duration = .seconds(180)
+        /// A whole session, however busy.
+        public var sessionTimeout: Duration = .seconds(3600)
+
+        public init() {}
+    }
+
+    public var region: Region
+    public var node: String
+    public var hostname: String
+    public var router: any GrantRouter
+    /// Every region's mail; this node's region is `regions[region]`.
+    public var regions: [Region: RegionMail]
+    public var hasher: PasswordHasher
+    public var throttle: AuthThrottle
+    public var tls: NIOSSLContext
+    public var limits: Limits
+    public var logger: Logger
+
+    public init(region: Region, node: String, hostname: String, router: any GrantRouter, regions: [Region: RegionMail],
+                hasher: PasswordHasher, throttle: AuthThrottle, tls: NIOSSLContext, limits: Limits = Limits(), logger: Logger) {
+        self.region = region
+        self.node = node
+        self.hostname = hostname
+        self.router = router
+        self.regions = regions
+        self.hasher = hasher
+        self.throttle = throttle
+        self.tls = tls
+        self.limits = limits
+        self.logger = logger
+    }
+
+    var local: RegionMail { regions[region]! }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import MailCore
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The SMTP client that hands mail for other domains to the configured smart host (RFC 5321
+/// client side, RFC 3207 STARTTLS, RFC 4954 AUTH PLAIN). Outcomes are per recipient: a 4xx or a
+/// connection failure is temporary, a 5xx permanent.
+public struct SmartHostClient: Sendable {
+    public enum Security: String, Sendable {
+        case none, startTLS, implicitTLS
+    }
+
+    public var host: String
+    public var port: Int
+    public var security: Security
+    public var credentials: (username: String, password: String)?
+    /// Our name in EHLO.
+    public var heloName: String
+    public var timeout: Duration = .seconds(60)
+    var logger: Logger
+    let tls: NIOSSLContext
+
+    public init(host: String, port: Int, security: Security, credentials: (username: String, password: String)?, heloName: String,
+                logger: Logger) throws {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.credentials = credentials
+        self.heloName = heloName
+        self.logger = logger
+        tls = try NIOSSLContext(configuration: .makeClientConfiguration())
+    }
+
+    /// A reply the smart host gave where we needed another.
+    struct Refusal: Error {
+        let reply: SMTPClientReply
+        let step: String
+    }
+
+    public func deliver(from sender: String, to recipients: [String], message: [UInt8]) async -> [String: RecipientOutcome] {
+        do {
+            return try await withThrowingTaskGroup(of: [String: RecipientOutcome]?.self) { group in
+                group.addTask { try await self.transaction(from: sender, to: recipients, message: message) }
+                group.addTask {
+                    try await Task.sleep(for: self.timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let outcomes = first else {
+                    return Self.all(recipients, .temporaryFailure(status: "4.4.2", reason: "the smart host did not answer in time"))
+                }
+                return outcomes
+            }
+        } catch let refusal as Refusal {
+            let text = "\(refusal.step): \(refusal.reply.code) \(refusal.reply.text)"
+            let outcome: RecipientOutcome = refusal.reply.isPermanent
+                ? .permanentFailure(status: refusal.reply.enhancedCode ?? "5.0.0", reason: "the smart host refused \(text)")
+                : .temporaryFailure(status: refusal.reply.enhancedCode ?? "4.0.0", reason: "the smart host deferred \(text)")
+            return Self.all(recipients, outcome)
+        } catch {
+            logger.warning("smart host unreachable", metadata: ["smart_host": "\(host):\(port)", "error": "\(error)"])
+            return Self.all(recipients, .temporaryFailure(status: "4.4.1", reason: "the smart host \(host):\(port) could not be reached (\(error))"))
+        }
+    }
+
+    static func all(_ recipients: [String], _ outcome: RecipientOutcome) -> [String: RecipientOutcome] {
+        Dictionary(uniqueKeysWithValues: recipients.map { ($0, outcome) })
+    }
+
+    private func transaction(from sender: String, to recipients: [String], message: [UInt8]) async throws -> [String: RecipientOutcome] {
+        let tls = self.tls, host = self.host, implicit = security == .implicitTLS
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(30))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if implicit {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host))
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var replies = SMTPClientReplyReader(inbound.makeAsyncIterator())
+            func command(_ line: String, expect: ClosedRange<Int>, step: String) async throws -> SMTPClientReply {
+                try await outbound.write(ByteBuffer(string: line + "\r\n"))
+                let reply = try await replies.next()
+                guard expect.contains(reply.code) else { throw Refusal(reply: reply, step: step) }
+                return reply
+            }
+            let greeting = try await replies.next()
+            guard greeting.code == 220 else { throw Refusal(reply: greeting, step: "greeting") }
+            var ehlo = try await command("EHLO \(heloName)", expect: 250...250, step: "EHLO")
+            if security == .startTLS {
+                guard ehlo.lines.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) else {
+                    throw Refusal(reply: SMTPClientReply(code: 454, enhancedCode: "4.7.0", lines: ["STARTTLS not offered"]), step: "EHLO")
+                }
+                _ = try await command("STARTTLS", expect: 220...220, step: "STARTTLS")
+                try await channel.channel.pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host), position: .first)
+                ehlo = try await command("EHLO \(heloName)", expect: 250...250, step: "EHLO")
+            }
+            if let credentials {
+                let token = Data(([0] + Array(credentials.username.utf8) + [0] + Array(credentials.password.utf8))).base64EncodedString()
+                _ = try await command("AUTH PLAIN \(token)", expect: 235...235, step: "AUTH")
+            }
+            let sizeParameter = ehlo.lines.contains { $0.uppercased().hasPrefix("SIZE") } ? " SIZE=\(message.count)" : ""
+            _ = try await command("MAIL FROM:<\(sender)>\(sizeParameter)", expect: 250...259, step: "MAIL FROM")
+            var outcomes: [String: RecipientOutcome] = [:]
+            var accepted: [String] = []
+            for recipient in recipients {
+                try await outbound.write(ByteBuffer(string: "RCPT TO:<\(recipient)>\r\n"))
+                let reply = try await replies.next()
+                switch reply.code {
+                case 250...259: accepted.append(recipient)
+                case 500...599: outcomes[recipient] = .permanentFailure(status: reply.enhancedCode ?? "5.1.1", reason: "RCPT TO: \(reply.code) \(reply.text)")
+                default: outcomes[recipient] = .temporaryFailure(status: reply.enhancedCode ?? "4.0.0", reason: "RCPT TO: \(reply.code) \(reply.text)")
+                }
+            }
+            guard !accepted.isEmpty else {
+                try? await outbound.write(ByteBuffer(string: "QUIT\r\n"))
+                return outcomes
+            }
+            _ = try await command("DATA", expect: 354...354, step: "DATA")
+            try await outbound.write(ByteBuffer(bytes: Self.dotStuffed(message)))
+            let final = try await replies.next()
+            let outcome: RecipientOutcome
+            switch final.code {
+            case 250...259: outcome = .delivered
+            case 500...599: outcome = .permanentFailure(status: final.enhancedCode ?? "5.0.0", reason: "end of data: \(final.code) \(final.text)")
+            default: outcome = .temporaryFailure(status: final.enhancedCode ?? "4.0.0", reason: "end of data: \(final.code) \(final.text)")
+            }
+            for recipient in accepted { outcomes[recipient] = outcome }
+            try? await outbound.write(ByteBuffer(string: "QUIT\r\n"))
+            return outcomes
+        }
+    }
+
+    /// The message as DATA carries it (RFC 5321 4.5.2): lines starting with "." get another, the
+    /// last line ends in CRLF, then the `.` line.
+    static func dotStuffed(_ message: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(message.count + message.count / 64 + 5)
+        var atLineStart = true
+        for byte in message {
+            if atLineStart && byte == UInt8(ascii: ".") { output.append(UInt8(ascii: ".")) }
+            output.append(byte)
+            atLineStart = byte == UInt8(ascii: "\n")
+        }
+        if !atLineStart { output.append(contentsOf: [13, 10]) }
+        output.append(contentsOf: Array(".\r\n".utf8))
+        return output
+    }
+}
+
+/// One reply the smart host sent.
+struct SMTPClientReply: Sendable {
+    var code: Int
+    var enhancedCode: String?
+    var lines: [String]
+    var text: String { lines.joined(separator: " ") }
+    var isPermanent: Bool { code >= 500 }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import MailCore
+import PostgresNIO
+
+/// The outbound queue in one region's Postgres (`outbound_messages`, `outbound_jobs`).
+///
+/// A worker holds its job's row locked (`FOR UPDATE SKIP LOCKED`) for the length of one delivery
+/// attempt: no two workers deliver a job at once, and a worker that dies releases the job with
+/// its connection, so it is tried again (at least once delivery).
+public struct PostgresOutboundQueue: OutboundQueue {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// The longest one attempt may hold its job.
+    public var attemptTimeout: Duration
+
+    public init(client: PostgresClient, logger: Logger, attemptTimeout: Duration = .seconds(300)) {
+        self.client = client
+        self.logger = logger
+        self.attemptTimeout = attemptTimeout
+    }
+
+    public func deliverNext(policy: DeliveryRetryPolicy,
+                            deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64? {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(attemptTimeout, what: "Postgres") {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    let now = WallClock.unixSeconds()
+                    let rows = try await connection.query(
+                        """
+                        SELECT j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw
+                        FROM outbound_jobs j JOIN outbound_messages m ON m.id = j.outbound_message_id
+                        WHERE j.state = 'queued' AND j.next_attempt_at <= \(now)
+                        ORDER BY j.next_attempt_at, j.id LIMIT 1
+                        FOR UPDATE OF j SKIP LOCKED
+                        """, logger: logger)
+                    var job: OutboundJob?
+                    for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw)
+                        in rows.decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer).self) {
+                        guard let grantID = GrantID(rawValue: grant) else { continue }
+                        job = OutboundJob(id: id, grantID: grantID, sentMessageID: sentID, mailFrom: mailFrom, domain: domain,
+                                          recipients: recipients, attempts: Int(attempts), createdAt: created,
+                                          raw: Array(raw.readableBytesView))
+                    }
+                    guard let job else { return nil }
+                    let outcomes = await deliver(job)
+                    try await Self.record(connection, logger: logger, job: job, outcomes: outcomes, policy: policy)
+                    return job.id
+                }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                throw error
+            }
+        }
+    }
+
+    struct Failure: Codable {
+        let recipient: String
+        let status: String
+        let reason: String
+    }
+
+    static func record(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, outcomes: [String: RecipientOutcome],
+                       policy: DeliveryRetryPolicy) async throws {
+        let now = WallClock.unixSeconds()
+        var delivered: [String] = [], failed: [Failure] = [], remaining: [String] = []
+        var lastError: String?
+        for recipient in job.recipients {
+            switch outcomes[recipient] ?? .temporaryFailure(status: "4.3.0", reason: "no outcome reported") {
+            case .delivered: delivered.append(recipient)
+            case .permanentFailure(let status, let reason): failed.append(Failure(recipient: recipient, status: status, reason: reason))
+            case .temporaryFailure(_, let reason):
+                remaining.append(recipient)
+                lastError = reason
+            }
+        }
+        let failedJSON = String(decoding: try JSONEncoder().encode(failed), as: UTF8.self)
+        let attempts = job.attempts + 1
+        let nextAttempt = now + max(1, policy.delayMilliseconds(afterAttempts: attempts) / 1000)
+        let finished = remaining.isEmpty
+        let rows = try await connection.query(
+            """
+            UPDATE outbound_jobs SET recipients = \(remaining)::text[], attempts = \(attempts), updated_at = \(now),
+                delivered_recipients = delivered_recipients || \(delivered)::text[],
+                failed_recipients = failed_recipients || \(failedJSON)::jsonb,
+                last_error = COALESCE(\(lastError), last_error), next_attempt_at = \(nextAttempt),
+                state = CASE WHEN \(finished) THEN
+                    (CASE WHEN jsonb_array_length(failed_recipients || \(failedJSON)::jsonb) = 0 THEN 'delivered' ELSE 'failed' END)
+                    ELSE 'queued' END
+            WHERE id = \(job.id)
+            RETURNING state, delivered_recipients, failed_recipients::text
+            """, logger: logger)
+        for try await (state, allDelivered, allFailed) in rows.decode((String, [String], String).self) where state != "queued" {
+            let type = state == "delivered" ? "message.send_success" : "message.send_failed"
+            try await connection.query(
+                """
+                INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
+                VALUES (\(job.grantID.rawValue)::uuid, 'message', \(job.sentMessageID), \(type),
+                    jsonb_build_object('object', 'message', 'id', \(job.sentMessageID), 'grant_id', \(job.grantID.rawValue)::text,
+                        'domain', \(job.domain), 'delivered_recipients', to_jsonb(\(allDelivered)::text[]),
+                        'failed_recipients', \(allFailed)::jsonb),
+                    \(now), \(now))
+                """, logger: logger)
+            logger.info("outbound job finished", metadata: [
+                "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(state)", "attempts": "\(attempts)"])
+        }
+    }
+
+    public func depth() async throws -> OutboundQueueDepth {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") {
+            let rows = try await client.query(
+                "SELECT count(*), min(created_at) FROM outbound_jobs WHERE state = 'queued'", logger: logger)
+            var depth = OutboundQueueDepth(queued: 0, oldestAgeSeconds: 0)
+            for try await (count, oldest) in rows.decode((Int64, Int64?).self) {
+                depth = OutboundQueueDepth(queued: Int(count), oldestAgeSeconds: oldest.map { max(0, WallClock.unixSeconds() - $0) } ?? 0)
+            }
+            return depth
+        }
+    }
+}
