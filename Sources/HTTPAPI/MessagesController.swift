@@ -54,20 +54,22 @@ struct MessagesController {
             } catch MailStoreError.noSuchFolder {
                 throw APIError(.notFound, "no folder with id \(filter.folderID ?? "")")
             }
-            for message in page.messages where filter.matches(message) {
-                if let search = filter.nativeSearch {
-                    let raw = search.needsRaw ? try await store.message(grant: grant.id, id: message.id, includeRaw: true)?.raw : nil
-                    guard search.matches(message, raw: raw) else { continue }
+            var candidates = page.messages.filter(filter.matches)
+            if let search = filter.nativeSearch {
+                if search.needsRaw {
+                    candidates = try await store.messages(grant: grant.id, ids: candidates.map(\.id), includeRaw: true)
                 }
-                matches.append(message)
+                candidates = candidates.filter { search.matches($0, raw: $0.raw) }
             }
+            matches += candidates
             cursor = page.nextCursor
             scanned += 1
         } while matches.isEmpty && cursor != nil && scanned < Self.maximumPagesScanned
-        var objects: [MessageObject] = []
-        for message in matches.prefix(limit) {
-            let parsed = wantsBody ? try await store.message(grant: grant.id, id: message.id, includeRaw: true)?.raw.map { MIMEMessage(parsing: $0) } : nil
-            objects.append(MessageObject(message, parsed: parsed, includeHeaders: false))
+        let page = Array(matches.prefix(limit))
+        let withBytes = wantsBody ? try await store.messages(grant: grant.id, ids: page.map(\.id), includeRaw: true) : []
+        let raws = Dictionary(withBytes.map { ($0.id, $0.raw) }, uniquingKeysWith: { first, _ in first })
+        let objects = page.map { message in
+            MessageObject(message, parsed: (raws[message.id] ?? nil).map { MIMEMessage(parsing: $0) }, includeHeaders: false)
         }
         guard let selected else { return try JSONResponses.list(objects, nextCursor: cursor, context: context) }
         return try JSONResponses.sparseList(objects, fields: selected.union(["id", "grant_id", "object"]), nextCursor: cursor, context: context)

@@ -79,10 +79,8 @@ struct SendingController {
         } catch let error as MailStoreError {
             throw MessagesController.apiError(error)
         }
-        var objects: [MessageObject] = []
-        for message in page.messages {
-            let raw = try await store.message(grant: grant.id, id: message.id, includeRaw: true)?.raw
-            objects.append(MessageObject(message, parsed: raw.map { MIMEMessage(parsing: $0) }, includeHeaders: false, object: "draft"))
+        let objects = try await store.messages(grant: grant.id, ids: page.messages.map(\.id), includeRaw: true).map { message in
+            MessageObject(message, parsed: message.raw.map { MIMEMessage(parsing: $0) }, includeHeaders: false, object: "draft")
         }
         return try JSONResponses.list(objects, nextCursor: page.nextCursor, context: context)
     }

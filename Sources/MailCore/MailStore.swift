@@ -55,6 +55,8 @@ public protocol MailStore: Sendable {
     // MARK: API
 
     func message(grant: GrantID, id: String, includeRaw: Bool) async throws -> StoredMessage?
+    /// The messages of `ids` that exist, in the order of `ids`, read with one query.
+    func messages(grant: GrantID, ids: [String], includeRaw: Bool) async throws -> [StoredMessage]
     /// Newest first (internal date, then id); `folderID` nil lists every folder.
     func listMessages(grant: GrantID, folderID: String?, cursor: String?, limit: Int) async throws -> MessagePage
     /// Sets unread/starred and moves, in one change. Throws `noSuchMessage`, `noSuchFolder`.

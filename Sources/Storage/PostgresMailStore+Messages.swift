@@ -351,6 +351,26 @@ extension PostgresMailStore {
         }
     }
 
+    public func messages(grant: GrantID, ids: [String], includeRaw: Bool) async throws -> [StoredMessage] {
+        guard !ids.isEmpty else { return [] }
+        let logger = self.logger
+        let found = try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: includeRaw ? Self.messageColumnsWithRaw : Self.messageColumns)
+                FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
+                WHERE m.grant_id = \(grant.rawValue)::uuid AND m.id = ANY(\(ids)::text[])
+                """, logger: logger)
+            var messages: [String: StoredMessage] = [:]
+            for try await row in rows {
+                let message = try Self.decodeMessage(row, grant: grant, includeRaw: includeRaw)
+                messages[message.id] = message
+            }
+            return messages
+        }
+        return ids.compactMap { found[$0] }
+    }
+
     public func listMessages(grant: GrantID, folderID: String?, cursor: String?, limit: Int) async throws -> MessagePage {
         let pageSize = max(1, min(limit, Self.maximumPageSize))
         var afterDate: Int64?, afterID: String?
