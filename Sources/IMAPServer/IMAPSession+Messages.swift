@@ -215,15 +215,4 @@ extension IMAPSession {
         }
         return folder
     }
-
-    func finishAppend(_ grant: Grant, folder: MailFolder, raw: [UInt8], flags: [Flag], date: IMAPDateTime?) async throws -> AppendResult {
-        let facts = MessageFacts(parsing: MIMEMessage(parsing: raw))
-        do {
-            return try await context.store.append(grant: grant.id, folderID: folder.id, raw: raw, facts: facts,
-                                                  flags: MessageFlags(imapFlags: flags),
-                                                  internalDate: date?.secondsSince1970 ?? WallClock.unixSeconds())
-        } catch let error as MailStoreError {
-            throw IMAPCommandError(error)
-        }
-    }
 }

@@ -1,6 +1,7 @@
 import Cluster
 import IMAPGrammar
 import Logging
+import MIME
 import MailCore
 
 /// One IMAP connection's session: the RFC 9051 state machine (not authenticated, authenticated,
@@ -531,16 +532,21 @@ final class IMAPSession {
         return ([], true, nil)
     }
 
+    /// MULTIAPPEND is atomic (RFC 3502 6.3.11): the messages are held until the command ends and
+    /// then stored in one transaction. They may hold at most this many bytes together.
+    var maximumMultiAppendBytes: Int { 2 * context.limits.maxAppendLiteralSize }
+
     private func endAppendMessage() async {
-        guard var pending = append, pending.failure == nil, let grant, let folder = pending.folder, let message = pending.current else { return }
-        do {
-            let result = try await finishAppend(grant, folder: folder, raw: pending.bytes, flags: message.flags, date: message.internalDate)
-            pending.results.append(result)
-        } catch let error as IMAPCommandError {
-            pending.failure = error
-        } catch {
-            logger.error("APPEND failed", metadata: ["error": "\(error)"])
-            pending.failure = IMAPCommandError(.no, code: .serverBug, "Server error; try again")
+        guard var pending = append, pending.failure == nil, let message = pending.current else { return }
+        pending.heldBytes += pending.bytes.count
+        if pending.heldBytes > maximumMultiAppendBytes {
+            IMAPMetrics.limitRefusal("multiappend")
+            pending.failure = IMAPCommandError(.no, code: .limit, "MULTIAPPEND holds more than \(maximumMultiAppendBytes) bytes; append fewer messages at once")
+            pending.messages = []
+        } else {
+            pending.messages.append(NewMessage(
+                raw: pending.bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: pending.bytes)),
+                flags: MessageFlags(imapFlags: message.flags), internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
         }
         pending.bytes = []
         pending.current = nil
@@ -548,8 +554,18 @@ final class IMAPSession {
     }
 
     private func finishAppend() async -> [Response] {
-        guard let pending = append else { return [] }
+        guard var pending = append else { return [] }
         append = nil
+        if pending.failure == nil, let grant, let folder = pending.folder, !pending.messages.isEmpty {
+            do {
+                pending.results = try await context.store.append(grant: grant.id, folderID: folder.id, messages: pending.messages)
+            } catch let error as MailStoreError {
+                pending.failure = IMAPCommandError(error)
+            } catch {
+                logger.error("APPEND failed", metadata: ["error": "\(error)"])
+                pending.failure = IMAPCommandError(.no, code: .serverBug, "Server error; try again")
+            }
+        }
         if let failure = pending.failure { return [failure.response(tag: pending.tag)] }
         var responses: [Response] = []
         if let grant, (try? await synchronize(grant)).map({ responses = $0 }) == nil {
@@ -605,6 +621,9 @@ struct PendingAppend {
     var folder: MailFolder?
     var current: AppendMessage?
     var bytes: [UInt8] = []
+    /// Complete messages waiting for the end of the command.
+    var messages: [NewMessage] = []
+    var heldBytes = 0
     var results: [AppendResult] = []
     var failure: IMAPCommandError?
 

@@ -31,6 +31,9 @@ public protocol MailStore: Sendable {
     /// Throws `overQuota`, `noSuchFolder`.
     func append(grant: GrantID, folderID: String, raw: [UInt8], facts: MessageFacts, flags: MessageFlags,
                 internalDate: Int64) async throws -> AppendResult
+    /// Stores several messages in one transaction: all of them or none (RFC 3502 MULTIAPPEND).
+    /// Each is deduplicated as `append` does, against the folder and the messages before it.
+    func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult]
     /// The folder's state and every message's UID, flags and modseq, in UID order, read in one snapshot.
     func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot
     /// The messages of `uids` in the folder, UID order; raw bytes only when `includeRaw`.
@@ -84,6 +87,21 @@ public protocol MailStore: Sendable {
     /// in one transaction; with `replacingDraftID` that draft is deleted in the same transaction.
     /// Throws `overQuota`, `noSuchMessage` (the draft).
     func submit(grant: GrantID, _ submission: Submission) async throws -> AppendResult
+}
+
+/// A message to store.
+public struct NewMessage: Sendable {
+    public var raw: [UInt8]
+    public var facts: MessageFacts
+    public var flags: MessageFlags
+    public var internalDate: Int64
+
+    public init(raw: [UInt8], facts: MessageFacts, flags: MessageFlags, internalDate: Int64) {
+        self.raw = raw
+        self.facts = facts
+        self.flags = flags
+        self.internalDate = internalDate
+    }
 }
 
 /// A message handed to the outbound queue, and its copy for Sent.

@@ -8,35 +8,52 @@ extension PostgresMailStore {
 
     public func append(grant: GrantID, folderID: String, raw: [UInt8], facts: MessageFacts, flags: MessageFlags,
                        internalDate: Int64) async throws -> AppendResult {
-        let facts = facts.bounded
+        try await append(grant: grant, folderID: folderID,
+                         messages: [NewMessage(raw: raw, facts: facts, flags: flags, internalDate: internalDate)])[0]
+    }
+
+    public func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult] {
+        guard !messages.isEmpty else { return [] }
         let logger = self.logger, window = threadSubjectWindowSeconds
-        let participants = try ParticipantJSON(facts)
-        let rawBuffer = ByteBuffer(bytes: raw)
-        let size = Int64(raw.count)
+        let prepared = try messages.map { message in
+            let facts = message.facts.bounded
+            return (message, facts, try ParticipantJSON(facts))
+        }
         return try await mutate(grant) { connection, lock in
             let folder = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID])[folderID]!
-            // Seed: APPEND deduplicates on Message-ID within the target folder. The grant lock makes
-            // two concurrent APPENDs of one message see each other.
-            if let header = facts.messageIDHeader {
-                let rows = try await connection.query(
-                    """
-                    SELECT id, uid, modseq, thread_id FROM messages
-                    WHERE grant_id = \(grant.rawValue)::uuid AND message_id_header = \(header) AND folder_id = \(folderID)
-                    ORDER BY uid LIMIT 1
-                    """, logger: logger)
-                for try await (id, uid, modseq, thread) in rows.decode((String, Int64, Int64, String).self) {
-                    let existing = AppendResult(messageID: id, uid: uid, uidValidity: folder.uidValidity, modseq: modseq,
+            var results: [AppendResult] = []
+            var used = lock.usedBytes
+            for (message, facts, participants) in prepared {
+                // Seed: APPEND deduplicates on Message-ID within the target folder. The grant lock
+                // makes two concurrent APPENDs of one message see each other.
+                if let header = facts.messageIDHeader {
+                    let rows = try await connection.query(
+                        """
+                        SELECT id, uid, modseq, thread_id FROM messages
+                        WHERE grant_id = \(grant.rawValue)::uuid AND message_id_header = \(header) AND folder_id = \(folderID)
+                        ORDER BY uid LIMIT 1
+                        """, logger: logger)
+                    var existing: AppendResult?
+                    for try await (id, uid, modseq, thread) in rows.decode((String, Int64, Int64, String).self) {
+                        existing = AppendResult(messageID: id, uid: uid, uidValidity: folder.uidValidity, modseq: modseq,
                                                 threadID: thread, deduplicated: true)
-                    return (existing, [])
+                    }
+                    if let existing {
+                        results.append(existing)
+                        continue
+                    }
                 }
+                let size = Int64(message.raw.count)
+                guard used + size <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
+                used += size
+                let (messageID, uid, threadID) = try await Self.insertMessage(
+                    connection, logger: logger, lock: lock, folderID: folderID, raw: ByteBuffer(bytes: message.raw), size: size,
+                    facts: facts, participants: participants, flags: message.flags, internalDate: message.internalDate, window: window)
+                results.append(AppendResult(messageID: messageID, uid: uid, uidValidity: folder.uidValidity, modseq: lock.modseq,
+                                            threadID: threadID, deduplicated: false))
             }
-            guard lock.usedBytes + size <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
-            let (messageID, base, threadID) = try await Self.insertMessage(
-                connection, logger: logger, lock: lock, folderID: folderID, raw: rawBuffer, size: size, facts: facts,
-                participants: participants, flags: flags, internalDate: internalDate, window: window)
-            let result = AppendResult(messageID: messageID, uid: base, uidValidity: folder.uidValidity, modseq: lock.modseq,
-                                      threadID: threadID, deduplicated: false)
-            return (result, [Announcement(folderID: folderID, modseq: lock.modseq)])
+            let stored = results.contains { !$0.deduplicated }
+            return (results, stored ? [Announcement(folderID: folderID, modseq: lock.modseq)] : [])
         }
     }
 

@@ -266,6 +266,25 @@ enum MailStoreBehaviour {
         await #expect(throws: MailStoreError.noSuchFolder) { try await h.store.move(grant: grant, from: inbox, uids: .all, to: "nope") }
     }
 
+    /// Several messages in one call (MULTIAPPEND) are stored all together or not at all.
+    static func batchAppendIsAllOrNothing(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        let small = TestMessage(messageID: uniqueID("batch-a"), body: "a")
+        let big = TestMessage(messageID: uniqueID("batch-b"), body: String(repeating: "b", count: 2000))
+        try await h.store.setQuotaLimit(grant: grant, bytes: Int64(small.raw.count + 100))
+        let batch = [small, big].map { NewMessage(raw: $0.raw, facts: $0.facts, flags: .empty, internalDate: 1_767_225_600) }
+        await #expect(throws: MailStoreError.overQuota(limit: Int64(small.raw.count + 100))) {
+            try await h.store.append(grant: grant, folderID: inbox, messages: batch)
+        }
+        #expect(try await h.store.snapshot(grant: grant, folderID: inbox).messages.isEmpty)
+        #expect(try await h.store.folder(grant: grant, id: inbox)?.uidNext == 1)
+        try await h.store.setQuotaLimit(grant: grant, bytes: nil)
+        // The second copy of a Message-ID within one batch is deduplicated against the first.
+        let results = try await h.store.append(grant: grant, folderID: inbox, messages: batch + [batch[0]])
+        #expect(results.map(\.uid) == [1, 2, 1] && results.map(\.deduplicated) == [false, false, true])
+        #expect(try await h.store.quota(grant: grant).messageCount == 2)
+    }
+
     static func quotaIsExactAndEnforced(_ h: MailStoreHarness) async throws {
         let grant = try await h.makeGrant()
         #expect(try await h.store.quota(grant: grant) == QuotaUsage(usedBytes: 0, limitBytes: h.defaultQuota, messageCount: 0))
@@ -520,6 +539,7 @@ enum MailStoreBehaviour {
         ("expungeMovesToTrashAndDeletesForGoodThere", expungeMovesToTrashAndDeletesForGoodThere),
         ("moveKeepsTheIDAndCopyMakesANewOne", moveKeepsTheIDAndCopyMakesANewOne),
         ("quotaIsExactAndEnforced", quotaIsExactAndEnforced),
+        ("batchAppendIsAllOrNothing", batchAppendIsAllOrNothing),
         ("customFoldersFollowTheSeed", customFoldersFollowTheSeed),
         ("threadsFollowReferencesThenSubject", threadsFollowReferencesThenSubject),
         ("apiReadsAndUpdates", apiReadsAndUpdates),

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import subprocess
+import warnings
 
 import pytest
 import requests
@@ -129,9 +130,13 @@ class Cluster:
         return path.read_text().strip() if path.exists() else None
 
 
+def cluster_run_dir():
+    return pathlib.Path(os.environ.get("CLUSTER_RUN_DIR") or REPO / "cluster" / "run").resolve()
+
+
 @pytest.fixture(scope="session")
 def cluster():
-    run_dir = pathlib.Path(os.environ.get("CLUSTER_RUN_DIR") or REPO / "cluster" / "run").resolve()
+    run_dir = cluster_run_dir()
     missing = [name for name in ("nodes.json", "api-key", "regions") if not (run_dir / name).exists()]
     if missing:
         pytest.fail(f"no running cluster in {run_dir} (missing {', '.join(missing)}): "
@@ -224,3 +229,35 @@ def webhook(make_webhook):
     """A webhook for every trigger type, made through us-1. Webhooks are application-wide: it gets
     the events of every grant, so tests filter deliveries by their own grant id."""
     return make_webhook()
+
+
+# --- the SMTP smart host (smtp_smarthost.py) -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def smart_host():
+    """The aiosmtpd server the nodes relay outbound mail to (smtp.smart_host of the rendered region
+    files: 127.0.0.1:17300 + port offset, plain SMTP), up for the rest of the session. Shared by every
+    test: each refuses (smart_host.refuse) and looks only at recipient domains of its own, and starts
+    it again if it stopped it."""
+    from smtp_smarthost import SmartHost, configured_smart_hosts
+    try:
+        host = SmartHost(configured_smart_hosts(cluster_run_dir()))
+        host.start()
+    except (OSError, ValueError, TimeoutError, RuntimeError) as error:
+        pytest.fail(f"cannot start the SMTP smart host: {error}", pytrace=False)
+    yield host
+    host.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _smart_host_all_session(request):
+    """When the region files name a smart host, it is up from the first test on, so that what any
+    test sends outside the cluster (the API's messages/send too) is relayed instead of retried and
+    bounced. A smart host that cannot start only fails the tests that ask for `smart_host`."""
+    from smtp_smarthost import names_smart_host
+    if not names_smart_host(cluster_run_dir()):
+        return
+    try:
+        request.getfixturevalue("smart_host")
+    except pytest.fail.Exception as error:
+        warnings.warn(f"outbound mail of this session has no smart host: {error}")

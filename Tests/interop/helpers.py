@@ -1,6 +1,7 @@
 """Helpers shared by the interop tests."""
 import imaplib
 import re
+import smtplib
 import socket
 import ssl
 import time
@@ -117,6 +118,82 @@ def tls_context(cluster, node):
     return ssl.create_default_context(cafile=str(cluster.run_dir / "tls" / f"mail.{node.region}.localhost.crt"))
 
 
+def fresh_source():
+    """A loopback source address of its own (Linux routes all of 127/8 to lo): the server counts
+    failed logins per client address (10 in 10 minutes refuse every further login from it, IMAP and
+    SMTP alike), so tests that fail logins on purpose do it from addresses nobody else uses."""
+    n = uuid.uuid4().int
+    return f"127.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 2}"
+
+
+def tls_socket(cluster, node, kind="imaps", source=None, timeout=10):
+    """A raw socket to one of the node's implicit-TLS ports (imaps, smtps), certificate verified."""
+    host, port = addr(node, kind)
+    sock = socket.create_connection((host, port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
+    return tls_context(cluster, node).wrap_socket(sock, server_hostname=host)
+
+
+def imap_folder(conn, folder):
+    """{uid: (flags, raw bytes)} of every message in folder (SELECT, UID FETCH 1:* BODY.PEEK[])."""
+    typ, data = conn.select(folder)
+    assert typ == "OK", (folder, data)
+    if int(data[0]) == 0:
+        return {}
+    typ, data = conn.uid("FETCH", "1:*", "(UID FLAGS BODY.PEEK[])")
+    assert typ == "OK", data
+    # imaplib: (b'1 (UID 7 FLAGS (\\Seen) BODY[] {123}', literal) then b')' -- or the items that
+    # follow the literal, when the server sends FLAGS after BODY[].
+    records = []
+    for item in data:
+        if isinstance(item, tuple):
+            records.append([item[0], item[1]])
+        elif isinstance(item, bytes) and records:
+            records[-1][0] += item
+    found = {}
+    for meta, raw in records:
+        uid = re.search(rb"UID (\d+)", meta)
+        flags = re.search(rb"FLAGS \(([^)]*)\)", meta)
+        assert uid and flags, meta
+        found[int(uid.group(1))] = (set(flags.group(1).decode().split()), raw)
+    return found
+
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+SMTP_CLIENT_NAME = "interop.test"   # the EHLO name (smtplib would look up the FQDN, which may be slow)
+
+
+def smtp_connect(cluster, node, kind="smtps", starttls=True, source=None, timeout=60):
+    """An smtplib connection to one of the node's SMTP ports, greeted with EHLO:
+
+    * smtps: implicit TLS (465-style) through smtplib.SMTP_SSL;
+    * submission / smtp: plain TCP (587- / 25-style), then STARTTLS and EHLO again unless
+      starttls=False.
+
+    The certificate is verified as for IMAP (tls_context); `source` picks the local address."""
+    host, port = addr(node, kind)
+    source_address = (source, 0) if source else None
+    if kind == "smtps":
+        conn = smtplib.SMTP_SSL(host, port, local_hostname=SMTP_CLIENT_NAME, timeout=timeout,
+                                source_address=source_address, context=tls_context(cluster, node))
+    else:
+        conn = smtplib.SMTP(host, port, local_hostname=SMTP_CLIENT_NAME, timeout=timeout,
+                            source_address=source_address)
+    try:
+        code, text = conn.ehlo()
+        assert code == 250, f"{node.id} {kind}: EHLO answered {code} {text!r}"
+        if kind != "smtps" and starttls:
+            code, text = conn.starttls(context=tls_context(cluster, node))
+            assert code == 220, f"{node.id} {kind}: STARTTLS answered {code} {text!r}"
+            code, text = conn.ehlo()
+            assert code == 250, f"{node.id} {kind}: EHLO after STARTTLS answered {code} {text!r}"
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class SourcedIMAP4_SSL(imaplib.IMAP4_SSL):
     """imaplib's IMAP4_SSL, connecting from a chosen local address."""
 
@@ -130,7 +207,7 @@ class SourcedIMAP4_SSL(imaplib.IMAP4_SSL):
 
 
 class Account:
-    """A grant made for one test plus connection factories for the three libraries."""
+    """A grant made for one test plus connection factories for the three IMAP libraries and smtplib."""
 
     def __init__(self, cluster, grant, password):
         self.cluster = cluster
@@ -159,6 +236,15 @@ class Account:
             conn.login(self.email, self.password)
         return conn
 
+    def smtp(self, node, kind="smtps", login=True, source=None, timeout=60):
+        """smtplib to the node's submission ports (smtps: implicit TLS, submission: STARTTLS),
+        EHLO done and, unless login=False, authenticated (AUTH PLAIN) as this grant."""
+        conn = smtp_connect(self.cluster, node, kind, source=source, timeout=timeout)
+        self.opened.append(conn)
+        if login:
+            conn.login(self.email, self.password)
+        return conn
+
     def imap_tools(self, node, folder="INBOX"):
         host, port = addr(node)
         box = MailBox(host, port, ssl_context=tls_context(self.cluster, node), timeout=20)
@@ -171,6 +257,8 @@ class Account:
             try:
                 if isinstance(conn, imap_tools.BaseMailBox):
                     conn.client.shutdown()
+                elif isinstance(conn, smtplib.SMTP):
+                    conn.close()
                 else:
                     conn.shutdown()
             except Exception:

@@ -20,7 +20,7 @@ from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
-from helpers import append, assert_error, by_subject, emails, get_message, list_messages, message, ok
+from helpers import append, assert_error, by_subject, emails, get_message, imap_folder, list_messages, message, ok
 
 THREAD_KEYS = {"id", "grant_id", "object", "subject", "participants", "message_ids", "draft_ids", "folders",
                "has_attachments", "has_drafts", "starred", "unread", "earliest_message_date",
@@ -52,31 +52,6 @@ def list_threads(node, grant, **params):
 
 def get_thread(node, grant, thread_id):
     return ok(node.get(f"{threads_path(grant)}/{thread_id}"))["data"]
-
-
-def imap_folder(conn, folder):
-    """{uid: (flags, raw bytes)} of every message in folder (SELECT, UID FETCH 1:* BODY.PEEK[])."""
-    typ, data = conn.select(folder)
-    assert typ == "OK", (folder, data)
-    if int(data[0]) == 0:
-        return {}
-    typ, data = conn.uid("FETCH", "1:*", "(UID FLAGS BODY.PEEK[])")
-    assert typ == "OK", data
-    # imaplib: (b'1 (UID 7 FLAGS (\\Seen) BODY[] {123}', literal) then b')' -- or the items that
-    # follow the literal, when the server sends FLAGS after BODY[].
-    records = []
-    for item in data:
-        if isinstance(item, tuple):
-            records.append([item[0], item[1]])
-        elif isinstance(item, bytes) and records:
-            records[-1][0] += item
-    found = {}
-    for meta, raw in records:
-        uid = re.search(rb"UID (\d+)", meta)
-        flags = re.search(rb"FLAGS \(([^)]*)\)", meta)
-        assert uid and flags, meta
-        found[int(uid.group(1))] = (set(flags.group(1).decode().split()), raw)
-    return found
 
 
 def only_message(conn, folder):

@@ -14,7 +14,6 @@ import ssl
 import statistics
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import imapclient
@@ -23,7 +22,8 @@ from imap_tools import AND, MailBoxStartTls, MailMessageFlags
 from imapclient import imap_utf7
 
 from conftest import REPO
-from helpers import SourcedIMAP4_SSL, addr, appenduid, message, tls_context, unique_email, valid_password, wait_for
+from helpers import (SourcedIMAP4_SSL, addr, appenduid, fresh_source, message, tls_context, tls_socket, unique_email,
+                     valid_password, wait_for)
 
 CORPUS = (REPO / ".." / "shared" / "corpus" / "python-email").resolve()
 SYSTEM_FOLDERS = {"INBOX": None, "Sent": b"\\Sent", "Drafts": b"\\Drafts", "Trash": b"\\Trash",
@@ -43,14 +43,6 @@ def copyuid(text):
     match = re.search(r"\[COPYUID (\d+) (\S+) (\S+)\]", text)
     assert match, f"no COPYUID in {text!r}"
     return int(match.group(1)), match.group(2), match.group(3)
-
-
-def fresh_source():
-    """A loopback source address of its own (Linux routes all of 127/8 to lo): the server counts
-    failed logins per client address (10 in 10 minutes refuse every further login from it), so
-    tests that fail logins on purpose do it from addresses nobody else uses."""
-    n = uuid.uuid4().int
-    return f"127.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 2}"
 
 
 # --- first sync ------------------------------------------------------------------------------------
@@ -808,15 +800,9 @@ def test_unknown_command_is_bad_and_the_session_continues(account, us1):
     assert conn.noop()[0] == "OK"
 
 
-def _tls_socket(cluster, node):
-    host, port = addr(node)
-    sock = socket.create_connection((host, port), timeout=10)
-    return tls_context(cluster, node).wrap_socket(sock, server_hostname=host)
-
-
 def test_line_over_64k_is_rejected(account, cluster, us1):
     acct = account(us1)
-    sock = _tls_socket(cluster, us1)
+    sock = tls_socket(cluster, us1)
     reader = sock.makefile("rb")
     assert reader.readline().startswith(b"* OK")
     sock.sendall(f"a1 LOGIN {acct.email} \"{acct.password}\"\r\n".encode())
