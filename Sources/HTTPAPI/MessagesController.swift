@@ -7,8 +7,6 @@ import NIOCore
 /// `/v3/grants/{grant_id}/messages`, attachments and folders: the mailbox IMAP clients see,
 /// through JSON.
 struct MessagesController {
-    static let defaultPageSize = 50
-    static let maximumPageSize = 200
     /// Store pages read for one filtered list request before answering with what matched.
     static let maximumPagesScanned = 20
 
@@ -32,17 +30,14 @@ struct MessagesController {
     // MARK: - Messages
 
     @Sendable func list(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let query = FormQuery(request.uri.query)
         let filter = try MessageFilter(query: query)
-        var limit = Self.defaultPageSize
-        if let text = query["limit"] {
-            guard let value = Int(text), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
-            limit = min(value, Self.maximumPageSize)
-        }
+        let paging = try PageRequest(query)
+        let limit = paging.limit
         let selected = query["select"].map { Set($0.split(separator: ",").map { String($0).trimmingWhitespace() }) }
         let wantsBody = selected == nil || selected!.contains("body") || selected!.contains("attachments")
-        var cursor = query["page_token"]
+        var cursor = paging.cursor
         var matches: [StoredMessage] = []
         var scanned = 0
         repeat {
@@ -76,7 +71,7 @@ struct MessagesController {
     }
 
     @Sendable func show(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let message = try await storedMessage(grant, context, includeRaw: true)
         let fields = request.uri.queryParameters["fields"].map(String.init)
         if fields == "raw_mime" {
@@ -99,7 +94,7 @@ struct MessagesController {
     }
 
     @Sendable func update(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let id = try messageID(context)
         let body = try await JSONBody.decode(MessageUpdateRequest.self, from: request, limit: jsonBodyLimit)
         if let folders = body.folders, folders.count != 1 {
@@ -119,7 +114,7 @@ struct MessagesController {
     }
 
     @Sendable func delete(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let id = try messageID(context)
         do {
             try await store.deleteMessage(grant: grant.id, id: id)
@@ -130,7 +125,7 @@ struct MessagesController {
     }
 
     @Sendable func download(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         guard let attachmentID = context.parameters.get("attachment_id"), let section = AttachmentID.section(attachmentID) else {
             throw APIError(.notFound, "no such attachment")
         }
@@ -155,7 +150,7 @@ struct MessagesController {
     // MARK: - Folders
 
     @Sendable func folders(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let all = try await store.folders(grant: grant.id)
         let objects = all.map { folder in
             FolderObject(folder, grant: grant.id, childCount: all.filter { $0.parentID == folder.id }.count)
@@ -164,7 +159,7 @@ struct MessagesController {
     }
 
     @Sendable func folder(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let folder = try await storedFolder(grant, context)
         let all = try await store.folders(grant: grant.id)
         return try JSONResponses.data(FolderObject(folder, grant: grant.id, childCount: all.filter { $0.parentID == folder.id }.count), context: context)
@@ -190,7 +185,7 @@ struct MessagesController {
     }
 
     @Sendable func createFolder(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let body = try await JSONBody.decode(FolderRequest.self, from: request, limit: jsonBodyLimit)
         let created: MailFolder
         do {
@@ -202,7 +197,7 @@ struct MessagesController {
     }
 
     @Sendable func renameFolder(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let folder = try await storedFolder(grant, context)
         let body = try await JSONBody.decode(FolderRequest.self, from: request, limit: jsonBodyLimit)
         let renamed: MailFolder
@@ -217,7 +212,7 @@ struct MessagesController {
     }
 
     @Sendable func deleteFolder(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let folder = try await storedFolder(grant, context)
         do {
             try await store.deleteFolder(grant: grant.id, id: folder.id)
@@ -258,13 +253,6 @@ struct MessagesController {
         }
     }
 
-    private func localGrant(_ context: APIRequestContext) async throws -> Grant {
-        guard let text = context.parameters.get("grant_id"), let id = GrantID(rawValue: text.lowercased()),
-              let grant = try await grants.localStore.grant(id: id) else {
-            throw APIError(.notFound, "no grant with id \(context.parameters.get("grant_id") ?? "")")
-        }
-        return grant
-    }
 
     private func messageID(_ context: APIRequestContext) throws -> String {
         guard let id = context.parameters.get("message_id"), !id.isEmpty, id.count <= 64 else { throw APIError(.notFound, "no such message") }

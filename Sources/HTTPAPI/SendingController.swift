@@ -26,7 +26,7 @@ struct SendingController {
     // MARK: - Sending
 
     @Sendable func send(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let (body, files) = try await readOutgoing(request)
         var outgoing = try OutgoingMessage(body, from: grant.email, files: files, requireRecipients: true)
         if let original = body.replyToMessageID {
@@ -66,16 +66,12 @@ struct SendingController {
     // MARK: - Drafts
 
     @Sendable func drafts(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
-        var limit = MessagesController.defaultPageSize
-        if let text = request.uri.queryParameters["limit"] {
-            guard let value = Int(String(text)), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
-            limit = min(value, MessagesController.maximumPageSize)
-        }
+        let grant = try await grants.localGrant(context)
+        let paging = try PageRequest(FormQuery(request.uri.query))
         let page: MessagePage
         do {
             page = try await store.listMessages(grant: grant.id, folderID: SystemFolder.drafts.apiID,
-                                                cursor: request.uri.queryParameters["page_token"].map(String.init), limit: limit)
+                                                cursor: paging.cursor, limit: paging.limit)
         } catch let error as MailStoreError {
             throw MessagesController.apiError(error)
         }
@@ -86,14 +82,14 @@ struct SendingController {
     }
 
     @Sendable func draft(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let stored = try await storedDraft(grant, context)
         return try JSONResponses.data(
             MessageObject(stored, parsed: stored.raw.map { MIMEMessage(parsing: $0) }, includeHeaders: false, object: "draft"), context: context)
     }
 
     @Sendable func createDraft(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let (body, files) = try await readOutgoing(request)
         var outgoing = try OutgoingMessage(body, from: grant.email, files: files, requireRecipients: false)
         if let original = body.replyToMessageID {
@@ -116,7 +112,7 @@ struct SendingController {
     }
 
     @Sendable func updateDraft(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let current = try await storedDraft(grant, context)
         let (body, files) = try await readOutgoing(request)
         let merged = Self.merge(body, into: current)
@@ -143,7 +139,7 @@ struct SendingController {
     }
 
     @Sendable func deleteDraft(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let current = try await storedDraft(grant, context)
         // A draft is not mail anyone received: it goes for good, not to Trash.
         do {
@@ -155,7 +151,7 @@ struct SendingController {
     }
 
     @Sendable func sendDraft(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let current = try await storedDraft(grant, context)
         guard let raw = current.raw else { throw APIError(.internalError, "the draft has no content") }
         var outgoing = try OutgoingMessage(OutgoingMessageRequest(), from: grant.email, requireRecipients: false)
@@ -288,11 +284,4 @@ struct SendingController {
         return message
     }
 
-    private func localGrant(_ context: APIRequestContext) async throws -> Grant {
-        guard let text = context.parameters.get("grant_id"), let id = GrantID(rawValue: text.lowercased()),
-              let grant = try await grants.localStore.grant(id: id) else {
-            throw APIError(.notFound, "no grant with id \(context.parameters.get("grant_id") ?? "")")
-        }
-        return grant
-    }
 }

@@ -14,15 +14,12 @@ struct ThreadsController {
     }
 
     @Sendable func list(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         let query = FormQuery(request.uri.query)
         let filter = try ThreadFilter(query: query)
-        var limit = MessagesController.defaultPageSize
-        if let text = query["limit"] {
-            guard let value = Int(text), value >= 1 else { throw APIError(.invalidRequest, "limit must be a positive whole number") }
-            limit = min(value, MessagesController.maximumPageSize)
-        }
-        var cursor = query["page_token"]
+        let paging = try PageRequest(query)
+        let limit = paging.limit
+        var cursor = paging.cursor
         var matches: [[StoredMessage]] = []
         var scanned = 0
         repeat {
@@ -46,7 +43,7 @@ struct ThreadsController {
     }
 
     @Sendable func show(request: Request, context: APIRequestContext) async throws -> Response {
-        let grant = try await localGrant(context)
+        let grant = try await grants.localGrant(context)
         guard let id = context.parameters.get("thread_id"), !id.isEmpty, id.count <= 64 else { throw APIError(.notFound, "no such thread") }
         let messages = try await store.threadMessages(grant: grant.id, threadID: id)
         guard !messages.isEmpty else { throw APIError(.notFound, "no thread with id \(id)") }
@@ -59,13 +56,6 @@ struct ThreadsController {
         return ThreadObject(messages: messages, latestParsed: raw.map { MIMEMessage(parsing: $0) })
     }
 
-    private func localGrant(_ context: APIRequestContext) async throws -> Grant {
-        guard let text = context.parameters.get("grant_id"), let id = GrantID(rawValue: text.lowercased()),
-              let grant = try await grants.localStore.grant(id: id) else {
-            throw APIError(.notFound, "no grant with id \(context.parameters.get("grant_id") ?? "")")
-        }
-        return grant
-    }
 }
 
 /// The filters of `GET /threads`: a thread matches when its messages together do.

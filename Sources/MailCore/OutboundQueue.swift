@@ -58,11 +58,9 @@ public struct DeliveryRetryPolicy: Hashable, Sendable {
         self.retryWindowSeconds = retryWindowSeconds
     }
 
-    /// Exponential with up to 25% jitter either way, capped.
     public func delayMilliseconds(afterAttempts attempts: Int, jitter: Double = Double.random(in: -1...1)) -> Int64 {
-        guard attempts > 0 else { return 0 }
-        let base = min(maximumDelayMilliseconds, initialDelayMilliseconds << Int64(min(attempts - 1, 30)))
-        return max(1, base + Int64(Double(base) * 0.25 * max(-1, min(1, jitter))))
+        Backoff(initialMilliseconds: initialDelayMilliseconds, maximumMilliseconds: maximumDelayMilliseconds)
+            .delayMilliseconds(afterFailures: attempts, jitter: jitter)
     }
 
     public func isExpired(_ job: OutboundJob, now: Int64) -> Bool { now - job.createdAt >= retryWindowSeconds }

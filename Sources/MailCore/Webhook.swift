@@ -122,9 +122,7 @@ public struct WebhookRetryPolicy: Hashable, Sendable {
     /// The wait after `failures` consecutive failures: exponential, capped, with up to 25% jitter
     /// either way so that webhooks failing together do not retry in lockstep.
     public func delayMilliseconds(afterFailures failures: Int, jitter: Double = Double.random(in: -1...1)) -> Int64 {
-        guard failures > 0 else { return 0 }
-        let shift = min(failures - 1, 30)
-        let base = min(maximumDelayMilliseconds, initialDelayMilliseconds << Int64(shift))
-        return max(1, base + Int64(Double(base) * 0.25 * max(-1, min(1, jitter))))
+        Backoff(initialMilliseconds: initialDelayMilliseconds, maximumMilliseconds: maximumDelayMilliseconds)
+            .delayMilliseconds(afterFailures: failures, jitter: jitter)
     }
 }

@@ -390,16 +390,10 @@ extension PostgresMailStore {
 
     public func listMessages(grant: GrantID, folderID: String?, cursor: String?, limit: Int) async throws -> MessagePage {
         let pageSize = max(1, min(limit, Self.maximumPageSize))
-        var afterDate: Int64?, afterID: String?
-        if let cursor {
-            guard let colon = cursor.firstIndex(of: ":"), let date = Int64(cursor[..<colon]) else { throw MailStoreError.invalidCursor }
-            afterDate = date
-            afterID = String(cursor[cursor.index(after: colon)...])
-        }
+        let after = try PageCursor.parse(cursor)
         let logger = self.logger
-        let (afterDateValue, afterIDValue) = (afterDate, afterID)
         return try await read { connection in
-            let (afterDate, afterID) = (afterDateValue, afterIDValue)
+            let (afterDate, afterID) = (after?.date, after?.id)
             if let folderID {
                 _ = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID])
             }
@@ -417,7 +411,7 @@ extension PostgresMailStore {
             var next: String?
             if messages.count > pageSize {
                 messages.removeLast()
-                if let last = messages.last { next = "\(last.internalDate):\(last.id)" }
+                if let last = messages.last { next = PageCursor(date: last.internalDate, id: last.id).text }
             }
             return MessagePage(messages: messages, nextCursor: next)
         }

@@ -10,16 +10,10 @@ extension PostgresMailStore {
 
     public func listThreads(grant: GrantID, folderID: String?, cursor: String?, limit: Int) async throws -> ThreadPage {
         let pageSize = max(1, min(limit, Self.maximumThreadPageSize))
-        var afterDate: Int64?, afterID: String?
-        if let cursor {
-            guard let colon = cursor.firstIndex(of: ":"), let date = Int64(cursor[..<colon]) else { throw MailStoreError.invalidCursor }
-            afterDate = date
-            afterID = String(cursor[cursor.index(after: colon)...])
-        }
+        let after = try PageCursor.parse(cursor)
         let logger = self.logger
-        let (afterDateValue, afterIDValue) = (afterDate, afterID)
         return try await readSnapshot { connection in
-            let (afterDate, afterID) = (afterDateValue, afterIDValue)
+            let (afterDate, afterID) = (after?.date, after?.id)
             if let folderID {
                 _ = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID])
             }
@@ -38,7 +32,7 @@ extension PostgresMailStore {
             var next: String?
             if page.count > pageSize {
                 page.removeLast()
-                if let last = page.last { next = "\(last.1):\(last.0)" }
+                if let last = page.last { next = PageCursor(date: last.1, id: last.0).text }
             }
             let messages = try await Self.selectThreadMessages(connection, logger: logger, grant: grant, threadIDs: page.map(\.0))
             let grouped = Dictionary(grouping: messages, by: \.threadID)
