@@ -95,9 +95,13 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         .target(
+            name: "SMTPGrammar",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
             name: "SMTPServer",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster",
+                "MailCore", "MIME", "Storage", "Cluster", "SMTPGrammar",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -143,6 +147,7 @@ let package = Package(
         .testTarget(name: "MailNodeTests", dependencies: ["MailNode"]),
         .testTarget(name: "MIMETests", dependencies: ["MIME"]),
         .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPGrammar", "MailCore", "MIME", "MailSearch"]),
+        .testTarget(name: "SMTPGrammarTests", dependencies: ["SMTPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "IMAPGrammarTests", dependencies: ["IMAPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]

@@ -191,7 +191,13 @@ extension ServeCommand {
             policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
                                         retryWindowSeconds: configuration.smtp.retryWindowSeconds),
             count: configuration.smtp.deliveryWorkers)
-        return [workers]
+        let host = configuration.listen.host, ports = configuration.listen.ports
+        let listeners: [any Service] = [
+            SMTPListener(host: host, port: ports[.smtps]!, kind: .submissionTLS, context: context),
+            SMTPListener(host: host, port: ports[.submission]!, kind: .submission, context: context),
+            SMTPListener(host: host, port: ports[.smtp]!, kind: .inbound, context: context),
+        ]
+        return listeners + [workers]
     }
 
     /// TLS from this node to another node's listener when relaying a session. Nodes present the

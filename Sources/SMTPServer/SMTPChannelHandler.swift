@@ -1,11 +1,12 @@
 import NIOCore
 import NIOSSL
+import SMTPGrammar
 
 /// What an SMTP session receives from its connection, one item per request.
 enum SMTPInput: Sendable {
     /// A command line without its line break.
     case line([UInt8])
-    /// A command line longer than the limit; its bytes were dropped up to the line break.
+    /// A command line longer than its limit; its bytes were dropped up to the line break.
     case lineTooLong
     /// Message bytes, as they came (DATA and BDAT content).
     case bytes(ByteBuffer)
@@ -27,8 +28,8 @@ final class SMTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     enum Request {
-        /// The next line, at most `limit` octets without its line break.
-        case line(limit: Int)
+        /// The next line, bounded as `SMTPLimits` says for the mode.
+        case line(SMTPLineReader.Mode)
         /// Whatever bytes are there, at most `maximum` (at least one, unless closed).
         case bytes(maximum: Int)
     }
@@ -36,12 +37,12 @@ final class SMTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var buffer = ByteBuffer()
     private var request: Request?
     private var isInactive = false
-    /// Dropping the rest of an over-long line.
-    private var discardingLine = false
+    private var lines: SMTPLineReader
     private var context: ChannelHandlerContext?
     private let events: AsyncStream<SMTPSessionEvent>.Continuation
 
-    init(events: AsyncStream<SMTPSessionEvent>.Continuation) {
+    init(limits: SMTPLimits, events: AsyncStream<SMTPSessionEvent>.Continuation) {
+        lines = SMTPLineReader(limits: limits)
         self.events = events
     }
 
@@ -78,11 +79,19 @@ final class SMTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func deliver() {
         guard let request else { return }
         switch request {
-        case .line(let limit):
-            if let item = takeLine(limit: limit) {
+        case .line(let mode):
+            lines.mode = mode
+            switch lines.next(&buffer) {
+            case .line(let line):
                 self.request = nil
-                events.yield(.input(item))
+                events.yield(.input(.line(Array(line.readableBytesView))))
                 return
+            case .lineTooLong:
+                self.request = nil
+                events.yield(.input(.lineTooLong))
+                return
+            case .needsMoreData:
+                break
             }
         case .bytes(let maximum):
             if buffer.readableBytes > 0 {
@@ -103,35 +112,12 @@ final class SMTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// A line ends at LF; a CR before it is dropped (commands are read leniently, RFC 5321 2.3.8).
-    private func takeLine(limit: Int) -> SMTPInput? {
-        let view = buffer.readableBytesView
-        guard let lineFeed = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            if view.count > limit + 1 {
-                // Too long already: drop what is here and keep dropping to the line break.
-                discardingLine = true
-                buffer.moveReaderIndex(forwardBy: view.count)
-                buffer.discardReadBytes()
-            }
-            return nil
-        }
-        let length = lineFeed - view.startIndex
-        var line = buffer.readBytes(length: length + 1)!
-        line.removeLast()
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        if discardingLine || line.count > limit {
-            discardingLine = false
-            return .lineTooLong
-        }
-        return .line(line)
-    }
-
     /// Turns the connection into TLS after the session wrote its 220 to STARTTLS; whatever the
     /// client sent after the command is dropped. Event loop only.
     func startTLS(context sslContext: NIOSSLContext) throws {
         guard let context else { return }
         buffer.clear()
-        discardingLine = false
+        lines = SMTPLineReader(limits: lines.limits)
         try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
     }
 

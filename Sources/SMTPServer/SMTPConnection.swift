@@ -19,8 +19,8 @@ struct SMTPConnection: Sendable {
         try? await channel.eventLoop.submit { handler.value.pushBack(bytes) }.get()
     }
 
-    func write(_ text: String) async throws {
-        try await channel.writeAndFlush(ByteBuffer(string: text))
+    func write(_ bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(bytes)
     }
 
     /// Whether the client pipelined anything after the command just read.
@@ -30,8 +30,8 @@ struct SMTPConnection: Sendable {
     }
 
     /// Writes the 220 to STARTTLS, then puts TLS in front of everything that follows.
-    func startTLS(reply: String, context: NIOSSLContext) async throws {
-        let handler = self.handler, buffer = ByteBuffer(string: reply)
+    func startTLS(reply buffer: ByteBuffer, context: NIOSSLContext) async throws {
+        let handler = self.handler
         try await channel.eventLoop.flatSubmit { [channel] in
             channel.writeAndFlush(buffer).flatMapThrowing {
                 try handler.value.startTLS(context: context)

@@ -2,6 +2,7 @@ import Cluster
 import Logging
 import MailCore
 import NIOSSL
+import SMTPGrammar
 
 /// Everything SMTP sessions and delivery workers need from the node, shared by all of them.
 public struct SMTPServerContext: Sendable {
@@ -64,4 +65,7 @@ public struct SMTPServerContext: Sendable {
     }
 
     var local: RegionMail { regions[region]! }
+
+    /// The grammar's bounds, with this node's message size limit.
+    var grammarLimits: SMTPLimits { SMTPLimits(maxMessageSize: limits.messageSizeBytes) }
 }

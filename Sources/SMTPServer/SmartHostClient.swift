@@ -4,6 +4,7 @@ import MailCore
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SMTPGrammar
 
 /// The SMTP client that hands mail for other domains to the configured smart host (RFC 5321
 /// client side, RFC 3207 STARTTLS, RFC 4954 AUTH PLAIN). Outcomes are per recipient: a 4xx or a
@@ -36,7 +37,7 @@ public struct SmartHostClient: Sendable {
 
     /// A reply the smart host gave where we needed another.
     struct Refusal: Error {
-        let reply: SMTPClientReply
+        let reply: SMTPReply
         let step: String
     }
 
@@ -56,9 +57,9 @@ public struct SmartHostClient: Sendable {
             }
         } catch let refusal as Refusal {
             let text = "\(refusal.step): \(refusal.reply.code) \(refusal.reply.text)"
-            let outcome: RecipientOutcome = refusal.reply.isPermanent
-                ? .permanentFailure(status: refusal.reply.enhancedCode ?? "5.0.0", reason: "the smart host refused \(text)")
-                : .temporaryFailure(status: refusal.reply.enhancedCode ?? "4.0.0", reason: "the smart host deferred \(text)")
+            let outcome: RecipientOutcome = refusal.reply.code >= 500
+                ? .permanentFailure(status: refusal.reply.enhancedStatusCode?.description ?? "5.0.0", reason: "the smart host refused \(text)")
+                : .temporaryFailure(status: refusal.reply.enhancedStatusCode?.description ?? "4.0.0", reason: "the smart host deferred \(text)")
             return Self.all(recipients, outcome)
         } catch {
             logger.warning("smart host unreachable", metadata: ["smart_host": "\(host):\(port)", "error": "\(error)"])
@@ -84,7 +85,7 @@ public struct SmartHostClient: Sendable {
             }
         return try await channel.executeThenClose { inbound, outbound in
             var replies = SMTPClientReplyReader(inbound.makeAsyncIterator())
-            func command(_ line: String, expect: ClosedRange<Int>, step: String) async throws -> SMTPClientReply {
+            func command(_ line: String, expect: ClosedRange<Int>, step: String) async throws -> SMTPReply {
                 try await outbound.write(ByteBuffer(string: line + "\r\n"))
                 let reply = try await replies.next()
                 guard expect.contains(reply.code) else { throw Refusal(reply: reply, step: step) }
@@ -95,7 +96,7 @@ public struct SmartHostClient: Sendable {
             var ehlo = try await command("EHLO \(heloName)", expect: 250...250, step: "EHLO")
             if security == .startTLS {
                 guard ehlo.lines.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) else {
-                    throw Refusal(reply: SMTPClientReply(code: 454, enhancedCode: "4.7.0", lines: ["STARTTLS not offered"]), step: "EHLO")
+                    throw Refusal(reply: SMTPReply(code: 454, enhancedStatusCode: .init(4, 7, 0), "STARTTLS not offered"), step: "EHLO")
                 }
                 _ = try await command("STARTTLS", expect: 220...220, step: "STARTTLS")
                 try await channel.channel.pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host), position: .first)
@@ -114,8 +115,8 @@ public struct SmartHostClient: Sendable {
                 let reply = try await replies.next()
                 switch reply.code {
                 case 250...259: accepted.append(recipient)
-                case 500...599: outcomes[recipient] = .permanentFailure(status: reply.enhancedCode ?? "5.1.1", reason: "RCPT TO: \(reply.code) \(reply.text)")
-                default: outcomes[recipient] = .temporaryFailure(status: reply.enhancedCode ?? "4.0.0", reason: "RCPT TO: \(reply.code) \(reply.text)")
+                case 500...599: outcomes[recipient] = .permanentFailure(status: reply.enhancedStatusCode?.description ?? "5.1.1", reason: "RCPT TO: \(reply.code) \(reply.text)")
+                default: outcomes[recipient] = .temporaryFailure(status: reply.enhancedStatusCode?.description ?? "4.0.0", reason: "RCPT TO: \(reply.code) \(reply.text)")
                 }
             }
             guard !accepted.isEmpty else {
@@ -128,8 +129,8 @@ public struct SmartHostClient: Sendable {
             let outcome: RecipientOutcome
             switch final.code {
             case 250...259: outcome = .delivered
-            case 500...599: outcome = .permanentFailure(status: final.enhancedCode ?? "5.0.0", reason: "end of data: \(final.code) \(final.text)")
-            default: outcome = .temporaryFailure(status: final.enhancedCode ?? "4.0.0", reason: "end of data: \(final.code) \(final.text)")
+            case 500...599: outcome = .permanentFailure(status: final.enhancedStatusCode?.description ?? "5.0.0", reason: "end of data: \(final.code) \(final.text)")
+            default: outcome = .temporaryFailure(status: final.enhancedStatusCode?.description ?? "4.0.0", reason: "end of data: \(final.code) \(final.text)")
             }
             for recipient in accepted { outcomes[recipient] = outcome }
             try? await outbound.write(ByteBuffer(string: "QUIT\r\n"))
@@ -152,13 +153,4 @@ public struct SmartHostClient: Sendable {
         output.append(contentsOf: Array(".\r\n".utf8))
         return output
     }
-}
-
-/// One reply the smart host sent.
-struct SMTPClientReply: Sendable {
-    var code: Int
-    var enhancedCode: String?
-    var lines: [String]
-    var text: String { lines.joined(separator: " ") }
-    var isPermanent: Bool { code >= 500 }
 }
