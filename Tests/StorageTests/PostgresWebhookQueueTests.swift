@@ -48,6 +48,8 @@ import Testing
                 secret: "secret-\(id)", status: status, statusUpdatedAt: 0, createdAt: 0, updatedAt: 0)
     }
 
+    /// A first retry after a second (750 to 1250 ms with jitter): long enough to see it is not due at once.
+    static let second = WebhookRetryPolicy(initialDelayMilliseconds: 1000, maximumDelayMilliseconds: 10_000, retryWindowSeconds: 3600)
     static let fast = WebhookRetryPolicy(initialDelayMilliseconds: 100, maximumDelayMilliseconds: 1000, retryWindowSeconds: 3600)
 
     @Test func eventsFanOutToSubscribedWebhooksAndGoOutInOrder() async throws {
@@ -88,13 +90,13 @@ import Testing
             let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             _ = try await queue.fanOut(limit: 100)
             let seen = Recorder()
-            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, deliveries in
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, deliveries in
                 await seen.add(deliveries.map { "\($0.event.id):\($0.attempts)" })
                 return [.failed("HTTP 500")]
             })
-            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, _ in [] } == false, "not due before its delay")
-            try await Task.sleep(for: .milliseconds(400))
-            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, deliveries in
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, _ in [] } == false, "not due before its delay")
+            try await Task.sleep(for: .milliseconds(1400))
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, deliveries in
                 await seen.add(deliveries.map { "\($0.event.id):\($0.attempts)" })
                 return deliveries.map { _ in .delivered }
             })
