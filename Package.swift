@@ -147,6 +147,7 @@ let package = Package(
         .testTarget(name: "MailNodeTests", dependencies: ["MailNode"]),
         .testTarget(name: "MIMETests", dependencies: ["MIME"]),
         .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPGrammar", "MailCore", "MIME", "MailSearch"]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "MIME"]),
         .testTarget(name: "SMTPGrammarTests", dependencies: ["SMTPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "IMAPGrammarTests", dependencies: ["IMAPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
     ],

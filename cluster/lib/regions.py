@@ -190,6 +190,10 @@ def cmd_ports(args):
                 ports.append(url_host_port(url)[1])
         for _, listen in node_listens(doc):
             ports += [listen[k] for k in ENDPOINTS if k in listen]
+        # The smart host the interop tests run must be free too.
+        smart_host = (doc.get("smtp") or {}).get("smart_host")
+        if smart_host:
+            ports.append(url_host_port(smart_host)[1])
     for port in sorted(set(p for p in ports if p)):
         print(port)
 
