@@ -2,8 +2,7 @@ import Cluster
 import MailCore
 
 /// Checks a grant's address and app password for SMTP submission: the grant's home region's
-/// store is asked wherever this node is (the message is stored there too). Refused when the grant
-/// has no app password; failures are slowed down and throttled across the cluster like IMAP's.
+/// store is asked wherever this node is (the message is stored there too).
 struct SMTPAuthenticator {
     enum Outcome {
         case success(Grant, SMTPServerContext.RegionMail)
@@ -15,36 +14,21 @@ struct SMTPAuthenticator {
     let context: SMTPServerContext
 
     func authenticate(account: String, password: String, from address: String) async -> Outcome {
-        guard await context.throttle.isAllowed(address: address, account: account) else {
-            return await fail(account: account, address: address, reason: "throttled")
-        }
-        guard let email = EmailAddress(account) else { return await fail(account: account, address: address, reason: "malformed") }
-        let route: GrantRoute?
-        do {
-            route = try await context.router.route(forEmail: email)
-        } catch {
+        let check = AppPasswordCheck(router: context.router, throttle: context.throttle, hasher: context.hasher)
+        let regions = context.regions
+        switch await check.check(account: account, password: password, from: address, grants: { regions[$0.region]?.grants }) {
+        case .success(let grant, let route):
+            guard let home = regions[route.region] else { return .unavailable }
+            return .success(grant, home)
+        case .failure(let reason):
+            SMTPMetrics.authFailure(reason: reason)
+            return .failure
+        case .elsewhere:
+            // A region this node has no configuration for.
+            SMTPMetrics.authFailure(reason: "unknown")
+            return .failure
+        case .unavailable:
             return .unavailable
         }
-        guard let route, let home = context.regions[route.region] else {
-            return await fail(account: account, address: address, reason: "unknown")
-        }
-        let grant: Grant?
-        do {
-            grant = try await home.grants.grant(id: route.grantID)
-        } catch {
-            return .unavailable
-        }
-        guard let grant, let hash = grant.appPasswordHash, await context.hasher.verify(password, against: hash) else {
-            return await fail(account: account, address: address, reason: "password")
-        }
-        await context.throttle.recordSuccess(account: account)
-        return .success(grant, home)
-    }
-
-    private func fail(account: String, address: String, reason: String) async -> Outcome {
-        SMTPMetrics.authFailure(reason: reason)
-        await context.throttle.recordFailure(address: address, account: account)
-        try? await Task.sleep(for: context.throttle.policy.failureDelay)
-        return .failure
     }
 }
