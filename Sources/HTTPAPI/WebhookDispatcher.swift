@@ -110,9 +110,16 @@ public struct WebhookDispatcher: Service {
     }
 
     /// Sends the webhook's events in order and stops at the first failure: later events wait for it.
+    /// How long one claim may keep sending: the webhook's row stays locked meanwhile, and an API
+    /// change to the webhook waits for it.
+    static let batchBudget: Duration = .seconds(30)
+
     @Sendable func deliver(_ webhook: Webhook, _ deliveries: [WebhookDelivery]) async -> [WebhookDeliveryOutcome] {
         var outcomes: [WebhookDeliveryOutcome] = []
+        let started = ContinuousClock.now
         for delivery in deliveries {
+            // Events not sent stay as they were, for the next claim.
+            if ContinuousClock.now - started + settings.deliveryTimeout > Self.batchBudget { break }
             let outcome = await send(delivery, to: webhook)
             outcomes.append(outcome)
             if case .failed = outcome { break }

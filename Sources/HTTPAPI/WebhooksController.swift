@@ -92,7 +92,9 @@ struct WebhooksController {
 
     @Sendable func delete(request: Request, context: APIRequestContext) async throws -> Response {
         let webhook = try await existing(context)
-        try await writeEverywhere(context, "deleted") { try await $0.deleteWebhook(id: webhook.id) }
+        // The other regions first, this one last: until every region has let go of it, the webhook
+        // is still found here, so a repeated DELETE can finish the job.
+        try await writeEverywhere(context, "deleted", localLast: true) { try await $0.deleteWebhook(id: webhook.id) }
         context.logger.info("webhook deleted", metadata: ["webhook_id": "\(webhook.id)"])
         struct Deleted: Encodable { let status = "success" }
         return try JSONResponses.data(Deleted(), context: context)
@@ -111,9 +113,9 @@ struct WebhooksController {
 
     /// Applies a change in every region; a region that fails makes the request fail with 503 (the
     /// change is idempotent: the client repeats it).
-    private func writeEverywhere(_ context: APIRequestContext, _ what: String,
+    private func writeEverywhere(_ context: APIRequestContext, _ what: String, localLast: Bool = false,
                                  _ change: (any WebhookStore) async throws -> Bool) async throws {
-        for (region, store) in stores {
+        for (region, store) in localLast ? Array(stores.dropFirst() + stores.prefix(1)) : stores {
             do {
                 _ = try await change(store)
             } catch {

@@ -95,12 +95,16 @@ public struct NewMessage: Sendable {
     public var facts: MessageFacts
     public var flags: MessageFlags
     public var internalDate: Int64
+    /// Mail the system owes the grant (a bounce) is stored even over quota: refusing it would lose
+    /// the only notice that the grant's own message failed.
+    public var exemptFromQuota: Bool
 
-    public init(raw: [UInt8], facts: MessageFacts, flags: MessageFlags, internalDate: Int64) {
+    public init(raw: [UInt8], facts: MessageFacts, flags: MessageFlags, internalDate: Int64, exemptFromQuota: Bool = false) {
         self.raw = raw
         self.facts = facts
         self.flags = flags
         self.internalDate = internalDate
+        self.exemptFromQuota = exemptFromQuota
     }
 }
 

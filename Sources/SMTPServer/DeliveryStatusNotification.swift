@@ -11,6 +11,9 @@ struct DeliveryStatusNotification {
         var status: String
         /// What the remote server said, or why we gave up.
         var diagnostic: String
+        /// Whether `diagnostic` is a remote server's SMTP reply (`Diagnostic-Code: smtp;`) rather
+        /// than our own words (`x-local;`), RFC 3464 2.3.6.
+        var isSMTPReply = false
     }
 
     var reportingHost: String
@@ -39,7 +42,8 @@ struct DeliveryStatusNotification {
         var status = "Reporting-MTA: dns; \(reportingHost)\r\nArrival-Date: \(arrival)\r\n"
         for recipient in failed {
             status += "\r\nFinal-Recipient: rfc822; \(recipient.address)\r\nAction: failed\r\nStatus: \(recipient.status)\r\n"
-            status += "Diagnostic-Code: smtp; \(Self.oneLine(recipient.diagnostic))\r\nLast-Attempt-Date: \(now)\r\n"
+            status += "Diagnostic-Code: \(recipient.isSMTPReply ? "smtp" : "x-local"); \(Self.oneLine(recipient.diagnostic))\r\n"
+            status += "Last-Attempt-Date: \(now)\r\n"
         }
         var message = ""
         message += "From: Mail Delivery System <MAILER-DAEMON@\(reportingHost)>\r\n"

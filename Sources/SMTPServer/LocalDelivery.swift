@@ -8,8 +8,10 @@ import MailCore
 struct LocalDelivery: Sendable {
     let context: SMTPServerContext
 
-    /// The trace field a receiving server prepends.
+    /// The trace fields a delivering server prepends (RFC 5321 4.4).
     struct Trace: Sendable {
+        /// MAIL FROM, kept as `Return-Path:` at final delivery ("" for the null sender).
+        var returnPath: String
         /// What the client said in EHLO/HELO.
         var helo: String
         var clientAddress: String
@@ -17,10 +19,12 @@ struct LocalDelivery: Sendable {
         var protocolName: String
         var id: String
 
-        func field(for recipient: String, hostname: String) -> String {
+        func fields(for recipient: String, hostname: String) -> String {
             let date = MessageDate.now().rfc5322
+            let sender = String(returnPath.unicodeScalars.filter { $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" }.prefix(256))
             let helo = String(self.helo.unicodeScalars.filter { $0.value > 0x20 && $0.value < 0x7F && $0 != "(" && $0 != ")" }.prefix(255))
-            return "Received: from \(helo.isEmpty ? "unknown" : helo) ([\(clientAddress)])\r\n"
+            return "Return-Path: <\(sender)>\r\n"
+                + "Received: from \(helo.isEmpty ? "unknown" : helo) ([\(clientAddress)])\r\n"
                 + "\tby \(hostname) (mailnode) with \(protocolName) id \(id)\r\n"
                 + "\tfor <\(recipient)>; \(date)\r\n"
         }
@@ -51,7 +55,7 @@ struct LocalDelivery: Sendable {
         guard let home = context.regions[route.region] else {
             return .temporaryFailure(status: "4.4.3", reason: "region \(route.region) is not configured on this node")
         }
-        var bytes = Array(trace.field(for: recipient.address, hostname: context.hostname).utf8)
+        var bytes = Array(trace.fields(for: recipient.address, hostname: context.hostname).utf8)
         bytes.append(contentsOf: message)
         let facts = MessageFacts(parsing: MIMEMessage(parsing: bytes))
         do {

@@ -26,19 +26,20 @@ public struct OutboundDeliveryWorkers: Service {
         self.count = count
     }
 
+    /// On graceful shutdown the workers take no new job; a delivery in flight finishes (cutting an
+    /// SMTP transaction after its data would only send the message twice).
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<count {
                 group.addTask { await self.workLoop() }
             }
             group.addTask { await self.metricsLoop() }
-            try? await gracefulShutdown()
-            group.cancelAll()
+            await group.waitForAll()
         }
     }
 
     private func workLoop() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 if try await queue.deliverNext(policy: policy, deliver: deliver) != nil { continue }
             } catch is CancellationError {
@@ -46,16 +47,16 @@ public struct OutboundDeliveryWorkers: Service {
             } catch {
                 context.logger.warning("outbound delivery failed; retrying", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: pollInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
     }
 
     private func metricsLoop() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let depth = try? await queue.depth() {
                 SMTPMetrics.queue(region: context.region.rawValue, depth: depth.queued, oldestAgeSeconds: depth.oldestAgeSeconds)
             }
-            try? await Task.sleep(for: .seconds(5))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
         }
     }
 
@@ -63,7 +64,7 @@ public struct OutboundDeliveryWorkers: Service {
         let local = LocalDelivery(context: context)
         var outcomes: [String: RecipientOutcome] = [:]
         var external: [String] = []
-        let trace = LocalDelivery.Trace(helo: context.hostname, clientAddress: "127.0.0.1", protocolName: "ESMTPSA", id: "q\(job.id)")
+        let trace = LocalDelivery.Trace(returnPath: job.mailFrom, helo: context.hostname, clientAddress: "127.0.0.1", protocolName: "ESMTPSA", id: "q\(job.id)")
         for recipient in job.recipients {
             guard let address = EmailAddress(recipient) else {
                 outcomes[recipient] = .permanentFailure(status: "5.1.3", reason: "not a valid address")
@@ -123,9 +124,10 @@ public struct OutboundDeliveryWorkers: Service {
             failed: failed, messageID: "dsn-\(job.id)-\(job.attempts + 1)@\(context.hostname)")
         let bytes = notification.build()
         do {
-            _ = try await context.local.store.append(
-                grant: job.grantID, folderID: SystemFolder.inbox.apiID, raw: bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: bytes)),
-                flags: .empty, internalDate: WallClock.unixSeconds())
+            _ = try await context.local.store.append(grant: job.grantID, folderID: SystemFolder.inbox.apiID, messages: [
+                NewMessage(raw: bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: bytes)), flags: .empty,
+                           internalDate: WallClock.unixSeconds(), exemptFromQuota: true),
+            ])
             context.logger.info("bounce stored", metadata: ["job_id": "\(job.id)", "grant_id": "\(job.grantID)", "recipients": "\(failed.count)"])
         } catch {
             context.logger.error("bounce could not be stored", metadata: ["job_id": "\(job.id)", "error": "\(error)"])

@@ -16,6 +16,8 @@ struct SMTPClientReplyReader {
         self.iterator = iterator
     }
 
+    var hasBufferedBytes: Bool { buffer.readableBytes > 0 }
+
     mutating func next() async throws -> SMTPReply {
         while true {
             if let reply = try parser.parse(&buffer) { return reply }

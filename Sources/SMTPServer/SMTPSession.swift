@@ -13,6 +13,8 @@ final class SMTPSession {
         var sender: String
         /// RFC 6531: the client asked for SMTPUTF8, so non-ASCII addresses are allowed.
         var smtpUTF8: Bool
+        /// `SIZE=` of MAIL FROM (RFC 1870).
+        var declaredSize: Int? = nil
         var recipients: [EmailAddress] = []
         /// Inbound: each recipient's home.
         var routes: [EmailAddress: GrantRoute] = [:]
@@ -101,6 +103,11 @@ final class SMTPSession {
 
     /// The next item from the client; on timeout or shutdown answers 421 and ends the session.
     private func nextInput(_ request: SMTPChannelHandler.Request, waitingForCommand: Bool) async throws -> SMTPInput {
+        if waitingForCommand && isShuttingDown {
+            // The drain began during a transaction, which is now over.
+            try? await reply(421, "4.3.2", "\(context.hostname) shutting down; try again on another server")
+            throw Ending.closed
+        }
         if !alreadyRequested { connection.requestNext(request) }
         alreadyRequested = false
         let timeout = waitingForCommand ? context.limits.commandTimeout : context.limits.dataTimeout
@@ -141,6 +148,11 @@ final class SMTPSession {
         if kind == .submission && !isTLS {
             switch command {
             case .ehlo, .helo, .startTLS, .noop, .rset, .quit: break
+            case .bdat:
+                // Its chunk follows unasked; without reading it there is no telling where the
+                // next command starts.
+                try await reply(530, "5.7.0", "Must issue a STARTTLS command first")
+                throw Ending.closed
             default:
                 try await refuse(530, "5.7.0", "Must issue a STARTTLS command first")
                 return
@@ -148,12 +160,12 @@ final class SMTPSession {
         }
         switch command {
         case .ehlo(let domain):
-            transaction = nil
+            resetTransaction()
             helo = domain
             usedEHLO = true
             try await replyLines(250, nil, ["\(context.hostname) greets \(domain)"] + extensions())
         case .helo(let domain):
-            transaction = nil
+            resetTransaction()
             helo = domain
             usedEHLO = false
             try await reply(250, nil, "\(context.hostname)")
@@ -174,7 +186,7 @@ final class SMTPSession {
         case .bdat(let size, let last):
             try await bdat(size: size, last: last)
         case .rset:
-            transaction = nil
+            resetTransaction()
             try await reply(250, "2.0.0", "OK")
         case .noop:
             try await reply(250, "2.0.0", "OK")
@@ -210,8 +222,16 @@ final class SMTPSession {
         isTLS = true
         helo = nil
         usedEHLO = false
-        transaction = nil
+        grant = nil
+        home = nil
+        resetTransaction()
         SMTPMetrics.command("STARTTLS", outcome: "2xx")
+    }
+
+    /// Forgets the mail transaction, BDAT chunks included.
+    private func resetTransaction() {
+        transaction = nil
+        bdatDecoder.reset()
     }
 
     // MARK: - AUTH (RFC 4954)
@@ -331,6 +351,14 @@ final class SMTPSession {
             try await refuse(530, "5.7.0", "Authentication required")
             return
         }
+        if let grant, let home {
+            // A password change ends the grant's sessions (the design's rotation rule).
+            let current = try? await home.grants.grant(id: grant.id)
+            guard let current, current.credentialsVersion == grant.credentialsVersion else {
+                try await reply(421, "4.7.0", "\(context.hostname) credentials changed; log in again")
+                throw Ending.closed
+            }
+        }
         if let size = parameters.size, size > context.limits.messageSizeBytes {
             SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "size", bytes: 0)
             try await refuse(552, "5.3.4", "Message size exceeds fixed maximum message size of \(context.limits.messageSizeBytes) bytes")
@@ -344,7 +372,7 @@ final class SMTPSession {
                 return
             }
         }
-        transaction = Transaction(sender: sender, smtpUTF8: parameters.smtpUTF8)
+        transaction = Transaction(sender: sender, smtpUTF8: parameters.smtpUTF8, declaredSize: parameters.size)
         try await reply(250, "2.1.0", "Sender OK")
     }
 
@@ -354,7 +382,8 @@ final class SMTPSession {
             return
         }
         guard transaction.recipients.count < context.limits.maximumRecipients else {
-            try await refuse(452, "4.5.3", "Too many recipients (at most \(context.limits.maximumRecipients) per message)")
+            // Not a client error: RFC 5321 4.5.3.1.10 has the client send the rest in another transaction.
+            try await reply(452, "4.5.3", "Too many recipients (at most \(context.limits.maximumRecipients) per message)")
             return
         }
         if path.needsSMTPUTF8 && !transaction.smtpUTF8 {
@@ -379,7 +408,9 @@ final class SMTPSession {
                 try await refuse(550, "5.1.1", "Recipient address rejected: no mailbox here by that name")
                 return
             }
-            if let quota = try? await home.store.quota(grant: route.grantID), quota.usedBytes >= quota.limitBytes {
+            // With SIZE= the message must fit; without it the mailbox must not be full already.
+            if let quota = try? await home.store.quota(grant: route.grantID),
+               quota.usedBytes + Int64(transaction.declaredSize ?? 1) > quota.limitBytes {
                 SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "quota", bytes: 0)
                 try await refuse(452, "4.2.2", "Mailbox full; try again later")
                 return
@@ -441,22 +472,23 @@ final class SMTPSession {
         bdatDecoder.beginChunk(size: size, last: last)
         var received: [UInt8] = []
         var summary: SMTPMessageSummary?
-        if size == 0 { summary = nil }
-        reading: while bdatDecoder.isReadingChunk {
-            guard case .bytes(var chunk) = try await nextInput(.bytes(maximum: 64 * 1024), waitingForCommand: false) else {
-                SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "aborted", bytes: (transaction?.chunks?.count ?? 0) + received.count)
-                transaction = nil
-                throw Ending.closed
-            }
-            while true {
-                switch bdatDecoder.next(&chunk) {
-                case .content(let content): received.append(contentsOf: content.readableBytesView)
-                case .needsMoreData: continue reading
-                case .chunkEnd(_, let end):
-                    summary = end
-                    if chunk.readableBytes > 0 { await connection.pushBack(chunk) }
-                    break reading
+        // Ask the decoder first: a chunk of 0 octets (`BDAT 0 LAST`) is complete without any input.
+        var chunk = ByteBuffer()
+        reading: while true {
+            switch bdatDecoder.next(&chunk) {
+            case .content(let content):
+                received.append(contentsOf: content.readableBytesView)
+            case .chunkEnd(_, let end):
+                summary = end
+                if chunk.readableBytes > 0 { await connection.pushBack(chunk) }
+                break reading
+            case .needsMoreData:
+                guard case .bytes(let more) = try await nextInput(.bytes(maximum: 64 * 1024), waitingForCommand: false) else {
+                    SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "aborted", bytes: (transaction?.chunks?.count ?? 0) + received.count)
+                    transaction = nil
+                    throw Ending.closed
                 }
+                chunk = more
             }
         }
         guard var transaction else {
@@ -471,7 +503,9 @@ final class SMTPSession {
         }
         let tooLarge = summary?.exceedsMaximumSize ?? false
         transaction.chunksTooLarge = transaction.chunksTooLarge || tooLarge
-        transaction.chunks = (transaction.chunks ?? []) + (transaction.chunksTooLarge ? [] : received)
+        self.transaction = nil  // keeps the chunks uniquely referenced while they grow
+        if transaction.chunks == nil { transaction.chunks = [] }
+        if !transaction.chunksTooLarge { transaction.chunks!.append(contentsOf: received) }
         self.transaction = transaction
         guard last else {
             try await reply(250, "2.0.0", "\(size) octets received")
@@ -530,11 +564,17 @@ final class SMTPSession {
             guard let home = context.regions[route.region] else { continue }
             if let quota = try? await home.store.quota(grant: route.grantID), quota.usedBytes + Int64(message.count) > quota.limitBytes {
                 SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "quota", bytes: message.count)
-                try await refuse(552, "5.2.2", "Mailbox full: the message does not fit in a recipient's quota")
+                // One recipient: it will not fit (552, RFC 5321 4.5.3.1.10's insufficient storage).
+                // Several: a temporary 452 lets the sender retry; RCPT with SIZE= then refuses just that one.
+                if transaction.routes.count == 1 {
+                    try await refuse(552, "5.2.2", "Mailbox full: the message does not fit in the recipient's quota")
+                } else {
+                    try await refuse(452, "4.2.2", "Mailbox full for a recipient; try again later")
+                }
                 return
             }
         }
-        let trace = LocalDelivery.Trace(helo: helo ?? "unknown", clientAddress: clientAddress,
+        let trace = LocalDelivery.Trace(returnPath: transaction.sender, helo: helo ?? "unknown", clientAddress: clientAddress,
                                         protocolName: (usedEHLO ? "ESMTP" : "SMTP") + (isTLS ? "S" : ""), id: ObjectIDGenerator.random().prefix(16).description)
         let outcomes = await LocalDelivery(context: context).deliver(message, to: transaction.recipients, trace: trace)
         if outcomes.values.allSatisfy({ $0 == .delivered }) {
@@ -543,11 +583,11 @@ final class SMTPSession {
             return
         }
         SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "error", bytes: message.count)
-        if outcomes.values.contains(where: { if case .permanentFailure = $0 { true } else { false } }),
-           !outcomes.values.contains(where: { if case .temporaryFailure = $0 { true } else { false } }) {
+        if !outcomes.values.contains(.delivered), outcomes.values.allSatisfy(\.isFinal) {
             try await refuse(554, "5.0.0", "Transaction failed: the message could not be stored")
         } else {
-            // Recipients already stored keep it; the retry is deduplicated by its Message-ID.
+            // Some recipients may have it: a retry stores it for the others (the ones that have it
+            // deduplicate it by its Message-ID).
             try await refuse(451, "4.3.0", "Local error in processing; try again later")
         }
     }

@@ -45,8 +45,10 @@ public struct SmartHostClient: Sendable {
         do {
             return try await withThrowingTaskGroup(of: [String: RecipientOutcome]?.self) { group in
                 group.addTask { try await self.transaction(from: sender, to: recipients, message: message) }
+                // A minute, plus time to move the message at 50 KB/s on a slow link.
+                let budget = self.timeout + .seconds(message.count / 50_000)
                 group.addTask {
-                    try await Task.sleep(for: self.timeout)
+                    try await Task.sleep(for: budget)
                     return nil
                 }
                 defer { group.cancelAll() }
@@ -57,7 +59,10 @@ public struct SmartHostClient: Sendable {
             }
         } catch let refusal as Refusal {
             let text = "\(refusal.step): \(refusal.reply.code) \(refusal.reply.text)"
-            let outcome: RecipientOutcome = refusal.reply.code >= 500
+            // A 5xx before MAIL (greeting, EHLO, STARTTLS, AUTH) says the relay is set up wrong,
+            // not that the message is undeliverable: retried, and an operator can fix it meanwhile.
+            let aboutTheMessage = refusal.step == "MAIL FROM" || refusal.step == "DATA"
+            let outcome: RecipientOutcome = refusal.reply.code >= 500 && aboutTheMessage
                 ? .permanentFailure(status: refusal.reply.enhancedStatusCode?.description ?? "5.0.0", reason: "the smart host refused \(text)")
                 : .temporaryFailure(status: refusal.reply.enhancedStatusCode?.description ?? "4.0.0", reason: "the smart host deferred \(text)")
             return Self.all(recipients, outcome)
@@ -99,6 +104,11 @@ public struct SmartHostClient: Sendable {
                     throw Refusal(reply: SMTPReply(code: 454, enhancedStatusCode: .init(4, 7, 0), "STARTTLS not offered"), step: "EHLO")
                 }
                 _ = try await command("STARTTLS", expect: 220...220, step: "STARTTLS")
+                // Bytes after the 220 came in clear text and must not be read as answers over TLS
+                // (STARTTLS response injection).
+                guard !replies.hasBufferedBytes else {
+                    throw Refusal(reply: SMTPReply(code: 454, enhancedStatusCode: .init(4, 7, 0), "data after the STARTTLS reply"), step: "STARTTLS")
+                }
                 try await channel.channel.pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host), position: .first)
                 ehlo = try await command("EHLO \(heloName)", expect: 250...250, step: "EHLO")
             }

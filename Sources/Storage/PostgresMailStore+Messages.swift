@@ -44,7 +44,7 @@ extension PostgresMailStore {
                     }
                 }
                 let size = Int64(message.raw.count)
-                guard used + size <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
+                guard used + size <= lock.limitBytes || message.exemptFromQuota else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
                 used += size
                 let (messageID, uid, threadID) = try await Self.insertMessage(
                     connection, logger: logger, lock: lock, folderID: folderID, raw: ByteBuffer(bytes: message.raw), size: size,

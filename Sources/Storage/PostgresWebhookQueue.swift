@@ -154,16 +154,19 @@ public struct PostgresWebhookQueue: WebhookQueue {
             """, logger: logger)
         var firstAttempt = now
         for try await value in rows.decode(Int64.self) { firstAttempt = value }
-        if now - firstAttempt >= policy.retryWindowSeconds {
+        // A webhook already failing gets one attempt per event: its endpoint has been down for a
+        // whole retry window, and a backlog must not wait another window per event.
+        if now - firstAttempt >= policy.retryWindowSeconds || webhook.status == .failing {
             logger.warning("webhook delivery given up after its retry window", metadata: [
                 "webhook_id": "\(webhook.id)", "event_id": "\(failed.event.id)", "error": "\(reason)"])
             try await connection.query(
                 "UPDATE webhook_deliveries SET state = 'failed' WHERE webhook_id = \(webhook.id) AND event_id = \(failed.event.id)",
                 logger: logger)
+            let delay = policy.delayMilliseconds(afterFailures: failures + 1)
             try await connection.query(
                 """
-                UPDATE webhooks SET consecutive_failures = 0, retry_at_ms = 0, status = 'failing',
-                    status_updated_at = CASE WHEN status = 'failing' THEN status_updated_at ELSE \(now) END
+                UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, retry_at_ms = \(nowMilliseconds + delay),
+                    status = 'failing', status_updated_at = CASE WHEN status = 'failing' THEN status_updated_at ELSE \(now) END
                 WHERE id = \(webhook.id)
                 """, logger: logger)
         } else {

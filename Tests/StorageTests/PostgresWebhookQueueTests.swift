@@ -117,6 +117,7 @@ import Testing
             let noWindow = WebhookRetryPolicy(initialDelayMilliseconds: 100, retryWindowSeconds: 0)
             #expect(try await queue.dispatchNext(limit: 1, policy: noWindow) { _, _ in [.failed("connection refused")] })
             #expect(try await webhooks.webhook(id: "down")?.status == .failing)
+            try await Task.sleep(for: .milliseconds(300))
             // The next event is not blocked by the given-up one, and a success heals the webhook.
             let counts = Recorder()
             #expect(try await queue.dispatchNext(limit: 20, policy: noWindow) { _, deliveries in
