@@ -29,7 +29,7 @@ public struct PostgresWebhookStore: WebhookStore {
     public func createWebhook(_ webhook: Webhook) async throws {
         let client = self.client, logger = self.logger
         try await withDeadline(timeout, what: "Postgres") {
-            try await client.query(
+            _ = try await client.query(
                 """
                 INSERT INTO webhooks (id, url, description, trigger_types, notification_email_addresses, secret, status,
                     status_updated_at, created_at, updated_at)
