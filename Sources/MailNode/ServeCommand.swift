@@ -151,15 +151,15 @@ struct ServeCommand: AsyncParsableCommand {
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
                                         proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
-        let smtp = try makeSMTP(runtime: runtime, mailStore: mailStore, tls: tls, hasher: hasher, logger: logger)
+        let smtp = try makeSMTP(runtime: runtime, mailStore: mailStore, mailboxEvents: mailboxEvents, tls: tls, hasher: hasher, logger: logger)
         return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher] + smtp
     }
 }
 
 extension ServeCommand {
     /// Submission and inbound listeners, and the outbound delivery workers.
-    func makeSMTP(runtime: Runtime, mailStore: PostgresMailStore, tls: NIOSSLContext, hasher: PasswordHasher,
-                  logger: Logger) throws -> [any Service] {
+    func makeSMTP(runtime: Runtime, mailStore: PostgresMailStore, mailboxEvents: MailboxEventBus, tls: NIOSSLContext,
+                  hasher: PasswordHasher, logger: Logger) throws -> [any Service] {
         let configuration = runtime.configuration
         var regions: [Region: SMTPServerContext.RegionMail] = [:]
         for (region, grants) in runtime.stores {
@@ -191,6 +191,9 @@ extension ServeCommand {
             policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
                                         retryWindowSeconds: configuration.smtp.retryWindowSeconds),
             count: configuration.smtp.deliveryWorkers)
+        // A submission changes Sent: every node of the region hears of it and looks for the job at once.
+        let bell = workers.bell
+        mailboxEvents.listenToEveryGrant { bell.ring() }
         let host = configuration.listen.host, ports = configuration.listen.ports
         let listeners: [any Service] = [
             SMTPListener(host: host, port: ports[.smtps]!, kind: .submissionTLS, context: context),

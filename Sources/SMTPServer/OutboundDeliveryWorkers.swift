@@ -1,3 +1,4 @@
+import Cluster
 import Logging
 import MIME
 import MailCore
@@ -14,7 +15,9 @@ public struct OutboundDeliveryWorkers: Service {
     let smartHost: SmartHostClient?
     let policy: DeliveryRetryPolicy
     let count: Int
-    /// How often an idle worker looks for due jobs.
+    /// Rung when a job may have been queued (any mailbox change in the region, the tick).
+    public let bell = Doorbell()
+    /// How often idle workers look for due jobs anyway (retries, a missed ring).
     var pollInterval: Duration = .seconds(1)
 
     public init(queue: any OutboundQueue, context: SMTPServerContext, smartHost: SmartHostClient?, policy: DeliveryRetryPolicy,
@@ -34,29 +37,33 @@ public struct OutboundDeliveryWorkers: Service {
                 group.addTask { await self.workLoop() }
             }
             group.addTask { await self.metricsLoop() }
+            group.addTask {
+                try? await gracefulShutdown()
+                bell.close()
+            }
             await group.waitForAll()
         }
     }
 
     private func workLoop() async {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        for await _ in bell.rings() {
             do {
-                if try await queue.deliverNext(policy: policy, deliver: deliver) != nil { continue }
-            } catch is CancellationError {
-                return
+                while !Task.isShuttingDownGracefully, try await queue.deliverNext(policy: policy, deliver: deliver) != nil {}
             } catch {
                 context.logger.warning("outbound delivery failed; retrying", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
     }
 
     private func metricsLoop() async {
+        var ticks = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let depth = try? await queue.depth() {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            bell.ring()
+            ticks += 1
+            if ticks % 5 == 0, let depth = try? await queue.depth() {
                 SMTPMetrics.queue(region: context.region.rawValue, depth: depth.queued, oldestAgeSeconds: depth.oldestAgeSeconds)
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
         }
     }
 

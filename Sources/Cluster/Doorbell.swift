@@ -23,7 +23,7 @@ public final class Doorbell: Sendable {
         for continuation in continuations.withLockedValue({ Array($0.values) }) { continuation.yield() }
     }
 
-    func close() {
+    public func close() {
         for continuation in continuations.withLockedValue({ Array($0.values) }) { continuation.finish() }
     }
 }
