@@ -81,9 +81,9 @@ public struct OutboundQueueDepth: Hashable, Sendable {
 public protocol OutboundQueue: Sendable {
     /// Claims one due job (other workers skip it meanwhile), hands it to `deliver`, and records the
     /// outcome per recipient: delivered and permanently failed recipients leave the job, temporary
-    /// failures are retried with backoff. When the job ends, `message.send_success` (every
-    /// recipient delivered) or `message.send_failed` is written to the outbox in the same
-    /// transaction. Returns the job's id, or nil when nothing was due.
+    /// failures are retried with backoff. When the last job of a message ends,
+    /// `message.send_success` (every recipient delivered) or `message.send_failed` is written to the
+    /// outbox in the same transaction, once per message. Returns the job's id, or nil when nothing was due.
     func deliverNext(policy: DeliveryRetryPolicy,
                      deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64?
     func depth() async throws -> OutboundQueueDepth

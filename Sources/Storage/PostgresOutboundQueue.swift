@@ -89,21 +89,46 @@ public struct PostgresOutboundQueue: OutboundQueue {
                     (CASE WHEN jsonb_array_length(failed_recipients || \(failedJSON)::jsonb) = 0 THEN 'delivered' ELSE 'failed' END)
                     ELSE 'queued' END
             WHERE id = \(job.id)
-            RETURNING state, delivered_recipients, failed_recipients::text
+            RETURNING state
             """, logger: logger)
-        for try await (state, allDelivered, allFailed) in rows.decode((String, [String], String).self) where state != "queued" {
-            let type = state == "delivered" ? "message.send_success" : "message.send_failed"
+        var jobState = "queued"
+        for try await state in rows.decode(String.self) { jobState = state }
+        guard jobState != "queued" else { return }
+        logger.info("outbound job finished", metadata: [
+            "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(jobState)", "attempts": "\(attempts)"])
+        try await recordMessageOutcome(connection, logger: logger, job: job, now: now)
+    }
+
+    /// When the last job of a message ends, one `message.send_success` (every recipient got it) or
+    /// `message.send_failed` names what happened to each recipient. The message's row is the lock
+    /// that makes two jobs ending at once agree on which of them is last.
+    static func recordMessageOutcome(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, now: Int64) async throws {
+        let locked = try await connection.query(
+            """
+            SELECT m.id FROM outbound_messages m JOIN outbound_jobs j ON j.outbound_message_id = m.id
+            WHERE j.id = \(job.id) FOR UPDATE OF m
+            """, logger: logger)
+        var messageRow: Int64?
+        for try await id in locked.decode(Int64.self) { messageRow = id }
+        guard let messageRow else { return }
+        let rows = try await connection.query(
+            """
+            SELECT (SELECT count(*) FROM outbound_jobs WHERE outbound_message_id = \(messageRow) AND state = 'queued'),
+                (SELECT coalesce(array_agg(r ORDER BY r), '{}') FROM outbound_jobs j, unnest(j.delivered_recipients) AS r
+                 WHERE j.outbound_message_id = \(messageRow)),
+                (SELECT coalesce(jsonb_agg(f), '[]'::jsonb)::text FROM outbound_jobs j, jsonb_array_elements(j.failed_recipients) AS f
+                 WHERE j.outbound_message_id = \(messageRow))
+            """, logger: logger)
+        for try await (queued, delivered, failed) in rows.decode((Int64, [String], String).self) where queued == 0 {
+            let type = failed == "[]" ? "message.send_success" : "message.send_failed"
             try await connection.query(
                 """
                 INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
                 VALUES (\(job.grantID.rawValue)::uuid, 'message', \(job.sentMessageID), \(type),
                     jsonb_build_object('object', 'message', 'id', \(job.sentMessageID), 'grant_id', \(job.grantID.rawValue)::text,
-                        'domain', \(job.domain), 'delivered_recipients', to_jsonb(\(allDelivered)::text[]),
-                        'failed_recipients', \(allFailed)::jsonb),
+                        'delivered_recipients', to_jsonb(\(delivered)::text[]), 'failed_recipients', \(failed)::jsonb),
                     \(now), \(now))
                 """, logger: logger)
-            logger.info("outbound job finished", metadata: [
-                "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(state)", "attempts": "\(attempts)"])
         }
     }
 

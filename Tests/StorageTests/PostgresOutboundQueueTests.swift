@@ -1,0 +1,75 @@
+import MailCore
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+
+/// The outbound queue claims any region-wide job, so these tests run on a database of their own.
+@Suite struct PostgresOutboundQueueTests {
+    static func submit(_ client: PostgresClient, to recipients: [String]) async throws -> (GrantID, AppendResult) {
+        let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("outbound"))!, region: Region(rawValue: "us")!,
+                          appPasswordHash: nil, createdAt: 1_767_225_600, updatedAt: 1_767_225_600)
+        _ = try await PostgresGrantStore(client: client, logger: TestEnvironment.logger).createGrant(grant)
+        let store = PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: 1 << 30)
+        let message = TestMessage(messageID: "outbound-\(ObjectIDGenerator.random())@example.test")
+        let result = try await store.submit(grant: grant.id, Submission(
+            sentCopy: message.raw, facts: message.facts, transmit: message.raw, mailFrom: grant.email.address,
+            recipients: recipients.map { EmailAddress($0)! }, internalDate: 1_767_225_600))
+        return (grant.id, result)
+    }
+
+    static func sendEvents(_ client: PostgresClient, _ grant: GrantID) async throws -> [OutboxEvent] {
+        try await PostgresEventOutbox(client: client, logger: TestEnvironment.logger).events(grant: grant, after: 0, limit: 100)
+            .filter { $0.type.hasPrefix("message.send_") }
+    }
+
+    /// One job per domain; one event for the message, written when its last job ends.
+    @Test func oneEventPerMessageWhenItsLastJobEnds() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            let (grant, sent) = try await Self.submit(client, to: ["a@one.example", "b@two.example", "c@one.example"])
+            let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
+            let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
+            let first = try await queue.deliverNext(policy: policy) { job in
+                Dictionary(uniqueKeysWithValues: job.recipients.map { ($0, RecipientOutcome.delivered) })
+            }
+            #expect(first != nil)
+            #expect(try await Self.sendEvents(client, grant).isEmpty, "the message still has a job queued")
+            let second = try await queue.deliverNext(policy: policy) { job in
+                Dictionary(uniqueKeysWithValues: job.recipients.map {
+                    ($0, $0.hasPrefix("b") ? RecipientOutcome.permanentFailure(status: "5.1.1", reason: "no such user") : .delivered)
+                })
+            }
+            #expect(second != nil && second != first)
+            #expect(try await queue.deliverNext(policy: policy) { _ in [:] } == nil)
+            let events = try await Self.sendEvents(client, grant)
+            #expect(events.map(\.type) == ["message.send_failed"] && events.first?.objectID == sent.messageID)
+            #expect(events.first?.payloadJSON.contains("a@one.example") == true && events.first?.payloadJSON.contains("5.1.1") == true)
+        }
+    }
+
+    @Test func temporaryFailuresWaitAndPermanentOnesLeaveTheJob() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            let (grant, _) = try await Self.submit(client, to: ["a@one.example", "b@one.example"])
+            let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
+            let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
+            _ = try await queue.deliverNext(policy: policy) { _ in
+                ["a@one.example": .delivered, "b@one.example": .temporaryFailure(status: "4.4.1", reason: "down")]
+            }
+            #expect(try await queue.deliverNext(policy: policy) { _ in [:] } == nil, "not due before its delay")
+            #expect(try await queue.depth().queued == 1)
+            try await Task.sleep(for: .milliseconds(2100))
+            let recipients = RecipientList()
+            #expect(try await queue.deliverNext(policy: policy) { job in
+                await recipients.set(job.recipients)
+                return ["b@one.example": .delivered]
+            } != nil)
+            #expect(await recipients.value == ["b@one.example"])
+            #expect(try await Self.sendEvents(client, grant).map(\.type) == ["message.send_success"])
+        }
+    }
+}
+
+private actor RecipientList {
+    var value: [String] = []
+    func set(_ list: [String]) { value = list }
+}
