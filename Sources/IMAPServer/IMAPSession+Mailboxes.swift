@@ -65,7 +65,6 @@ extension IMAPSession {
     func status(_ grant: Grant, _ mailbox: MailboxName, _ attributes: [StatusAttribute]) async throws -> [Response] {
         let folder = try await lookUpFolder(grant, mailbox)
         var values: [StatusValue] = []
-        var size: Int64?
         for attribute in attributes {
             switch attribute {
             case .messages: values.append(StatusValue(.messages, UInt64(folder.totalCount)))
@@ -75,15 +74,8 @@ extension IMAPSession {
             case .unseen: values.append(StatusValue(.unseen, UInt64(folder.unseenCount)))
             case .highestModSeq: values.append(StatusValue(.highestModSeq, UInt64(folder.highestModseq)))
             case .appendLimit: values.append(StatusValue(.appendLimit, UInt64(context.limits.maxAppendLiteralSize)))
-            case .deleted, .size:
-                if size == nil {
-                    let messages = try await context.store.fetch(grant: grant.id, folderID: folder.id, uids: .all, includeRaw: false)
-                    size = messages.reduce(0) { $0 + $1.size }
-                    if attributes.contains(.deleted) {
-                        values.append(StatusValue(.deleted, UInt64(messages.filter(\.flags.isDeleted).count)))
-                    }
-                }
-                if attribute == .size { values.append(StatusValue(.size, UInt64(size ?? 0))) }
+            case .deleted: values.append(StatusValue(.deleted, UInt64(folder.deletedCount)))
+            case .size: values.append(StatusValue(.size, UInt64(folder.sizeBytes)))
             }
         }
         return [.untagged(.status(mailbox, values))]

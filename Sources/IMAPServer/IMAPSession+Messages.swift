@@ -46,6 +46,15 @@ extension IMAPSession {
             default: false
             }
         }
+        // UID and FLAGS are what the session already knows (kept current by its own writes and by
+        // `synchronize`): answered from its own map, as a server answers them from its index.
+        if attributes.allSatisfy({ $0 == .uid || $0 == .flags }) {
+            return uids.compactMap { uid in
+                guard let number = mailbox.sequenceNumber(of: uid), let flags = mailbox.flags(of: uid) else { return nil }
+                let values: [FetchValue] = attributes.map { $0 == .uid ? .uid(UInt32(truncatingIfNeeded: uid)) : .flags(flags.imapFlags) }
+                return .untagged(.fetch(number, values))
+            }
+        }
         var messages = try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids), includeRaw: needsRaw)
         // Reading a body without PEEK sets \Seen (RFC 9051 6.4.5), and the FETCH reports the new flags.
         if !mailbox.readOnly && attributes.contains(where: \.setsSeen) {

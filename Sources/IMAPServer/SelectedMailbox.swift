@@ -22,6 +22,8 @@ struct SelectedMailbox {
     var count: UInt32 { UInt32(uids.count) }
     var largestUID: Int64 { uids.last ?? 0 }
 
+    func flags(of uid: Int64) -> MessageFlags? { flags[uid] }
+
     func sequenceNumber(of uid: Int64) -> UInt32? {
         var low = 0, high = uids.count - 1
         while low <= high {

@@ -102,10 +102,15 @@ public struct MailFolder: Hashable, Sendable {
     public var highestModseq: Int64
     public var totalCount: Int
     public var unseenCount: Int
+    /// Messages flagged `\Deleted` (IMAP STATUS DELETED, RFC 9051 6.3.11).
+    public var deletedCount: Int
+    /// The RFC822.SIZE of every message added up (IMAP STATUS SIZE, RFC 8438).
+    public var sizeBytes: Int64
     public var createdAt: Int64
 
     public init(id: String, name: String, parentID: String?, systemFolder: SystemFolder?, uidValidity: Int64, uidNext: Int64,
-                highestModseq: Int64, totalCount: Int, unseenCount: Int, createdAt: Int64) {
+                highestModseq: Int64, totalCount: Int, unseenCount: Int, deletedCount: Int = 0, sizeBytes: Int64 = 0,
+                createdAt: Int64) {
         self.id = id
         self.name = name
         self.parentID = parentID
@@ -115,6 +120,8 @@ public struct MailFolder: Hashable, Sendable {
         self.highestModseq = highestModseq
         self.totalCount = totalCount
         self.unseenCount = unseenCount
+        self.deletedCount = deletedCount
+        self.sizeBytes = sizeBytes
         self.createdAt = createdAt
     }
 

@@ -47,6 +47,7 @@ public enum Migrations {
         Migration(version: 2, name: "mail store", statements: MailStoreSchema.statements),
         Migration(version: 3, name: "webhooks and outbound queue", statements: DeliverySchema.statements),
         Migration(version: 4, name: "outbound recipient results", statements: OutboundResultsSchema.statements),
+        Migration(version: 5, name: "folder counters and write functions", statements: WritePathSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -14,159 +14,64 @@ extension PostgresMailStore {
 
     public func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult] {
         guard !messages.isEmpty else { return [] }
-        let logger = self.logger, window = threadSubjectWindowSeconds
-        let prepared = try messages.map { message in
-            let facts = message.facts.bounded
-            return (message, facts, try ParticipantJSON(facts))
+        let facts = try messages.map { message in
+            let bounded = message.facts.bounded
+            return FactsJSON(bounded, participants: try ParticipantJSON(bounded), flags: message.flags,
+                             internalDate: message.internalDate, exemptFromQuota: message.exemptFromQuota)
         }
-        return try await mutate(grant) { connection, lock in
-            let folder = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID])[folderID]!
+        let raw = messages.map { ByteBuffer(bytes: $0.raw) }
+        let results = try await call(
+            """
+            SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_deduplicated
+            FROM mail_append(\(grant.rawValue)::uuid, \(folderID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
+                             \(threadSubjectWindowSeconds), \(raw)::bytea[], \(FactsJSON.array(of: facts))::jsonb)
+            """
+        ) { rows in
             var results: [AppendResult] = []
-            var used = lock.usedBytes
-            for (message, facts, participants) in prepared {
-                // Seed: APPEND deduplicates on Message-ID within the target folder. The grant lock
-                // makes two concurrent APPENDs of one message see each other.
-                if let header = facts.messageIDHeader {
-                    let rows = try await connection.query(
-                        """
-                        SELECT id, uid, modseq, thread_id FROM messages
-                        WHERE grant_id = \(grant.rawValue)::uuid AND message_id_header = \(header) AND folder_id = \(folderID)
-                        ORDER BY uid LIMIT 1
-                        """, logger: logger)
-                    var existing: AppendResult?
-                    for try await (id, uid, modseq, thread) in rows.decode((String, Int64, Int64, String).self) {
-                        existing = AppendResult(messageID: id, uid: uid, uidValidity: folder.uidValidity, modseq: modseq,
-                                                threadID: thread, deduplicated: true)
-                    }
-                    if let existing {
-                        results.append(existing)
-                        continue
-                    }
-                }
-                let size = Int64(message.raw.count)
-                guard used + size <= lock.limitBytes || message.exemptFromQuota else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
-                used += size
-                let (messageID, uid, threadID) = try await Self.insertMessage(
-                    connection, logger: logger, lock: lock, folderID: folderID, raw: ByteBuffer(bytes: message.raw), size: size,
-                    facts: facts, participants: participants, flags: message.flags, internalDate: message.internalDate, window: window)
-                results.append(AppendResult(messageID: messageID, uid: uid, uidValidity: folder.uidValidity, modseq: lock.modseq,
-                                            threadID: threadID, deduplicated: false))
+            for try await (id, uid, validity, modseq, thread, deduplicated) in rows.decode((String, Int64, Int64, Int64, String, Bool).self) {
+                results.append(AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread,
+                                            deduplicated: deduplicated))
             }
-            let stored = results.contains { !$0.deduplicated }
-            return (results, stored ? [Announcement(folderID: folderID, modseq: lock.modseq)] : [])
+            return results
         }
-    }
-
-    /// Stores the bytes (once per grant) and a new message row in `folderID` with the next UID, the
-    /// quota effect and `message.created`. The caller has checked the quota.
-    static func insertMessage(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, folderID: String, raw: ByteBuffer,
-                              size: Int64, facts: MessageFacts, participants: ParticipantJSON, flags: MessageFlags,
-                              internalDate: Int64, window: Int64) async throws -> (id: String, uid: Int64, threadID: String) {
-        let grant = lock.grant
-        let threadID = try await resolveThread(connection, logger: logger, grant: grant, facts: facts,
-                                               internalDate: internalDate, window: window)
-        let digest = try await storeContent(connection, logger: logger, lock: lock, raw: raw, size: size, facts: facts,
-                                            participants: participants)
-        let uid = try await allocateUIDs(connection, logger: logger, lock: lock, folderID: folderID, count: 1)
-        let messageID = ObjectIDGenerator.random()
-        try await connection.query(
-            """
-            INSERT INTO messages (grant_id, id, folder_id, uid, content_digest, thread_id, flags, modseq, arrived_modseq,
-                internal_date, size, message_id_header, normalized_subject, created_at, updated_at)
-            VALUES (\(grant.rawValue)::uuid, \(messageID), \(folderID), \(uid), \(digest), \(threadID), \(flags.names)::text[],
-                \(lock.modseq), \(lock.modseq), \(internalDate), \(size), \(facts.messageIDHeader), \(facts.normalizedSubject),
-                \(lock.now), \(lock.now))
-            """, logger: logger)
-        try await adjustQuota(connection, logger: logger, lock: lock, bytes: size, messages: 1)
-        try await insertMessageEvents(connection, logger: logger, lock: lock, ids: [messageID], type: "message.created")
-        return (messageID, uid, threadID)
-    }
-
-    /// Bytes once per grant: the SHA-256 digest names them; identical bytes already stored are reused.
-    static func storeContent(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, raw: ByteBuffer, size: Int64,
-                             facts: MessageFacts, participants: ParticipantJSON) async throws -> ByteBuffer? {
-        let grant = lock.grant
-        let digestRows = try await connection.query(
-            """
-            WITH input AS (SELECT \(raw)::bytea AS raw),
-            d AS (SELECT sha256(raw) AS digest, raw FROM input),
-            ins AS (
-                INSERT INTO message_contents (grant_id, digest, raw, size, message_id_header, in_reply_to, refs, subject,
-                    normalized_subject, subject_reply_prefix, from_json, to_json, cc_json, bcc_json, reply_to_json, sent_date,
-                    snippet, has_attachments, envelope, body_structure, body, extra, created_at)
-                SELECT \(grant.rawValue)::uuid, d.digest, d.raw, \(size), \(facts.messageIDHeader), \(facts.inReplyTo)::text[],
-                    \(facts.references)::text[], \(facts.subject), \(facts.normalizedSubject), \(facts.subjectHasReplyPrefix),
-                    \(participants.from)::jsonb, \(participants.to)::jsonb, \(participants.cc)::jsonb, \(participants.bcc)::jsonb,
-                    \(participants.replyTo)::jsonb, \(facts.sentDate), \(facts.snippet), \(facts.hasAttachments), \(facts.envelope),
-                    \(facts.bodyStructure), \(facts.body), \(facts.extraJSON)::jsonb, \(lock.now)
-                FROM d
-                ON CONFLICT (grant_id, digest) DO NOTHING)
-            SELECT digest FROM d
-            """, logger: logger)
-        var digest: ByteBuffer?
-        for try await value in digestRows.decode(ByteBuffer.self) { digest = value }
-        return digest
-    }
-
-    /// A message joins the thread of a known message it references (In-Reply-To, References, or a
-    /// copy with its own Message-ID), else the thread of a known message that references it (the
-    /// reply came first), else — when it is a reply — the latest thread with its normalized subject
-    /// within `window` seconds of its date; otherwise it starts a thread.
-    static func resolveThread(_ connection: PostgresConnection, logger: Logger, grant: GrantID, facts: MessageFacts,
-                              internalDate: Int64, window: Int64) async throws -> String {
-        let referenced = facts.inReplyTo + facts.references + (facts.messageIDHeader.map { [$0] } ?? [])
-        if !referenced.isEmpty {
-            let rows = try await connection.query(
-                """
-                SELECT thread_id FROM messages
-                WHERE grant_id = \(grant.rawValue)::uuid AND message_id_header = ANY(\(referenced)::text[])
-                ORDER BY internal_date DESC, id LIMIT 1
-                """, logger: logger)
-            for try await thread in rows.decode(String.self) { return thread }
+        if let stored = results.first(where: { !$0.deduplicated }) {
+            await announce(grant, [Announcement(folderID: folderID, modseq: stored.modseq)])
         }
-        if let header = facts.messageIDHeader {
-            let rows = try await connection.query(
-                """
-                SELECT m.thread_id FROM message_contents c
-                JOIN messages m ON m.grant_id = c.grant_id AND m.content_digest = c.digest
-                WHERE c.grant_id = \(grant.rawValue)::uuid AND c.refs @> ARRAY[\(header)]::text[]
-                LIMIT 1
-                """, logger: logger)
-            for try await thread in rows.decode(String.self) { return thread }
-        }
-        let isReply = facts.subjectHasReplyPrefix || !facts.inReplyTo.isEmpty || !facts.references.isEmpty
-        if isReply, !facts.normalizedSubject.isEmpty {
-            let rows = try await connection.query(
-                """
-                SELECT thread_id FROM messages
-                WHERE grant_id = \(grant.rawValue)::uuid AND normalized_subject = \(facts.normalizedSubject)
-                  AND internal_date BETWEEN \(internalDate - window) AND \(internalDate + window)
-                ORDER BY internal_date DESC, id LIMIT 1
-                """, logger: logger)
-            for try await thread in rows.decode(String.self) { return thread }
-        }
-        return ObjectIDGenerator.random()
+        return results
     }
 
     // MARK: - SELECT, FETCH, changes
 
+    /// One statement, so one snapshot: the folder row with its messages' UIDs, ids, flags (space
+    /// separated: a flag is an atom) and modseqs as arrays in UID order.
     public func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot {
         let logger = self.logger
-        return try await readSnapshot { connection in
-            guard let folder = try await Self.selectFolders(connection, logger: logger, grant: grant, where: .id(folderID)).first else {
-                throw MailStoreError.noSuchFolder
-            }
+        return try await read { connection in
             let rows = try await connection.query(
                 """
-                SELECT uid, id, flags, modseq FROM messages
-                WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) ORDER BY uid
+                SELECT \(unescaped: Self.folderColumns), m.uids, m.ids, m.flags, m.modseqs
+                FROM folders f, LATERAL (
+                    SELECT COALESCE(array_agg(uid ORDER BY uid), '{}') AS uids, COALESCE(array_agg(id ORDER BY uid), '{}') AS ids,
+                        COALESCE(array_agg(array_to_string(flags, ' ') ORDER BY uid), '{}') AS flags,
+                        COALESCE(array_agg(modseq ORDER BY uid), '{}') AS modseqs
+                    FROM messages WHERE grant_id = f.grant_id AND folder_id = f.id) AS m
+                WHERE f.grant_id = \(grant.rawValue)::uuid AND f.id = \(folderID)
                 """, logger: logger)
-            var messages: [MessageState] = []
-            messages.reserveCapacity(folder.totalCount)
-            for try await (uid, id, flags, modseq) in rows.decode((Int64, String, [String], Int64).self) {
-                messages.append(MessageState(uid: uid, messageID: id, flags: MessageFlags(flags), modseq: modseq))
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let folder = try Self.decodeFolder(cells)
+                let base = Self.folderColumnCount
+                let uids = try cells[base].decode([Int64].self), ids = try cells[base + 1].decode([String].self)
+                let flags = try cells[base + 2].decode([String].self), modseqs = try cells[base + 3].decode([Int64].self)
+                var messages: [MessageState] = []
+                messages.reserveCapacity(uids.count)
+                for index in uids.indices {
+                    let names = flags[index].split(separator: " ").map(String.init)
+                    messages.append(MessageState(uid: uids[index], messageID: ids[index], flags: MessageFlags(names), modseq: modseqs[index]))
+                }
+                return MailboxSnapshot(folder: folder, messages: messages)
             }
-            return MailboxSnapshot(folder: folder, messages: messages)
+            throw MailStoreError.noSuchFolder
         }
     }
 
@@ -189,38 +94,40 @@ extension PostgresMailStore {
         }
     }
 
+    /// One statement, so one snapshot: the folder's state, the messages whose modseq is above
+    /// `modseq` (arrived_modseq <= modseq always, so one range scan on (folder, modseq) finds
+    /// additions and flag changes), and the tombstones above it.
     public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
         let logger = self.logger
-        return try await readSnapshot { connection in
-            let folders = try await connection.query(
-                """
-                SELECT uid_validity, uid_next, highest_modseq FROM folders
-                WHERE grant_id = \(grant.rawValue)::uuid AND id = \(folderID)
-                """, logger: logger)
-            var state: (Int64, Int64, Int64)?
-            for try await row in folders.decode((Int64, Int64, Int64).self) { state = row }
-            guard let (validity, next, highest) = state else { throw MailStoreError.noSuchFolder }
-            // arrived_modseq <= modseq always, so one range scan on (folder, modseq) finds both kinds.
+        return try await read { connection in
             let rows = try await connection.query(
                 """
-                SELECT uid, id, flags, modseq, arrived_modseq FROM messages
+                SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
+                FROM folders WHERE grant_id = \(grant.rawValue)::uuid AND id = \(folderID)
+                UNION ALL
+                SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
                 WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND modseq > \(modseq)
-                ORDER BY uid
+                UNION ALL
+                SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
+                WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND modseq > \(modseq)
                 """, logger: logger)
-            var added: [MessageState] = [], changed: [MessageState] = []
-            for try await (uid, id, flags, current, arrived) in rows.decode((Int64, String, [String], Int64, Int64).self) {
-                let message = MessageState(uid: uid, messageID: id, flags: MessageFlags(flags), modseq: current)
-                if arrived > modseq { added.append(message) } else { changed.append(message) }
+            var state: (validity: Int64, next: Int64, highest: Int64)?
+            var added: [MessageState] = [], changed: [MessageState] = [], expunged: [Int64] = []
+            for try await (kind, first, second, third, id, flags) in rows.decode((Int32, Int64, Int64, Int64?, String?, [String]?).self) {
+                switch kind {
+                case 0: state = (first, second, third ?? 0)
+                case 1:
+                    let message = MessageState(uid: first, messageID: id ?? "", flags: MessageFlags(flags ?? []), modseq: second)
+                    if (third ?? 0) > modseq { added.append(message) } else { changed.append(message) }
+                default: expunged.append(first)
+                }
             }
-            let gone = try await connection.query(
-                """
-                SELECT uid FROM expunged_messages
-                WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND modseq > \(modseq) ORDER BY uid
-                """, logger: logger)
-            var expunged: [Int64] = []
-            for try await uid in gone.decode(Int64.self) { expunged.append(uid) }
-            return FolderChanges(uidValidity: validity, uidNext: next, highestModseq: highest, added: added, changed: changed,
-                                 expunged: expunged)
+            guard let state else { throw MailStoreError.noSuchFolder }
+            added.sort { $0.uid < $1.uid }
+            changed.sort { $0.uid < $1.uid }
+            expunged.sort()
+            return FolderChanges(uidValidity: state.validity, uidNext: state.next, highestModseq: state.highest, added: added,
+                                 changed: changed, expunged: expunged)
         }
     }
 
@@ -228,9 +135,7 @@ extension PostgresMailStore {
 
     public func storeFlags(grant: GrantID, folderID: String, uids: UIDSet, operation: FlagOperation,
                            unchangedSince: Int64?) async throws -> FlagStoreResult {
-        guard let low = uids.ranges.first?.lowerBound, let high = uids.ranges.last?.upperBound else {
-            return FlagStoreResult(changed: [], failedCondition: [])
-        }
+        guard !uids.isEmpty else { return FlagStoreResult(changed: [], failedCondition: []) }
         var isReplace = false
         var replacement: [String] = [], added: [String] = [], removed: [String] = []
         switch operation {
@@ -240,123 +145,94 @@ extension PostgresMailStore {
             isReplace = true
             replacement = flags.names
         }
-        let logger = self.logger
-        let (isReplaceFlags, replacementFlags, addedFlags, removedFlags) = (isReplace, replacement, added, removed)
-        return try await mutate(grant) { connection, lock in
-            let (isReplace, replacement, added, removed) = (isReplaceFlags, replacementFlags, addedFlags, removedFlags)
-            _ = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID])
-            var failed: [Int64] = []
-            if let unchangedSince {
-                let rows = try await connection.query(
-                    """
-                    SELECT uid FROM messages
-                    WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND uid BETWEEN \(low) AND \(high)
-                      AND EXISTS (SELECT 1 FROM unnest(\(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[]) AS r(lo, hi)
-                                  WHERE uid BETWEEN r.lo AND r.hi)
-                      AND modseq > \(unchangedSince)
-                    ORDER BY uid
-                    """, logger: logger)
-                for try await uid in rows.decode(Int64.self) { failed.append(uid) }
+        let result = try await call(
+            """
+            SELECT r_kind, r_uid, r_id, r_flags, r_modseq
+            FROM mail_store_flags(\(grant.rawValue)::uuid, \(folderID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
+                                  \(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[], \(isReplace), \(replacement)::text[],
+                                  \(added)::text[], \(removed)::text[], \(unchangedSince)::bigint)
+            """
+        ) { rows in
+            var changed: [MessageState] = [], failed: [Int64] = []
+            for try await (kind, uid, id, flags, modseq) in rows.decode((String, Int64, String, [String], Int64).self) {
+                if kind == "failed" {
+                    failed.append(uid)
+                } else {
+                    changed.append(MessageState(uid: uid, messageID: id, flags: MessageFlags(flags), modseq: modseq))
+                }
             }
-            // One statement for the whole set: new flags = (replacement or old) + added - removed,
-            // sorted by bytes; rows whose flags stay the same are not touched and keep their modseq.
-            let rows = try await connection.query(
-                """
-                UPDATE messages AS m SET flags = n.new_flags, modseq = \(lock.modseq), updated_at = \(lock.now)
-                FROM (
-                    SELECT s.id, ARRAY(
-                        SELECT DISTINCT f COLLATE "C"
-                        FROM unnest(CASE WHEN \(isReplace) THEN \(replacement)::text[] ELSE s.flags END || \(added)::text[]) AS t(f)
-                        WHERE f <> ALL(\(removed)::text[])
-                        ORDER BY 1) AS new_flags
-                    FROM messages s
-                    WHERE s.grant_id = \(grant.rawValue)::uuid AND s.folder_id = \(folderID) AND s.uid BETWEEN \(low) AND \(high)
-                      AND EXISTS (SELECT 1 FROM unnest(\(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[]) AS r(lo, hi)
-                                  WHERE s.uid BETWEEN r.lo AND r.hi)
-                      AND (\(unchangedSince)::bigint IS NULL OR s.modseq <= \(unchangedSince)::bigint)
-                ) AS n
-                WHERE m.grant_id = \(grant.rawValue)::uuid AND m.id = n.id AND n.new_flags IS DISTINCT FROM m.flags
-                RETURNING m.uid, m.id, m.flags, m.modseq
-                """, logger: logger)
-            var changed: [MessageState] = []
-            for try await (uid, id, flags, modseq) in rows.decode((Int64, String, [String], Int64).self) {
-                changed.append(MessageState(uid: uid, messageID: id, flags: MessageFlags(flags), modseq: modseq))
-            }
-            changed.sort { $0.uid < $1.uid }
-            guard !changed.isEmpty else { return (FlagStoreResult(changed: [], failedCondition: failed), []) }
-            try await Self.touchFolders(connection, logger: logger, lock: lock, ids: [folderID])
-            try await Self.insertMessageEvents(connection, logger: logger, lock: lock, ids: changed.map(\.messageID), type: "message.updated")
-            return (FlagStoreResult(changed: changed, failedCondition: failed), [Announcement(folderID: folderID, modseq: lock.modseq)])
+            return FlagStoreResult(changed: changed, failedCondition: failed)
         }
+        if let modseq = result.changed.first?.modseq {
+            await announce(grant, [Announcement(folderID: folderID, modseq: modseq)])
+        }
+        return result
     }
 
     // MARK: - COPY, MOVE, EXPUNGE
 
     public func copy(grant: GrantID, from folderID: String, uids: UIDSet, to destinationID: String) async throws -> UIDMapping {
-        let logger = self.logger
-        return try await mutate(grant) { connection, lock in
-            let folders = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID, destinationID])
-            let destination = folders[destinationID]!
-            let rows = try await Self.selectRows(connection, logger: logger, grant: grant, folderID: folderID, uids: uids, deletedOnly: false)
-            guard !rows.isEmpty else { return (UIDMapping(destinationUIDValidity: destination.uidValidity, pairs: []), []) }
-            let bytes = rows.reduce(Int64(0)) { $0 + $1.size }
-            guard lock.usedBytes + bytes <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
-            let base = try await Self.allocateUIDs(connection, logger: logger, lock: lock, folderID: destinationID, count: rows.count)
-            // New ids, same bytes (the content row is shared), same flags and thread (RFC 9051 6.4.7).
-            let inserted = try await connection.query(
-                """
-                INSERT INTO messages (grant_id, id, folder_id, uid, content_digest, thread_id, flags, modseq, arrived_modseq,
-                    internal_date, size, message_id_header, normalized_subject, created_at, updated_at)
-                SELECT m.grant_id, replace(gen_random_uuid()::text, '-', ''), \(destinationID), \(base) + t.n - 1, m.content_digest,
-                    m.thread_id, m.flags, \(lock.modseq), \(lock.modseq), m.internal_date, m.size, m.message_id_header,
-                    m.normalized_subject, \(lock.now), \(lock.now)
-                FROM unnest(\(rows.map(\.id))::text[]) WITH ORDINALITY AS t(id, n)
-                JOIN messages m ON m.grant_id = \(grant.rawValue)::uuid AND m.id = t.id
-                RETURNING id
-                """, logger: logger)
-            var newIDs: [String] = []
-            for try await id in inserted.decode(String.self) { newIDs.append(id) }
-            try await Self.adjustQuota(connection, logger: logger, lock: lock, bytes: bytes, messages: Int64(rows.count))
-            try await Self.insertMessageEvents(connection, logger: logger, lock: lock, ids: newIDs, type: "message.created")
-            let pairs = rows.enumerated().map { (source: $1.uid, destination: base + Int64($0)) }
-            return (UIDMapping(destinationUIDValidity: destination.uidValidity, pairs: pairs),
-                    [Announcement(folderID: destinationID, modseq: lock.modseq)])
-        }
+        try await copyOrMove(grant: grant, from: folderID, uids: uids, to: destinationID, move: false)
     }
 
     public func move(grant: GrantID, from folderID: String, uids: UIDSet, to destinationID: String) async throws -> UIDMapping {
-        let logger = self.logger
-        return try await mutate(grant) { connection, lock in
-            let folders = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID, destinationID])
-            let destination = folders[destinationID]!
-            let rows = try await Self.selectRows(connection, logger: logger, grant: grant, folderID: folderID, uids: uids, deletedOnly: false)
-            guard !rows.isEmpty else { return (UIDMapping(destinationUIDValidity: destination.uidValidity, pairs: []), []) }
-            let mapping = try await Self.moveRows(connection, logger: logger, lock: lock, source: folderID, destination: destination,
-                                                  rows: rows, clearDeleted: false)
-            try await Self.insertMessageEvents(connection, logger: logger, lock: lock, ids: rows.map(\.id), type: "message.updated")
-            return (mapping, Self.announce(lock, folderID, destinationID))
+        try await copyOrMove(grant: grant, from: folderID, uids: uids, to: destinationID, move: true)
+    }
+
+    private func copyOrMove(grant: GrantID, from folderID: String, uids: UIDSet, to destinationID: String,
+                            move: Bool) async throws -> UIDMapping {
+        guard !uids.isEmpty else {
+            guard let destination = try await folder(grant: grant, id: destinationID) else { throw MailStoreError.noSuchFolder }
+            return UIDMapping(destinationUIDValidity: destination.uidValidity, pairs: [])
         }
+        let (mapping, modseq) = try await call(
+            """
+            SELECT r_source_uid, r_destination_uid, r_uid_validity, r_modseq
+            FROM mail_copy(\(grant.rawValue)::uuid, \(folderID), \(destinationID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
+                           \(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[], \(move))
+            """
+        ) { rows in
+            var pairs: [(source: Int64, destination: Int64)] = []
+            var validity: Int64 = 0, modseq: Int64 = 0
+            for try await (source, destination, uidValidity, rowModseq) in rows.decode((Int64?, Int64?, Int64, Int64).self) {
+                validity = uidValidity
+                modseq = rowModseq
+                if let source, let destination { pairs.append((source, destination)) }
+            }
+            return (UIDMapping(destinationUIDValidity: validity, pairs: pairs), modseq)
+        }
+        if !mapping.pairs.isEmpty {
+            await announce(grant, move ? Self.announce(modseq, [folderID, destinationID]) : Self.announce(modseq, [destinationID]))
+        }
+        return mapping
     }
 
     public func expunge(grant: GrantID, folderID: String, uids: UIDSet?) async throws -> ExpungeResult {
-        let logger = self.logger
-        return try await mutate(grant) { connection, lock in
-            let folder = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [folderID])[folderID]!
-            let rows = try await Self.selectRows(connection, logger: logger, grant: grant, folderID: folderID, uids: uids ?? .all,
-                                                 deletedOnly: true)
-            guard !rows.isEmpty else { return (ExpungeResult(expunged: [], movedToTrash: nil), []) }
-            if folder.systemRole == SystemFolder.trash.rawValue {
-                // Seed: expunging in Trash deletes for good.
-                try await Self.deleteMessagesForGood(connection, logger: logger, lock: lock, ids: rows.map(\.id), tombstones: true)
-                return (ExpungeResult(expunged: rows.map(\.uid), movedToTrash: nil), [Announcement(folderID: folderID, modseq: lock.modseq)])
+        let (result, trashID, modseq) = try await call(
+            """
+            SELECT r_uid, r_trash_uid, r_uid_validity, r_trash_id, r_modseq
+            FROM mail_expunge(\(grant.rawValue)::uuid, \(folderID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
+                              \(uids?.lowerBounds)::bigint[], \(uids?.upperBounds)::bigint[])
+            """
+        ) { rows in
+            var expunged: [Int64] = [], pairs: [(source: Int64, destination: Int64)] = []
+            var trashValidity: Int64?, trashID: String?, modseq: Int64 = 0
+            for try await (uid, trashUID, validity, trash, rowModseq) in rows.decode((Int64, Int64?, Int64?, String?, Int64).self) {
+                expunged.append(uid)
+                modseq = rowModseq
+                if let trashUID, let validity {
+                    pairs.append((uid, trashUID))
+                    trashValidity = validity
+                    trashID = trash
+                }
             }
-            // Seed: elsewhere EXPUNGE moves to Trash, arriving without \Deleted.
-            let trash = try await Self.trashFolder(connection, logger: logger, grant: grant)
-            let mapping = try await Self.moveRows(connection, logger: logger, lock: lock, source: folderID, destination: trash,
-                                                  rows: rows, clearDeleted: true)
-            try await Self.insertMessageEvents(connection, logger: logger, lock: lock, ids: rows.map(\.id), type: "message.updated")
-            return (ExpungeResult(expunged: rows.map(\.uid), movedToTrash: mapping), Self.announce(lock, folderID, trash.id))
+            let moved = trashValidity.map { UIDMapping(destinationUIDValidity: $0, pairs: pairs) }
+            return (ExpungeResult(expunged: expunged, movedToTrash: moved), trashID, modseq)
         }
+        if !result.expunged.isEmpty {
+            await announce(grant, Self.announce(modseq, [folderID] + (trashID.map { [$0] } ?? [])))
+        }
+        return result
     }
 
     // MARK: - API
@@ -489,29 +365,13 @@ extension PostgresMailStore {
         var size: Int64
     }
 
-    static func announce(_ lock: GrantLock, _ folderIDs: String...) -> [Announcement] { announce(lock, folderIDs) }
+    static func announce(_ lock: GrantLock, _ folderIDs: String...) -> [Announcement] { announce(lock.modseq, folderIDs) }
 
-    static func announce(_ lock: GrantLock, _ folderIDs: [String]) -> [Announcement] {
+    static func announce(_ lock: GrantLock, _ folderIDs: [String]) -> [Announcement] { announce(lock.modseq, folderIDs) }
+
+    static func announce(_ modseq: Int64, _ folderIDs: [String]) -> [Announcement] {
         var seen = Set<String>()
-        return folderIDs.filter { seen.insert($0).inserted }.map { Announcement(folderID: $0, modseq: lock.modseq) }
-    }
-
-    /// The messages of `uids` in a folder (only `\Deleted` ones when asked), in UID order.
-    static func selectRows(_ connection: PostgresConnection, logger: Logger, grant: GrantID, folderID: String, uids: UIDSet,
-                           deletedOnly: Bool) async throws -> [MessageRow] {
-        guard let low = uids.ranges.first?.lowerBound, let high = uids.ranges.last?.upperBound else { return [] }
-        let rows = try await connection.query(
-            """
-            SELECT id, uid, size FROM messages
-            WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND uid BETWEEN \(low) AND \(high)
-              AND EXISTS (SELECT 1 FROM unnest(\(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[]) AS r(lo, hi)
-                          WHERE uid BETWEEN r.lo AND r.hi)
-              AND (NOT \(deletedOnly) OR '\\Deleted' = ANY(flags))
-            ORDER BY uid
-            """, logger: logger)
-        var result: [MessageRow] = []
-        for try await (id, uid, size) in rows.decode((String, Int64, Int64).self) { result.append(MessageRow(id: id, uid: uid, size: size)) }
-        return result
+        return folderIDs.filter { seen.insert($0).inserted }.map { Announcement(folderID: $0, modseq: modseq) }
     }
 
     /// Takes `count` UIDs from the folder, inside the inserting transaction, and marks the folder
@@ -543,93 +403,35 @@ extension PostgresMailStore {
             """, logger: logger)
     }
 
-    /// Moves rows (UID order) to `destination`, keeping their ids: new UIDs there, tombstones in the source.
+    /// Moves rows (in the order given) to `destination`, keeping their ids: new UIDs there, tombstones in the source.
     static func moveRows(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, source: String, destination: FolderRow,
                          rows: [MessageRow], clearDeleted: Bool) async throws -> UIDMapping {
-        let base = try await allocateUIDs(connection, logger: logger, lock: lock, folderID: destination.id, count: rows.count)
-        try await touchFolders(connection, logger: logger, lock: lock, ids: [source])
-        try await connection.query(
+        let result = try await connection.query(
             """
-            INSERT INTO expunged_messages (grant_id, folder_id, uid, modseq, message_id)
-            SELECT \(lock.grant.rawValue)::uuid, \(source), t.uid, \(lock.modseq), t.id
-            FROM unnest(\(rows.map(\.uid))::bigint[], \(rows.map(\.id))::text[]) AS t(uid, id)
+            SELECT mail_move_rows(\(lock.grant.rawValue)::uuid, \(lock.modseq), \(lock.now), \(source), \(destination.id),
+                                  \(rows.map(\.id))::text[], \(rows.map(\.uid))::bigint[], \(clearDeleted))
             """, logger: logger)
-        try await connection.query(
-            """
-            UPDATE messages AS m SET folder_id = \(destination.id), uid = \(base) + t.n - 1, modseq = \(lock.modseq),
-                arrived_modseq = \(lock.modseq), updated_at = \(lock.now),
-                flags = CASE WHEN \(clearDeleted) THEN array_remove(m.flags, '\\Deleted') ELSE m.flags END
-            FROM unnest(\(rows.map(\.id))::text[]) WITH ORDINALITY AS t(id, n)
-            WHERE m.grant_id = \(lock.grant.rawValue)::uuid AND m.id = t.id
-            """, logger: logger)
+        var base: Int64 = 0
+        for try await first in result.decode(Int64.self) { base = first }
         let pairs = rows.enumerated().map { (source: $1.uid, destination: base + Int64($0)) }
         return UIDMapping(destinationUIDValidity: destination.uidValidity, pairs: pairs)
     }
 
-    /// Deletes messages for good: `message.deleted` events, tombstones (unless the folder goes
-    /// too), quota released, bytes freed when no other message of the grant uses them.
+    /// Deletes messages for good (`mail_delete_for_good`): events, tombstones unless the folder goes
+    /// too, quota released, unused bytes freed.
     static func deleteMessagesForGood(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, ids: [String],
                                       tombstones: Bool) async throws {
         guard !ids.isEmpty else { return }
-        let grant = lock.grant.rawValue
         try await connection.query(
             """
-            INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
-            SELECT \(grant)::uuid, 'message', t.id, 'message.deleted',
-                jsonb_build_object('object', 'message', 'id', t.id, 'grant_id', \(grant)::text), \(lock.now), \(lock.now)
-            FROM unnest(\(ids)::text[]) WITH ORDINALITY AS t(id, n) ORDER BY t.n
-            """, logger: logger)
-        if tombstones {
-            try await connection.query(
-                """
-                WITH gone AS (
-                    INSERT INTO expunged_messages (grant_id, folder_id, uid, modseq, message_id)
-                    SELECT grant_id, folder_id, uid, \(lock.modseq), id FROM messages
-                    WHERE grant_id = \(grant)::uuid AND id = ANY(\(ids)::text[])
-                    RETURNING folder_id)
-                UPDATE folders SET highest_modseq = \(lock.modseq)
-                WHERE grant_id = \(grant)::uuid AND id IN (SELECT folder_id FROM gone)
-                """, logger: logger)
-        }
-        let deleted = try await connection.query(
-            "DELETE FROM messages WHERE grant_id = \(grant)::uuid AND id = ANY(\(ids)::text[]) RETURNING size, content_digest",
-            logger: logger)
-        var bytes: Int64 = 0, count: Int64 = 0
-        var digests: [ByteBuffer] = []
-        for try await (size, digest) in deleted.decode((Int64, ByteBuffer).self) {
-            bytes += size
-            count += 1
-            digests.append(digest)
-        }
-        try await adjustQuota(connection, logger: logger, lock: lock, bytes: -bytes, messages: -count)
-        try await connection.query(
-            """
-            DELETE FROM message_contents c
-            WHERE c.grant_id = \(grant)::uuid AND c.digest = ANY(\(digests)::bytea[])
-              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.grant_id = c.grant_id AND m.content_digest = c.digest)
+            SELECT mail_delete_for_good(\(lock.grant.rawValue)::uuid, \(lock.modseq), \(lock.now), \(ids)::text[], \(tombstones))
             """, logger: logger)
     }
-
-    /// The API's message object as the webhook payload, from the row as it is now in this transaction.
-    static let messageJSON = """
-        jsonb_build_object('object', 'message', 'id', m.id, 'grant_id', m.grant_id::text, 'thread_id', m.thread_id,
-            'folders', jsonb_build_array(m.folder_id), 'subject', c.subject, 'from', c.from_json, 'to', c.to_json,
-            'cc', c.cc_json, 'bcc', c.bcc_json, 'reply_to', c.reply_to_json, 'date', COALESCE(c.sent_date, m.internal_date),
-            'snippet', c.snippet, 'unread', NOT ('\\Seen' = ANY (m.flags)), 'starred', '\\Flagged' = ANY (m.flags),
-            'size', m.size, 'created_at', m.created_at, 'has_attachments', c.has_attachments,
-            'attachments', COALESCE(c.extra -> 'attachments', '[]'::jsonb))
-        """
 
     static func insertMessageEvents(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, ids: [String], type: String) async throws {
         guard !ids.isEmpty else { return }
         try await connection.query(
-            """
-            INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
-            SELECT m.grant_id, 'message', m.id, \(type), \(unescaped: messageJSON), \(lock.now), \(lock.now)
-            FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
-            WHERE m.grant_id = \(lock.grant.rawValue)::uuid AND m.id = ANY(\(ids)::text[])
-            ORDER BY m.folder_id, m.uid
-            """, logger: logger)
+            "SELECT mail_message_events(\(lock.grant.rawValue)::uuid, \(ids)::text[], \(type), \(lock.now))", logger: logger)
     }
 
     // MARK: - Message rows
@@ -656,9 +458,8 @@ extension PostgresMailStore {
 
     static func decodeMessage(_ row: PostgresRow, grant: GrantID, includeRaw: Bool) throws -> StoredMessage {
         let cells = row.makeRandomAccess()
-        let decoder = JSONDecoder()
         func participants(_ index: Int) throws -> [Participant] {
-            try decoder.decode([Participant].self, from: Data(try cells[index].decode(String.self).utf8))
+            try ParticipantJSON.decode(try cells[index].decode(String.self))
         }
         var facts = MessageFacts(
             messageIDHeader: try cells[10].decode(String?.self), inReplyTo: try cells[11].decode([String].self),
@@ -681,21 +482,5 @@ extension PostgresMailStore {
             flags: MessageFlags(try cells[4].decode([String].self)), modseq: try cells[5].decode(Int64.self),
             internalDate: try cells[6].decode(Int64.self), size: try cells[7].decode(Int64.self), facts: facts, raw: raw,
             createdAt: try cells[8].decode(Int64.self), updatedAt: try cells[9].decode(Int64.self))
-    }
-}
-
-/// The participant lists as JSON text for the jsonb columns.
-struct ParticipantJSON {
-    var from, to, cc, bcc, replyTo: String
-
-    init(_ facts: MessageFacts) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json(_ list: [Participant]) throws -> String { String(decoding: try encoder.encode(list), as: UTF8.self) }
-        from = try json(facts.from)
-        to = try json(facts.to)
-        cc = try json(facts.cc)
-        bcc = try json(facts.bcc)
-        replyTo = try json(facts.replyTo)
     }
 }

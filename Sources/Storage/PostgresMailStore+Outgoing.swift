@@ -8,10 +8,9 @@ extension PostgresMailStore {
 
     public func submit(grant: GrantID, _ submission: Submission) async throws -> AppendResult {
         let facts = submission.facts.bounded
-        let logger = self.logger, window = threadSubjectWindowSeconds
-        let participants = try ParticipantJSON(facts)
+        let factsJSON = FactsJSON(facts, participants: try ParticipantJSON(facts), flags: MessageFlags([MessageFlags.seen]),
+                                  internalDate: submission.internalDate)
         let sentCopy = ByteBuffer(bytes: submission.sentCopy), transmit = ByteBuffer(bytes: submission.transmit)
-        let size = Int64(submission.sentCopy.count)
         // One job per recipient domain, recipients in the order given, each once.
         var domains: [String] = [], recipientsByDomain: [String: [String]] = [:]
         for recipient in submission.recipients where !(recipientsByDomain[recipient.domain] ?? []).contains(recipient.address) {
@@ -19,46 +18,22 @@ extension PostgresMailStore {
             recipientsByDomain[recipient.domain, default: []].append(recipient.address)
         }
         let jobRecipients = domains.map { recipientsByDomain[$0]!.joined(separator: "\n") }
-        let jobDomains = domains
-        return try await mutate(grant) { connection, lock in
-            var announcements: [Announcement] = []
-            var freed: Int64 = 0
-            if let draftID = submission.replacingDraftID {
-                let rows = try await connection.query(
-                    """
-                    SELECT size FROM messages
-                    WHERE grant_id = \(grant.rawValue)::uuid AND id = \(draftID) AND folder_id = \(SystemFolder.drafts.apiID)
-                    """, logger: logger)
-                var found = false
-                for try await draftSize in rows.decode(Int64.self) {
-                    found = true
-                    freed = draftSize
-                }
-                guard found else { throw MailStoreError.noSuchMessage }
-                try await Self.deleteMessagesForGood(connection, logger: logger, lock: lock, ids: [draftID], tombstones: true)
-                announcements.append(Announcement(folderID: SystemFolder.drafts.apiID, modseq: lock.modseq))
+        let (result, draftDeleted) = try await call(
+            """
+            SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_draft_deleted
+            FROM mail_submit(\(grant.rawValue)::uuid, \(WallClock.unixSeconds()), \(defaultQuotaBytes), \(threadSubjectWindowSeconds),
+                             \(sentCopy), \(factsJSON.text)::jsonb, \(transmit), \(submission.mailFrom), \(domains)::text[],
+                             \(jobRecipients)::text[], \(submission.replacingDraftID))
+            """
+        ) { rows in
+            for try await (id, uid, validity, modseq, thread, draftDeleted) in rows.decode((String, Int64, Int64, Int64, String, Bool).self) {
+                return (AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread, deduplicated: false),
+                        draftDeleted)
             }
-            guard lock.usedBytes - freed + size <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
-            let sent = try await Self.requireFolders(connection, logger: logger, grant: grant, ids: [SystemFolder.sent.apiID])[SystemFolder.sent.apiID]!
-            let (messageID, uid, threadID) = try await Self.insertMessage(
-                connection, logger: logger, lock: lock, folderID: sent.id, raw: sentCopy, size: size, facts: facts,
-                participants: participants, flags: MessageFlags([MessageFlags.seen]), internalDate: submission.internalDate,
-                window: window)
-            try await connection.query(
-                """
-                WITH queued AS (
-                    INSERT INTO outbound_messages (grant_id, sent_message_id, mail_from, raw, created_at)
-                    VALUES (\(grant.rawValue)::uuid, \(messageID), \(submission.mailFrom), \(transmit), \(lock.now))
-                    RETURNING id)
-                INSERT INTO outbound_jobs (outbound_message_id, grant_id, domain, recipients, next_attempt_at, created_at, updated_at)
-                SELECT queued.id, \(grant.rawValue)::uuid, t.domain, string_to_array(t.recipients, E'\\n'), \(lock.now), \(lock.now), \(lock.now)
-                FROM queued, unnest(\(jobDomains)::text[], \(jobRecipients)::text[]) AS t(domain, recipients)
-                """, logger: logger)
-            announcements.append(Announcement(folderID: sent.id, modseq: lock.modseq))
-            let result = AppendResult(messageID: messageID, uid: uid, uidValidity: sent.uidValidity, modseq: lock.modseq,
-                                      threadID: threadID, deduplicated: false)
-            return (result, announcements)
+            throw MailStoreError.noSuchGrant
         }
+        await announce(grant, Self.announce(result.modseq, (draftDeleted ? [SystemFolder.drafts.apiID] : []) + [SystemFolder.sent.apiID]))
+        return result
     }
 
     public func destroyMessage(grant: GrantID, id: String) async throws {
@@ -87,8 +62,12 @@ extension PostgresMailStore {
                 throw MailStoreError.noSuchMessage
             }
             guard lock.usedBytes - current.size + size <= lock.limitBytes else { throw MailStoreError.overQuota(limit: lock.limitBytes) }
-            let digest = try await Self.storeContent(connection, logger: logger, lock: lock, raw: rawBuffer, size: size, facts: facts,
-                                                     participants: participants)
+            let factsJSON = FactsJSON(facts, participants: participants, flags: current.flags, internalDate: internalDate)
+            var digest: ByteBuffer?
+            let stored = try await connection.query(
+                "SELECT mail_store_content(\(grant.rawValue)::uuid, \(rawBuffer), \(factsJSON.text)::jsonb, \(lock.now))",
+                logger: logger)
+            for try await value in stored.decode(ByteBuffer.self) { digest = value }
             // The old UID leaves the folder as IMAP sees it; the message comes back under a new one.
             try await connection.query(
                 """

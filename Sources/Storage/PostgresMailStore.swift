@@ -51,8 +51,40 @@ public struct PostgresMailStore: MailStore {
         } catch let error as MailStoreError {
             throw error
         } catch {
+            if let answer = Self.storeError(error) { throw answer }
             Counter(label: "mailnode_postgres_errors_total", dimensions: [("region", region)]).increment()
             throw error
+        }
+    }
+
+    /// The answers the write functions give with their own SQLSTATE (`WritePathSchema`).
+    static func storeError(_ error: any Error) -> MailStoreError? {
+        guard let state = PostgresErrors.sqlState(error), state.hasPrefix("MN") else { return nil }
+        switch state {
+        case "MN001":
+            let limit = (error as? PSQLError)?.serverInfo?[.message].flatMap { Int64($0) } ?? 0
+            return .overQuota(limit: limit)
+        case "MN002": return .noSuchFolder
+        case "MN003": return .noSuchGrant
+        case "MN004": return .noSuchMessage
+        default: return nil
+        }
+    }
+
+    /// One call of a write function (`WritePathSchema`): a single statement outside any explicit
+    /// transaction, so Postgres commits it before it answers and the commit is the only wait.
+    func call<Result: Sendable>(
+        _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRowSequence) async throws -> Result
+    ) async throws -> Result {
+        let client = self.client, logger = self.logger
+        return try await run {
+            try await client.withConnection { connection in try await decode(try await connection.query(query, logger: logger)) }
+        }
+    }
+
+    func announce(_ grant: GrantID, _ announcements: [Announcement]) async {
+        for announcement in announcements {
+            await notifier.mailboxChanged(grant: grant, folderID: announcement.folderID, modseq: announcement.modseq)
         }
     }
 
@@ -108,9 +140,7 @@ public struct PostgresMailStore: MailStore {
             guard let lock else { throw MailStoreError.noSuchGrant }
             return try await body(connection, lock)
         }
-        for announcement in announcements {
-            await notifier.mailboxChanged(grant: grant, folderID: announcement.folderID, modseq: announcement.modseq)
-        }
+        await announce(grant, announcements)
         return result
     }
 
@@ -277,13 +307,11 @@ public struct PostgresMailStore: MailStore {
     }
 
     /// The seed's order of the system folders, then custom folders by name.
-    private static let folderColumns = """
+    static let folderColumns = """
         f.id, f.name, f.system_role, f.uid_validity, f.uid_next, f.highest_modseq, f.created_at,
         (SELECT p.id FROM folders p WHERE p.grant_id = f.grant_id AND strpos(f.name, '/') > 0
             AND p.name = regexp_replace(f.name, '/[^/]*$', '')) AS parent_id,
-        (SELECT count(*) FROM messages m WHERE m.grant_id = f.grant_id AND m.folder_id = f.id) AS total,
-        (SELECT count(*) FROM messages m WHERE m.grant_id = f.grant_id AND m.folder_id = f.id
-            AND NOT ('\\Seen' = ANY (m.flags))) AS unseen
+        f.message_count, f.unseen_count, f.deleted_count, f.size_bytes
         """
 
     static func selectFolders(_ connection: PostgresConnection, logger: Logger, grant: GrantID, where filter: FolderFilter?) async throws -> [MailFolder] {
@@ -301,13 +329,28 @@ public struct PostgresMailStore: MailStore {
         }
         var folders: [MailFolder] = []
         for try await row in try await connection.query(query, logger: logger) {
-            let (id, name, role, validity, next, modseq, created, parent, total, unseen) =
-                try row.decode((String, String, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64).self)
-            folders.append(MailFolder(id: id, name: name, parentID: parent, systemFolder: role.flatMap(SystemFolder.init(rawValue:)),
-                                      uidValidity: validity, uidNext: next, highestModseq: modseq, totalCount: Int(total),
-                                      unseenCount: Int(unseen), createdAt: created))
+            folders.append(try decodeFolder(row))
         }
         return folders
+    }
+
+    static let folderColumnCount = 12
+
+    /// A row of `folderColumns`, from its first column on.
+    static func decodeFolder(_ row: PostgresRow) throws -> MailFolder {
+        try decodeFolder(row.makeRandomAccess())
+    }
+
+    static func decodeFolder(_ cells: PostgresRandomAccessRow) throws -> MailFolder {
+        let (id, name, role) = (try cells[0].decode(String.self), try cells[1].decode(String.self), try cells[2].decode(String?.self))
+        let (validity, next, modseq, created) = (try cells[3].decode(Int64.self), try cells[4].decode(Int64.self),
+                                                 try cells[5].decode(Int64.self), try cells[6].decode(Int64.self))
+        let parent = try cells[7].decode(String?.self)
+        let (total, unseen, deleted, bytes) = (try cells[8].decode(Int64.self), try cells[9].decode(Int64.self),
+                                               try cells[10].decode(Int64.self), try cells[11].decode(Int64.self))
+        return MailFolder(id: id, name: name, parentID: parent, systemFolder: role.flatMap(SystemFolder.init(rawValue:)),
+                          uidValidity: validity, uidNext: next, highestModseq: modseq, totalCount: Int(total),
+                          unseenCount: Int(unseen), deletedCount: Int(deleted), sizeBytes: bytes, createdAt: created)
     }
 
     static func existingFolderNames(_ connection: PostgresConnection, logger: Logger, grant: GrantID, names: [String]) async throws -> Set<String> {
