@@ -8,11 +8,15 @@ import ServiceLifecycle
 /// announcement to its own sessions of that grant (IDLE pushes, untagged updates).
 public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNotifier, Service, Sendable {
     public static func channel(_ grant: GrantID) -> String { "mailbox:\(grant.rawValue)" }
+    /// Rung when a submission queued outbound mail: the region's delivery workers look for it at once.
+    static let outboundChannel = "mailbox:outbound"
     static let credentialsPrefix = "credentials:"
 
     /// What a session hears.
     public enum Event: Sendable {
-        case mailboxChanged(folderID: String?)
+        /// `modseq` is the change's own (nil from announcers that do not say it): a session that
+        /// already knows that modseq has nothing to read.
+        case mailboxChanged(folderID: String?, modseq: Int64?)
         case credentialsChanged
     }
 
@@ -29,6 +33,7 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
     public var isHealthy: Bool { healthy.withLockedValue { $0 } }
     private let nextToken = NIOLockedValueBox(0)
     private let everyGrantListeners = NIOLockedValueBox([@Sendable () -> Void]())
+    private let outboundListeners = NIOLockedValueBox([@Sendable () -> Void]())
 
     public init(publisher: RedisClient, subscriber: RedisSubscriber, logger: Logger) {
         self.publisher = publisher
@@ -38,7 +43,26 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
 
     /// Called by the store after each commit.
     public func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async {
-        await publish(grant, folderID ?? "*")
+        await publish(grant, Self.payload(folderID: folderID, modseq: modseq))
+    }
+
+    /// `<folder id or *> <modseq>`: folder ids have no spaces.
+    static func payload(folderID: String?, modseq: Int64) -> String { "\(folderID ?? "*") \(modseq)" }
+
+    static func parse(_ payload: String) -> Event {
+        if payload == credentialsPrefix { return .credentialsChanged }
+        let parts = payload.split(separator: " ", maxSplits: 1)
+        let folder = parts.first.map(String.init) ?? "*"
+        return .mailboxChanged(folderID: folder == "*" ? nil : folder, modseq: parts.count > 1 ? Int64(parts[1]) : nil)
+    }
+
+    /// Called by the store after a commit that queued outbound mail.
+    public func outboundQueued() async {
+        do {
+            _ = try await publisher.send(["PUBLISH", Self.outboundChannel, "*"])
+        } catch {
+            logger.warning("could not announce queued mail", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Every session of the grant, on every node, ends at its next command (IDLE at once).
@@ -70,6 +94,11 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
         everyGrantListeners.withLockedValue { $0.append(listener) }
     }
 
+    /// Hears that a submission queued outbound mail in the region (the delivery workers' wake-up).
+    public func listenToOutbound(_ listener: @escaping @Sendable () -> Void) {
+        outboundListeners.withLockedValue { $0.append(listener) }
+    }
+
     public func stopListening(grant: GrantID, token: Int) {
         listeners.withLockedValue { all in
             all[grant]?[token] = nil
@@ -82,11 +111,13 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
             group.addTask { try? await self.subscriber.run() }
             group.addTask {
                 for await message in self.subscriber.messages {
+                    if message.channel == Self.outboundChannel {
+                        for listener in self.outboundListeners.withLockedValue({ $0 }) { listener() }
+                        continue
+                    }
                     guard let grantText = message.channel.split(separator: ":", maxSplits: 1).last,
                           let grant = GrantID(rawValue: String(grantText)) else { continue }
-                    let payload = message.payloadString ?? "*"
-                    let event: Event = payload == Self.credentialsPrefix ? .credentialsChanged
-                        : .mailboxChanged(folderID: payload == "*" ? nil : payload)
+                    let event = Self.parse(message.payloadString ?? "*")
                     let targets = self.listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
                     for target in targets { target(event) }
                     if case .mailboxChanged = event {

@@ -1,15 +1,24 @@
+import Crypto
+import Foundation
 import MailCore
+import Metrics
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// bcrypt on NIO's blocking thread pool: a hash takes tens of milliseconds of CPU, which must
 /// stall neither an event loop nor Swift's cooperative threads.
+///
+/// Verified passwords are remembered (`VerifiedCredentials`), so that a client that logs in
+/// often pays bcrypt once, not on every login.
 public struct PasswordHasher: Sendable {
     public let cost: Int
     private let pool: NIOThreadPool
+    private let verified: VerifiedCredentials
 
-    public init(cost: Int, pool: NIOThreadPool = .singleton) {
+    public init(cost: Int, pool: NIOThreadPool = .singleton, verifiedCapacity: Int = VerifiedCredentials.defaultCapacity) {
         self.cost = cost
         self.pool = pool
+        verified = VerifiedCredentials(capacity: verifiedCapacity)
     }
 
     public func hash(_ password: String) async throws -> String {
@@ -18,6 +27,68 @@ public struct PasswordHasher: Sendable {
     }
 
     public func verify(_ password: String, against storedHash: String) async -> Bool {
-        (try? await pool.runIfActive { BCrypt.verify(password, against: storedHash) }) ?? false
+        if verified.contains(password, for: storedHash) {
+            Counter(label: "mailnode_password_checks_total", dimensions: [("result", "cached")]).increment()
+            return true
+        }
+        let matches = (try? await pool.runIfActive { BCrypt.verify(password, against: storedHash) }) ?? false
+        Counter(label: "mailnode_password_checks_total", dimensions: [("result", matches ? "bcrypt_match" : "bcrypt_mismatch")])
+            .increment()
+        if matches { verified.insert(password, for: storedHash) }
+        return matches
     }
+}
+
+/// Passwords that bcrypt already accepted, per stored hash. An entry is an HMAC-SHA256 of the
+/// password under a key this process draws at start and never shows, so the cache holds no password
+/// and nothing that outlives the process. Entries are keyed by the stored bcrypt hash itself: a
+/// changed password has a new hash, so on every node the old entry stops matching the moment the
+/// grant row changes, with nothing to invalidate.
+public final class VerifiedCredentials: Sendable {
+    /// Entries kept at most; past it, the oldest half goes.
+    public static let defaultCapacity = 100_000
+
+    private let key = SymmetricKey(size: .bits256)
+    private let capacity: Int
+    private let entries = NIOLockedValueBox(Entries())
+
+    private struct Entries {
+        var byHash: [String: Data] = [:]
+        var order: [String] = []
+    }
+
+    public init(capacity: Int = VerifiedCredentials.defaultCapacity) {
+        self.capacity = max(1, capacity)
+    }
+
+    private func mac(_ password: String, _ storedHash: String) -> Data {
+        var hmac = HMAC<SHA256>(key: key)
+        hmac.update(data: Data(storedHash.utf8))
+        hmac.update(data: [0])
+        hmac.update(data: Data(password.utf8))
+        return Data(hmac.finalize())
+    }
+
+    func contains(_ password: String, for storedHash: String) -> Bool {
+        let expected = mac(password, storedHash)
+        guard let known = entries.withLockedValue({ $0.byHash[storedHash] }) else { return false }
+        // Constant time: the comparison must not tell how much of a guess was right.
+        guard known.count == expected.count else { return false }
+        return zip(known, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    func insert(_ password: String, for storedHash: String) {
+        let value = mac(password, storedHash)
+        let capacity = self.capacity
+        entries.withLockedValue { entries in
+            if entries.byHash.updateValue(value, forKey: storedHash) == nil { entries.order.append(storedHash) }
+            if entries.order.count > capacity {
+                let dropped = entries.order.prefix(entries.order.count - capacity / 2)
+                for hash in dropped { entries.byHash[hash] = nil }
+                entries.order.removeFirst(dropped.count)
+            }
+        }
+    }
+
+    var count: Int { entries.withLockedValue { $0.byHash.count } }
 }

@@ -15,9 +15,17 @@ public struct RedisMailboxNotifier: MailboxChangeNotifier {
 
     public func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async {
         do {
-            _ = try await redis.send(["PUBLISH", MailboxEventBus.channel(grant), folderID ?? "*"])
+            _ = try await redis.send(["PUBLISH", MailboxEventBus.channel(grant), MailboxEventBus.payload(folderID: folderID, modseq: modseq)])
         } catch {
             logger.warning("could not announce a mailbox change", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
+        }
+    }
+
+    public func outboundQueued() async {
+        do {
+            _ = try await redis.send(["PUBLISH", MailboxEventBus.outboundChannel, "*"])
+        } catch {
+            logger.warning("could not announce queued mail", metadata: ["error": "\(error)"])
         }
     }
 }

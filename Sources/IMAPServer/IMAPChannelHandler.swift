@@ -6,8 +6,8 @@ import NIOSSL
 enum SessionEvent: Sendable {
     case input(ParseResult)
     case closed
-    /// A change in the grant's mailboxes announced by any node.
-    case mailboxChanged
+    /// A change in the grant's mailboxes announced by any node (`folderID` nil: grant-wide).
+    case mailboxChanged(folderID: String?, modseq: Int64?)
     /// The grant's credentials changed: the session must end.
     case credentialsChanged
     case tick

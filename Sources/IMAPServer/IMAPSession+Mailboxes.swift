@@ -88,8 +88,9 @@ extension IMAPSession {
             selected = nil
             responses.append(.untagged(.ok(ResponseText(code: .closed, text: "Previous mailbox closed"))))
         }
-        let folder = try await lookUpFolder(grant, mailbox)
-        let snapshot = try await context.store.snapshot(grant: grant.id, folderID: folder.id)
+        guard let snapshot = try await context.store.snapshot(grant: grant.id, name: try folderName(mailbox)) else {
+            throw IMAPCommandError(.no, code: .nonExistent, "No such mailbox")
+        }
         let mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
         selected = mailbox
         let systemFlags: [Flag] = MessageFlags.systemFlags.map { Flag(wire: $0) }

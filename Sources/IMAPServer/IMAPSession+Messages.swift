@@ -18,8 +18,13 @@ extension IMAPSession {
     }
 
     /// Tells the client what changed elsewhere since it last heard (the points RFC 9051 7.4 allows).
-    func synchronize(_ grant: Grant) async throws -> [Response] {
+    /// Without `force`, the change log is read only when an announcement said the mailbox changed
+    /// since the last read, or when announcements may be lost (the bus is unhealthy); after the
+    /// session's own writes, and when the client polls (NOOP, IDLE), it is read in any case.
+    func synchronize(_ grant: Grant, force: Bool = false) async throws -> [Response] {
         guard var mailbox = selected else { return [] }
+        guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
+        selectedMailboxChanged = false
         let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq)
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let responses = mailbox.apply(changes)
@@ -189,7 +194,7 @@ extension IMAPSession {
         guard move else { return [.tagged(TaggedResponse(tag: tag, state: .ok, code: code, "COPY completed"))] }
         // RFC 6851: COPYUID comes untagged before the EXPUNGE responses.
         var responses: [Response] = [.untagged(.ok(ResponseText(code: code, text: "Moved")))]
-        responses += try await synchronize(grant)
+        responses += try await synchronize(grant, force: true)
         responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, "MOVE completed")))
         return responses
     }
@@ -204,20 +209,16 @@ extension IMAPSession {
             uids = UIDSet(uids: resolved)
         }
         _ = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: uids)
-        return try await synchronize(grant)
+        return try await synchronize(grant, force: true)
     }
 
     // MARK: APPEND
 
     /// Checks the target and the quota before the client sends the message bytes.
     func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int) async throws -> MailFolder {
-        let folder: MailFolder
-        do {
-            folder = try await lookUpFolder(grant, mailbox)
-        } catch let error as IMAPCommandError where error.code == .nonExistent {
+        guard let (folder, usage) = try await context.store.appendTarget(grant: grant.id, name: try folderName(mailbox)) else {
             throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
         }
-        let usage = try await context.store.quota(grant: grant.id)
         if usage.usedBytes + Int64(size) > usage.limitBytes {
             IMAPMetrics.limitRefusal("quota")
             throw IMAPCommandError(.no, code: .overQuota, "Quota exceeded (limit \(usage.limitBytes) bytes)")

@@ -33,7 +33,12 @@ final class IMAPSession {
     private var credentialsRevoked = false
     private var lastCredentialsCheck = ContinuousClock.now
     /// The mailbox of the selected state, nil otherwise.
-    var selected: SelectedMailbox?
+    var selected: SelectedMailbox? {
+        didSet { if selected?.folder.id != oldValue?.folder.id { selectedMailboxChanged = false } }
+    }
+    /// An announcement said the selected mailbox changed after the session last read its changes.
+    /// While the change bus is healthy, reading them can wait for that.
+    var selectedMailboxChanged = false
     /// An APPEND being received: its target, the message so far, and the results of earlier
     /// messages of the same command (MULTIAPPEND).
     private var append: PendingAppend?
@@ -113,7 +118,10 @@ final class IMAPSession {
             return false
         case .tick:
             return try await checkTimers()
-        case .mailboxChanged:
+        case .mailboxChanged(let folderID, let modseq):
+            if let selected, folderID == nil || folderID == selected.folder.id, (modseq ?? .max) > selected.knownModseq {
+                selectedMailboxChanged = true
+            }
             // Pushed at once during IDLE; otherwise reported at the end of the next command.
             if case .idle = pending, let grant {
                 let updates = try await synchronize(grant)
@@ -176,7 +184,7 @@ final class IMAPSession {
             let pollInterval: Duration = context.events.isHealthy ? .seconds(60) : context.timers.tick
             if let grant, selected != nil, now - lastPoll >= pollInterval {
                 lastPoll = now
-                let updates = try await synchronize(grant)
+                let updates = try await synchronize(grant, force: true)
                 if !updates.isEmpty {
                     IMAPMetrics.pushes.increment(by: Int64(updates.count))
                     try await connection.write(updates, encoder: encoder)
@@ -282,7 +290,7 @@ final class IMAPSession {
         case .noop:
             // NOOP is how a client without IDLE polls (RFC 9051 6.1.2): report what changed.
             guard let grant, selected != nil else { return ([ok("NOOP completed")], true) }
-            let updates = (try? await synchronize(grant)) ?? []
+            let updates = (try? await synchronize(grant, force: true)) ?? []
             return (updates + [ok("NOOP completed")], true)
         case .logout:
             return ([.untagged(.bye(ResponseText(text: "\(context.hostname) logging out"))), ok("LOGOUT completed")], false)
@@ -330,7 +338,7 @@ final class IMAPSession {
             let now = ContinuousClock.now
             pending = .idle(tag: tag, since: now, lastKeepalive: now)
             IMAPMetrics.idleSessions.increment()
-            let updates = selected == nil ? [] : ((try? await synchronize(grant!)) ?? [])
+            let updates = selected == nil ? [] : ((try? await synchronize(grant!, force: true)) ?? [])
             return ([.continuation(.text(ResponseText(text: "idling")))] + updates, true)
         default:
             guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
@@ -397,7 +405,7 @@ final class IMAPSession {
             let sink = eventSink
             listenerToken = context.events.listen(grant: grant.id) { event in
                 switch event {
-                case .mailboxChanged: sink.yield(.mailboxChanged)
+                case .mailboxChanged(let folderID, let modseq): sink.yield(.mailboxChanged(folderID: folderID, modseq: modseq))
                 case .credentialsChanged: sink.yield(.credentialsChanged)
                 }
             }
@@ -568,7 +576,7 @@ final class IMAPSession {
         }
         if let failure = pending.failure { return [failure.response(tag: pending.tag)] }
         var responses: [Response] = []
-        if let grant, (try? await synchronize(grant)).map({ responses = $0 }) == nil {
+        if let grant, (try? await synchronize(grant, force: true)).map({ responses = $0 }) == nil {
             responses = []
         }
         guard let last = pending.results.last else {

@@ -16,6 +16,9 @@ public protocol MailStore: Sendable {
     func folder(grant: GrantID, id: String) async throws -> MailFolder?
     /// `INBOX` matches in any case (RFC 9051 5.1); other names exactly.
     func folder(grant: GrantID, name: String) async throws -> MailFolder?
+    /// The folder of `name` (as `folder(grant:name:)` finds it) and the grant's quota, read
+    /// together: an APPEND checks both before the client sends the message.
+    func appendTarget(grant: GrantID, name: String) async throws -> (MailFolder, QuotaUsage)?
     /// Creates a custom folder (and any missing parents, RFC 9051 6.3.4). Throws `folderExists`,
     /// `invalidFolderName`.
     func createFolder(grant: GrantID, name: String) async throws -> MailFolder
@@ -36,6 +39,8 @@ public protocol MailStore: Sendable {
     func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult]
     /// The folder's state and every message's UID, flags and modseq, in UID order, read in one snapshot.
     func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot
+    /// The same for the folder of `name` (as `folder(grant:name:)` finds it); nil when there is none.
+    func snapshot(grant: GrantID, name: String) async throws -> MailboxSnapshot?
     /// The messages of `uids` in the folder, UID order; raw bytes only when `includeRaw`.
     func fetch(grant: GrantID, folderID: String, uids: UIDSet, includeRaw: Bool) async throws -> [StoredMessage]
     /// Changes the flags of the messages of `uids`. With `unchangedSince`, a message whose modseq is
@@ -178,6 +183,12 @@ public enum MailStoreError: Error, Equatable, Sendable, CustomStringConvertible 
 /// delays sessions until they read `changes(since:)` themselves.
 public protocol MailboxChangeNotifier: Sendable {
     func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async
+    /// Told after a commit that queued outbound mail, so that delivery workers start at once.
+    func outboundQueued() async
+}
+
+extension MailboxChangeNotifier {
+    public func outboundQueued() async {}
 }
 
 /// The default: announces nothing (a single process that polls, and tests).

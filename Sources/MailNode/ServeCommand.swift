@@ -191,9 +191,9 @@ extension ServeCommand {
             policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
                                         retryWindowSeconds: configuration.smtp.retryWindowSeconds),
             count: configuration.smtp.deliveryWorkers)
-        // A submission changes Sent: every node of the region hears of it and looks for the job at once.
+        // A submission rings the region's outbound channel: every node looks for the job at once.
         let bell = workers.bell
-        mailboxEvents.listenToEveryGrant { bell.ring() }
+        mailboxEvents.listenToOutbound { bell.ring() }
         let host = configuration.listen.host, ports = configuration.listen.ports
         let listeners: [any Service] = [
             SMTPListener(host: host, port: ports[.smtps]!, kind: .submissionTLS, context: context),

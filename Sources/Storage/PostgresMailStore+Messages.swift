@@ -45,7 +45,21 @@ extension PostgresMailStore {
     /// One statement, so one snapshot: the folder row with its messages' UIDs, ids, flags (space
     /// separated: a flag is an atom) and modseqs as arrays in UID order.
     public func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot {
+        guard let snapshot = try await snapshot(grant: grant, where: .id(folderID)) else { throw MailStoreError.noSuchFolder }
+        return snapshot
+    }
+
+    public func snapshot(grant: GrantID, name: String) async throws -> MailboxSnapshot? {
+        guard let canonical = try? FolderName.validate(name) else { return nil }
+        return try await snapshot(grant: grant, where: .name(canonical))
+    }
+
+    private func snapshot(grant: GrantID, where filter: FolderFilter) async throws -> MailboxSnapshot? {
         let logger = self.logger
+        let (column, value): (String, String) = switch filter {
+        case .id(let id): ("id", id)
+        case .name(let name): ("name", name)
+        }
         return try await read { connection in
             let rows = try await connection.query(
                 """
@@ -55,7 +69,7 @@ extension PostgresMailStore {
                         COALESCE(array_agg(array_to_string(flags, ' ') ORDER BY uid), '{}') AS flags,
                         COALESCE(array_agg(modseq ORDER BY uid), '{}') AS modseqs
                     FROM messages WHERE grant_id = f.grant_id AND folder_id = f.id) AS m
-                WHERE f.grant_id = \(grant.rawValue)::uuid AND f.id = \(folderID)
+                WHERE f.grant_id = \(grant.rawValue)::uuid AND f.\(unescaped: column) = \(value)
                 """, logger: logger)
             for try await row in rows {
                 let cells = row.makeRandomAccess()
@@ -71,7 +85,7 @@ extension PostgresMailStore {
                 }
                 return MailboxSnapshot(folder: folder, messages: messages)
             }
-            throw MailStoreError.noSuchFolder
+            return nil
         }
     }
 

@@ -33,6 +33,7 @@ extension PostgresMailStore {
             throw MailStoreError.noSuchGrant
         }
         await announce(grant, Self.announce(result.modseq, (draftDeleted ? [SystemFolder.drafts.apiID] : []) + [SystemFolder.sent.apiID]))
+        await notifier.outboundQueued()
         return result
     }
 

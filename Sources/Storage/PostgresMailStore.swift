@@ -196,6 +196,28 @@ public struct PostgresMailStore: MailStore {
         }
     }
 
+    public func appendTarget(grant: GrantID, name: String) async throws -> (MailFolder, QuotaUsage)? {
+        guard let canonical = try? FolderName.validate(name) else { return nil }
+        let logger = self.logger, defaultQuota = self.defaultQuotaBytes
+        return try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.folderColumns), g.quota_used_bytes, COALESCE(g.quota_limit_bytes, \(defaultQuota)),
+                    g.quota_message_count
+                FROM folders f JOIN grants g ON g.id = f.grant_id
+                WHERE f.grant_id = \(grant.rawValue)::uuid AND f.name = \(canonical)
+                """, logger: logger)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let base = Self.folderColumnCount
+                let usage = QuotaUsage(usedBytes: try cells[base].decode(Int64.self), limitBytes: try cells[base + 1].decode(Int64.self),
+                                       messageCount: try cells[base + 2].decode(Int64.self))
+                return (try Self.decodeFolder(cells), usage)
+            }
+            return nil
+        }
+    }
+
     public func createFolder(grant: GrantID, name: String) async throws -> MailFolder {
         let canonical = try FolderName.validate(name)
         let logger = self.logger

@@ -106,13 +106,15 @@ enum WritePathSchema {
         """,
         """
         CREATE FUNCTION mail_message_events(p_grant uuid, p_ids text[], p_type text, p_now bigint) RETURNS void
-        LANGUAGE sql AS $$
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            -- PL/pgSQL rather than SQL: the statement's plan is kept for the connection.
             INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
             SELECT m.grant_id, 'message', m.id, p_type, mail_message_payload(m, c), p_now, p_now
             FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
             WHERE m.grant_id = p_grant AND m.id = ANY (p_ids)
-            ORDER BY m.folder_id, m.uid
-        $$
+            ORDER BY m.folder_id, m.uid;
+        END $$
         """,
         // A message joins the thread of a known message it references (In-Reply-To, References, or
         // a copy with its own Message-ID), else the thread of a known message that references it (the
