@@ -529,7 +529,65 @@ enum MailStoreBehaviour {
     }
 
     /// Every behaviour, by name, for backends' parameterized tests.
+    /// The folder counters agree with the messages after every kind of change, from either node.
+    static func folderCountersFollowEveryChange(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        func expectCountsMatch(_ folderID: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            let folder = try #require(try await h.otherNode.folder(grant: grant, id: folderID), sourceLocation: sourceLocation)
+            let messages = try await h.otherNode.fetch(grant: grant, folderID: folderID, uids: .all, includeRaw: false)
+            #expect(folder.totalCount == messages.count, sourceLocation: sourceLocation)
+            #expect(folder.unseenCount == messages.filter { !$0.flags.isSeen }.count, sourceLocation: sourceLocation)
+            #expect(folder.deletedCount == messages.filter(\.flags.isDeleted).count, sourceLocation: sourceLocation)
+            #expect(folder.sizeBytes == messages.reduce(0) { $0 + $1.size }, sourceLocation: sourceLocation)
+        }
+        for index in 0..<5 {
+            try await append(index.isMultiple(of: 2) ? h.store : h.otherNode, grant, inbox,
+                             TestMessage(messageID: uniqueID(), body: String(repeating: "y", count: index * 10)),
+                             flags: index == 0 ? [MessageFlags.seen] : .empty)
+        }
+        try await expectCountsMatch(inbox)
+        _ = try await h.store.storeFlags(grant: grant, folderID: inbox, uids: UIDSet(2...3), operation: .add([MessageFlags.seen, MessageFlags.deleted]),
+                                         unchangedSince: nil)
+        try await expectCountsMatch(inbox)
+        _ = try await h.otherNode.storeFlags(grant: grant, folderID: inbox, uids: UIDSet(3...3), operation: .replace([]), unchangedSince: nil)
+        try await expectCountsMatch(inbox)
+        _ = try await h.store.expunge(grant: grant, folderID: inbox, uids: nil)
+        try await expectCountsMatch(inbox)
+        try await expectCountsMatch(trash)
+        _ = try await h.store.copy(grant: grant, from: inbox, uids: .all, to: sent)
+        _ = try await h.otherNode.move(grant: grant, from: inbox, uids: UIDSet(1...1), to: trash)
+        for folder in [inbox, sent, trash] { try await expectCountsMatch(folder) }
+        _ = try await h.store.storeFlags(grant: grant, folderID: trash, uids: .all, operation: .add([MessageFlags.deleted]), unchangedSince: nil)
+        _ = try await h.store.expunge(grant: grant, folderID: trash, uids: nil)
+        try await expectCountsMatch(trash)
+        #expect(try await h.store.folder(grant: grant, id: trash)?.totalCount == 0)
+        let created = try await h.store.createFolder(grant: grant, name: "Counted")
+        _ = try await h.store.copy(grant: grant, from: sent, uids: .all, to: created.id)
+        try await expectCountsMatch(created.id)
+        try await h.store.deleteFolder(grant: grant, id: created.id)
+        try await expectCountsMatch(sent)
+    }
+
+    /// SELECT and APPEND read by name in one query each; INBOX in any case, unknown names nil.
+    static func readsByNameFindTheFolder(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        let appended = try await append(h.store, grant, inbox, TestMessage(messageID: uniqueID()), flags: [MessageFlags.flagged])
+        let snapshot = try #require(try await h.store.snapshot(grant: grant, name: "inbox"))
+        #expect(snapshot.folder.id == inbox)
+        #expect(snapshot.messages.map(\.uid) == [appended.uid])
+        #expect(snapshot.messages.first?.flags == [MessageFlags.flagged])
+        #expect(try await h.store.snapshot(grant: grant, name: "No such folder") == nil)
+        let empty = try #require(try await h.store.snapshot(grant: grant, name: "Sent"))
+        #expect(empty.messages.isEmpty && empty.folder.id == sent)
+        let (folder, quota) = try #require(try await h.store.appendTarget(grant: grant, name: "INBOX"))
+        #expect(folder.id == inbox && folder.totalCount == 1)
+        #expect(quota == (try await h.store.quota(grant: grant)))
+        #expect(try await h.store.appendTarget(grant: grant, name: "Nowhere") == nil)
+    }
+
     static let all: [(String, @Sendable (MailStoreHarness) async throws -> Void)] = [
+        ("folderCountersFollowEveryChange", folderCountersFollowEveryChange),
+        ("readsByNameFindTheFolder", readsByNameFindTheFolder),
         ("systemFoldersAndTheirState", systemFoldersAndTheirState),
         ("appendAssignsAscendingUIDsAndModseqs", appendAssignsAscendingUIDsAndModseqs),
         ("fetchReturnsFactsAndBytesOnlyWhenAsked", fetchReturnsFactsAndBytesOnlyWhenAsked),

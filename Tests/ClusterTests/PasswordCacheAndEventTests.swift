@@ -1,0 +1,60 @@
+import MailCore
+import Testing
+@testable import Cluster
+
+/// Verified credentials are remembered per stored hash, without the password; announcements carry
+/// the change's modseq.
+@Suite struct PasswordCacheAndEventTests {
+    @Test func remembersOnlyWhatWasVerifiedForThatHash() {
+        let cache = VerifiedCredentials(capacity: 10)
+        cache.insert("Correct-Horse-42-Battery", for: "$2b$10$hashA")
+        #expect(cache.contains("Correct-Horse-42-Battery", for: "$2b$10$hashA"))
+        #expect(!cache.contains("Correct-Horse-42-Batterz", for: "$2b$10$hashA"))
+        // A changed password has a new stored hash: the old entry no longer matches.
+        #expect(!cache.contains("Correct-Horse-42-Battery", for: "$2b$10$hashB"))
+    }
+
+    @Test func staysWithinItsCapacity() {
+        let cache = VerifiedCredentials(capacity: 4)
+        for index in 0..<9 { cache.insert("password-\(index)", for: "hash-\(index)") }
+        #expect(cache.count <= 4)
+        #expect(cache.contains("password-8", for: "hash-8"))
+        #expect(!cache.contains("password-0", for: "hash-0"))
+    }
+
+    @Test func hasherAcceptsARememberedPasswordAndRefusesOthers() async throws {
+        let hasher = PasswordHasher(cost: 4)
+        let hash = try await hasher.hash("Correct-Horse-42-Battery")
+        #expect(await hasher.verify("Correct-Horse-42-Battery", against: hash))
+        #expect(await hasher.verify("Correct-Horse-42-Battery", against: hash))
+        #expect(await !hasher.verify("Wrong-Horse-42-Battery", against: hash))
+    }
+
+    @Test(arguments: [
+        ("inbox 42", "inbox", Int64(42)),
+        ("* 7", nil, Int64(7)),
+        ("*", nil, nil),
+        ("sent", "sent", nil),
+        ("trash notanumber", "trash", nil),
+    ] as [(String, String?, Int64?)])
+    func parsesAnnouncements(_ payload: String, _ folder: String?, _ modseq: Int64?) {
+        guard case .mailboxChanged(let folderID, let parsedModseq) = MailboxEventBus.parse(payload) else {
+            Issue.record("not a mailbox change")
+            return
+        }
+        #expect(folderID == folder && parsedModseq == modseq)
+    }
+
+    @Test func announcementsRoundTrip() {
+        guard case .mailboxChanged(let folderID, let modseq) = MailboxEventBus.parse(MailboxEventBus.payload(folderID: "f1", modseq: 9))
+        else {
+            Issue.record("not a mailbox change")
+            return
+        }
+        #expect(folderID == "f1" && modseq == 9)
+        guard case .credentialsChanged = MailboxEventBus.parse(MailboxEventBus.credentialsPrefix) else {
+            Issue.record("not a credentials change")
+            return
+        }
+    }
+}
