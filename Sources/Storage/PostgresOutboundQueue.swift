@@ -5,13 +5,15 @@ import PostgresNIO
 
 /// The outbound queue in one region's Postgres (`outbound_messages`, `outbound_jobs`).
 ///
-/// A worker holds its job's row locked (`FOR UPDATE SKIP LOCKED`) for the length of one delivery
-/// attempt: no two workers deliver a job at once, and a worker that dies releases the job with
-/// its connection, so it is tried again (at least once delivery).
+/// A worker claims a job with a lease (`WritePathSchema`): one short statement marks the job with
+/// the worker's token and moves its next attempt past the attempt's deadline, so no other worker
+/// takes it meanwhile; the delivery then runs with no Postgres transaction or connection held, and
+/// a second short transaction records the outcome if the token still holds. A worker that dies
+/// leaves the job due again when the lease ends (at least once delivery).
 public struct PostgresOutboundQueue: OutboundQueue {
     public let client: PostgresClient
     public let logger: Logger
-    /// The longest one attempt may hold its job.
+    /// The longest one attempt may take; its lease lasts a minute more.
     public var attemptTimeout: Duration
 
     public init(client: PostgresClient, logger: Logger, attemptTimeout: Duration = .seconds(300)) {
@@ -23,35 +25,38 @@ public struct PostgresOutboundQueue: OutboundQueue {
     public func deliverNext(policy: DeliveryRetryPolicy,
                             deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64? {
         let client = self.client, logger = self.logger
+        let leaseMilliseconds = attemptTimeout.components.seconds * 1000 + 60_000
         return try await withDeadline(attemptTimeout, what: "Postgres") {
+            let token = ObjectIDGenerator.random()
+            let now = WallClock.unixMilliseconds()
+            let rows = try await client.query(
+                """
+                UPDATE outbound_jobs j SET lease_token = \(token), next_attempt_at = \(now + leaseMilliseconds), updated_at = \(now / 1000)
+                FROM outbound_messages m
+                WHERE j.id = (SELECT id FROM outbound_jobs WHERE state = 'queued' AND next_attempt_at <= \(now)
+                              ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                  AND m.id = j.outbound_message_id
+                RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw
+                """, logger: logger)
+            var job: OutboundJob?
+            for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw)
+                in rows.decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer).self) {
+                guard let grantID = GrantID(rawValue: grant) else { continue }
+                job = OutboundJob(id: id, grantID: grantID, sentMessageID: sentID, mailFrom: mailFrom, domain: domain,
+                                  recipients: recipients, attempts: Int(attempts), createdAt: created,
+                                  raw: Array(raw.readableBytesView))
+            }
+            guard let job else { return nil }
+            let outcomes = await deliver(job)
             do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    let now = WallClock.unixSeconds()
-                    let rows = try await connection.query(
-                        """
-                        SELECT j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw
-                        FROM outbound_jobs j JOIN outbound_messages m ON m.id = j.outbound_message_id
-                        WHERE j.state = 'queued' AND j.next_attempt_at <= \(now)
-                        ORDER BY j.next_attempt_at, j.id LIMIT 1
-                        FOR UPDATE OF j SKIP LOCKED
-                        """, logger: logger)
-                    var job: OutboundJob?
-                    for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw)
-                        in rows.decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer).self) {
-                        guard let grantID = GrantID(rawValue: grant) else { continue }
-                        job = OutboundJob(id: id, grantID: grantID, sentMessageID: sentID, mailFrom: mailFrom, domain: domain,
-                                          recipients: recipients, attempts: Int(attempts), createdAt: created,
-                                          raw: Array(raw.readableBytesView))
-                    }
-                    guard let job else { return nil }
-                    let outcomes = await deliver(job)
-                    try await Self.record(connection, logger: logger, job: job, outcomes: outcomes, policy: policy)
-                    return job.id
+                try await client.withTransaction(logger: logger) { connection in
+                    try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
                 }
             } catch let error as PostgresTransactionError {
                 if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
                 throw error
             }
+            return job.id
         }
     }
 
@@ -61,9 +66,10 @@ public struct PostgresOutboundQueue: OutboundQueue {
         let reason: String
     }
 
-    static func record(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, outcomes: [String: RecipientOutcome],
-                       policy: DeliveryRetryPolicy) async throws {
-        let now = WallClock.unixSeconds()
+    static func record(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, token: String,
+                       outcomes: [String: RecipientOutcome], policy: DeliveryRetryPolicy) async throws {
+        let nowMilliseconds = WallClock.unixMilliseconds()
+        let now = nowMilliseconds / 1000
         var delivered: [String] = [], failed: [Failure] = [], remaining: [String] = []
         var lastError: String?
         for recipient in job.recipients {
@@ -77,7 +83,7 @@ public struct PostgresOutboundQueue: OutboundQueue {
         }
         let failedJSON = String(decoding: try JSONEncoder().encode(failed), as: UTF8.self)
         let attempts = job.attempts + 1
-        let nextAttempt = now + max(1, policy.delayMilliseconds(afterAttempts: attempts) / 1000)
+        let nextAttempt = nowMilliseconds + max(1, policy.delayMilliseconds(afterAttempts: attempts))
         let finished = remaining.isEmpty
         let rows = try await connection.query(
             """
@@ -87,12 +93,18 @@ public struct PostgresOutboundQueue: OutboundQueue {
                 last_error = COALESCE(\(lastError), last_error), next_attempt_at = \(nextAttempt),
                 state = CASE WHEN \(finished) THEN
                     (CASE WHEN jsonb_array_length(failed_recipients || \(failedJSON)::jsonb) = 0 THEN 'delivered' ELSE 'failed' END)
-                    ELSE 'queued' END
-            WHERE id = \(job.id)
+                    ELSE 'queued' END,
+                lease_token = NULL
+            WHERE id = \(job.id) AND lease_token = \(token) AND state = 'queued'
             RETURNING state
             """, logger: logger)
-        var jobState = "queued"
+        var jobState: String?
         for try await state in rows.decode(String.self) { jobState = state }
+        guard let jobState else {
+            // The lease ran out and another worker took the job: its attempt records the outcome.
+            logger.warning("outbound attempt outlived its lease; outcome left to the newer attempt", metadata: ["job_id": "\(job.id)"])
+            return
+        }
         guard jobState != "queued" else { return }
         logger.info("outbound job finished", metadata: [
             "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(jobState)", "attempts": "\(attempts)"])

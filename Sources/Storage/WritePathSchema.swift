@@ -12,11 +12,18 @@
 ///   `deleted_count`, `size_bytes`): every path that changes `messages` (IMAP, API, SMTP, folder
 ///   and grant deletion) keeps them exact in the same transaction, once per statement, from the
 ///   transition tables. LIST, STATUS, SELECT and the API's folder list read them instead of counting.
+/// * **The outbound queue schedules in milliseconds** (`outbound_jobs.next_attempt_at`), so a retry
+///   never fires before its delay, and **a delivery attempt holds a lease, not a transaction**: the
+///   claim writes a `lease_token` and pushes `next_attempt_at` past the attempt's deadline in one short
+///   statement; the outcome is recorded afterwards only by the holder of that token. A worker that
+///   dies mid-attempt leaves the job due again when its lease ends.
 /// * **Errors carry their own SQLSTATE** (class `MN`), which the store maps back to `MailStoreError`:
 ///   `MN001` over quota (the message is the limit), `MN002` no such folder, `MN003` no such grant,
 ///   `MN004` no such message.
 enum WritePathSchema {
     static let statements: [String] = [
+        "ALTER TABLE outbound_jobs ADD COLUMN lease_token text",
+        "UPDATE outbound_jobs SET next_attempt_at = next_attempt_at * 1000",
         """
         ALTER TABLE folders
             ADD COLUMN message_count bigint NOT NULL DEFAULT 0,
@@ -498,7 +505,7 @@ enum WritePathSchema {
                 VALUES (p_grant, v_new.message_id, p_mail_from, p_transmit, p_now)
                 RETURNING id)
             INSERT INTO outbound_jobs (outbound_message_id, grant_id, domain, recipients, next_attempt_at, created_at, updated_at)
-            SELECT queued.id, p_grant, t.domain, string_to_array(t.recipients, E'\\n'), p_now, p_now, p_now
+            SELECT queued.id, p_grant, t.domain, string_to_array(t.recipients, E'\\n'), p_now * 1000, p_now, p_now
             FROM queued, unnest(p_domains, p_recipients) AS t(domain, recipients);
             RETURN QUERY SELECT v_new.message_id, v_new.uid, v_validity, v_lock.modseq, v_new.thread_id, p_draft IS NOT NULL;
         END $$
