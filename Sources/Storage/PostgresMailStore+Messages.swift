@@ -20,13 +20,9 @@ extension PostgresMailStore {
                              internalDate: message.internalDate, exemptFromQuota: message.exemptFromQuota)
         }
         let raw = messages.map { ByteBuffer(bytes: $0.raw) }
-        let results = try await call(
-            """
-            SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_deduplicated
-            FROM mail_append(\(grant.rawValue)::uuid, \(folderID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
-                             \(threadSubjectWindowSeconds), \(raw)::bytea[], \(FactsJSON.array(of: facts))::jsonb)
-            """
-        ) { rows in
+        let query = Self.appendQuery(grant: grant, folderID: folderID, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
+                                     window: threadSubjectWindowSeconds, raw: raw, facts: FactsJSON.array(of: facts))
+        let results = try await call(AppendStatement.self, query) { rows in
             var results: [AppendResult] = []
             for try await (id, uid, validity, modseq, thread, deduplicated) in rows.decode((String, Int64, Int64, Int64, String, Bool).self) {
                 results.append(AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread,
@@ -56,21 +52,12 @@ extension PostgresMailStore {
 
     private func snapshot(grant: GrantID, where filter: FolderFilter) async throws -> MailboxSnapshot? {
         let logger = self.logger
-        let (column, value): (String, String) = switch filter {
-        case .id(let id): ("id", id)
-        case .name(let name): ("name", name)
-        }
         return try await read { connection in
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: Self.folderColumns), m.uids, m.ids, m.flags, m.modseqs
-                FROM folders f, LATERAL (
-                    SELECT COALESCE(array_agg(uid ORDER BY uid), '{}') AS uids, COALESCE(array_agg(id ORDER BY uid), '{}') AS ids,
-                        COALESCE(array_agg(array_to_string(flags, ' ') ORDER BY uid), '{}') AS flags,
-                        COALESCE(array_agg(modseq ORDER BY uid), '{}') AS modseqs
-                    FROM messages WHERE grant_id = f.grant_id AND folder_id = f.id) AS m
-                WHERE f.grant_id = \(grant.rawValue)::uuid AND f.\(unescaped: column) = \(value)
-                """, logger: logger)
+            let rows = switch filter {
+            case .id(let id): try await connection.run(SnapshotByIDStatement.self, Self.snapshotQuery(grant: grant, id: id), logger: logger)
+            case .name(let name):
+                try await connection.run(SnapshotByNameStatement.self, Self.snapshotQuery(grant: grant, name: name), logger: logger)
+            }
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let folder = try Self.decodeFolder(cells)
@@ -90,18 +77,12 @@ extension PostgresMailStore {
     }
 
     public func fetch(grant: GrantID, folderID: String, uids: UIDSet, includeRaw: Bool) async throws -> [StoredMessage] {
-        guard let low = uids.ranges.first?.lowerBound, let high = uids.ranges.last?.upperBound else { return [] }
+        guard !uids.isEmpty else { return [] }
         let logger = self.logger
         return try await read { connection in
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: includeRaw ? Self.messageColumnsWithRaw : Self.messageColumns)
-                FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
-                WHERE m.grant_id = \(grant.rawValue)::uuid AND m.folder_id = \(folderID) AND m.uid BETWEEN \(low) AND \(high)
-                  AND EXISTS (SELECT 1 FROM unnest(\(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[]) AS r(lo, hi)
-                              WHERE m.uid BETWEEN r.lo AND r.hi)
-                ORDER BY m.uid
-                """, logger: logger)
+            let query = Self.fetchQuery(grant: grant, folderID: folderID, uids: uids, includeRaw: includeRaw)
+            let rows = includeRaw ? try await connection.run(FetchWithRawStatement.self, query, logger: logger)
+                                  : try await connection.run(FetchStatement.self, query, logger: logger)
             var messages: [StoredMessage] = []
             for try await row in rows { messages.append(try Self.decodeMessage(row, grant: grant, includeRaw: includeRaw)) }
             return messages
@@ -114,17 +95,8 @@ extension PostgresMailStore {
     public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
         let logger = self.logger
         return try await read { connection in
-            let rows = try await connection.query(
-                """
-                SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
-                FROM folders WHERE grant_id = \(grant.rawValue)::uuid AND id = \(folderID)
-                UNION ALL
-                SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
-                WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND modseq > \(modseq)
-                UNION ALL
-                SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
-                WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND modseq > \(modseq)
-                """, logger: logger)
+            let rows = try await connection.run(ChangesStatement.self, Self.changesQuery(grant: grant, folderID: folderID, since: modseq),
+                                                logger: logger)
             var state: (validity: Int64, next: Int64, highest: Int64)?
             var added: [MessageState] = [], changed: [MessageState] = [], expunged: [Int64] = []
             for try await (kind, first, second, third, id, flags) in rows.decode((Int32, Int64, Int64, Int64?, String?, [String]?).self) {
@@ -159,14 +131,10 @@ extension PostgresMailStore {
             isReplace = true
             replacement = flags.names
         }
-        let result = try await call(
-            """
-            SELECT r_kind, r_uid, r_id, r_flags, r_modseq
-            FROM mail_store_flags(\(grant.rawValue)::uuid, \(folderID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
-                                  \(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[], \(isReplace), \(replacement)::text[],
-                                  \(added)::text[], \(removed)::text[], \(unchangedSince)::bigint)
-            """
-        ) { rows in
+        let query = Self.storeFlagsQuery(grant: grant, folderID: folderID, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
+                                         uids: uids, isReplace: isReplace, replacement: replacement, added: added, removed: removed,
+                                         unchangedSince: unchangedSince)
+        let result = try await call(StoreFlagsStatement.self, query) { rows in
             var changed: [MessageState] = [], failed: [Int64] = []
             for try await (kind, uid, id, flags, modseq) in rows.decode((String, Int64, String, [String], Int64).self) {
                 if kind == "failed" {
@@ -199,13 +167,9 @@ extension PostgresMailStore {
             guard let destination = try await folder(grant: grant, id: destinationID) else { throw MailStoreError.noSuchFolder }
             return UIDMapping(destinationUIDValidity: destination.uidValidity, pairs: [])
         }
-        let (mapping, modseq) = try await call(
-            """
-            SELECT r_source_uid, r_destination_uid, r_uid_validity, r_modseq
-            FROM mail_copy(\(grant.rawValue)::uuid, \(folderID), \(destinationID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
-                           \(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[], \(move))
-            """
-        ) { rows in
+        let query = Self.copyQuery(grant: grant, source: folderID, destination: destinationID, now: WallClock.unixSeconds(),
+                                   defaultQuota: defaultQuotaBytes, uids: uids, move: move)
+        let (mapping, modseq) = try await call(CopyStatement.self, query) { rows in
             var pairs: [(source: Int64, destination: Int64)] = []
             var validity: Int64 = 0, modseq: Int64 = 0
             for try await (source, destination, uidValidity, rowModseq) in rows.decode((Int64?, Int64?, Int64, Int64).self) {
@@ -222,13 +186,9 @@ extension PostgresMailStore {
     }
 
     public func expunge(grant: GrantID, folderID: String, uids: UIDSet?) async throws -> ExpungeResult {
-        let (result, trashID, modseq) = try await call(
-            """
-            SELECT r_uid, r_trash_uid, r_uid_validity, r_trash_id, r_modseq
-            FROM mail_expunge(\(grant.rawValue)::uuid, \(folderID), \(WallClock.unixSeconds()), \(defaultQuotaBytes),
-                              \(uids?.lowerBounds)::bigint[], \(uids?.upperBounds)::bigint[])
-            """
-        ) { rows in
+        let query = Self.expungeQuery(grant: grant, folderID: folderID, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
+                                      uids: uids)
+        let (result, trashID, modseq) = try await call(ExpungeStatement.self, query) { rows in
             var expunged: [Int64] = [], pairs: [(source: Int64, destination: Int64)] = []
             var trashValidity: Int64?, trashID: String?, modseq: Int64 = 0
             for try await (uid, trashUID, validity, trash, rowModseq) in rows.decode((Int64, Int64?, Int64?, String?, Int64).self) {

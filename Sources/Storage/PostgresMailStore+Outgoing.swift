@@ -18,14 +18,11 @@ extension PostgresMailStore {
             recipientsByDomain[recipient.domain, default: []].append(recipient.address)
         }
         let jobRecipients = domains.map { recipientsByDomain[$0]!.joined(separator: "\n") }
-        let (result, draftDeleted) = try await call(
-            """
-            SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_draft_deleted
-            FROM mail_submit(\(grant.rawValue)::uuid, \(WallClock.unixSeconds()), \(defaultQuotaBytes), \(threadSubjectWindowSeconds),
-                             \(sentCopy), \(factsJSON.text)::jsonb, \(transmit), \(submission.mailFrom), \(domains)::text[],
-                             \(jobRecipients)::text[], \(submission.replacingDraftID))
-            """
-        ) { rows in
+        let query = Self.submitQuery(grant: grant, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
+                                     window: threadSubjectWindowSeconds, sentCopy: sentCopy, facts: factsJSON.text, transmit: transmit,
+                                     mailFrom: submission.mailFrom, domains: domains, recipients: jobRecipients,
+                                     draftID: submission.replacingDraftID)
+        let (result, draftDeleted) = try await call(SubmitStatement.self, query) { rows in
             for try await (id, uid, validity, modseq, thread, draftDeleted) in rows.decode((String, Int64, Int64, Int64, String, Bool).self) {
                 return (AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread, deduplicated: false),
                         draftDeleted)

@@ -71,14 +71,15 @@ public struct PostgresMailStore: MailStore {
         }
     }
 
-    /// One call of a write function (`WritePathSchema`): a single statement outside any explicit
-    /// transaction, so Postgres commits it before it answers and the commit is the only wait.
-    func call<Result: Sendable>(
-        _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRowSequence) async throws -> Result
+    /// One call of a write function (`WritePathSchema`): a single prepared statement outside any
+    /// explicit transaction, so Postgres commits it before it answers and the commit is the only wait.
+    func call<S: HotStatement, Result: Sendable>(
+        _ statement: S.Type, _ query: PostgresQuery,
+        _ decode: @escaping @Sendable (AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>) async throws -> Result
     ) async throws -> Result {
         let client = self.client, logger = self.logger
         return try await run {
-            try await client.withConnection { connection in try await decode(try await connection.query(query, logger: logger)) }
+            try await client.withConnection { connection in try await decode(try await connection.run(statement, query, logger: logger)) }
         }
     }
 
@@ -200,13 +201,9 @@ public struct PostgresMailStore: MailStore {
         guard let canonical = try? FolderName.validate(name) else { return nil }
         let logger = self.logger, defaultQuota = self.defaultQuotaBytes
         return try await read { connection in
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: Self.folderColumns), g.quota_used_bytes, COALESCE(g.quota_limit_bytes, \(defaultQuota)),
-                    g.quota_message_count
-                FROM folders f JOIN grants g ON g.id = f.grant_id
-                WHERE f.grant_id = \(grant.rawValue)::uuid AND f.name = \(canonical)
-                """, logger: logger)
+            let rows = try await connection.run(AppendTargetStatement.self,
+                                                Self.appendTargetQuery(grant: grant, name: canonical, defaultQuota: defaultQuota),
+                                                logger: logger)
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let base = Self.folderColumnCount
@@ -337,20 +334,14 @@ public struct PostgresMailStore: MailStore {
         """
 
     static func selectFolders(_ connection: PostgresConnection, logger: Logger, grant: GrantID, where filter: FolderFilter?) async throws -> [MailFolder] {
-        let query: PostgresQuery
-        switch filter {
-        case nil:
-            query = """
-                SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::uuid
-                ORDER BY array_position(ARRAY['inbox','sent','drafts','trash','junk','archive'], f.system_role) NULLS LAST, f.name COLLATE "C"
-                """
-        case .some(.id(let id)):
-            query = "SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::uuid AND f.id = \(id)"
-        case .some(.name(let name)):
-            query = "SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::uuid AND f.name = \(name)"
+        let query = foldersQuery(grant: grant, filter: filter)
+        let rows = switch filter {
+        case nil: try await connection.run(FoldersStatement.self, query, logger: logger)
+        case .some(.id): try await connection.run(FolderByIDStatement.self, query, logger: logger)
+        case .some(.name): try await connection.run(FolderByNameStatement.self, query, logger: logger)
         }
         var folders: [MailFolder] = []
-        for try await row in try await connection.query(query, logger: logger) {
+        for try await row in rows {
             folders.append(try decodeFolder(row))
         }
         return folders

@@ -1,0 +1,187 @@
+import MailCore
+import PostgresNIO
+
+/// The statements of the hot paths, each a type of its own so that every connection keeps it
+/// prepared (`HotStatement`): the write functions' calls, and the reads IMAP makes per command.
+extension PostgresMailStore {
+    // MARK: - Writes (`WritePathSchema`)
+
+    static func appendQuery(grant: GrantID, folderID: String, now: Int64, defaultQuota: Int64, window: Int64, raw: [ByteBuffer],
+                            facts: String) -> PostgresQuery {
+        """
+        SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_deduplicated
+        FROM mail_append(\(grant.rawValue)::text::uuid, \(folderID)::text, \(now)::bigint, \(defaultQuota)::bigint, \(window)::bigint,
+                         \(raw)::bytea[], \(facts)::text::jsonb)
+        """
+    }
+
+    enum AppendStatement: HotStatement {
+        static let sample = appendQuery(grant: .random(), folderID: "", now: 0, defaultQuota: 0, window: 0, raw: [], facts: "")
+    }
+
+    static func storeFlagsQuery(grant: GrantID, folderID: String, now: Int64, defaultQuota: Int64, uids: UIDSet, isReplace: Bool,
+                                replacement: [String], added: [String], removed: [String], unchangedSince: Int64?) -> PostgresQuery {
+        """
+        SELECT r_kind, r_uid, r_id, r_flags, r_modseq
+        FROM mail_store_flags(\(grant.rawValue)::text::uuid, \(folderID)::text, \(now)::bigint, \(defaultQuota)::bigint,
+                              \(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[], \(isReplace)::boolean,
+                              \(replacement)::text[], \(added)::text[], \(removed)::text[], \(unchangedSince)::bigint)
+        """
+    }
+
+    enum StoreFlagsStatement: HotStatement {
+        static let sample = storeFlagsQuery(grant: .random(), folderID: "", now: 0, defaultQuota: 0, uids: .all, isReplace: false,
+                                            replacement: [], added: [], removed: [], unchangedSince: nil)
+    }
+
+    static func copyQuery(grant: GrantID, source: String, destination: String, now: Int64, defaultQuota: Int64, uids: UIDSet,
+                          move: Bool) -> PostgresQuery {
+        """
+        SELECT r_source_uid, r_destination_uid, r_uid_validity, r_modseq
+        FROM mail_copy(\(grant.rawValue)::text::uuid, \(source)::text, \(destination)::text, \(now)::bigint, \(defaultQuota)::bigint,
+                       \(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[], \(move)::boolean)
+        """
+    }
+
+    enum CopyStatement: HotStatement {
+        static let sample = copyQuery(grant: .random(), source: "", destination: "", now: 0, defaultQuota: 0, uids: .all, move: false)
+    }
+
+    static func expungeQuery(grant: GrantID, folderID: String, now: Int64, defaultQuota: Int64, uids: UIDSet?) -> PostgresQuery {
+        """
+        SELECT r_uid, r_trash_uid, r_uid_validity, r_trash_id, r_modseq
+        FROM mail_expunge(\(grant.rawValue)::text::uuid, \(folderID)::text, \(now)::bigint, \(defaultQuota)::bigint,
+                          \(uids?.lowerBounds)::bigint[], \(uids?.upperBounds)::bigint[])
+        """
+    }
+
+    enum ExpungeStatement: HotStatement {
+        static let sample = expungeQuery(grant: .random(), folderID: "", now: 0, defaultQuota: 0, uids: nil)
+    }
+
+    static func submitQuery(grant: GrantID, now: Int64, defaultQuota: Int64, window: Int64, sentCopy: ByteBuffer, facts: String,
+                            transmit: ByteBuffer, mailFrom: String, domains: [String], recipients: [String],
+                            draftID: String?) -> PostgresQuery {
+        """
+        SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_draft_deleted
+        FROM mail_submit(\(grant.rawValue)::text::uuid, \(now)::bigint, \(defaultQuota)::bigint, \(window)::bigint, \(sentCopy)::bytea,
+                         \(facts)::text::jsonb, \(transmit)::bytea, \(mailFrom)::text, \(domains)::text[], \(recipients)::text[],
+                         \(draftID)::text)
+        """
+    }
+
+    enum SubmitStatement: HotStatement {
+        static let sample = submitQuery(grant: .random(), now: 0, defaultQuota: 0, window: 0, sentCopy: ByteBuffer(), facts: "",
+                                        transmit: ByteBuffer(), mailFrom: "", domains: [], recipients: [], draftID: nil)
+    }
+}
+
+extension PostgresMailStore {
+    // MARK: - Reads of the IMAP hot path
+
+    /// The folder's state, the messages whose modseq is above `since` (arrived_modseq <= modseq
+    /// always, so one range scan on (folder, modseq) finds additions and flag changes), and the
+    /// tombstones above it: one statement, so one snapshot.
+    static func changesQuery(grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
+        """
+        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
+        FROM folders WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text
+        UNION ALL
+        SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
+        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
+        UNION ALL
+        SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
+        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
+        """
+    }
+
+    enum ChangesStatement: HotStatement {
+        static let sample = changesQuery(grant: .random(), folderID: "", since: 0)
+    }
+
+    /// The folder row with its messages' UIDs, ids, flags (space separated: a flag is an atom) and
+    /// modseqs as arrays in UID order: one statement, so one snapshot.
+    static func snapshotQuery(grant: GrantID, id: String? = nil, name: String? = nil) -> PostgresQuery {
+        let column = id == nil ? "name" : "id"
+        return """
+            SELECT \(unescaped: folderColumns), m.uids, m.ids, m.flags, m.modseqs
+            FROM folders f, LATERAL (
+                SELECT COALESCE(array_agg(uid ORDER BY uid), '{}') AS uids, COALESCE(array_agg(id ORDER BY uid), '{}') AS ids,
+                    COALESCE(array_agg(array_to_string(flags, ' ') ORDER BY uid), '{}') AS flags,
+                    COALESCE(array_agg(modseq ORDER BY uid), '{}') AS modseqs
+                FROM messages WHERE grant_id = f.grant_id AND folder_id = f.id) AS m
+            WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.\(unescaped: column) = \(id ?? name ?? "")::text
+            """
+    }
+
+    enum SnapshotByIDStatement: HotStatement {
+        static let sample = snapshotQuery(grant: .random(), id: "")
+    }
+
+    enum SnapshotByNameStatement: HotStatement {
+        static let sample = snapshotQuery(grant: .random(), name: "")
+    }
+
+    /// The messages of `uids` in the folder, UID order, with their facts (and bytes).
+    static func fetchQuery(grant: GrantID, folderID: String, uids: UIDSet, includeRaw: Bool) -> PostgresQuery {
+        let low = uids.ranges.first?.lowerBound ?? 1, high = uids.ranges.last?.upperBound ?? 0
+        return """
+            SELECT \(unescaped: includeRaw ? messageColumnsWithRaw : messageColumns)
+            FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
+            WHERE m.grant_id = \(grant.rawValue)::text::uuid AND m.folder_id = \(folderID)::text
+              AND m.uid BETWEEN \(low)::bigint AND \(high)::bigint
+              AND EXISTS (SELECT 1 FROM unnest(\(uids.lowerBounds)::bigint[], \(uids.upperBounds)::bigint[]) AS r(lo, hi)
+                          WHERE m.uid BETWEEN r.lo AND r.hi)
+            ORDER BY m.uid
+            """
+    }
+
+    enum FetchStatement: HotStatement {
+        static let sample = fetchQuery(grant: .random(), folderID: "", uids: .all, includeRaw: false)
+    }
+
+    enum FetchWithRawStatement: HotStatement {
+        static let sample = fetchQuery(grant: .random(), folderID: "", uids: .all, includeRaw: true)
+    }
+
+    /// Every folder of the grant (or the one of `id` or `name`), in the seed's order.
+    static func foldersQuery(grant: GrantID, filter: FolderFilter?) -> PostgresQuery {
+        switch filter {
+        case nil:
+            """
+            SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::text::uuid
+            ORDER BY array_position(ARRAY['inbox','sent','drafts','trash','junk','archive'], f.system_role) NULLS LAST, f.name COLLATE "C"
+            """
+        case .some(.id(let id)):
+            "SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.id = \(id)::text"
+        case .some(.name(let name)):
+            "SELECT \(unescaped: folderColumns) FROM folders f WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.name = \(name)::text"
+        }
+    }
+
+    enum FoldersStatement: HotStatement {
+        static let sample = foldersQuery(grant: .random(), filter: nil)
+    }
+
+    enum FolderByIDStatement: HotStatement {
+        static let sample = foldersQuery(grant: .random(), filter: .id(""))
+    }
+
+    enum FolderByNameStatement: HotStatement {
+        static let sample = foldersQuery(grant: .random(), filter: .name(""))
+    }
+
+    /// The folder of `name` and the grant's quota counters.
+    static func appendTargetQuery(grant: GrantID, name: String, defaultQuota: Int64) -> PostgresQuery {
+        """
+        SELECT \(unescaped: folderColumns), g.quota_used_bytes, COALESCE(g.quota_limit_bytes, \(defaultQuota)::bigint),
+            g.quota_message_count
+        FROM folders f JOIN grants g ON g.id = f.grant_id
+        WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.name = \(name)::text
+        """
+    }
+
+    enum AppendTargetStatement: HotStatement {
+        static let sample = appendTargetQuery(grant: .random(), name: "", defaultQuota: 0)
+    }
+}
