@@ -31,10 +31,19 @@ public struct PasswordHasher: Sendable {
             Counter(label: "mailnode_password_checks_total", dimensions: [("result", "cached")]).increment()
             return true
         }
-        let matches = (try? await pool.runIfActive { BCrypt.verify(password, against: storedHash) }) ?? false
-        Counter(label: "mailnode_password_checks_total", dimensions: [("result", matches ? "bcrypt_match" : "bcrypt_mismatch")])
-            .increment()
-        if matches { verified.insert(password, for: storedHash) }
+        // Sessions of one client often log in together: they share one bcrypt run.
+        let pool = self.pool, verified = self.verified
+        let (check, isFirst) = verified.inFlight(password, for: storedHash) {
+            Task {
+                let matches = (try? await pool.runIfActive { BCrypt.verify(password, against: storedHash) }) ?? false
+                Counter(label: "mailnode_password_checks_total", dimensions: [("result", matches ? "bcrypt_match" : "bcrypt_mismatch")])
+                    .increment()
+                if matches { verified.insert(password, for: storedHash) }
+                return matches
+            }
+        }
+        let matches = await check.value
+        if isFirst { verified.finished(password, for: storedHash) }
         return matches
     }
 }
@@ -51,6 +60,7 @@ public final class VerifiedCredentials: Sendable {
     private let key = SymmetricKey(size: .bits256)
     private let capacity: Int
     private let entries = NIOLockedValueBox(Entries())
+    private let running = NIOLockedValueBox([Data: Task<Bool, Never>]())
 
     private struct Entries {
         var byHash: [String: Data] = [:]
@@ -88,6 +98,24 @@ public final class VerifiedCredentials: Sendable {
                 entries.order.removeFirst(dropped.count)
             }
         }
+    }
+
+    /// The bcrypt run already checking this password against this hash, or a new one from `start`;
+    /// `isFirst` tells the caller that started it (who calls `finished`).
+    func inFlight(_ password: String, for storedHash: String,
+                  start: () -> Task<Bool, Never>) -> (task: Task<Bool, Never>, isFirst: Bool) {
+        let key = mac(password, storedHash)
+        return running.withLockedValue { running in
+            if let task = running[key] { return (task, false) }
+            let task = start()
+            running[key] = task
+            return (task, true)
+        }
+    }
+
+    func finished(_ password: String, for storedHash: String) {
+        let key = mac(password, storedHash)
+        _ = running.withLockedValue { $0.removeValue(forKey: key) }
     }
 
     var count: Int { entries.withLockedValue { $0.byHash.count } }

@@ -58,3 +58,17 @@ import Testing
         }
     }
 }
+
+extension PasswordCacheAndEventTests {
+    @Test func concurrentChecksOfOnePasswordShareTheirAnswer() async throws {
+        let hasher = PasswordHasher(cost: 4)
+        let hash = try await hasher.hash("Correct-Horse-42-Battery")
+        let answers = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<8 {
+                group.addTask { await hasher.verify(index == 7 ? "Wrong-Horse-42-Battery" : "Correct-Horse-42-Battery", against: hash) }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(answers.filter { $0 }.count == 7)
+    }
+}
