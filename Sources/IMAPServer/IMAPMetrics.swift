@@ -33,4 +33,7 @@ enum IMAPMetrics {
     static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")
     /// Untagged responses pushed to IDLE sessions for changes made elsewhere.
     static let pushes = Counter(label: "mailnode_imap_idle_pushes_total")
+    /// Messages whose content a FETCH found in the node's content cache, and those it read from Postgres.
+    static let contentCacheHits = Counter(label: "mailnode_imap_content_cache_total", dimensions: [("result", "hit")])
+    static let contentCacheMisses = Counter(label: "mailnode_imap_content_cache_total", dimensions: [("result", "miss")])
 }

@@ -36,12 +36,15 @@ public struct IMAPServerContext: Sendable {
     /// TLS towards other nodes when relaying a session to a grant's home region.
     public var upstreamTLS: NIOSSLContext
     public var limits: IMAPLimits
+    /// The content of messages sessions read, shared by every session of the node.
+    public var contentCache: MessageContentCache
     public var timers: Timers
     public var logger: Logger
 
     public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
                 store: any MailStore, events: MailboxEventBus, hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
-                registries: [Region: NodeRegistry], upstreamTLS: NIOSSLContext, limits: IMAPLimits = .default, timers: Timers = Timers(), logger: Logger) {
+                registries: [Region: NodeRegistry], upstreamTLS: NIOSSLContext, limits: IMAPLimits = .default, contentCache: MessageContentCache = MessageContentCache(),
+                timers: Timers = Timers(), logger: Logger) {
         self.region = region
         self.node = node
         self.hostname = hostname
@@ -56,6 +59,7 @@ public struct IMAPServerContext: Sendable {
         self.registries = registries
         self.upstreamTLS = upstreamTLS
         self.limits = limits
+        self.contentCache = contentCache
         self.timers = timers
         self.logger = logger
     }

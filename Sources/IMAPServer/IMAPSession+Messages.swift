@@ -60,7 +60,8 @@ extension IMAPSession {
                 return .untagged(.fetch(number, values))
             }
         }
-        var messages = try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids), includeRaw: needsRaw)
+        var messages = try await messagesToFetch(grant, uids, in: mailbox, needsRaw: needsRaw,
+                                                 needsModseq: attributes.contains(.modSeq))
         // Reading a body without PEEK sets \Seen (RFC 9051 6.4.5), and the FETCH reports the new flags.
         if !mailbox.readOnly && attributes.contains(where: \.setsSeen) {
             let unseen = messages.filter { !$0.flags.isSeen }.map(\.uid)
@@ -85,6 +86,35 @@ extension IMAPSession {
             responses.append(.untagged(.fetch(number, values)))
         }
         return responses
+    }
+
+    /// The messages of `uids`, their content from the node's cache where it has it (with the
+    /// flags this session knows), the rest read from the store and kept. MODSEQ is state the
+    /// session does not track, so a FETCH asking for it reads everything from the store.
+    private func messagesToFetch(_ grant: Grant, _ uids: [Int64], in mailbox: SelectedMailbox, needsRaw: Bool,
+                                 needsModseq: Bool) async throws -> [StoredMessage] {
+        let folderID = mailbox.folder.id
+        guard !needsModseq else {
+            return try await context.store.fetch(grant: grant.id, folderID: folderID, uids: UIDSet(uids: uids), includeRaw: needsRaw)
+        }
+        let cache = context.contentCache
+        let (found, missing) = cache.lookUp(grant: grant.id, folderID: folderID, uids: uids, needsRaw: needsRaw)
+        IMAPMetrics.contentCacheHits.increment(by: Int64(found.count))
+        guard !missing.isEmpty else {
+            return uids.compactMap { uid in found[uid].map { Self.withFlags($0, from: mailbox) } }
+        }
+        IMAPMetrics.contentCacheMisses.increment(by: Int64(missing.count))
+        let read = try await context.store.fetch(grant: grant.id, folderID: folderID, uids: UIDSet(uids: missing), includeRaw: needsRaw)
+        cache.insert(read)
+        guard !found.isEmpty else { return read }
+        let readByUID = Dictionary(read.map { ($0.uid, $0) }, uniquingKeysWith: { first, _ in first })
+        return uids.compactMap { uid in readByUID[uid] ?? found[uid].map { Self.withFlags($0, from: mailbox) } }
+    }
+
+    private static func withFlags(_ message: StoredMessage, from mailbox: SelectedMailbox) -> StoredMessage {
+        var message = message
+        if let flags = mailbox.flags(of: message.uid) { message.flags = flags }
+        return message
     }
 
     private func fetchValue(_ attribute: FetchAttribute, _ message: StoredMessage, _ parsed: MIMEMessage?) throws -> FetchValue? {

@@ -4,47 +4,62 @@ import MailCore
 /// What a session knows of its selected mailbox: the message sequence (UIDs in order), their
 /// flags, and the modseq up to which it has told the client. Changes made elsewhere are folded
 /// in by `apply`, which returns the untagged responses RFC 9051 7.4 asks for, in order.
+///
+/// Kept small, since a node holds tens of thousands of sessions: UIDs are 32-bit (RFC 9051
+/// 2.3.1.1) in one array, and each message's flags are an index into the few distinct flag sets
+/// the mailbox uses (most messages share `\Seen` or nothing), so a message costs 8 bytes.
 struct SelectedMailbox {
     var folder: MailFolder
     let readOnly: Bool
-    private(set) var uids: [Int64]
-    private(set) var flags: [Int64: MessageFlags]
+    private var uidList: [UInt32]
+    private var flagIndexes: [UInt32]
+    private var palette: FlagPalette
     private(set) var knownModseq: Int64
 
     init(snapshot: MailboxSnapshot, readOnly: Bool) {
         folder = snapshot.folder
         self.readOnly = readOnly
-        uids = snapshot.messages.map(\.uid)
-        flags = Dictionary(uniqueKeysWithValues: snapshot.messages.map { ($0.uid, $0.flags) })
+        var palette = FlagPalette()
+        uidList = snapshot.messages.map { UInt32(truncatingIfNeeded: $0.uid) }
+        flagIndexes = snapshot.messages.map { palette.index(of: $0.flags) }
+        self.palette = palette
         knownModseq = snapshot.folder.highestModseq
     }
 
-    var count: UInt32 { UInt32(uids.count) }
-    var largestUID: Int64 { uids.last ?? 0 }
+    var count: UInt32 { UInt32(uidList.count) }
+    var largestUID: Int64 { Int64(uidList.last ?? 0) }
 
-    func flags(of uid: Int64) -> MessageFlags? { flags[uid] }
+    func flags(of uid: Int64) -> MessageFlags? {
+        guard let position = position(of: uid) else { return nil }
+        return palette.flags(at: flagIndexes[position])
+    }
 
     func sequenceNumber(of uid: Int64) -> UInt32? {
-        var low = 0, high = uids.count - 1
+        position(of: uid).map { UInt32($0 + 1) }
+    }
+
+    private func position(of uid: Int64) -> Int? {
+        guard let wanted = UInt32(exactly: uid) else { return nil }
+        var low = 0, high = uidList.count - 1
         while low <= high {
             let middle = (low + high) / 2
-            if uids[middle] == uid { return UInt32(middle + 1) }
-            if uids[middle] < uid { low = middle + 1 } else { high = middle - 1 }
+            if uidList[middle] == wanted { return middle }
+            if uidList[middle] < wanted { low = middle + 1 } else { high = middle - 1 }
         }
         return nil
     }
 
     /// The UIDs a sequence set names (message numbers, `*` = the last message).
     func uids(forSequenceSet set: SequenceSet) -> [Int64] {
-        guard !uids.isEmpty else { return [] }
-        return (1...count).filter { set.contains($0, largest: count) }.map { uids[Int($0) - 1] }
+        guard !uidList.isEmpty else { return [] }
+        return (1...count).filter { set.contains($0, largest: count) }.map { Int64(uidList[Int($0) - 1]) }
     }
 
     /// The UIDs of this mailbox a UID set names; `*` is the largest UID (RFC 9051 6.4.9: a range
     /// like `5:*` includes the last message even when its UID is below 5).
     func uids(forUIDSet set: SequenceSet) -> [Int64] {
-        guard let largest = uids.last else { return [] }
-        return uids.filter { set.contains(UInt32(truncatingIfNeeded: $0), largest: UInt32(truncatingIfNeeded: largest)) }
+        guard let largest = uidList.last else { return [] }
+        return uidList.filter { set.contains($0, largest: largest) }.map { Int64($0) }
     }
 
     /// Folds in what changed elsewhere. Expunges come first (each with the sequence number it
@@ -52,33 +67,65 @@ struct SelectedMailbox {
     mutating func apply(_ changes: FolderChanges, reportFlags: Bool = true) -> [Response] {
         var responses: [Response] = []
         for uid in changes.expunged.sorted(by: >) {
-            guard let number = sequenceNumber(of: uid) else { continue }
-            uids.remove(at: Int(number) - 1)
-            flags[uid] = nil
-            responses.append(.untagged(.expunge(number)))
+            guard let position = position(of: uid) else { continue }
+            uidList.remove(at: position)
+            flagIndexes.remove(at: position)
+            responses.append(.untagged(.expunge(UInt32(position + 1))))
         }
         let added = changes.added.filter { $0.uid > largestUID }.sorted { $0.uid < $1.uid }
         for message in added {
-            uids.append(message.uid)
-            flags[message.uid] = message.flags
+            uidList.append(UInt32(truncatingIfNeeded: message.uid))
+            flagIndexes.append(palette.index(of: message.flags))
         }
         if !added.isEmpty { responses.append(.untagged(.exists(count))) }
         for message in changes.changed {
-            guard let number = sequenceNumber(of: message.uid), flags[message.uid] != message.flags else { continue }
-            flags[message.uid] = message.flags
+            guard let position = position(of: message.uid), palette.flags(at: flagIndexes[position]) != message.flags else { continue }
+            flagIndexes[position] = palette.index(of: message.flags)
             if reportFlags {
-                responses.append(.untagged(.fetch(number, [.uid(UInt32(truncatingIfNeeded: message.uid)), .flags(message.flags.imapFlags)])))
+                responses.append(.untagged(.fetch(UInt32(position + 1), [.uid(UInt32(truncatingIfNeeded: message.uid)), .flags(message.flags.imapFlags)])))
             }
         }
         knownModseq = max(knownModseq, changes.highestModseq)
         folder.uidNext = changes.uidNext
         folder.highestModseq = max(folder.highestModseq, changes.highestModseq)
+        compactPaletteIfWasteful()
         return responses
     }
 
     /// Records flags this session itself just set (its own FETCH responses already told the client).
     mutating func record(_ states: [MessageState]) {
-        for state in states where flags[state.uid] != nil { flags[state.uid] = state.flags }
+        for state in states {
+            guard let position = position(of: state.uid) else { continue }
+            flagIndexes[position] = palette.index(of: state.flags)
+        }
+        compactPaletteIfWasteful()
+    }
+
+    /// Flag sets no message uses any more stay in the palette until they outnumber the messages.
+    private mutating func compactPaletteIfWasteful() {
+        guard palette.count > 64, palette.count > uidList.count * 2 else { return }
+        var fresh = FlagPalette()
+        let current = palette
+        flagIndexes = flagIndexes.map { fresh.index(of: current.flags(at: $0)) }
+        palette = fresh
+    }
+}
+
+/// The distinct flag sets of one mailbox, each stored once and named by its position.
+struct FlagPalette {
+    private var sets: [MessageFlags] = [.empty]
+    private var positions: [MessageFlags: UInt32] = [.empty: 0]
+
+    var count: Int { sets.count }
+
+    func flags(at index: UInt32) -> MessageFlags { sets[Int(index)] }
+
+    mutating func index(of flags: MessageFlags) -> UInt32 {
+        if let known = positions[flags] { return known }
+        let index = UInt32(sets.count)
+        sets.append(flags)
+        positions[flags] = index
+        return index
     }
 }
 

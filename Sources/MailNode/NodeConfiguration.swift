@@ -70,6 +70,8 @@ struct NodeConfiguration: Sendable {
     var heartbeatTimeToLive: Duration
     var webhooks = Webhooks()
     var smtp = SMTP()
+    /// `imap.content_cache_bytes`: the node's cache of message content read by FETCH (0 turns it off).
+    var imapContentCacheBytes = MessageContentCache.defaultCapacityBytes
 
     var servers: RegionServers { regions[region]! }
 
@@ -208,6 +210,9 @@ extension NodeConfiguration {
             heartbeatInterval: .seconds(interval),
             heartbeatTimeToLive: .seconds(timeToLive))
         configuration.webhooks = webhooks
+        if let value = try reader.optionalInt("imap.content_cache_bytes", in: 0...17_179_869_184) {
+            configuration.imapContentCacheBytes = value
+        }
         configuration.smtp = try smtp(reader, environment: environment)
         return configuration
     }

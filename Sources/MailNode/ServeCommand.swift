@@ -146,7 +146,8 @@ struct ServeCommand: AsyncParsableCommand {
             router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
-            tls: tls, registries: runtime.registries, upstreamTLS: try Self.nodeToNodeTLS(), limits: imapLimits, logger: logger)
+            tls: tls, registries: runtime.registries, upstreamTLS: try Self.nodeToNodeTLS(), limits: imapLimits,
+            contentCache: MessageContentCache(capacityBytes: configuration.imapContentCacheBytes), logger: logger)
         let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS,
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,

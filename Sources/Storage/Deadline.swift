@@ -1,3 +1,7 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
 /// Thrown when a backend did not answer in time.
 public struct DeadlineExceeded: Error, Sendable, CustomStringConvertible {
     public let what: String
@@ -6,17 +10,33 @@ public struct DeadlineExceeded: Error, Sendable, CustomStringConvertible {
 
 /// Runs `body` and gives up after `timeout`: a Postgres that is down must make a request fail
 /// fast (and the router fall back), not hang it while the pool keeps retrying.
+///
+/// Every store call passes through here, so it is kept cheap: one child task and one timer on an
+/// event loop (a timer wheel entry, not a sleeping task and a dispatch timer per call). When the
+/// timer fires it cancels the body, which gives up its wait for a pooled connection at once.
 public func withDeadline<Result: Sendable>(
     _ timeout: Duration, what: String, _ body: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw DeadlineExceeded(what: what) }
-        return value
+    let work = Task { try await body() }
+    let expired = NIOLockedValueBox(false)
+    let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
+        expired.withLockedValue { $0 = true }
+        work.cancel()
+    }
+    defer { timer.cancel() }
+    do {
+        return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+    } catch {
+        if expired.withLockedValue({ $0 }) { throw DeadlineExceeded(what: what) }
+        throw error
+    }
+}
+
+extension Duration {
+    /// The whole duration in nanoseconds, saturating far beyond any timeout.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole &+ attoseconds / 1_000_000_000
     }
 }

@@ -48,6 +48,14 @@ public enum Migrations {
         Migration(version: 3, name: "webhooks and outbound queue", statements: DeliverySchema.statements),
         Migration(version: 4, name: "outbound recipient results", statements: OutboundResultsSchema.statements),
         Migration(version: 5, name: "folder counters and write functions", statements: WritePathSchema.statements),
+        // Every arriving message asks this index whether an earlier message references it (threading).
+        // With GIN's pending list, each of those searches scanned every entry not yet merged, and
+        // every few thousand inserts one of them paid for merging the list: searches cost 4.5 ms
+        // under the IMAP load instead of 1. References arrays are short, so merging at insert is cheap.
+        Migration(version: 6, name: "thread lookup index without a pending list", statements: [
+            "ALTER INDEX message_contents_refs SET (fastupdate = off)",
+            "SELECT gin_clean_pending_list('message_contents_refs')",
+        ]),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

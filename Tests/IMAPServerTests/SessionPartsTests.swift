@@ -61,4 +61,20 @@ import Testing
         #expect(mailbox.knownModseq == 20)
         #expect(mailbox.apply(changes).isEmpty || mailbox.apply(changes) == [])
     }
+
+    /// Flags live in a palette of distinct sets: every message keeps its own set through
+    /// changes, and sets no message uses any more are dropped once they pile up.
+    @Test func flagsSurviveChurnThroughThePalette() {
+        var mailbox = Self.mailbox(Array(1...10))
+        for round in 0..<200 {
+            let keyword = MessageFlags(["k\(round)", MessageFlags.seen])
+            mailbox.record([Self.state(Int64(round % 10 + 1), keyword)])
+            #expect(mailbox.flags(of: Int64(round % 10 + 1)) == keyword)
+        }
+        for uid in Int64(1)...10 {
+            #expect(mailbox.flags(of: uid) == MessageFlags(["k\(190 + uid - 1)", MessageFlags.seen]))
+        }
+        #expect(mailbox.flags(of: 11) == nil)
+        #expect(mailbox.flags(of: 1 << 40) == nil)
+    }
 }

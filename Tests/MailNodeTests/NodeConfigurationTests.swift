@@ -18,6 +18,18 @@ import Testing
         #expect(configuration.tlsCertificatePath.hasPrefix(Self.regionsFolder + "/"))
         #expect(configuration.limits.messageSizeBytes == 26_214_400)
         #expect(configuration.limits.imapConnectionsPerGrant == 20)
+        #expect(configuration.imapContentCacheBytes == 67_108_864)
+    }
+
+    @Test func contentCacheSizeIsOptionalAndBounded() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try NodeConfiguration.load(path: path, node: "n1", environment: [:]).imapContentCacheBytes == 64 * 1024 * 1024)
+        try (Self.validFile + "imap:\n  content_cache_bytes: 0\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try NodeConfiguration.load(path: path, node: "n1", environment: [:]).imapContentCacheBytes == 0)
+        try (Self.validFile + "imap:\n  content_cache_bytes: -1\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.self) { try NodeConfiguration.load(path: path, node: "n1", environment: [:]) }
     }
 
     @Test func nodeSectionOverridesListenPorts() throws {

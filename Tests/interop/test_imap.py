@@ -248,6 +248,43 @@ def test_noop_reports_new_mail_and_flag_changes_from_other_sessions(account, us1
         assert got and b"\\Seen" in got[-1], f"{where}: NOOP after STORE by another session: FETCH {got}"
 
 
+def _content_cache_hits(node):
+    text = node.admin_get("/metrics").text
+    match = re.search(r'^mailnode_imap_content_cache_total\{result="hit"\} (\d+)', text, re.M)
+    return int(match.group(1)) if match else 0
+
+
+def test_content_read_again_is_the_same_and_flags_stay_current(account, us1, us2):
+    """A node keeps the content of messages its sessions read (imap.content_cache_bytes): reading
+    it again gives the same bytes and envelope, while flags set elsewhere show as they are now."""
+    acct = account(us1)
+    reader = acct.imapclient(us1)
+    raw = crlf(message("read twice", body="the same bytes every time"))
+    reader.append("INBOX", raw)
+    assert reader.select_folder("INBOX")[b"EXISTS"] == 1
+    (uid,) = reader.search("ALL")
+    first = reader.fetch([uid], ["ENVELOPE", "BODY.PEEK[]", "FLAGS"])
+    assert first[uid][b"BODY[]"] == raw
+    assert first[uid][b"ENVELOPE"].subject == b"read twice"
+    assert b"\\Flagged" not in first[uid][b"FLAGS"]
+    hits_before = _content_cache_hits(us1)
+
+    other = acct.imaplib(us2)
+    other.select("INBOX")
+    assert other.store("1", "+FLAGS", "(\\Flagged)")[0] == "OK"
+
+    def flagged():
+        reader.noop()
+        return b"\\Flagged" in reader.get_flags([uid]).get(uid, ())
+    assert wait_for(flagged, timeout=6, interval=0.2), "the flag set on us-2 never reached the session on us-1"
+
+    again = reader.fetch([uid], ["ENVELOPE", "BODY.PEEK[]", "FLAGS"])
+    assert again[uid][b"BODY[]"] == raw
+    assert again[uid][b"ENVELOPE"] == first[uid][b"ENVELOPE"]
+    assert b"\\Flagged" in again[uid][b"FLAGS"]
+    assert _content_cache_hits(us1) > hits_before
+
+
 # --- deleting to Trash ---------------------------------------------------------------------------
 
 def test_expunge_moves_to_trash_and_expunge_in_trash_deletes(account, us1, us2):
