@@ -47,7 +47,7 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        IMAPMetrics.bytes(direction: "in", count: bytes.readableBytes)
+        IMAPMetrics.bytesIn.increment(by: Int64(bytes.readableBytes))
         buffer.writeBuffer(&bytes)
         if wantsItem { deliver() }
     }

@@ -25,7 +25,7 @@ struct IMAPConnection: Sendable {
     func write(_ responses: [Response], encoder: ResponseEncoder) async throws {
         var buffer = channel.allocator.buffer(capacity: 256)
         for response in responses { encoder.encode(response, into: &buffer) }
-        IMAPMetrics.bytes(direction: "out", count: buffer.readableBytes)
+        IMAPMetrics.bytesOut.increment(by: Int64(buffer.readableBytes))
         try await channel.writeAndFlush(buffer)
     }
 

@@ -20,9 +20,9 @@ enum IMAPMetrics {
         Counter(label: "mailnode_imap_auth_failures_total", dimensions: [("reason", reason)]).increment()
     }
 
-    static func bytes(direction: String, count: Int) {
-        Counter(label: "mailnode_imap_bytes_total", dimensions: [("direction", direction)]).increment(by: Int64(count))
-    }
+    /// Counted on every read and write, so the handles are made once.
+    static let bytesIn = Counter(label: "mailnode_imap_bytes_total", dimensions: [("direction", "in")])
+    static let bytesOut = Counter(label: "mailnode_imap_bytes_total", dimensions: [("direction", "out")])
 
     static func limitRefusal(_ limit: String) {
         Counter(label: "mailnode_limit_refusals_total", dimensions: [("limit", limit)]).increment()
