@@ -14,7 +14,10 @@ import ServiceLifecycle
 ///
 /// Metrics: `mailnode_webhook_deliveries_total{outcome}`, `mailnode_webhook_request_duration_seconds`,
 /// `mailnode_webhook_delivery_latency_seconds` (event to delivery), `mailnode_webhook_queue_depth`
-/// and `mailnode_webhook_oldest_pending_seconds` (both `{region}`).
+/// and `mailnode_webhook_oldest_pending_seconds` (both `{region}`), `mailnode_webhook_events_pruned_total`.
+///
+/// Events are kept for the retry window after they happened, then removed once every delivery of
+/// theirs is done, so that the outbox does not grow with every change ever made.
 public struct WebhookDispatcher: Service {
     public struct Settings: Sendable {
         public var region: String
@@ -27,6 +30,8 @@ public struct WebhookDispatcher: Service {
         /// Events sent to one webhook per claim.
         public var batchSize = 20
         public var tick: Duration = .seconds(1)
+        /// Ticks between two prunings of old events.
+        public var ticksBetweenPrunes = 60
 
         public init(region: String, node: String, applicationID: String, policy: WebhookRetryPolicy, deliveryTimeout: Duration,
                     concurrency: Int) {
@@ -80,7 +85,27 @@ public struct WebhookDispatcher: Service {
                 Gauge(label: "mailnode_webhook_oldest_pending_seconds", dimensions: [("region", settings.region)])
                     .record(depth.oldestAgeSeconds)
             }
+            if ticks % settings.ticksBetweenPrunes == 0 { await pruneOldEvents() }
         }
+    }
+
+    /// Removes events older than the retry window, a batch at a time, until none is left to remove.
+    func pruneOldEvents() async {
+        let cutoff = WallClock.unixSeconds() - settings.policy.retryWindowSeconds
+        let batch = 1000
+        var removed = 0
+        do {
+            var count = 0
+            repeat {
+                count = try await queue.prune(before: cutoff, limit: batch)
+                removed += count
+            } while count > 0 && !Task.isCancelled
+        } catch {
+            logger.warning("pruning old webhook events failed; retrying later", metadata: ["error": "\(error)"])
+        }
+        guard removed > 0 else { return }
+        Counter(label: "mailnode_webhook_events_pruned_total").increment(by: Int64(removed))
+        logger.info("pruned old webhook events", metadata: ["events": "\(removed)", "before": "\(cutoff)"])
     }
 
     private func fanOutLoop() async {

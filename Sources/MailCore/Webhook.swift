@@ -102,6 +102,10 @@ public protocol WebhookQueue: Sendable {
     func dispatchNext(limit: Int, policy: WebhookRetryPolicy,
                       deliver: @escaping @Sendable (Webhook, [WebhookDelivery]) async -> [WebhookDeliveryOutcome]) async throws -> Bool
     func depth() async throws -> WebhookQueueDepth
+    /// Forgets up to `limit` of the oldest events made before `cutoff` (seconds since 1970) that
+    /// have been fanned out and whose deliveries are all done (delivered or given up), with those
+    /// deliveries. Returns how many events it removed.
+    func prune(before cutoff: Int64, limit: Int) async throws -> Int
 }
 
 /// When failed deliveries are tried again.

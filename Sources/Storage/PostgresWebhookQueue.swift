@@ -179,6 +179,29 @@ public struct PostgresWebhookQueue: WebhookQueue {
         }
     }
 
+    /// Looks only at the oldest `limit` events (the head of the primary key), so that a call costs
+    /// the same however many younger events there are; an event still owed to a webhook keeps its
+    /// place until its deliveries end, which the retry window bounds.
+    public func prune(before cutoff: Int64, limit: Int) async throws -> Int {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(30), what: "Postgres") {
+            let rows = try await client.query(
+                """
+                WITH head AS (
+                    SELECT id, state, created_at FROM event_outbox ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+                removed AS (
+                    DELETE FROM event_outbox e USING head h
+                    WHERE e.id = h.id AND h.state <> 'pending' AND h.created_at < \(cutoff)
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = h.id AND d.state = 'pending')
+                    RETURNING e.id)
+                SELECT count(*) FROM removed
+                """, logger: logger)
+            var removed = 0
+            for try await count in rows.decode(Int.self) { removed = count }
+            return removed
+        }
+    }
+
     public func depth() async throws -> WebhookQueueDepth {
         let client = self.client, logger = self.logger
         return try await withDeadline(.seconds(10), what: "Postgres") {

@@ -79,6 +79,39 @@ import Testing
         }
     }
 
+    /// Old events go once they are fanned out and no delivery of theirs is pending; events not yet
+    /// fanned out, still owed to a webhook, or younger than the cutoff stay.
+    @Test func pruningRemovesOnlyFinishedEventsBeforeTheCutoff() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
+            let grant = try await Self.grantWithEvents(client, messages: 2)
+            let outbox = PostgresEventOutbox(client: client, logger: TestEnvironment.logger)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            let later = WallClock.unixSeconds() + 60
+            // Nothing is fanned out yet: nothing goes, whatever the cutoff.
+            #expect(try await queue.prune(before: later, limit: 100) == 0)
+            #expect(try await queue.fanOut(limit: 100) == 3)
+            // Before every event's time: nothing goes.
+            #expect(try await queue.prune(before: 0, limit: 100) == 0)
+            // grant.created had no subscriber: it goes; the two messages are owed to the webhook.
+            #expect(try await queue.prune(before: later, limit: 100) == 1)
+            #expect(try await outbox.events(grant: grant, after: 0, limit: 100).map(\.type) == ["message.created", "message.created"])
+            #expect(try await queue.dispatchNext(limit: 1, policy: Self.fast) { _, deliveries in deliveries.map { _ in .delivered } })
+            #expect(try await queue.prune(before: later, limit: 100) == 1)
+            let left = try await outbox.events(grant: grant, after: 0, limit: 100)
+            #expect(left.count == 1)
+            var pending = 0
+            let rows = try await client.query("SELECT count(*) FROM webhook_deliveries WHERE event_id = \(left[0].id) AND state = 'pending'")
+            for try await count in rows.decode(Int.self) { pending = count }
+            #expect(pending == 1)
+            // A second grant's events are not fanned out yet: only the delivered one can go, and it is gone.
+            let other = try await Self.grantWithEvents(client, messages: 1)
+            #expect(try await queue.prune(before: later, limit: 100) == 0)
+            #expect(try await outbox.events(grant: other, after: 0, limit: 100).count == 2)
+        }
+    }
+
     /// A failed head blocks the webhook's later events until its retry succeeds; the event is the
     /// same one, its attempt count grown.
     @Test func aFailureIsRetriedFirstAfterItsDelay() async throws {
