@@ -30,8 +30,8 @@ public struct WebhookDispatcher: Service {
         /// Events sent to one webhook per claim.
         public var batchSize = 20
         public var tick: Duration = .seconds(1)
-        /// Ticks between two prunings of old events.
-        public var ticksBetweenPrunes = 60
+        /// The pause between two prunings of old events.
+        public var pruneInterval: Duration = .seconds(60)
 
         public init(region: String, node: String, applicationID: String, policy: WebhookRetryPolicy, deliveryTimeout: Duration,
                     concurrency: Int) {
@@ -66,6 +66,7 @@ public struct WebhookDispatcher: Service {
                 group.addTask { await self.dispatchLoop() }
             }
             group.addTask { await self.tickLoop() }
+            group.addTask { await self.pruneLoop() }
             try? await gracefulShutdown()
             fanOutBell.close()
             dispatchBell.close()
@@ -85,21 +86,31 @@ public struct WebhookDispatcher: Service {
                 Gauge(label: "mailnode_webhook_oldest_pending_seconds", dimensions: [("region", settings.region)])
                     .record(depth.oldestAgeSeconds)
             }
-            if ticks % settings.ticksBetweenPrunes == 0 { await pruneOldEvents() }
         }
     }
 
-    /// Removes events older than the retry window, a batch at a time, until none is left to remove.
+    /// Prunes on its own schedule, so that a long first pruning never delays deliveries.
+    private func pruneLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.pruneInterval)
+            if Task.isCancelled { break }
+            await pruneOldEvents()
+        }
+    }
+
+    /// Removes events older than the retry window, walking the outbox from its oldest event a batch
+    /// at a time until it meets younger events.
     func pruneOldEvents() async {
         let cutoff = WallClock.unixSeconds() - settings.policy.retryWindowSeconds
-        let batch = 1000
         var removed = 0
         do {
-            var count = 0
-            repeat {
-                count = try await queue.prune(before: cutoff, limit: batch)
-                removed += count
-            } while count > 0 && !Task.isCancelled
+            var after: Int64 = 0
+            while !Task.isCancelled {
+                let batch = try await queue.prune(before: cutoff, after: after, limit: 1000)
+                removed += batch.removed
+                after = batch.lastID
+                if batch.finished { break }
+            }
         } catch {
             logger.warning("pruning old webhook events failed; retrying later", metadata: ["error": "\(error)"])
         }

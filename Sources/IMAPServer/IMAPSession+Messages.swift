@@ -60,10 +60,12 @@ extension IMAPSession {
                 return .untagged(.fetch(number, values))
             }
         }
+        // Setting \Seen must start from the flags as stored, which the session's view may lag.
+        let setsSeen = !mailbox.readOnly && attributes.contains(where: \.setsSeen)
         var messages = try await messagesToFetch(grant, uids, in: mailbox, needsRaw: needsRaw,
-                                                 needsModseq: attributes.contains(.modSeq))
+                                                 needsStoredState: setsSeen || attributes.contains(.modSeq))
         // Reading a body without PEEK sets \Seen (RFC 9051 6.4.5), and the FETCH reports the new flags.
-        if !mailbox.readOnly && attributes.contains(where: \.setsSeen) {
+        if setsSeen {
             let unseen = messages.filter { !$0.flags.isSeen }.map(\.uid)
             if !unseen.isEmpty {
                 let result = try await context.store.storeFlags(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: unseen),
@@ -89,12 +91,13 @@ extension IMAPSession {
     }
 
     /// The messages of `uids`, their content from the node's cache where it has it (with the
-    /// flags this session knows), the rest read from the store and kept. MODSEQ is state the
-    /// session does not track, so a FETCH asking for it reads everything from the store.
+    /// flags this session knows), the rest read from the store and kept. A FETCH that needs the
+    /// stored state (MODSEQ, which the session does not track, or the flags a body read adds
+    /// `\Seen` to) reads everything from the store.
     private func messagesToFetch(_ grant: Grant, _ uids: [Int64], in mailbox: SelectedMailbox, needsRaw: Bool,
-                                 needsModseq: Bool) async throws -> [StoredMessage] {
+                                 needsStoredState: Bool) async throws -> [StoredMessage] {
         let folderID = mailbox.folder.id
-        guard !needsModseq else {
+        guard !needsStoredState else {
             return try await context.store.fetch(grant: grant.id, folderID: folderID, uids: UIDSet(uids: uids), includeRaw: needsRaw)
         }
         let cache = context.contentCache

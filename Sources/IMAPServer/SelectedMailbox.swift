@@ -20,8 +20,11 @@ struct SelectedMailbox {
         folder = snapshot.folder
         self.readOnly = readOnly
         var palette = FlagPalette()
-        uidList = snapshot.messages.map { UInt32(truncatingIfNeeded: $0.uid) }
-        flagIndexes = snapshot.messages.map { palette.index(of: $0.flags) }
+        // A UID beyond 32 bits cannot be named in IMAP (RFC 9051 2.3.1.1); such a row is left out
+        // rather than wrapped onto another message's number.
+        let representable = snapshot.messages.filter { UInt32(exactly: $0.uid) != nil }
+        uidList = representable.map { UInt32($0.uid) }
+        flagIndexes = representable.map { palette.index(of: $0.flags) }
         self.palette = palette
         knownModseq = snapshot.folder.highestModseq
     }
@@ -72,9 +75,9 @@ struct SelectedMailbox {
             flagIndexes.remove(at: position)
             responses.append(.untagged(.expunge(UInt32(position + 1))))
         }
-        let added = changes.added.filter { $0.uid > largestUID }.sorted { $0.uid < $1.uid }
+        let added = changes.added.filter { $0.uid > largestUID && UInt32(exactly: $0.uid) != nil }.sorted { $0.uid < $1.uid }
         for message in added {
-            uidList.append(UInt32(truncatingIfNeeded: message.uid))
+            uidList.append(UInt32(message.uid))
             flagIndexes.append(palette.index(of: message.flags))
         }
         if !added.isEmpty { responses.append(.untagged(.exists(count))) }

@@ -102,10 +102,26 @@ public protocol WebhookQueue: Sendable {
     func dispatchNext(limit: Int, policy: WebhookRetryPolicy,
                       deliver: @escaping @Sendable (Webhook, [WebhookDelivery]) async -> [WebhookDeliveryOutcome]) async throws -> Bool
     func depth() async throws -> WebhookQueueDepth
-    /// Forgets up to `limit` of the oldest events made before `cutoff` (seconds since 1970) that
-    /// have been fanned out and whose deliveries are all done (delivered or given up), with those
-    /// deliveries. Returns how many events it removed.
-    func prune(before cutoff: Int64, limit: Int) async throws -> Int
+    /// Looks at up to `limit` events after the event id `after`, oldest first, and forgets those made
+    /// before `cutoff` (seconds since 1970) that have been fanned out and whose deliveries are all
+    /// done (delivered or given up), with those deliveries. Never runs beside a fan-out.
+    func prune(before cutoff: Int64, after: Int64, limit: Int) async throws -> WebhookPruneBatch
+}
+
+/// What one pruning step saw, so that the caller can walk the outbox from its oldest event.
+public struct WebhookPruneBatch: Hashable, Sendable {
+    public var removed: Int
+    /// The last event id looked at: the next step starts after it.
+    public var lastID: Int64
+    /// No more events to look at: the step reached the end, met an event from after the cutoff, or
+    /// a fan-out was running (the next round tries again).
+    public var finished: Bool
+
+    public init(removed: Int, lastID: Int64, finished: Bool) {
+        self.removed = removed
+        self.lastID = lastID
+        self.finished = finished
+    }
 }
 
 /// When failed deliveries are tried again.

@@ -18,18 +18,34 @@ public func withDeadline<Result: Sendable>(
     _ timeout: Duration, what: String, _ body: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
     let work = Task { try await body() }
-    let expired = NIOLockedValueBox(false)
-    let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
-        expired.withLockedValue { $0 = true }
-        work.cancel()
+    // Whichever comes first, the body's end or the timer, decides: a body that failed on its own
+    // just before the timer fired reports its own error, not a timeout.
+    let outcome = NIOLockedValueBox(DeadlineOutcome.running)
+    let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+        let expired = outcome.withLockedValue { state -> Bool in
+            guard state == .running else { return false }
+            state = .expired
+            return true
+        }
+        if expired { work.cancel() }
     }
     defer { timer.cancel() }
     do {
-        return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+        let value = try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+        outcome.withLockedValue { if $0 == .running { $0 = .finished } }
+        return value
     } catch {
-        if expired.withLockedValue({ $0 }) { throw DeadlineExceeded(what: what) }
+        let expired = outcome.withLockedValue { state -> Bool in
+            if state == .running { state = .finished }
+            return state == .expired
+        }
+        if expired { throw DeadlineExceeded(what: what) }
         throw error
     }
+}
+
+private enum DeadlineOutcome: Sendable {
+    case running, finished, expired
 }
 
 extension Duration {
@@ -37,6 +53,7 @@ extension Duration {
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : whole &+ attoseconds / 1_000_000_000
+        let (total, overflowAgain) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow || overflowAgain ? .max : total
     }
 }

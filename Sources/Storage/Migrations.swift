@@ -56,8 +56,7 @@ public enum Migrations {
         // Message bytes are compressed with lz4 instead of pglz where the server has it: pglz costs
         // more CPU than the rest of an APPEND of a 10 KB message. Rows already stored keep pglz.
         Migration(version: 6, name: "thread lookup index without a pending list; lz4 message bytes", statements: [
-            "ALTER INDEX message_contents_refs SET (fastupdate = off)",
-            "SELECT gin_clean_pending_list('message_contents_refs')",
+            // The table before its index, the order in which writers lock them.
             """
             DO $$ BEGIN
                 ALTER TABLE message_contents ALTER COLUMN raw SET COMPRESSION lz4;
@@ -65,6 +64,8 @@ public enum Migrations {
                 RAISE NOTICE 'this Postgres was built without lz4; message bytes stay compressed with pglz';
             END $$
             """,
+            "ALTER INDEX message_contents_refs SET (fastupdate = off)",
+            "SELECT gin_clean_pending_list('message_contents_refs')",
         ]),
     ]
 

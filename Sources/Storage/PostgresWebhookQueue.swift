@@ -179,26 +179,40 @@ public struct PostgresWebhookQueue: WebhookQueue {
         }
     }
 
-    /// Looks only at the oldest `limit` events (the head of the primary key), so that a call costs
-    /// the same however many younger events there are; an event still owed to a webhook keeps its
-    /// place until its deliveries end, which the retry window bounds.
-    public func prune(before cutoff: Int64, limit: Int) async throws -> Int {
+    /// Holds the fan-out lock for the step, so that no event turns from pending to dispatched (with
+    /// new deliveries) between reading its state and checking its deliveries. Events still owed to a
+    /// webhook are stepped over, not waited for.
+    public func prune(before cutoff: Int64, after: Int64, limit: Int) async throws -> WebhookPruneBatch {
         let client = self.client, logger = self.logger
         return try await withDeadline(.seconds(30), what: "Postgres") {
-            let rows = try await client.query(
-                """
-                WITH head AS (
-                    SELECT id, state, created_at FROM event_outbox ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-                removed AS (
-                    DELETE FROM event_outbox e USING head h
-                    WHERE e.id = h.id AND h.state <> 'pending' AND h.created_at < \(cutoff)
-                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = h.id AND d.state = 'pending')
-                    RETURNING e.id)
-                SELECT count(*) FROM removed
-                """, logger: logger)
-            var removed = 0
-            for try await count in rows.decode(Int.self) { removed = count }
-            return removed
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey))", logger: logger)
+                    var acquired = false
+                    for try await value in locked.decode(Bool.self) { acquired = value }
+                    guard acquired else { return WebhookPruneBatch(removed: 0, lastID: after, finished: true) }
+                    let rows = try await connection.query(
+                        """
+                        WITH head AS (
+                            SELECT id, state, created_at FROM event_outbox WHERE id > \(after) ORDER BY id LIMIT \(limit)),
+                        removed AS (
+                            DELETE FROM event_outbox e USING head h
+                            WHERE e.id = h.id AND h.state <> 'pending' AND h.created_at < \(cutoff)
+                              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = h.id AND d.state = 'pending')
+                            RETURNING e.id)
+                        SELECT (SELECT count(*) FROM removed), (SELECT max(id) FROM head), (SELECT count(*) FROM head),
+                               COALESCE((SELECT bool_or(created_at >= \(cutoff)) FROM head), false)
+                        """, logger: logger)
+                    var batch = WebhookPruneBatch(removed: 0, lastID: after, finished: true)
+                    for try await (removed, last, seen, reachedYoung) in rows.decode((Int, Int64?, Int, Bool).self) {
+                        batch = WebhookPruneBatch(removed: removed, lastID: last ?? after, finished: seen < limit || reachedYoung)
+                    }
+                    return batch
+                }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                throw error
+            }
         }
     }
 

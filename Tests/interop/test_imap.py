@@ -285,6 +285,27 @@ def test_content_read_again_is_the_same_and_flags_stay_current(account, us1, us2
     assert _content_cache_hits(us1) > hits_before
 
 
+def test_reading_a_body_sets_seen_that_another_session_just_cleared(account, us1, us2):
+    """RFC 9051 6.4.5: FETCH BODY[] sets \\Seen. The reader's view of the flags may lag a change
+    made by another session; the flag is set from what is stored, not from that view."""
+    acct = account(us1)
+    reader = acct.imaplib(us1)
+    assert reader.append("INBOX", "(\\Seen)", None, message("seen again"))[0] == "OK"
+    assert reader.select("INBOX") == ("OK", [b"1"])
+    assert reader.fetch("1", "(BODY[])")[0] == "OK"
+    other = acct.imaplib(us2)
+    other.select("INBOX")
+    assert other.store("1", "-FLAGS", "(\\Seen)")[0] == "OK"
+    typ, data = reader.fetch("1", "(BODY[])")
+    assert typ == "OK"
+
+    def seen_again():
+        other.noop()
+        typ, flags = other.fetch("1", "(FLAGS)")
+        return typ == "OK" and b"\\Seen" in flags[0]
+    assert wait_for(seen_again, timeout=6, interval=0.2), "FETCH BODY[] did not set \\Seen again"
+
+
 # --- deleting to Trash ---------------------------------------------------------------------------
 
 def test_expunge_moves_to_trash_and_expunge_in_trash_deletes(account, us1, us2):
