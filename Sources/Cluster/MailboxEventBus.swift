@@ -65,8 +65,13 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
         }
     }
 
-    /// Every session of the grant, on every node, ends at its next command (IDLE at once).
+    /// Every session of the grant, on every node, ends at its next command (IDLE at once). This
+    /// node's own sessions hear it before the call returns, so that a command a client sends after
+    /// the API answered is already refused here; the other nodes hear it through Redis (and this
+    /// one again, which changes nothing).
     public func credentialsChanged(grant: GrantID) async {
+        let targets = listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
+        for target in targets { target(.credentialsChanged) }
         await publish(grant, Self.credentialsPrefix)
     }
 

@@ -1,4 +1,6 @@
+import Logging
 import MailCore
+import NIOConcurrencyHelpers
 import Testing
 @testable import Cluster
 
@@ -70,5 +72,22 @@ extension PasswordCacheAndEventTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(answers.filter { $0 }.count == 7)
+    }
+
+    /// A changed password is in force on this node when the call returns, before any Redis round
+    /// trip (and even with Redis unreachable): a command sent after the API answered is refused.
+    @Test func credentialChangesReachThisNodesSessionsBeforeTheCallReturns() async throws {
+        let unreachable = try RedisEndpoint(url: "redis://127.0.0.1:1")
+        let logger = Logger(label: "test")
+        let bus = MailboxEventBus(publisher: RedisClient(endpoint: unreachable, commandTimeout: .seconds(1), logger: logger),
+                                  subscriber: RedisSubscriber(endpoint: unreachable, logger: logger), logger: logger)
+        let grant = GrantID.random(), other = GrantID.random()
+        let heard = NIOLockedValueBox([String]())
+        _ = bus.listen(grant: grant) { event in
+            if case .credentialsChanged = event { heard.withLockedValue { $0.append("grant") } }
+        }
+        _ = bus.listen(grant: other) { _ in heard.withLockedValue { $0.append("other") } }
+        await bus.credentialsChanged(grant: grant)
+        #expect(heard.withLockedValue { $0 } == ["grant"])
     }
 }
