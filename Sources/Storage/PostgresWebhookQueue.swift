@@ -18,43 +18,53 @@ public struct PostgresWebhookQueue: WebhookQueue {
     /// The advisory lock that lets one fan-out run at a time in the region.
     public static let fanOutLockKey: Int64 = 0x6D61_696C_6661_6E6F  // "mailfano"
 
-    public func fanOut(limit: Int) async throws -> Int {
+    /// Runs `body` in a transaction that holds the fan-out lock; answers `busy` without running it
+    /// when another node holds the lock.
+    private func underFanOutLock<Result: Sendable>(
+        busy: Result, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         let client = self.client, logger = self.logger
         return try await withDeadline(.seconds(30), what: "Postgres") {
             do {
                 return try await client.withTransaction(logger: logger) { connection in
-                    // One fan-out at a time: two running side by side could commit a later event's
-                    // deliveries before an earlier one's, and a dispatcher would send them out of order.
-                    // A node that finds the lock taken leaves the work to the holder.
                     let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey))", logger: logger)
                     var acquired = false
                     for try await value in locked.decode(Bool.self) { acquired = value }
-                    guard acquired else { return 0 }
-                    // Claim the oldest pending events, queue a delivery per subscribed webhook that
-                    // existed when the event happened, mark them dispatched.
-                    let rows = try await connection.query(
-                        """
-                        WITH claimed AS (
-                            SELECT id, type, created_at FROM event_outbox WHERE state = 'pending'
-                            ORDER BY id LIMIT \(limit) FOR UPDATE),
-                        queued AS (
-                            INSERT INTO webhook_deliveries (webhook_id, event_id, created_at)
-                            SELECT w.id, c.id, c.created_at FROM claimed c
-                            JOIN webhooks w ON w.status <> 'pause' AND w.created_at <= c.created_at
-                                AND c.type = ANY (w.trigger_types)
-                            ON CONFLICT DO NOTHING),
-                        marked AS (
-                            UPDATE event_outbox SET state = 'dispatched' WHERE id IN (SELECT id FROM claimed) RETURNING id)
-                        SELECT count(*) FROM marked
-                        """, logger: logger)
-                    var count = 0
-                    for try await value in rows.decode(Int.self) { count = value }
-                    return count
+                    return acquired ? try await body(connection) : busy
                 }
             } catch let error as PostgresTransactionError {
                 if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
                 throw error
             }
+        }
+    }
+
+    public func fanOut(limit: Int) async throws -> Int {
+        let logger = self.logger
+        // One fan-out at a time: two running side by side could commit a later event's deliveries
+        // before an earlier one's, and a dispatcher would send them out of order. A node that finds
+        // the lock taken leaves the work to the holder.
+        return try await underFanOutLock(busy: 0) { connection in
+            // Claim the oldest pending events, queue a delivery per subscribed webhook that
+            // existed when the event happened, mark them dispatched.
+            let rows = try await connection.query(
+                """
+                WITH claimed AS (
+                    SELECT id, type, created_at FROM event_outbox WHERE state = 'pending'
+                    ORDER BY id LIMIT \(limit) FOR UPDATE),
+                queued AS (
+                    INSERT INTO webhook_deliveries (webhook_id, event_id, created_at)
+                    SELECT w.id, c.id, c.created_at FROM claimed c
+                    JOIN webhooks w ON w.status <> 'pause' AND w.created_at <= c.created_at
+                        AND c.type = ANY (w.trigger_types)
+                    ON CONFLICT DO NOTHING),
+                marked AS (
+                    UPDATE event_outbox SET state = 'dispatched' WHERE id IN (SELECT id FROM claimed) RETURNING id)
+                SELECT count(*) FROM marked
+                """, logger: logger)
+            var count = 0
+            for try await value in rows.decode(Int.self) { count = value }
+            return count
         }
     }
 
@@ -183,36 +193,25 @@ public struct PostgresWebhookQueue: WebhookQueue {
     /// new deliveries) between reading its state and checking its deliveries. Events still owed to a
     /// webhook are stepped over, not waited for.
     public func prune(before cutoff: Int64, after: Int64, limit: Int) async throws -> WebhookPruneBatch {
-        let client = self.client, logger = self.logger
-        return try await withDeadline(.seconds(30), what: "Postgres") {
-            do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey))", logger: logger)
-                    var acquired = false
-                    for try await value in locked.decode(Bool.self) { acquired = value }
-                    guard acquired else { return WebhookPruneBatch(removed: 0, lastID: after, finished: true) }
-                    let rows = try await connection.query(
-                        """
-                        WITH head AS (
-                            SELECT id, state, created_at FROM event_outbox WHERE id > \(after) ORDER BY id LIMIT \(limit)),
-                        removed AS (
-                            DELETE FROM event_outbox e USING head h
-                            WHERE e.id = h.id AND h.state <> 'pending' AND h.created_at < \(cutoff)
-                              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = h.id AND d.state = 'pending')
-                            RETURNING e.id)
-                        SELECT (SELECT count(*) FROM removed), (SELECT max(id) FROM head), (SELECT count(*) FROM head),
-                               COALESCE((SELECT bool_or(created_at >= \(cutoff)) FROM head), false)
-                        """, logger: logger)
-                    var batch = WebhookPruneBatch(removed: 0, lastID: after, finished: true)
-                    for try await (removed, last, seen, reachedYoung) in rows.decode((Int, Int64?, Int, Bool).self) {
-                        batch = WebhookPruneBatch(removed: removed, lastID: last ?? after, finished: seen < limit || reachedYoung)
-                    }
-                    return batch
-                }
-            } catch let error as PostgresTransactionError {
-                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
-                throw error
+        let logger = self.logger
+        return try await underFanOutLock(busy: WebhookPruneBatch(removed: 0, lastID: after, finished: true)) { connection in
+            let rows = try await connection.query(
+                """
+                WITH head AS (
+                    SELECT id, state, created_at FROM event_outbox WHERE id > \(after) ORDER BY id LIMIT \(limit)),
+                removed AS (
+                    DELETE FROM event_outbox e USING head h
+                    WHERE e.id = h.id AND h.state <> 'pending' AND h.created_at < \(cutoff)
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = h.id AND d.state = 'pending')
+                    RETURNING e.id)
+                SELECT (SELECT count(*) FROM removed), (SELECT max(id) FROM head), (SELECT count(*) FROM head),
+                       COALESCE((SELECT bool_or(created_at >= \(cutoff)) FROM head), false)
+                """, logger: logger)
+            var batch = WebhookPruneBatch(removed: 0, lastID: after, finished: true)
+            for try await (removed, last, seen, reachedYoung) in rows.decode((Int, Int64?, Int, Bool).self) {
+                batch = WebhookPruneBatch(removed: removed, lastID: last ?? after, finished: seen < limit || reachedYoung)
             }
+            return batch
         }
     }
 
