@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "MailCore", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "MailCore", "Storage", "TestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio")]),
-        .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Storage", "Cluster", "MailCore", "TestSupport",
+        .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Storage", "Cluster", "MailCore", "MIME", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Cluster
 import Foundation
 import Logging
-import MIME
 import MailCore
 import Metrics
 import NIOCore
@@ -166,10 +165,18 @@ public struct WebhookDispatcher: Service {
 
     private func send(_ delivery: WebhookDelivery, to webhook: Webhook) async -> WebhookDeliveryOutcome {
         let event = delivery.event
+        let objectJSON: String
+        do {
+            objectJSON = try await WebhookEventObject.json(for: event, store: store)
+        } catch {
+            logger.warning("webhook event's message could not be read; it will be retried",
+                           metadata: ["event_id": "\(event.id)", "error": "\(error)"])
+            return .failed("\(error)")
+        }
         let notification: WebhookNotification
         do {
             notification = try WebhookNotification(
-                event: event, object: await objectJSON(event), attempt: delivery.attempts + 1,
+                event: event, object: objectJSON, attempt: delivery.attempts + 1,
                 region: settings.region, applicationID: settings.applicationID)
         } catch {
             logger.error("webhook event could not be encoded", metadata: ["event_id": "\(event.id)", "error": "\(error)"])
@@ -203,22 +210,5 @@ public struct WebhookDispatcher: Service {
                 "webhook_id": "\(webhook.id)", "event_id": "\(event.id)", "attempt": "\(delivery.attempts + 1)", "error": "\(reason)"])
         }
         return outcome
-    }
-
-    /// The event's object; a message that still exists gets its body, which the outbox row does not
-    /// carry (message bytes never change, so it is the body the event was about).
-    private func objectJSON(_ event: OutboxEvent) async -> String {
-        guard event.objectType == "message", event.type == "message.created" || event.type == "message.updated",
-              let message = try? await store.message(grant: event.grantID, id: event.objectID, includeRaw: true),
-              let raw = message.raw,
-              var object = (try? JSONSerialization.jsonObject(with: Data(event.payloadJSON.utf8))) as? [String: Any] else {
-            return event.payloadJSON
-        }
-        let summary = MIMEMessage(parsing: raw).summary()
-        object["body"] = summary.htmlBody ?? summary.textBody ?? ""
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return event.payloadJSON
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 }

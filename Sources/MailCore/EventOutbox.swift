@@ -10,7 +10,9 @@ public struct OutboxEvent: Hashable, Sendable {
     /// The API id of the message, folder or grant.
     public var objectID: String
     public var type: String
-    /// The API object as JSON text (the webhook's `data.object`).
+    /// JSON text: for `message.created` and `message.updated`, the message's folder and flags when it
+    /// happened (the object is rendered when sent); for other events, the API object itself (the
+    /// webhook's `data.object`).
     public var payloadJSON: String
     public var createdAt: Int64
     /// Delivery attempts made before this one (to the webhook at hand).

@@ -67,6 +67,7 @@ public enum Migrations {
             "ALTER INDEX message_contents_refs SET (fastupdate = off)",
             "SELECT gin_clean_pending_list('message_contents_refs')",
         ]),
+        Migration(version: 7, name: "message events carry facts", statements: EventFactsSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

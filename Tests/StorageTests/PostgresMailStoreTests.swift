@@ -45,8 +45,9 @@ import Testing
         try await Self.withHarness(test)
     }
 
-    /// Event payloads carry the API object and the columns the webhook dispatcher claims by.
-    @Test func eventRowsCarryTheAPIObject() async throws {
+    /// Message events carry the folder and flags of their moment (the object is rendered when sent)
+    /// and the columns the webhook dispatcher claims by.
+    @Test func eventRowsCarryTheMessagesFolderAndFlags() async throws {
         try await Self.withHarness { h in
             let grant = try await h.makeGrant()
             let appended = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage(messageID: "payload@example.test"),
@@ -55,16 +56,16 @@ import Testing
             try await TestEnvironment.withPostgres(url: url) { client in
                 let rows = try await client.query(
                     """
-                    SELECT payload->>'id', payload->>'thread_id', (payload->>'unread')::bool, (payload->>'starred')::bool,
-                           payload->'folders'->>0, payload->'from'->0->>'email', state, attempts
+                    SELECT object_id, payload->>'folder_id', payload->'flags'->>0, jsonb_array_length(payload->'flags'),
+                           (SELECT count(*) FROM jsonb_object_keys(payload)), state, attempts
                     FROM event_outbox WHERE grant_id = \(grant.rawValue)::uuid AND type = 'message.created'
                     """)
                 var seen = 0
-                for try await (id, thread, unread, starred, folder, from, state, attempts)
-                    in rows.decode((String, String, Bool, Bool, String, String, String, Int32).self) {
+                for try await (id, folder, flag, flagCount, keys, state, attempts)
+                    in rows.decode((String, String, String, Int, Int, String, Int32).self) {
                     seen += 1
-                    #expect(id == appended.messageID && thread == appended.threadID && unread && starred && folder == "inbox")
-                    #expect(from == "alice@example.test" && state == "pending" && attempts == 0)
+                    #expect(id == appended.messageID && folder == "inbox" && flag == "\\Flagged" && flagCount == 1 && keys == 2)
+                    #expect(state == "pending" && attempts == 0)
                 }
                 #expect(seen == 1)
             }
