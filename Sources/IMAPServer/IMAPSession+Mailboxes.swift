@@ -4,12 +4,14 @@ import MailCore
 /// Mailbox-level commands (RFC 9051 6.3): LIST, STATUS, SELECT, CREATE, DELETE, RENAME, ...
 extension IMAPSession {
     /// The folder name a client's mailbox name stands for (modified UTF-7 decoded; INBOX in any case).
-    func folderName(_ mailbox: MailboxName) throws(IMAPCommandError) -> String {
+    /// A name that is not valid modified UTF-7 is well-formed IMAP, so it is `NO`, not `BAD`: no mailbox
+    /// can have it (`[NONEXISTENT]`), and none can be made with it (`[CANNOT]` when `creating`).
+    func folderName(_ mailbox: MailboxName, creating: Bool = false) throws(IMAPCommandError) -> String {
         if mailbox.isInbox { return "INBOX" }
         do {
             return try mailbox.decoded()
         } catch {
-            throw IMAPCommandError(.bad, "Mailbox name is not valid modified UTF-7")
+            throw IMAPCommandError(.no, code: creating ? .cannot : .nonExistent, "Mailbox name is not valid modified UTF-7")
         }
     }
 
@@ -35,7 +37,6 @@ extension IMAPSession {
     }
 
     func list(_ grant: Grant, _ command: ListCommand, lsub: Bool) async throws -> [Response] {
-        let reference = try folderName(command.reference)
         if command.patterns.allSatisfy(\.isEmpty) {
             // RFC 9051 6.3.9: an empty pattern asks for the hierarchy delimiter.
             let entry = MailboxListEntry(attributes: [.noSelect], delimiter: MailFolder.hierarchyDelimiter, name: MailboxName(wire: ""))
@@ -45,9 +46,14 @@ extension IMAPSession {
         let names = Set(folders.map(\.name))
         let specialUseOnly = command.selectionOptions.contains(.specialUse)
         var responses: [Response] = []
+        // Patterns are matched against names in the form the client sends them: modified UTF-7, or
+        // UTF-8 when the pattern has 8-bit bytes (UTF8=ACCEPT). A pattern that is not valid modified
+        // UTF-7 then simply matches no mailbox.
+        let patterns = command.patterns.map { MailboxPattern(command.reference.wire + $0) }
         for folder in folders {
-            let matches = command.patterns.contains { pattern in
-                MailboxPattern(reference + pattern).matches(folder.name)
+            let wireName = ModifiedUTF7.encode(folder.name)
+            let matches = patterns.contains { pattern in
+                pattern.matches(pattern.isUTF8 ? folder.name : wireName)
             }
             guard matches else { continue }
             let hasChildren = names.contains { $0.hasPrefix(folder.name + "/") }
@@ -111,7 +117,7 @@ extension IMAPSession {
     }
 
     func create(_ grant: Grant, _ mailbox: MailboxName) async throws {
-        var name = try folderName(mailbox)
+        var name = try folderName(mailbox, creating: true)
         // RFC 9051 6.3.4: a trailing delimiter only says the client means to create children.
         while name.hasSuffix("/") { name.removeLast() }
         guard name.uppercased() != "INBOX" else { throw IMAPCommandError(.no, code: .alreadyExists, "INBOX already exists") }
@@ -134,7 +140,7 @@ extension IMAPSession {
 
     func rename(_ grant: Grant, from: MailboxName, to: MailboxName) async throws {
         let folder = try await lookUpFolder(grant, from)
-        let newName = try folderName(to)
+        let newName = try folderName(to, creating: true)
         do {
             _ = try await context.store.renameFolder(grant: grant.id, id: folder.id, to: newName)
         } catch let error as MailStoreError {
@@ -152,46 +158,53 @@ extension IMAPSession {
 }
 
 /// A LIST pattern: `*` matches anything, `%` anything but the hierarchy delimiter (RFC 9051 6.3.9).
+/// Matched in time proportional to pattern length times name length, whatever the wildcards.
 struct MailboxPattern {
     let pattern: [Character]
+    /// The pattern has 8-bit characters, so it is matched against UTF-8 names rather than modified UTF-7.
+    let isUTF8: Bool
 
     init(_ pattern: String) {
-        self.pattern = Array(pattern)
+        self.pattern = Self.foldingInbox(Array(pattern))
+        isUTF8 = pattern.utf8.contains { $0 >= 0x80 }
+    }
+
+    /// INBOX is case-insensitive wherever it appears as the first level.
+    private static func foldingInbox(_ text: [Character]) -> [Character] {
+        guard text.count >= 5, String(text.prefix(5)).uppercased() == "INBOX" else { return text }
+        return Array("INBOX") + text.dropFirst(5)
     }
 
     func matches(_ name: String) -> Bool {
-        let name = Array(name)
-        // INBOX is case-insensitive wherever it appears as the first level.
-        let folded = name.count >= 5 && String(name.prefix(5)).uppercased() == "INBOX" && (name.count == 5 || name[5] == "/")
-        let target = folded ? Array("INBOX") + name.dropFirst(5) : name
-        var patternText = pattern
-        if patternText.count >= 5, String(patternText.prefix(5)).uppercased() == "INBOX" {
-            patternText = Array("INBOX") + patternText.dropFirst(5)
-        }
-        return Self.match(patternText[...], target[...])
-    }
-
-    private static func match(_ pattern: ArraySlice<Character>, _ name: ArraySlice<Character>) -> Bool {
-        guard let first = pattern.first else { return name.isEmpty }
-        switch first {
-        case "*":
-            var rest = name
-            while true {
-                if match(pattern.dropFirst(), rest) { return true }
-                guard !rest.isEmpty else { return false }
-                rest = rest.dropFirst()
+        var target = Array(name)
+        if target.count == 5 || (target.count > 5 && target[5] == "/") { target = Self.foldingInbox(target) }
+        // matched[j]: the pattern read so far matches the first j characters of the name.
+        var matched = [Bool](repeating: false, count: target.count + 1)
+        matched[0] = true
+        for token in pattern {
+            var next = [Bool](repeating: false, count: target.count + 1)
+            switch token {
+            case "*":
+                var reachable = false
+                for j in 0...target.count {
+                    reachable = reachable || matched[j]
+                    next[j] = reachable
+                }
+            case "%":
+                var reachable = false
+                for j in 0...target.count {
+                    if j > 0, target[j - 1] == MailFolder.hierarchyDelimiter { reachable = false }
+                    reachable = reachable || matched[j]
+                    next[j] = reachable
+                }
+            default:
+                for j in 1..<(target.count + 1) where matched[j - 1] && target[j - 1] == token {
+                    next[j] = true
+                }
             }
-        case "%":
-            var rest = name
-            while true {
-                if match(pattern.dropFirst(), rest) { return true }
-                guard let next = rest.first, next != "/" else { return false }
-                rest = rest.dropFirst()
-            }
-        default:
-            guard let next = name.first, next == first else { return false }
-            return match(pattern.dropFirst(), name.dropFirst())
+            matched = next
         }
+        return matched[target.count]
     }
 }
 

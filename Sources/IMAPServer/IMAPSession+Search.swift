@@ -4,7 +4,9 @@ import MailSearch
 
 /// SEARCH and UID SEARCH (RFC 9051 6.4.4), with ESEARCH results when RETURN is given (RFC 4731).
 extension IMAPSession {
-    func search(_ grant: Grant, _ command: SearchCommand, byUID: Bool) async throws -> [Response] {
+    /// An ESEARCH answer names the command's tag (RFC 4731 3.1), so that a client with several searches
+    /// in flight can tell the answers apart.
+    func search(_ grant: Grant, _ command: SearchCommand, byUID: Bool, tag: String) async throws -> [Response] {
         let mailbox = try requireSelected()
         if let charset = command.charset, !SearchEvaluator.isSupportedCharset(charset) {
             throw IMAPCommandError(.no, code: .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset")
@@ -25,7 +27,7 @@ extension IMAPSession {
         matches.sort()
         guard let options = command.returnOptions else { return [.untagged(.search(matches, modSeq: nil))] }
         let wanted = options.isEmpty ? [SearchReturnOption.all] : options
-        var result = ESearchResponse(tag: nil, uid: byUID)
+        var result = ESearchResponse(tag: tag, uid: byUID)
         if wanted.contains(.min) { result.min = matches.first }
         if wanted.contains(.max) { result.max = matches.last }
         if wanted.contains(.all), !matches.isEmpty { result.all = SequenceSet.compact(matches) }

@@ -497,9 +497,9 @@ final class IMAPSession {
         case .uidMove(let set, let mailbox):
             return try await copyOrMove(grant, set, to: mailbox, byUID: true, move: true, tag: tag)
         case .search(let command):
-            return try await search(grant, command, byUID: false) + [ok("SEARCH completed")]
+            return try await search(grant, command, byUID: false, tag: tag) + [ok("SEARCH completed")]
         case .uidSearch(let command):
-            return try await search(grant, command, byUID: true) + [ok("UID SEARCH completed")]
+            return try await search(grant, command, byUID: true, tag: tag) + [ok("UID SEARCH completed")]
         default:
             throw IMAPCommandError(.bad, "\(tagged.command.name) is not valid in this state")
         }

@@ -55,7 +55,11 @@ public struct SearchCandidate: Sendable, Hashable {
 /// * Strings match as case-insensitive substrings of the decoded text (`String.lowercased()` on
 ///   both sides, then a UTF-8 substring search). An empty string matches every message that has
 ///   the field (SUBJECT, FROM, ..., HEADER) and every message for BODY and TEXT.
-/// * Addresses match as `Name <email>` (or `email` when there is no name).
+/// * FROM, TO, CC and BCC read the envelope's address lists (RFC 3501 6.4.4), as
+///   `Name <mailbox@host>` per address with group names as `group:` (see `EnvelopeText`), so a
+///   display name, an address or a group name matches.
+/// * HEADER with an empty string matches every message that has the field, read from the raw
+///   message, whatever the field.
 /// * BODY reads every text/* part (nested messages included) after transfer decoding and charset
 ///   conversion to UTF-8; text/html parts are read as their visible text, so tag and attribute
 ///   names do not match. TEXT reads the header fields (`Name: decoded value`) and the body.
@@ -63,9 +67,9 @@ public struct SearchCandidate: Sendable, Hashable {
 ///   the stored facts (no raw bytes needed; identifiers are matched in their `<id>` form); any
 ///   other field is read from the raw message, RFC 2047 words decoded.
 /// * Dates compare whole days: BEFORE/ON/SINCE the internal date's UTC day; SENTBEFORE/SENTON/
-///   SENTSINCE the day of the Date header (`facts.sentDate`, kept as UTC seconds, so its UTC day),
-///   and the internal date when the message has no usable Date header (as RFC 5256 section 2.2
-///   does for SORT).
+///   SENTSINCE the day written in the Date header, its time and zone disregarded (RFC 3501 6.4.4),
+///   and the internal date's UTC day when the message has no usable Date header (as RFC 5256
+///   section 2.2 does for SORT).
 /// * There is no `\Recent` in this server: RECENT and NEW match nothing, OLD matches everything.
 /// * `$` (in either sequence-set position) is the saved result, held as UIDs (RFC 5182 section
 ///   2.1); with no saved result it is the empty set.
@@ -109,8 +113,8 @@ public struct SearchEvaluator: Sendable {
         switch key {
         case .body, .text:
             return true
-        case .header(let name, _):
-            return !headersInFacts.contains(name.lowercased())
+        case .header(let name, let needle):
+            return needle.isEmpty || !headersInFacts.contains(name.lowercased())
         case .not(let inner):
             return needsRaw(inner)
         case .or(let left, let right):
@@ -156,10 +160,10 @@ public struct SearchEvaluator: Sendable {
         // Envelope strings, from the stored facts.
         case .subject(let needle):
             return Self.field(candidate.facts.subject, contains: needle)
-        case .from(let needle): return Self.participants(candidate.facts.from, contain: needle)
-        case .to(let needle): return Self.participants(candidate.facts.to, contain: needle)
-        case .cc(let needle): return Self.participants(candidate.facts.cc, contain: needle)
-        case .bcc(let needle): return Self.participants(candidate.facts.bcc, contain: needle)
+        case .from(let needle): return Self.addresses(\.from, candidate.facts, contain: needle, or: candidate.facts.from)
+        case .to(let needle): return Self.addresses(\.to, candidate.facts, contain: needle, or: candidate.facts.to)
+        case .cc(let needle): return Self.addresses(\.cc, candidate.facts, contain: needle, or: candidate.facts.cc)
+        case .bcc(let needle): return Self.addresses(\.bcc, candidate.facts, contain: needle, or: candidate.facts.bcc)
         case .header(let name, let needle):
             return header(name, contains: needle, candidate.facts, &text)
 
@@ -252,13 +256,13 @@ public struct SearchEvaluator: Sendable {
         func ids(_ list: [String]) -> String? {
             list.isEmpty ? nil : list.map { "<\($0)>" }.joined(separator: " ")
         }
-        switch name.lowercased() {
+        switch needle.isEmpty ? "" : name.lowercased() {
         case "subject": return Self.field(facts.subject, contains: needle)
-        case "from": return Self.participants(facts.from, contain: needle)
-        case "to": return Self.participants(facts.to, contain: needle)
-        case "cc": return Self.participants(facts.cc, contain: needle)
-        case "bcc": return Self.participants(facts.bcc, contain: needle)
-        case "reply-to": return Self.participants(facts.replyTo, contain: needle)
+        case "from": return Self.addresses(\.from, facts, contain: needle, or: facts.from)
+        case "to": return Self.addresses(\.to, facts, contain: needle, or: facts.to)
+        case "cc": return Self.addresses(\.cc, facts, contain: needle, or: facts.cc)
+        case "bcc": return Self.addresses(\.bcc, facts, contain: needle, or: facts.bcc)
+        case "reply-to": return Self.addresses(\.replyTo, facts, contain: needle, or: facts.replyTo)
         case "message-id": return Self.field(facts.messageIDHeader.map { "<\($0)>" }, contains: needle)
         case "in-reply-to": return Self.field(ids(facts.inReplyTo), contains: needle)
         case "references": return Self.field(ids(facts.references), contains: needle)
@@ -271,9 +275,20 @@ public struct SearchEvaluator: Sendable {
         }
     }
 
-    /// The Date header's day, or the internal date's when there is none.
+    /// An address header as the envelope has it; the stored participants when the envelope cannot be read.
+    static func addresses(_ field: KeyPath<EnvelopeText, String?>, _ facts: MessageFacts, contain needle: String,
+                          or participants: [Participant]) -> Bool {
+        guard let envelope = EnvelopeText(facts.envelope) else { return Self.participants(participants, contain: needle) }
+        return Self.field(envelope[keyPath: field], contains: needle)
+    }
+
+    /// The day written in the Date header (its local date: the time and zone are disregarded), or the
+    /// internal date's UTC day when there is no Date header that parses.
     static func sentDay(_ candidate: SearchCandidate) -> SearchDay {
-        SearchDay(seconds: candidate.facts.sentDate ?? candidate.internalDate)
+        if let written = EnvelopeText(candidate.facts.envelope)?.date, let date = MessageDate(parsing: Array(written.utf8)) {
+            return SearchDay(seconds: date.secondsSince1970 + Int64(date.utcOffsetMinutes) * 60)
+        }
+        return SearchDay(seconds: candidate.facts.sentDate ?? candidate.internalDate)
     }
 }
 

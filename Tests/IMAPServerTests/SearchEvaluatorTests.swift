@@ -118,15 +118,7 @@ enum SearchFixtures {
 
     /// The facts the store would keep, from the MIME parser (what delivery and APPEND compute).
     static func facts(_ raw: [UInt8]) -> MessageFacts {
-        let summary = MIMEMessage.parse(raw).summary()
-        func participants(_ mailboxes: [Mailbox]) -> [Participant] {
-            mailboxes.map { Participant(name: $0.displayName, email: $0.address) }
-        }
-        return MessageFacts(
-            messageIDHeader: summary.messageID, inReplyTo: summary.inReplyTo, references: summary.references,
-            subject: summary.subject, from: participants(summary.from), to: participants(summary.to),
-            cc: participants(summary.cc), bcc: participants(summary.bcc), replyTo: participants(summary.replyTo),
-            sentDate: summary.date?.secondsSince1970)
+        MessageFacts(parsing: MIMEMessage(parsing: raw))
     }
 }
 
@@ -306,12 +298,67 @@ private func range(_ first: SequenceNumber, _ second: SequenceNumber) -> Sequenc
     static let needsRawCases: [(SearchKey, Bool)] = [
         (.all, false), (.subject("x"), false), (.from("x"), false), (.since(date(1, 1, 2020)), false),
         (.body("x"), true), (.text("x"), true),
-        (.header("X-Custom", "x"), true), (.header("Subject", "x"), false), (.header("message-id", ""), false),
+        (.header("X-Custom", "x"), true), (.header("Subject", "x"), false), (.header("message-id", ""), true),
         (.header("Date", "x"), true),
         (.not(.body("x")), true), (.or(.seen, .text("x")), true), (.or(.seen, .draft), false),
         (.and([.seen, .and([.header("List-Id", "")])]), true), (.and([]), false),
         (.uid(.lastCommand), false), (.modSeq(SearchModSeq(modSeq: 1)), false),
     ]
+
+    /// One message on its own, raw bytes given only when the evaluator asks for them.
+    static func matches(_ key: SearchKey, _ text: String) -> Bool {
+        let raw = SearchFixtures.message(text)
+        var candidate = SearchFixtures.candidate(1, uid: 1, raw, flags: [], internalDate: 1_700_000_000, size: 100, modseq: 1)
+        if !SearchEvaluator.needsRaw(key) { candidate.raw = nil }
+        return SearchFixtures.evaluator.matches(key, candidate)
+    }
+
+    /// RFC 3501 6.4.4: SENT* compare the date as written in the Date header, time and zone disregarded.
+    static let writtenDateCases: [(SearchKey, String, Bool)] = [
+        (.sentOn(date(2, 1, 2023)), "Mon, 2 Jan 2023 23:30:00 -0500", true),  // 3 Jan in UTC
+        (.sentOn(date(3, 1, 2023)), "Mon, 2 Jan 2023 23:30:00 -0500", false),
+        (.sentBefore(date(3, 1, 2023)), "Mon, 2 Jan 2023 23:30:00 -0500", true),
+        (.sentSince(date(3, 1, 2023)), "Mon, 2 Jan 2023 23:30:00 -0500", false),
+        (.sentOn(date(3, 1, 2023)), "Tue, 3 Jan 2023 01:00:00 +0200", true),  // 2 Jan in UTC
+        (.sentSince(date(3, 1, 2023)), "Tue, 3 Jan 2023 01:00:00 +0200", true),
+        (.sentBefore(date(3, 1, 2023)), "Tue, 3 Jan 2023 01:00:00 +0200", false),
+    ]
+
+    @Test(arguments: writtenDateCases) func sentDatesAreTheDaysAsWritten(_ key: SearchKey, _ written: String, _ expected: Bool) {
+        #expect(Self.matches(key, "Date: \(written)\nFrom: a@example.com\nSubject: s\n\nbody\n") == expected)
+    }
+
+    /// FROM, TO, CC and BCC read the envelope's fields: display names, addresses and group names.
+    static let addressCases: [(SearchKey, Bool)] = [
+        (.to("project team"), true), (.to("TEAM:"), true), (.to("carol"), true), (.to("c@d.example"), true),
+        (.to("a@b.example"), true), (.to("nobody"), false), (.cc("helpers"), true), (.bcc("x"), false),
+        (.from("Alice Example"), true), (.from("alice example <alice@"), true), (.from("example.com"), true),
+        (.header("To", "project team"), true), (.header("Cc", "helpers"), true),
+    ]
+
+    @Test(arguments: addressCases) func addressesMatchNamesAddressesAndGroups(_ key: SearchKey, _ expected: Bool) {
+        let message = """
+            From: Alice Example <alice@example.com>
+            To: Project Team: a@b.example, Carol <c@d.example>;
+            Cc: helpers:;
+            Subject: plans
+
+            body
+
+            """
+        #expect(Self.matches(key, message) == expected)
+    }
+
+    /// RFC 3501 6.4.4: HEADER with an empty string matches every message that has the field at all.
+    static let emptyHeaderCases: [(String, Bool)] = [
+        ("Subject", true), ("To", true), ("Cc", true), ("X-Empty", true), ("Bcc", false), ("Reply-To", false),
+        ("Message-ID", false), ("In-Reply-To", false), ("References", false), ("X-Missing", false),
+    ]
+
+    @Test(arguments: emptyHeaderCases) func emptyHeaderStringMatchesPresence(_ field: String, _ expected: Bool) {
+        let message = "From: a@example.com\nTo: undisclosed-recipients:;\nCc:\nSubject:\nX-Empty:\n\nbody\n"
+        #expect(Self.matches(.header(field, ""), message) == expected)
+    }
 
     @Test(arguments: needsRawCases) func needsRaw(_ key: SearchKey, _ expected: Bool) {
         #expect(SearchEvaluator.needsRaw(key) == expected)

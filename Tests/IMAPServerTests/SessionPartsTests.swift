@@ -9,9 +9,20 @@ import Testing
         ("Projects/%", "Projects/2026", true), ("Projects/%", "Projects/2026/Q1", false), ("Projects/*", "Projects/2026/Q1", true),
         ("inbox", "INBOX", true), ("Inbox/%", "INBOX/Sub", true), ("Sent", "Sent", true), ("sent", "Sent", false),
         ("S*t", "Sent", true), ("S%t", "Sen/t", false), ("", "INBOX", false),
+        ("%/%", "a/b", true), ("%/%", "a/b/c", false), ("*/%", "a/b/c", true), ("%*", "a/b", true), ("*%", "", true),
+        // Names as the client sends them (modified UTF-7) and atom specials, which are plain characters.
+        ("p&AOQA5A-", "p&AOQA5A-", true), ("p&*", "p&AOQA5A-", true), ("stuff &-*", "stuff &- things", true),
+        ("#$&'+,-.:;<=>?@^_`|}", "#$&'+,-.:;<=>?@^_`|}", true), ("#$&'+,-.:;<=>?@^_`|}", "#$&'+,-.:;<=>?@^_`|", false),
     ])
     func matches(_ pattern: String, _ name: String, _ expected: Bool) {
         #expect(MailboxPattern(pattern).matches(name) == expected)
+    }
+
+    /// Wildcards cost no more than the pattern's length times the name's, however many there are.
+    @Test func manyWildcardsAgainstALongNameAnswerAtOnce() {
+        let name = String(repeating: "a", count: 1000)
+        #expect(!MailboxPattern(String(repeating: "*%", count: 500) + "b").matches(name))
+        #expect(MailboxPattern(String(repeating: "%*", count: 500) + "a").matches(name))
     }
 }
 

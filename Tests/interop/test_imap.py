@@ -636,6 +636,16 @@ def test_search_keys(account, us1):
     esearch = raw.untagged_responses.get("ESEARCH", [])
     assert esearch and f"MIN {u1}".encode() in esearch[0] and f"MAX {u4}".encode() in esearch[0] \
         and b"COUNT 4" in esearch[0], (esearch, data)
+    # RFC 4731 3.1: the answer names the command's tag; RETURN () means ALL; an empty result has no
+    # MIN, MAX or ALL, and COUNT 0.
+    assert re.match(rb'\(TAG "[^"]+"\) UID ', esearch[0]), esearch
+    raw.untagged_responses.pop("ESEARCH", None)
+    typ, data = raw.search(None, "RETURN", "()", "SEEN")
+    esearch = raw.untagged_responses.pop("ESEARCH", [])
+    assert typ == "OK" and re.fullmatch(rb'\(TAG "[^"]+"\) ALL 1,3', esearch[0]), esearch
+    typ, data = raw.search(None, "RETURN", "(MIN MAX ALL COUNT)", "SUBJECT", "no such subject")
+    esearch = raw.untagged_responses.pop("ESEARCH", [])
+    assert typ == "OK" and re.fullmatch(rb'\(TAG "[^"]+"\) COUNT 0', esearch[0]), esearch
 
 
 # --- concurrent APPENDs from two nodes -------------------------------------------------------------
