@@ -22,7 +22,7 @@ from imap_tools import AND, MailBoxStartTls, MailMessageFlags
 from imapclient import imap_utf7
 
 from conftest import REPO
-from helpers import (SourcedIMAP4_SSL, addr, appenduid, fresh_source, message, tls_context, tls_socket, unique_email,
+from helpers import (SourcedIMAP4_SSL, addr, appenduid, fresh_source, message, ok, tls_context, tls_socket, unique_email,
                      valid_password, wait_for)
 
 CORPUS = (REPO / ".." / "shared" / "corpus" / "python-email").resolve()
@@ -643,7 +643,7 @@ def test_search_keys(account, us1):
     typ, data = raw.search(None, "RETURN", "()", "SEEN")
     esearch = raw.untagged_responses.pop("ESEARCH", [])
     assert typ == "OK" and re.fullmatch(rb'\(TAG "[^"]+"\) ALL 1,3', esearch[0]), esearch
-    typ, data = raw.search(None, "RETURN", "(MIN MAX ALL COUNT)", "SUBJECT", "no such subject")
+    typ, data = raw.search(None, "RETURN", "(MIN MAX ALL COUNT)", "SUBJECT", "\"no such subject\"")
     esearch = raw.untagged_responses.pop("ESEARCH", [])
     assert typ == "OK" and re.fullmatch(rb'\(TAG "[^"]+"\) COUNT 0', esearch[0]), esearch
 
@@ -960,3 +960,75 @@ def test_password_rotation_ends_every_session_of_the_grant(account, us1, us2):
         acct.imaplib(us1)
     acct.password = new_password
     assert acct.imaplib(us2).noop()[0] == "OK"
+
+
+# --- mailbox names: modified UTF-7 and atom specials (RFC 3501 5.1, 5.1.3) ---------------------------
+
+def test_modified_utf7_names_round_trip_and_bad_ones_are_no(account, us1, us2):
+    acct = account(us1)
+    raw = acct.imaplib(us1)
+    names = {"p&AOQA5A-": "p\u00e4\u00e4", "stuff &- things": "stuff & things", "test &- &JaI-": "test & \u25a2"}
+    for wire in names:
+        typ, data = raw.create(f'"{wire}"')
+        assert typ == "OK", (wire, data)
+    for wire in names:
+        typ, data = raw.list('""', f'"{wire}"')
+        assert typ == "OK" and len(data) == 1, (wire, data)
+        assert data[0].endswith(f' "{wire}"'.encode()) or data[0].endswith(f" {wire}".encode()), (wire, data)
+        typ, data = raw.status(f'"{wire}"', "(MESSAGES)")
+        assert typ == "OK", (wire, data)
+        typ, data = raw.select(f'"{wire}"')
+        assert typ == "OK", (wire, data)
+    typ, data = raw.list('""', "*&*")
+    assert typ == "OK" and len(data) == 3, data
+    # The API shows the decoded names.
+    shown = {f["name"] for f in ok(us2.get(f"/v3/grants/{acct.grant['id']}/folders"))["data"]}
+    assert set(names.values()) <= shown, shown
+    typ, data = raw.rename('"p&AOQA5A-"', '"q&AOQA5A-"')
+    assert typ == "OK", data
+    typ, data = raw.list('""', '"q*"')
+    assert typ == "OK" and data[0].endswith(b"q&AOQA5A-"), data
+    typ, data = raw.delete('"q&AOQA5A-"')
+    assert typ == "OK", data
+    # A name that is not modified UTF-7 names no mailbox: NO, and the session goes on.
+    for command, args in (("CREATE", ('"bad&name"',)), ("SELECT", ('"bad&name"',)), ("DELETE", ('"a&Jjo"',))):
+        typ, data = raw._simple_command(command, *args)
+        assert typ == "NO", (command, typ, data)
+    # Patterns full of atom specials are ordinary patterns.
+    for pattern in ("#$&'+,-.:;<=>?@^_`|}", '"#$&\'+,-.:;<=>?@^_`|}*"', "%&%"):
+        typ, data = raw.list('""', pattern)
+        assert typ == "OK", (pattern, data)
+    assert raw.noop()[0] == "OK"
+
+
+def test_search_dates_as_written_addresses_by_envelope_and_empty_header(account, us1):
+    """RFC 3501 6.4.4: SENT* compare the Date header's day as written (time and zone disregarded);
+    FROM/TO/CC/BCC match in the envelope's fields, group names included; HEADER <field> "" matches
+    every message that has the field."""
+    acct = account(us1)
+    raw = acct.imaplib(us1)
+    late_west = (b"Date: Mon, 2 Jan 2023 23:30:00 -0500\r\nFrom: Alice Example <alice@example.com>\r\n"
+                 b"To: Project Team: a@b.example, Carol <c@d.example>;\r\nSubject: late west\r\n\r\nbody\r\n")
+    early_east = (b"Date: Tue, 3 Jan 2023 01:00:00 +0200\r\nFrom: bob@example.org\r\n"
+                  b"To: undisclosed-recipients:;\r\nSubject:\r\nX-Empty:\r\n\r\nbody\r\n")
+    for data in (late_west, early_east):
+        assert raw.append("INBOX", None, None, data)[0] == "OK"
+    raw.select("INBOX", readonly=True)
+
+    def search(*criteria):
+        typ, data = raw.search(None, *criteria)
+        assert typ == "OK", (criteria, data)
+        return data[0].split()
+
+    assert search("SENTON", "2-Jan-2023") == [b"1"]
+    assert search("SENTON", "3-Jan-2023") == [b"2"]
+    assert search("SENTBEFORE", "3-Jan-2023") == [b"1"]
+    assert search("SENTSINCE", "3-Jan-2023") == [b"2"]
+    assert search("TO", '"project team"') == [b"1"]
+    assert search("TO", "carol") == [b"1"]
+    assert search("TO", "undisclosed-recipients") == [b"2"]
+    assert search("FROM", '"Alice Example"') == [b"1"]
+    assert search("HEADER", "Subject", '""') == [b"1", b"2"]
+    assert search("HEADER", "X-Empty", '""') == [b"2"]
+    assert search("HEADER", "Cc", '""') == []
+    assert search("CHARSET", "UTF-8", "TO", "TEAM") == [b"1"]
