@@ -193,6 +193,7 @@ struct MessagesController {
         } catch let error as MailStoreError {
             throw Self.apiError(error)
         }
+        try await store.subscribe(grant: grant.id, names: [created.name])
         return try JSONResponses.data(FolderObject(created, grant: grant.id, childCount: 0), context: context)
     }
 
@@ -206,6 +207,7 @@ struct MessagesController {
         } catch let error as MailStoreError {
             throw Self.apiError(error)
         }
+        try await moveSubscriptions(grant.id, from: folder.name, to: renamed.name)
         let all = try await store.folders(grant: grant.id)
         return try JSONResponses.data(FolderObject(renamed, grant: grant.id, childCount: all.filter { $0.parentID == renamed.id }.count),
                                       context: context)
@@ -219,7 +221,24 @@ struct MessagesController {
         } catch let error as MailStoreError {
             throw Self.apiError(error)
         }
+        try await moveSubscriptions(grant.id, from: folder.name, to: nil)
         return try JSONResponses.empty(context: context)
+    }
+
+    /// The API has no subscriptions, so its folder changes keep the IMAP subscription list in step:
+    /// a folder it creates is subscribed (mail clients that show only subscribed folders show it), a
+    /// rename carries the subscriptions of the folder and its children along, a deletion drops those
+    /// of folders that are gone. IMAP's own RENAME and DELETE leave the list alone (RFC 3501 6.3.4, 6.3.5).
+    private func moveSubscriptions(_ grant: GrantID, from oldName: String, to newName: String?) async throws {
+        let affected = try await store.subscriptions(grant: grant).filter { $0 == oldName || $0.hasPrefix(oldName + "/") }
+        guard !affected.isEmpty else { return }
+        if let newName {
+            try await store.unsubscribe(grant: grant, names: affected)
+            try await store.subscribe(grant: grant, names: affected.map { newName + $0.dropFirst(oldName.count) })
+        } else {
+            let remaining = Set(try await store.folders(grant: grant).map(\.name))
+            try await store.unsubscribe(grant: grant, names: affected.filter { !remaining.contains($0) })
+        }
     }
 
     // MARK: - Helpers

@@ -23,19 +23,6 @@ extension IMAPSession {
         return folder
     }
 
-    static func attributes(of folder: MailFolder, hasChildren: Bool) -> [MailboxAttribute] {
-        var attributes: [MailboxAttribute] = [hasChildren ? .hasChildren : .hasNoChildren]
-        switch folder.systemFolder {
-        case .sent: attributes.append(.sent)
-        case .drafts: attributes.append(.drafts)
-        case .trash: attributes.append(.trash)
-        case .junk: attributes.append(.junk)
-        case .archive: attributes.append(.archive)
-        case .inbox, .none: break
-        }
-        return attributes
-    }
-
     func list(_ grant: Grant, _ command: ListCommand, lsub: Bool) async throws -> [Response] {
         if command.patterns.allSatisfy(\.isEmpty) {
             // RFC 9051 6.3.9: an empty pattern asks for the hierarchy delimiter.
@@ -43,29 +30,49 @@ extension IMAPSession {
             return [.untagged(lsub ? .lsub(entry) : .list(entry))]
         }
         let folders = try await context.store.folders(grant: grant.id)
-        let names = Set(folders.map(\.name))
-        let specialUseOnly = command.selectionOptions.contains(.specialUse)
-        var responses: [Response] = []
         // Patterns are matched against names in the form the client sends them: modified UTF-7, or
         // UTF-8 when the pattern has 8-bit bytes (UTF8=ACCEPT). A pattern that is not valid modified
         // UTF-7 then simply matches no mailbox.
         let patterns = command.patterns.map { MailboxPattern(command.reference.wire + $0) }
-        for folder in folders {
-            let wireName = ModifiedUTF7.encode(folder.name)
-            let matches = patterns.contains { pattern in
-                pattern.matches(pattern.isUTF8 ? folder.name : wireName)
-            }
-            guard matches else { continue }
-            let hasChildren = names.contains { $0.hasPrefix(folder.name + "/") }
-            var attributes = Self.attributes(of: folder, hasChildren: hasChildren)
-            if specialUseOnly && !attributes.contains(where: \.isSpecialUse) { continue }
-            if command.selectionOptions.contains(.subscribed) || command.returnOptions.contains(.subscribed) {
-                attributes.append(.subscribed)
-            }
-            let entry = MailboxListEntry(attributes: attributes, delimiter: MailFolder.hierarchyDelimiter, name: MailboxName(decoded: folder.name))
-            responses.append(.untagged(lsub ? .lsub(entry) : .list(entry)))
+        func matches(_ name: String) -> Bool {
+            let wireName = ModifiedUTF7.encode(name)
+            return patterns.contains { $0.matches($0.isUTF8 ? name : wireName) }
         }
-        return responses
+        let subscribedOnly = lsub || command.selectionOptions.contains(.subscribed)
+        let subscriptions: Set<String> = subscribedOnly || command.returnOptions.contains(.subscribed)
+            ? Set(try await context.store.subscriptions(grant: grant.id)) : []
+        let listing = MailboxListing(folders: folders, subscriptions: subscriptions)
+        let specialUseOnly = command.selectionOptions.contains(.specialUse)
+        let entries: [MailboxListEntry]
+        if subscribedOnly {
+            entries = listing.subscribedEntries(matching: matches, lsub: lsub,
+                                                recursiveMatch: command.selectionOptions.contains(.recursiveMatch))
+        } else {
+            entries = listing.entries(matching: matches, markingSubscribed: command.returnOptions.contains(.subscribed))
+        }
+        return entries.compactMap { entry in
+            if specialUseOnly && !entry.attributes.contains(where: \.isSpecialUse) { return nil }
+            return .untagged(lsub ? .lsub(entry) : .list(entry))
+        }
+    }
+
+    /// SUBSCRIBE takes any name a mailbox could have, existing or not (RFC 3501 6.3.6 lets the server
+    /// choose; a client may subscribe before it creates).
+    func subscribe(_ grant: Grant, _ mailbox: MailboxName) async throws {
+        let name = try folderName(mailbox, creating: true)
+        guard let canonical = try? FolderName.validate(name) else {
+            throw IMAPCommandError(.no, code: .cannot, "No mailbox can have this name")
+        }
+        try await context.store.subscribe(grant: grant.id, names: [canonical])
+    }
+
+    /// UNSUBSCRIBE of a name that is not subscribed is `NO` (RFC 9051 6.3.8: can't unsubscribe that name).
+    func unsubscribe(_ grant: Grant, _ mailbox: MailboxName) async throws {
+        let name = try folderName(mailbox)
+        let canonical = (try? FolderName.validate(name)) ?? name
+        guard try await !context.store.unsubscribe(grant: grant.id, names: [canonical]).isEmpty else {
+            throw IMAPCommandError(.no, code: .nonExistent, "Not subscribed to this name")
+        }
     }
 
     func status(_ grant: Grant, _ mailbox: MailboxName, _ attributes: [StatusAttribute]) async throws -> [Response] {

@@ -443,10 +443,10 @@ final class IMAPSession {
             try await rename(grant, from: from, to: to)
             return [ok("RENAME completed")]
         case .subscribe(let mailbox):
-            // Every folder is subscribed: the API has no notion of unsubscribed folders.
-            _ = try await lookUpFolder(grant, mailbox)
+            try await subscribe(grant, mailbox)
             return [ok("SUBSCRIBE completed")]
-        case .unsubscribe:
+        case .unsubscribe(let mailbox):
+            try await unsubscribe(grant, mailbox)
             return [ok("UNSUBSCRIBE completed")]
         case .list(let command):
             return try await list(grant, command, lsub: false) + [ok("LIST completed")]

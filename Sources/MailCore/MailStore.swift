@@ -27,6 +27,17 @@ public protocol MailStore: Sendable {
     /// Deletes a custom folder and the messages in it (quota released). Throws `cannotModifySystemFolder`, `noSuchFolder`.
     func deleteFolder(grant: GrantID, id: String) async throws
 
+    // MARK: Subscriptions (RFC 3501 6.3.6, 6.3.7)
+
+    /// The grant's subscribed names (decoded, as folder names are), in no particular order. A name
+    /// stays subscribed when its folder is renamed or deleted.
+    func subscriptions(grant: GrantID) async throws -> [String]
+    /// Adds names to the grant's subscriptions; names already there are left as they are.
+    func subscribe(grant: GrantID, names: [String]) async throws
+    /// Removes names from the grant's subscriptions; returns those that were there.
+    @discardableResult
+    func unsubscribe(grant: GrantID, names: [String]) async throws -> [String]
+
     // MARK: IMAP
 
     /// Stores a message in a folder. When the folder already holds a message with the same

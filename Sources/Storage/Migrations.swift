@@ -68,6 +68,7 @@ public enum Migrations {
             "SELECT gin_clean_pending_list('message_contents_refs')",
         ]),
         Migration(version: 7, name: "message events carry facts", statements: EventFactsSchema.statements),
+        Migration(version: 8, name: "subscriptions", statements: SubscriptionSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -69,6 +69,10 @@ public struct PostgresGrantStore: GrantStore {
                                     \(folder.specialUse), \(grant.createdAt), \(grant.createdAt))
                             """, logger: logger)
                     }
+                    // The system folders start subscribed, so clients that show only subscribed folders show them.
+                    try await connection.query(
+                        "INSERT INTO subscriptions (grant_id, name) SELECT grant_id, name FROM folders WHERE grant_id = \(grant.id.rawValue)::uuid",
+                        logger: logger)
                     try await connection.query(
                         "\(unescaped: Self.grantEvent("grant.created", row: "grants")) WHERE g.id = \(grant.id.rawValue)::uuid",
                         logger: logger)

@@ -606,5 +606,23 @@ enum MailStoreBehaviour {
         ("concurrentDuplicateAppendsStoreOnce", concurrentDuplicateAppendsStoreOnce),
         ("hostileHeadersAreStoredSafely", hostileHeadersAreStoredSafely),
         ("concurrentMixedChangesKeepTheInvariants", concurrentMixedChangesKeepTheInvariants),
+        ("subscriptionsAreNamesThatOutliveTheirFolders", subscriptionsAreNamesThatOutliveTheirFolders),
     ]
+
+    /// System folders start subscribed; subscriptions are names, seen from every node, and a folder's
+    /// rename or deletion leaves them alone.
+    static func subscriptionsAreNamesThatOutliveTheirFolders(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        #expect(Set(try await h.store.subscriptions(grant: grant)) == ["INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"])
+        let work = try await h.store.createFolder(grant: grant, name: "Work")
+        #expect(!(try await h.store.subscriptions(grant: grant)).contains("Work"), "CREATE does not subscribe")
+        try await h.store.subscribe(grant: grant, names: ["Work", "Later/Maybe", "Work"])
+        #expect(Set(try await h.otherNode.subscriptions(grant: grant)).isSuperset(of: ["Work", "Later/Maybe"]))
+        _ = try await h.store.renameFolder(grant: grant, id: work.id, to: "Job")
+        #expect(Set(try await h.store.subscriptions(grant: grant)).isSuperset(of: ["Work", "Later/Maybe"]))
+        #expect(!(try await h.store.subscriptions(grant: grant)).contains("Job"))
+        #expect(try await h.otherNode.unsubscribe(grant: grant, names: ["Work", "Nothing"]) == ["Work"])
+        #expect(try await h.store.unsubscribe(grant: grant, names: ["Work"]).isEmpty)
+        await #expect(throws: MailStoreError.noSuchGrant) { try await h.store.subscribe(grant: .random(), names: ["INBOX"]) }
+    }
 }

@@ -1032,3 +1032,73 @@ def test_search_dates_as_written_addresses_by_envelope_and_empty_header(account,
     assert search("HEADER", "X-Empty", '""') == [b"2"]
     assert search("HEADER", "Cc", '""') == []
     assert search("CHARSET", "UTF-8", "TO", "TEAM") == [b"1"]
+
+
+# --- subscriptions (RFC 3501 6.3.6-6.3.9, RFC 5258) --------------------------------------------------
+
+def lsub_names(conn, pattern="*"):
+    typ, data = conn.lsub('""', pattern)
+    assert typ == "OK", data
+    return {imaplib_name(line): imaplib_attributes(line) for line in data if line}
+
+
+def imaplib_attributes(line):
+    return set(line.split(b")", 1)[0].lstrip(b"(").decode().split())
+
+
+def imaplib_name(line):
+    name = line.rsplit(b' "/" ', 1)[1]
+    return name.strip(b'"').decode()
+
+
+def test_subscriptions_are_stored_per_grant_and_seen_on_every_node(account, us1, us2):
+    acct = account(us1)
+    one, two = acct.imaplib(us1), acct.imaplib(us2)
+    # The system folders start subscribed; a new folder is not (CREATE does not subscribe).
+    assert set(lsub_names(one)) == set(SYSTEM_FOLDERS), lsub_names(one)
+    for name in ("Work", "Work/Plans", "Old"):
+        assert one.create(name)[0] == "OK"
+    assert "Work" not in lsub_names(one)
+    assert one.subscribe("Work/Plans")[0] == "OK"
+    assert one.subscribe("Old")[0] == "OK"
+    # Another node, another session: the same list.
+    assert {"Work/Plans", "Old"} <= set(lsub_names(two)), lsub_names(two)
+    # RFC 3501 6.3.9: with %, an unsubscribed parent of a subscribed child is \Noselect.
+    assert lsub_names(two, "%").get("Work") == {"\\Noselect"}, lsub_names(two, "%")
+    # DELETE and RENAME leave the list alone; a subscribed name without a mailbox is \Noselect.
+    assert one.delete("Old")[0] == "OK"
+    assert "\\Noselect" in lsub_names(two)["Old"], lsub_names(two)
+    assert one.rename("Work/Plans", "Work/Ideas")[0] == "OK"
+    names = lsub_names(two)
+    assert "Work/Plans" in names and "Work/Ideas" not in names, names
+    # LIST (SUBSCRIBED): \Subscribed on each, \NonExistent for names without a mailbox.
+    client = acct.imapclient(us2)
+    listed = {name: set(flags) for flags, _, name in client.list_folders(directory="", pattern="*")}
+    assert "Work/Ideas" in listed
+    typ, data = two._simple_command("LIST", "(SUBSCRIBED)", '""', '"*"')
+    assert typ == "OK", data
+    subscribed = {imaplib_name(line): imaplib_attributes(line) for line in two.untagged_responses.pop("LIST", []) if line}
+    assert subscribed["Old"] >= {"\\NonExistent", "\\Subscribed"}, subscribed
+    assert subscribed["INBOX"] >= {"\\Subscribed"} and "Work" not in subscribed, subscribed
+    # UNSUBSCRIBE takes the name away for every session; a name not subscribed is NO.
+    assert two.unsubscribe("Old")[0] == "OK"
+    assert "Old" not in lsub_names(one)
+    assert one.unsubscribe("Old")[0] == "NO"
+    # imapclient's view agrees.
+    assert {name for _, _, name in client.list_sub_folders()} == set(lsub_names(one))
+    # The list survives a new login.
+    again = acct.imaplib(us1)
+    assert set(lsub_names(again)) == set(lsub_names(one))
+
+
+def test_folders_made_through_the_api_are_subscribed_and_follow_its_renames(account, us1, us2):
+    acct = account(us1)
+    base = f"/v3/grants/{acct.grant['id']}/folders"
+    made = ok(us2.post(base, json={"name": "Agent Notes"}))["data"]
+    conn = acct.imaplib(us1)
+    assert "Agent Notes" in lsub_names(conn)
+    ok(us2.put(f"{base}/{made['id']}", json={"name": "Agent Log"}))
+    names = lsub_names(conn)
+    assert "Agent Log" in names and "Agent Notes" not in names, names
+    assert us2.delete(f"{base}/{made['id']}").status_code == 200
+    assert "Agent Log" not in lsub_names(conn)
