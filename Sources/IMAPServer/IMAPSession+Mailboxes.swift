@@ -106,10 +106,7 @@ extension IMAPSession {
         }
         let mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
         selected = mailbox
-        let systemFlags: [Flag] = MessageFlags.systemFlags.map { Flag(wire: $0) }
-        responses += [
-            .untagged(.flags(systemFlags)),
-            .untagged(.ok(ResponseText(code: .permanentFlags(readOnly ? [] : systemFlags.map { .flag($0) } + [.wildcard]), text: "Flags permitted"))),
+        responses += mailbox.flagsResponses + [
             .untagged(.exists(mailbox.count)),
             .untagged(.recent(0)),
             .untagged(.ok(ResponseText(code: .uidValidity(UInt32(truncatingIfNeeded: snapshot.folder.uidValidity)), text: "UIDs valid"))),

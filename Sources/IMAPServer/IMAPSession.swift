@@ -127,7 +127,7 @@ final class IMAPSession {
                 let updates = try await synchronize(grant)
                 if !updates.isEmpty {
                     IMAPMetrics.pushes.increment(by: Int64(updates.count))
-                    try await connection.write(updates, encoder: encoder)
+                    try await send(updates)
                 }
             }
             return true
@@ -187,7 +187,7 @@ final class IMAPSession {
                 let updates = try await synchronize(grant, force: true)
                 if !updates.isEmpty {
                     IMAPMetrics.pushes.increment(by: Int64(updates.count))
-                    try await connection.write(updates, encoder: encoder)
+                    try await send(updates)
                 }
             }
             if now - lastKeepalive >= context.timers.keepalive {
@@ -213,11 +213,21 @@ final class IMAPSession {
         let (responses, keepGoing, commandName) = await answer(result)
         if handedOff { return false }
         if keepGoing { connection.requestNext(mode: parserMode) }
-        if !responses.isEmpty { try await connection.write(responses, encoder: encoder) }
+        if !responses.isEmpty { try await send(responses) }
         if let commandName {
             IMAPMetrics.command(commandName, outcome: responses.last.map(Self.outcome) ?? "none", duration: .now - started)
         }
         return keepGoing
+    }
+
+    /// Writes answers, first announcing any keyword they show the client for the first time.
+    private func send(_ responses: [Response]) async throws {
+        var responses = responses
+        if var mailbox = selected {
+            responses = mailbox.announcingNewKeywords(responses)
+            selected = mailbox
+        }
+        try await connection.write(responses, encoder: encoder)
     }
 
     private func answer(_ result: ParseResult) async -> ([Response], Bool, String?) {

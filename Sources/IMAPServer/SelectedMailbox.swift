@@ -15,6 +15,9 @@ struct SelectedMailbox {
     private var flagIndexes: [UInt32]
     private var palette: FlagPalette
     private(set) var knownModseq: Int64
+    /// The keywords FLAGS has told the client of, in the order it learnt them, and lowercased.
+    private var announcedKeywords: [String] = []
+    private var announcedLowercased: Set<String> = []
 
     init(snapshot: MailboxSnapshot, readOnly: Bool) {
         folder = snapshot.folder
@@ -27,6 +30,46 @@ struct SelectedMailbox {
         flagIndexes = representable.map { palette.index(of: $0.flags) }
         self.palette = palette
         knownModseq = snapshot.folder.highestModseq
+        for keyword in Set(representable.flatMap { $0.flags.names.filter(Self.isKeyword) }).sorted() { learn(keyword) }
+    }
+
+    static func isKeyword(_ flag: String) -> Bool { !flag.hasPrefix("\\") }
+
+    private mutating func learn(_ keyword: String) {
+        guard announcedLowercased.insert(keyword.lowercased()).inserted else { return }
+        announcedKeywords.append(keyword)
+    }
+
+    /// `FLAGS` and `PERMANENTFLAGS`: the system flags and every keyword in use in the mailbox (RFC
+    /// 9051 7.3.5), plus `\*` (new keywords allowed) unless the mailbox is read-only.
+    var flagsResponses: [Response] {
+        let flags = (MessageFlags.systemFlags + announcedKeywords).map { Flag(wire: $0) }
+        return [
+            .untagged(.flags(flags)),
+            .untagged(.ok(ResponseText(code: .permanentFlags(readOnly ? [] : flags.map { .flag($0) } + [.wildcard]), text: "Flags permitted"))),
+        ]
+    }
+
+    /// Puts `FLAGS` and `PERMANENTFLAGS` before the first FETCH that shows a keyword the client has not
+    /// been told of, wherever it came from (this session, another node, the API), so that a client
+    /// never sees a flag it was not announced.
+    mutating func announcingNewKeywords(_ responses: [Response]) -> [Response] {
+        var output: [Response] = []
+        output.reserveCapacity(responses.count)
+        for response in responses {
+            if case .untagged(.fetch(_, let values)) = response {
+                var learnt = false
+                for case .flags(let flags) in values {
+                    for flag in flags where Self.isKeyword(flag.wire) && !announcedLowercased.contains(flag.wire.lowercased()) {
+                        learn(flag.wire)
+                        learnt = true
+                    }
+                }
+                if learnt { output += flagsResponses }
+            }
+            output.append(response)
+        }
+        return output
     }
 
     var count: UInt32 { UInt32(uidList.count) }

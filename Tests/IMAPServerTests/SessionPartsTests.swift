@@ -1,6 +1,7 @@
 @testable import IMAPServer
 import IMAPGrammar
 import MailCore
+import NIOCore
 import Testing
 
 @Suite struct MailboxPatternTests {
@@ -71,6 +72,43 @@ import Testing
         #expect(mailbox.uids(forSequenceSet: SequenceSet([SequenceRange(1...3)])) == [5, 12, 14])
         #expect(mailbox.knownModseq == 20)
         #expect(mailbox.apply(changes).isEmpty || mailbox.apply(changes) == [])
+    }
+
+    static func wire(_ responses: [Response]) -> [String] {
+        responses.map { String(buffer: ResponseEncoder().encode($0)).trimmingCharacters(in: .newlines) }
+    }
+
+    /// RFC 9051 7.3.5: SELECT's FLAGS lists every keyword in use; PERMANENTFLAGS adds \* when writable.
+    @Test func selectAnnouncesEveryKeywordInUse() {
+        let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
+                                highestModseq: 10, totalCount: 3, unseenCount: 0, createdAt: 0)
+        let messages = [Self.state(1, ["$Label1", MessageFlags.seen]), Self.state(2, ["Work", "$label1"]), Self.state(3)]
+        let writable = SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: false)
+        #expect(Self.wire(writable.flagsResponses) == [
+            "* FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Label1 Work)",
+            "* OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Label1 Work \\*)] Flags permitted",
+        ])
+        let readOnly = SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: true)
+        #expect(Self.wire(readOnly.flagsResponses).last == "* OK [PERMANENTFLAGS ()] Flags permitted")
+    }
+
+    /// A keyword new to the client is announced, once, just before the first FETCH that shows it.
+    @Test func newKeywordsAreAnnouncedBeforeTheFetchThatShowsThem() {
+        var mailbox = Self.mailbox([1, 2, 3])
+        let first: Response = .untagged(.fetch(1, [.uid(1), .flags([Flag(wire: "\\Seen")])]))
+        let second: Response = .untagged(.fetch(2, [.uid(2), .flags([Flag(wire: "Urgent")])]))
+        let third: Response = .untagged(.fetch(3, [.uid(3), .flags([Flag(wire: "urgent"), Flag(wire: "$Done")])]))
+        let tagged: Response = .tagged(TaggedResponse(tag: "a1", state: .ok, "STORE completed"))
+        #expect(Self.wire(mailbox.announcingNewKeywords([first, second, tagged])) == [
+            "* 1 FETCH (UID 1 FLAGS (\\Seen))",
+            "* FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Urgent)",
+            "* OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Urgent \\*)] Flags permitted",
+            "* 2 FETCH (UID 2 FLAGS (Urgent))",
+            "a1 OK STORE completed",
+        ])
+        let again = mailbox.announcingNewKeywords([third])
+        #expect(Self.wire(again).first == "* FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Urgent $Done)")
+        #expect(mailbox.announcingNewKeywords([second, third]) == [second, third])
     }
 
     /// Flags live in a palette of distinct sets: every message keeps its own set through

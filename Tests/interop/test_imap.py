@@ -1102,3 +1102,63 @@ def test_folders_made_through_the_api_are_subscribed_and_follow_its_renames(acco
     assert "Agent Log" in names and "Agent Notes" not in names, names
     assert us2.delete(f"{base}/{made['id']}").status_code == 200
     assert "Agent Log" not in lsub_names(conn)
+
+
+# --- keywords are announced in FLAGS before they are shown (RFC 9051 7.3.5) --------------------------
+
+class RawSession:
+    """One IMAP session over TLS, read line by line, for tests about the order of untagged answers."""
+
+    def __init__(self, cluster, node, acct):
+        self.sock = tls_socket(cluster, node)
+        self.reader = self.sock.makefile("rb")
+        self.count = 0
+        assert self.reader.readline().startswith(b"* OK")
+        assert self.run(f'LOGIN "{acct.email}" "{acct.password}"')[-1].split()[1] == b"OK"
+
+    def run(self, command):
+        self.count += 1
+        tag = f"k{self.count}".encode()
+        self.sock.sendall(tag + b" " + command.encode() + b"\r\n")
+        lines = []
+        while True:
+            line = self.reader.readline()
+            assert line, lines
+            lines.append(line.rstrip(b"\r\n"))
+            if line.startswith(tag + b" "):
+                return lines
+
+    def close(self):
+        self.sock.close()
+
+
+def test_keywords_are_announced_in_flags_before_any_fetch_shows_them(cluster, account, us1, us2):
+    acct = account(us1)
+    setup = acct.imaplib(us1)
+    for i in range(2):
+        assert setup.append("INBOX", None, None, message(f"kw {i}"))[0] == "OK"
+    watcher, setter = RawSession(cluster, us1, acct), RawSession(cluster, us2, acct)
+    try:
+        selected = watcher.run("SELECT INBOX")
+        assert b"$Ready" not in b"\n".join(selected)
+        assert setter.run("SELECT INBOX")[-1].split()[1] == b"OK"
+        # Set on another node: the watcher's next command brings FLAGS, then the FETCH.
+        assert setter.run("STORE 1 +FLAGS ($Ready)")[-1].split()[1] == b"OK"
+        lines = wait_for(lambda: [l for l in watcher.run("NOOP") if l.startswith(b"* ")] or None, timeout=10)
+        flags = next(i for i, l in enumerate(lines) if l.startswith(b"* FLAGS"))
+        permanent = next(i for i, l in enumerate(lines) if b"[PERMANENTFLAGS" in l)
+        fetch = next(i for i, l in enumerate(lines) if b"FETCH" in l and b"$Ready" in l)
+        assert flags < fetch and permanent < fetch and b"$Ready" in lines[flags] and b"$Ready" in lines[permanent], lines
+        # Set by the session itself: FLAGS comes before its own FETCH answer, once.
+        lines = watcher.run("STORE 2 +FLAGS (Project-X)")
+        flags = next(i for i, l in enumerate(lines) if l.startswith(b"* FLAGS"))
+        fetch = next(i for i, l in enumerate(lines) if b"FETCH" in l and b"Project-X" in l)
+        assert flags < fetch and b"$Ready" in lines[flags] and b"Project-X" in lines[flags], lines
+        assert not [l for l in watcher.run("STORE 1 +FLAGS (project-x)") if l.startswith(b"* FLAGS")]
+        # A new SELECT lists every keyword in use.
+        reselected = setter.run("EXAMINE INBOX")
+        flags_line = next(l for l in reselected if l.startswith(b"* FLAGS"))
+        assert b"$Ready" in flags_line and b"Project-X" in flags_line, reselected
+    finally:
+        watcher.close()
+        setter.close()
