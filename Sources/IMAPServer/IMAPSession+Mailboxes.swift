@@ -81,7 +81,7 @@ extension IMAPSession {
         for attribute in attributes {
             switch attribute {
             case .messages: values.append(StatusValue(.messages, UInt64(folder.totalCount)))
-            case .recent: values.append(StatusValue(.recent, 0))
+            case .recent: values.append(StatusValue(.recent, UInt64(try await context.store.recentCount(grant: grant.id, folderID: folder.id))))
             case .uidNext: values.append(StatusValue(.uidNext, UInt64(folder.uidNext)))
             case .uidValidity: values.append(StatusValue(.uidValidity, UInt64(folder.uidValidity)))
             case .unseen: values.append(StatusValue(.unseen, UInt64(folder.unseenCount)))
@@ -104,11 +104,14 @@ extension IMAPSession {
         guard let snapshot = try await context.store.snapshot(grant: grant.id, name: try folderName(mailbox)) else {
             throw IMAPCommandError(.no, code: .nonExistent, "No such mailbox")
         }
-        let mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
+        var mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
+        if mailbox.largestUID >= snapshot.folder.firstRecentUID {
+            try await takeRecent(grant, &mailbox, after: snapshot.folder.firstRecentUID - 1)
+        }
         selected = mailbox
         responses += mailbox.flagsResponses + [
             .untagged(.exists(mailbox.count)),
-            .untagged(.recent(0)),
+            .untagged(.recent(UInt32(mailbox.recentCount))),
             .untagged(.ok(ResponseText(code: .uidValidity(UInt32(truncatingIfNeeded: snapshot.folder.uidValidity)), text: "UIDs valid"))),
             .untagged(.ok(ResponseText(code: .uidNext(UInt32(truncatingIfNeeded: snapshot.folder.uidNext)), text: "Predicted next UID"))),
         ]

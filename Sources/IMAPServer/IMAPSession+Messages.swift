@@ -27,9 +27,27 @@ extension IMAPSession {
         selectedMailboxChanged = false
         let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq)
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
-        let responses = mailbox.apply(changes)
+        let largestBefore = mailbox.largestUID
+        var responses = mailbox.apply(changes)
+        if mailbox.largestUID > largestBefore {
+            try await takeRecent(grant, &mailbox, after: largestBefore)
+            if let exists = responses.firstIndex(where: { if case .untagged(.exists) = $0 { true } else { false } }) {
+                responses.insert(.untagged(.recent(UInt32(mailbox.recentCount))), at: exists + 1)
+            }
+        }
         selected = mailbox
         return responses
+    }
+
+    /// New messages from `after` on are recent in this session when it claims them first (RFC 3501
+    /// 2.3.2); a read-only session sees them recent without taking the flag from anyone.
+    func takeRecent(_ grant: Grant, _ mailbox: inout SelectedMailbox, after: Int64) async throws {
+        if mailbox.readOnly {
+            mailbox.markRecent(from: max(after + 1, mailbox.folder.firstRecentUID))
+        } else if let first = try await context.store.claimRecent(grant: grant.id, folderID: mailbox.folder.id,
+                                                                  through: mailbox.largestUID) {
+            mailbox.markRecent(from: first)
+        }
     }
 
     func resolve(_ set: SequenceSet, byUID: Bool) throws(IMAPCommandError) -> [Int64] {
@@ -56,7 +74,7 @@ extension IMAPSession {
         if attributes.allSatisfy({ $0 == .uid || $0 == .flags }) {
             return uids.compactMap { uid in
                 guard let number = mailbox.sequenceNumber(of: uid), let flags = mailbox.flags(of: uid) else { return nil }
-                let values: [FetchValue] = attributes.map { $0 == .uid ? .uid(UInt32(truncatingIfNeeded: uid)) : .flags(flags.imapFlags) }
+                let values: [FetchValue] = attributes.map { $0 == .uid ? .uid(UInt32(truncatingIfNeeded: uid)) : .flags(mailbox.fetchFlags(flags, uid: uid)) }
                 return .untagged(.fetch(number, values))
             }
         }
@@ -124,7 +142,7 @@ extension IMAPSession {
         func buffer(_ bytes: some Collection<UInt8>) -> ByteBuffer { ByteBuffer(bytes: bytes) }
         switch attribute {
         case .uid: return .uid(UInt32(truncatingIfNeeded: message.uid))
-        case .flags: return .flags(message.flags.imapFlags)
+        case .flags: return .flags(selected?.fetchFlags(message.flags, uid: message.uid) ?? message.flags.imapFlags)
         case .internalDate: return .internalDate(IMAPDateTime(secondsSince1970: message.internalDate))
         case .rfc822Size: return .rfc822Size(Int(message.size))
         case .envelope: return .envelope(WireText(message.facts.envelope))
@@ -198,7 +216,7 @@ extension IMAPSession {
         guard !command.flags.silent else { return [] }
         return result.changed.compactMap { state in
             guard let number = mailbox.sequenceNumber(of: state.uid) else { return nil }
-            var values: [FetchValue] = [.flags(state.flags.imapFlags)]
+            var values: [FetchValue] = [.flags(mailbox.fetchFlags(state.flags, uid: state.uid))]
             if byUID { values.insert(.uid(UInt32(truncatingIfNeeded: state.uid)), at: 0) }
             return .untagged(.fetch(number, values))
         }

@@ -19,7 +19,8 @@ extension IMAPSession {
             guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
             let candidate = SearchCandidate(
                 sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,
-                internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw)
+                internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw,
+                recent: mailbox.isRecent(message.uid))
             if evaluator.matches(command.key, candidate) {
                 matches.append(byUID ? candidate.uid : number)
             }

@@ -15,6 +15,9 @@ struct SelectedMailbox {
     private var flagIndexes: [UInt32]
     private var palette: FlagPalette
     private(set) var knownModseq: Int64
+    /// The messages that are `\Recent` in this session (RFC 3501 2.3.2): those it claimed, or, when
+    /// read-only, those no session had claimed when it learnt of them.
+    private var recentUIDs: Set<UInt32> = []
     /// The keywords FLAGS has told the client of, in the order it learnt them, and lowercased.
     private var announcedKeywords: [String] = []
     private var announcedLowercased: Set<String> = []
@@ -80,6 +83,24 @@ struct SelectedMailbox {
         return palette.flags(at: flagIndexes[position])
     }
 
+    var recentCount: Int { recentUIDs.count }
+
+    func isRecent(_ uid: Int64) -> Bool {
+        guard let uid = UInt32(exactly: uid) else { return false }
+        return recentUIDs.contains(uid)
+    }
+
+    /// Makes every message from `first` on recent in this session.
+    mutating func markRecent(from first: Int64) {
+        guard let start = uidList.firstIndex(where: { Int64($0) >= first }) else { return }
+        recentUIDs.formUnion(uidList[start...])
+    }
+
+    /// A message's flags as FETCH shows them: the stored ones, and `\Recent` when it is recent here.
+    func fetchFlags(_ flags: MessageFlags, uid: Int64) -> [Flag] {
+        isRecent(uid) ? flags.imapFlags + [Flag(wire: "\\Recent")] : flags.imapFlags
+    }
+
     func sequenceNumber(of uid: Int64) -> UInt32? {
         position(of: uid).map { UInt32($0 + 1) }
     }
@@ -114,7 +135,7 @@ struct SelectedMailbox {
         var responses: [Response] = []
         for uid in changes.expunged.sorted(by: >) {
             guard let position = position(of: uid) else { continue }
-            uidList.remove(at: position)
+            recentUIDs.remove(uidList.remove(at: position))
             flagIndexes.remove(at: position)
             responses.append(.untagged(.expunge(UInt32(position + 1))))
         }
@@ -128,7 +149,7 @@ struct SelectedMailbox {
             guard let position = position(of: message.uid), palette.flags(at: flagIndexes[position]) != message.flags else { continue }
             flagIndexes[position] = palette.index(of: message.flags)
             if reportFlags {
-                responses.append(.untagged(.fetch(UInt32(position + 1), [.uid(UInt32(truncatingIfNeeded: message.uid)), .flags(message.flags.imapFlags)])))
+                responses.append(.untagged(.fetch(UInt32(position + 1), [.uid(UInt32(truncatingIfNeeded: message.uid)), .flags(fetchFlags(message.flags, uid: message.uid))])))
             }
         }
         knownModseq = max(knownModseq, changes.highestModseq)

@@ -38,6 +38,15 @@ public protocol MailStore: Sendable {
     @discardableResult
     func unsubscribe(grant: GrantID, names: [String]) async throws -> [String]
 
+    // MARK: \Recent (RFC 3501 2.3.2)
+
+    /// Claims the folder's recent messages up to `uid` for the calling session: returns the first UID
+    /// of what it claimed (the claim runs from there through `uid`), or nil when another session
+    /// claimed them first. Each UID is claimed once, by one session, on whichever node.
+    func claimRecent(grant: GrantID, folderID: String, through uid: Int64) async throws -> Int64?
+    /// How many of the folder's messages no session has claimed yet (STATUS RECENT).
+    func recentCount(grant: GrantID, folderID: String) async throws -> Int
+
     // MARK: IMAP
 
     /// Stores a message in a folder. When the folder already holds a message with the same

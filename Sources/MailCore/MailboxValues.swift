@@ -106,11 +106,14 @@ public struct MailFolder: Hashable, Sendable {
     public var deletedCount: Int
     /// The RFC822.SIZE of every message added up (IMAP STATUS SIZE, RFC 8438).
     public var sizeBytes: Int64
+    /// IMAP `\Recent` (RFC 3501 2.3.2): messages from this UID on have not yet been seen by any
+    /// session; a session that selects the folder read-write, or is told of new mail, claims them.
+    public var firstRecentUID: Int64
     public var createdAt: Int64
 
     public init(id: String, name: String, parentID: String?, systemFolder: SystemFolder?, uidValidity: Int64, uidNext: Int64,
                 highestModseq: Int64, totalCount: Int, unseenCount: Int, deletedCount: Int = 0, sizeBytes: Int64 = 0,
-                createdAt: Int64) {
+                firstRecentUID: Int64 = 1, createdAt: Int64) {
         self.id = id
         self.name = name
         self.parentID = parentID
@@ -118,6 +121,7 @@ public struct MailFolder: Hashable, Sendable {
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.highestModseq = highestModseq
+        self.firstRecentUID = firstRecentUID
         self.totalCount = totalCount
         self.unseenCount = unseenCount
         self.deletedCount = deletedCount

@@ -18,9 +18,11 @@ public struct SearchCandidate: Sendable, Hashable {
     public var facts: MessageFacts
     /// The message bytes; nil unless the key needs them.
     public var raw: [UInt8]?
+    /// `\Recent` in the searching session (RFC 3501 2.3.2).
+    public var recent: Bool
 
     public init(sequenceNumber: UInt32, uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64,
-                facts: MessageFacts, raw: [UInt8]?) {
+                facts: MessageFacts, raw: [UInt8]?, recent: Bool = false) {
         self.sequenceNumber = sequenceNumber
         self.uid = uid
         self.flags = flags
@@ -29,6 +31,7 @@ public struct SearchCandidate: Sendable, Hashable {
         self.modseq = modseq
         self.facts = facts
         self.raw = raw
+        self.recent = recent
     }
 }
 
@@ -70,7 +73,7 @@ public struct SearchCandidate: Sendable, Hashable {
 ///   SENTSINCE the day written in the Date header, its time and zone disregarded (RFC 3501 6.4.4),
 ///   and the internal date's UTC day when the message has no usable Date header (as RFC 5256
 ///   section 2.2 does for SORT).
-/// * There is no `\Recent` in this server: RECENT and NEW match nothing, OLD matches everything.
+/// * RECENT, NEW and OLD read `SearchCandidate.recent`, which the session sets from its own view.
 /// * `$` (in either sequence-set position) is the saved result, held as UIDs (RFC 5182 section
 ///   2.1); with no saved result it is the empty set.
 /// * MODSEQ compares the message's modseq; the optional entry name is ignored, since this server
@@ -141,7 +144,7 @@ public struct SearchEvaluator: Sendable {
         switch key {
         case .all: return true
 
-        // Flags (RFC 9051 section 6.4.4; no \Recent here, see the type's comment).
+        // Flags (RFC 3501 section 6.4.4).
         case .answered: return candidate.flags.contains(MessageFlags.answered)
         case .deleted: return candidate.flags.contains(MessageFlags.deleted)
         case .draft: return candidate.flags.contains(MessageFlags.draft)
@@ -152,8 +155,9 @@ public struct SearchEvaluator: Sendable {
         case .undraft: return !candidate.flags.contains(MessageFlags.draft)
         case .unflagged: return !candidate.flags.contains(MessageFlags.flagged)
         case .unseen: return !candidate.flags.contains(MessageFlags.seen)
-        case .recent, .new: return false
-        case .old: return true
+        case .recent: return candidate.recent
+        case .new: return candidate.recent && !candidate.flags.contains(MessageFlags.seen)
+        case .old: return !candidate.recent
         case .keyword(let keyword): return Self.hasKeyword(keyword, candidate.flags)
         case .unkeyword(let keyword): return !Self.hasKeyword(keyword, candidate.flags)
 

@@ -69,6 +69,12 @@ public enum Migrations {
         ]),
         Migration(version: 7, name: "message events carry facts", statements: EventFactsSchema.statements),
         Migration(version: 8, name: "subscriptions", statements: SubscriptionSchema.statements),
+        // IMAP \Recent (RFC 3501 2.3.2): each folder remembers the first UID no session has claimed.
+        // Mail already stored when this version arrives counts as seen, so no client gets a flood of it.
+        Migration(version: 9, name: "recent messages", statements: [
+            "ALTER TABLE folders ADD COLUMN first_recent_uid bigint NOT NULL DEFAULT 1",
+            "UPDATE folders SET first_recent_uid = uid_next",
+        ]),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -330,7 +330,7 @@ public struct PostgresMailStore: MailStore {
         f.id, f.name, f.system_role, f.uid_validity, f.uid_next, f.highest_modseq, f.created_at,
         (SELECT p.id FROM folders p WHERE p.grant_id = f.grant_id AND strpos(f.name, '/') > 0
             AND p.name = regexp_replace(f.name, '/[^/]*$', '')) AS parent_id,
-        f.message_count, f.unseen_count, f.deleted_count, f.size_bytes
+        f.message_count, f.unseen_count, f.deleted_count, f.size_bytes, f.first_recent_uid
         """
 
     static func selectFolders(_ connection: PostgresConnection, logger: Logger, grant: GrantID, where filter: FolderFilter?) async throws -> [MailFolder] {
@@ -347,7 +347,7 @@ public struct PostgresMailStore: MailStore {
         return folders
     }
 
-    static let folderColumnCount = 12
+    static let folderColumnCount = 13
 
     /// A row of `folderColumns`, from its first column on.
     static func decodeFolder(_ row: PostgresRow) throws -> MailFolder {
@@ -363,7 +363,8 @@ public struct PostgresMailStore: MailStore {
                                                try cells[10].decode(Int64.self), try cells[11].decode(Int64.self))
         return MailFolder(id: id, name: name, parentID: parent, systemFolder: role.flatMap(SystemFolder.init(rawValue:)),
                           uidValidity: validity, uidNext: next, highestModseq: modseq, totalCount: Int(total),
-                          unseenCount: Int(unseen), deletedCount: Int(deleted), sizeBytes: bytes, createdAt: created)
+                          unseenCount: Int(unseen), deletedCount: Int(deleted), sizeBytes: bytes,
+                          firstRecentUID: try cells[12].decode(Int64.self), createdAt: created)
     }
 
     static func existingFolderNames(_ connection: PostgresConnection, logger: Logger, grant: GrantID, names: [String]) async throws -> Set<String> {

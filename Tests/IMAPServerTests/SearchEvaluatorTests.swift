@@ -7,6 +7,8 @@ import Testing
 
 /// Three messages of one mailbox; every key of the table runs against all three.
 ///
+/// Messages 10 and 20 are `\Recent` in the searching session.
+///
 /// | seq | uid | internal date (UTC)  | Date header           | flags                       | size | modseq |
 /// |-----|-----|----------------------|-----------------------|-----------------------------|------|--------|
 /// | 1   | 10  | 2023-01-03 00:00:00  | 2023-01-02 23:30 +0000 | \Seen \Flagged $Forwarded  | 1000 | 5      |
@@ -85,9 +87,9 @@ enum SearchFixtures {
 
     static let candidates: [SearchCandidate] = [
         candidate(1, uid: 10, first, flags: ["\\Seen", "\\Flagged", "$Forwarded"],
-                  internalDate: 1_672_704_000, size: 1000, modseq: 5),
+                  internalDate: 1_672_704_000, size: 1000, modseq: 5, recent: true),
         candidate(2, uid: 20, second, flags: ["\\Answered", "\\Deleted"],
-                  internalDate: 1_672_703_999, size: 2000, modseq: 12),
+                  internalDate: 1_672_703_999, size: 2000, modseq: 12, recent: true),
         candidate(3, uid: 35, third, flags: ["\\Draft"],
                   internalDate: 1_672_833_600, size: 3000, modseq: 20),
     ]
@@ -111,9 +113,9 @@ enum SearchFixtures {
     }
 
     static func candidate(_ sequence: UInt32, uid: UInt32, _ raw: [UInt8], flags: MessageFlags,
-                          internalDate: Int64, size: Int64, modseq: Int64) -> SearchCandidate {
+                          internalDate: Int64, size: Int64, modseq: Int64, recent: Bool = false) -> SearchCandidate {
         SearchCandidate(sequenceNumber: sequence, uid: uid, flags: flags, internalDate: internalDate,
-                        size: size, modseq: modseq, facts: facts(raw), raw: raw)
+                        size: size, modseq: modseq, facts: facts(raw), raw: raw, recent: recent)
     }
 
     /// The facts the store would keep, from the MIME parser (what delivery and APPEND compute).
@@ -152,9 +154,9 @@ private func range(_ first: SequenceNumber, _ second: SequenceNumber) -> Sequenc
         SearchCase(.answered, [20]), SearchCase(.unanswered, [10, 35]),
         SearchCase(.deleted, [20]), SearchCase(.undeleted, [10, 35]),
         SearchCase(.draft, [35]), SearchCase(.undraft, [10, 20]),
-        SearchCase(.recent, [], "no \\Recent in this server"),
-        SearchCase(.new, [], "NEW is RECENT UNSEEN"),
-        SearchCase(.old, [10, 20, 35]),
+        SearchCase(.recent, [10, 20], "\\Recent as the session sees it"),
+        SearchCase(.new, [20], "NEW is RECENT UNSEEN"),
+        SearchCase(.old, [35], "OLD is NOT RECENT"),
         SearchCase(.keyword("$forwarded"), [10], "keywords ignore case"),
         SearchCase(.keyword("$Junk"), []),
         SearchCase(.unkeyword("$Forwarded"), [20, 35]),

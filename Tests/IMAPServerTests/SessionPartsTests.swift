@@ -111,6 +111,19 @@ import Testing
         #expect(mailbox.announcingNewKeywords([second, third]) == [second, third])
     }
 
+    /// \Recent is the session's own: FETCH shows it on the messages it holds, and an expunge takes it away.
+    @Test func recentMessagesShowInFlagsUntilExpunged() {
+        var mailbox = Self.mailbox([3, 5, 9])
+        mailbox.markRecent(from: 4)
+        #expect(mailbox.recentCount == 2 && mailbox.isRecent(5) && mailbox.isRecent(9) && !mailbox.isRecent(3))
+        #expect(mailbox.fetchFlags([MessageFlags.seen], uid: 5) == [Flag(wire: "\\Seen"), Flag(wire: "\\Recent")])
+        #expect(mailbox.fetchFlags(.empty, uid: 3) == [])
+        _ = mailbox.apply(FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 30, added: [], changed: [], expunged: [5]))
+        #expect(mailbox.recentCount == 1 && !mailbox.isRecent(5))
+        mailbox.markRecent(from: 100)
+        #expect(mailbox.recentCount == 1)
+    }
+
     /// Flags live in a palette of distinct sets: every message keeps its own set through
     /// changes, and sets no message uses any more are dropped once they pile up.
     @Test func flagsSurviveChurnThroughThePalette() {

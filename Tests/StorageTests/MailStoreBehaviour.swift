@@ -607,7 +607,40 @@ enum MailStoreBehaviour {
         ("hostileHeadersAreStoredSafely", hostileHeadersAreStoredSafely),
         ("concurrentMixedChangesKeepTheInvariants", concurrentMixedChangesKeepTheInvariants),
         ("subscriptionsAreNamesThatOutliveTheirFolders", subscriptionsAreNamesThatOutliveTheirFolders),
+        ("recentMessagesAreClaimedOnceAcrossNodes", recentMessagesAreClaimedOnceAcrossNodes),
     ]
+
+    /// RFC 3501 2.3.2: a message is recent for exactly one session. Claims from two nodes at once
+    /// split the UIDs between them without overlap; STATUS RECENT counts what no one claimed.
+    static func recentMessagesAreClaimedOnceAcrossNodes(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        for _ in 0..<3 { try await append(h.store, grant) }
+        #expect(try await h.store.recentCount(grant: grant, folderID: inbox) == 3)
+        #expect(try await h.store.folder(grant: grant, id: inbox)?.firstRecentUID == 1)
+        #expect(try await h.store.claimRecent(grant: grant, folderID: inbox, through: 2) == 1)
+        #expect(try await h.otherNode.claimRecent(grant: grant, folderID: inbox, through: 2) == nil)
+        #expect(try await h.store.recentCount(grant: grant, folderID: inbox) == 1)
+        for _ in 0..<20 { try await append(h.store, grant) }
+        // Many sessions claim up to different UIDs at once: every UID 3...23 goes to one of them.
+        let claims = try await withThrowingTaskGroup(of: (Int64, Int64?).self) { group in
+            for through in Int64(3)...23 {
+                let store = through % 2 == 0 ? h.store : h.otherNode
+                group.addTask { (through, try await store.claimRecent(grant: grant, folderID: inbox, through: through)) }
+            }
+            var claims: [(Int64, Int64?)] = []
+            for try await claim in group { claims.append(claim) }
+            return claims
+        }
+        var owners = [Int64: Int](), claimed = 0
+        for (through, first) in claims {
+            guard let first else { continue }
+            for uid in first...through { owners[uid, default: 0] += 1 }
+            claimed += 1
+        }
+        #expect(owners.keys.sorted() == Array(3...23) && owners.values.allSatisfy { $0 == 1 } && claimed >= 1)
+        #expect(try await h.store.recentCount(grant: grant, folderID: inbox) == 0)
+        #expect(try await h.store.claimRecent(grant: grant, folderID: inbox, through: 23) == nil)
+    }
 
     /// System folders start subscribed; subscriptions are names, seen from every node, and a folder's
     /// rename or deletion leaves them alone.

@@ -1162,3 +1162,49 @@ def test_keywords_are_announced_in_flags_before_any_fetch_shows_them(cluster, ac
     finally:
         watcher.close()
         setter.close()
+
+
+# --- \Recent (RFC 3501 2.3.2, 6.3.1, 6.3.2, 7.3.2) --------------------------------------------------
+
+def recent_lines(lines):
+    return [l for l in lines if l.endswith(b" RECENT")]
+
+
+def test_recent_belongs_to_the_first_session_that_sees_the_message(cluster, account, us1, us2):
+    acct = account(us1)
+    setup = acct.imaplib(us1)
+    for i in range(2):
+        assert setup.append("INBOX", None, None, message(f"recent {i}"))[0] == "OK"
+    first, second = RawSession(cluster, us1, acct), RawSession(cluster, us2, acct)
+    try:
+        # STATUS counts what no session has seen; EXAMINE shows it recent without taking it.
+        assert b"RECENT 2" in first.run("STATUS INBOX (RECENT)")[0]
+        examined = second.run("EXAMINE INBOX")
+        assert recent_lines(examined) == [b"* 2 RECENT"], examined
+        assert b"\\Recent" in b"\n".join(second.run("FETCH 1:* FLAGS"))
+        # The first session to SELECT takes both; the other, selecting after, has none.
+        assert recent_lines(first.run("SELECT INBOX")) == [b"* 2 RECENT"]
+        flags = first.run("FETCH 1:* FLAGS")
+        assert sum(b"\\Recent" in l for l in flags) == 2, flags
+        assert first.run("SEARCH RECENT")[0] == b"* SEARCH 1 2"
+        assert first.run("SEARCH NEW")[0] == b"* SEARCH 1 2"
+        assert first.run("SEARCH OLD")[0] == b"* SEARCH"
+        assert recent_lines(second.run("SELECT INBOX")) == [b"* 0 RECENT"]
+        assert b"\\Recent" not in b"\n".join(second.run("FETCH 1:* FLAGS"))
+        assert b"RECENT 0" in second.run("STATUS INBOX (RECENT)")[0]
+        # New mail: the first session told of it (here the one on the other node) has it recent, and
+        # only that one.
+        assert setup.append("INBOX", None, None, message("recent 2"))[0] == "OK"
+        seen = wait_for(lambda: recent_lines(second.run("NOOP")) or None, timeout=10)
+        assert seen == [b"* 1 RECENT"], seen
+        later = wait_for(lambda: [l for l in first.run("NOOP") if l.endswith(b" EXISTS")] or None, timeout=10)
+        assert later == [b"* 3 EXISTS"], later
+        assert first.run("SEARCH RECENT")[0] == b"* SEARCH 1 2"
+        assert second.run("SEARCH RECENT")[0] == b"* SEARCH 3"
+        # \Seen does not end \Recent; NEW is RECENT and UNSEEN.
+        assert second.run("STORE 3 +FLAGS.SILENT (\\Seen)")[-1].split()[1] == b"OK"
+        assert second.run("SEARCH NEW")[0] == b"* SEARCH"
+        assert second.run("SEARCH RECENT")[0] == b"* SEARCH 3"
+    finally:
+        first.close()
+        second.close()
