@@ -24,7 +24,7 @@ extension MIMEMessage {
             // body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]
             for child in part.children { writeBody(child, extensible: extensible, into: &output) }
             output += " "
-            IMAPString.string(part.contentType.subtype, into: &output)
+            IMAPString.string(part.contentType.writtenSubtype, into: &output)
             if extensible {
                 // body-ext-mpart = body-fld-param [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]
                 output += " "
@@ -47,9 +47,9 @@ extension MIMEMessage {
             // as opaque data rather than sent in a shape clients cannot parse.
             type = .opaque
         }
-        IMAPString.string(type.type, into: &output)
+        IMAPString.string(type.writtenType, into: &output)
         output += " "
-        IMAPString.string(type.subtype, into: &output)
+        IMAPString.string(type.writtenSubtype, into: &output)
         output += " "
         var parameters = type.parameters
         if type.type == "text" && parameters.value(of: "charset") == nil {
@@ -62,7 +62,8 @@ extension MIMEMessage {
         output += " "
         IMAPString.nstring(part.contentDescription, into: &output)
         output += " "
-        IMAPString.string(part.contentTransferEncoding.map { $0.isEmpty ? "7bit" : $0 } ?? "7bit", into: &output)
+        // The encoding as written, known or not (RFC 3501 leaves unknown values to be reported as is).
+        IMAPString.string(part.writtenTransferEncoding.map { $0.isEmpty ? "7bit" : $0 } ?? "7bit", into: &output)
         output += " \(part.size)"
         if type.isEncapsulatedMessage, let embedded = part.embeddedMessage {
             // body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines
@@ -98,10 +99,10 @@ extension MIMEMessage {
             output += "NIL"
         }
         output += " "
-        switch part.contentLanguage.count {
-        case 0: output += "NIL"
-        case 1: IMAPString.string(part.contentLanguage[0], into: &output)
-        default:
+        // Always a parenthesized list when there is a language, one tag or several.
+        if part.contentLanguage.isEmpty {
+            output += "NIL"
+        } else {
             output += "("
             for (index, tag) in part.contentLanguage.enumerated() {
                 if index > 0 { output += " " }

@@ -104,7 +104,8 @@ extension Array where Element == UInt8 {
         return limit
     }
 
-    /// Counts LF bytes in `range`; a last line without LF counts as a line too (as IMAP servers do).
+    /// Counts the line breaks (LF bytes) in `range`, BODYSTRUCTURE's body-fld-lines: a last line
+    /// without a line break is not counted, for text and message/rfc822 parts alike.
     func lineCount(in range: Range<Int>) -> Int {
         guard !range.isEmpty else { return 0 }
         var count = 0
@@ -119,7 +120,6 @@ extension Array where Element == UInt8 {
                 cursor = next
             }
         }
-        if self[range.upperBound - 1] != ASCII.lineFeed { count += 1 }
         return count
     }
 }

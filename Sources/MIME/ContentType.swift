@@ -5,11 +5,27 @@ public struct ContentType: Sendable, Hashable {
     /// Lowercased subtype, such as `plain`.
     public var subtype: String
     public var parameters: [MIMEParameter]
+    /// The type and subtype in the case the message wrote them (`Text`, `Plain`): BODYSTRUCTURE
+    /// reports them so, as mature servers do; comparisons use the lowercased ones.
+    public var writtenType: String
+    public var writtenSubtype: String
 
     public init(type: String, subtype: String, parameters: [MIMEParameter] = []) {
         self.type = ASCII.lowercase(type)
         self.subtype = ASCII.lowercase(subtype)
         self.parameters = parameters
+        writtenType = type
+        writtenSubtype = subtype
+    }
+
+    public static func == (left: ContentType, right: ContentType) -> Bool {
+        left.type == right.type && left.subtype == right.subtype && left.parameters == right.parameters
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(subtype)
+        hasher.combine(parameters)
     }
 
     /// `text/plain; charset=us-ascii`, the default of RFC 2045 section 5.2.

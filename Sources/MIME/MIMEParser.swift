@@ -90,7 +90,9 @@ struct MIMEParser {
                 var index = 0
                 ParameterGrammar.skipWhitespaceAndComments(unfolded, &index)
                 let token = ParameterGrammar.token(unfolded, &index)
-                part.contentTransferEncoding = ASCII.lowercase(textFromHeaderBytes(token))
+                let written = textFromHeaderBytes(token)
+                part.writtenTransferEncoding = written
+                part.contentTransferEncoding = ASCII.lowercase(written)
             } else if !sawDisposition && field.hasName("Content-Disposition") {
                 sawDisposition = true
                 part.contentDisposition = ContentDisposition.parse(HeaderScanner.unfold(value))

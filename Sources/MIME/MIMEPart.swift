@@ -18,6 +18,8 @@ public struct MIMEPart: Sendable, Hashable {
     public var hasExplicitContentType: Bool
     /// The Content-Transfer-Encoding value, lowercased, nil when absent (meaning 7bit).
     public var contentTransferEncoding: String?
+    /// The Content-Transfer-Encoding as the message wrote it (BODYSTRUCTURE reports it so).
+    public var writtenTransferEncoding: String? = nil
     /// The raw (unfolded, undecoded) values of the other MIME header fields, as IMAP reports them.
     public var contentID: String?
     public var contentDescription: String?
