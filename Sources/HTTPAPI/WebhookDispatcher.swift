@@ -11,7 +11,8 @@ import ServiceLifecycle
 /// through the queue's claims (`WebhookQueue`). Woken by mailbox changes announced on Redis and by
 /// a one-second tick that also drives retries, so that events flow even while Redis is down.
 ///
-/// Metrics: `mailnode_webhook_deliveries_total{outcome}`, `mailnode_webhook_request_duration_seconds`,
+/// Metrics: `mailnode_webhook_deliveries_total{outcome}` (`delivered`, `failed`, or `deferred` when the
+/// event's message could not be read), `mailnode_webhook_request_duration_seconds`,
 /// `mailnode_webhook_delivery_latency_seconds` (event to delivery), `mailnode_webhook_queue_depth`
 /// and `mailnode_webhook_oldest_pending_seconds` (both `{region}`), `mailnode_webhook_events_pruned_total`.
 ///
@@ -158,7 +159,7 @@ public struct WebhookDispatcher: Service {
             if ContinuousClock.now - started + settings.deliveryTimeout > Self.batchBudget { break }
             let outcome = await send(delivery, to: webhook)
             outcomes.append(outcome)
-            if case .failed = outcome { break }
+            if outcome != .delivered { break }
         }
         return outcomes
     }
@@ -167,11 +168,13 @@ public struct WebhookDispatcher: Service {
         let event = delivery.event
         let objectJSON: String
         do {
-            objectJSON = try await WebhookEventObject.json(for: event, store: store)
+            let queue = self.queue
+            objectJSON = try await WebhookEventObject.json(for: event, store: store) { try await queue.eventPayload(id: event.id) }
         } catch {
-            logger.warning("webhook event's message could not be read; it will be retried",
+            logger.warning("webhook event's message could not be read; it will be sent later",
                            metadata: ["event_id": "\(event.id)", "error": "\(error)"])
-            return .failed("\(error)")
+            Counter(label: "mailnode_webhook_deliveries_total", dimensions: [("outcome", "deferred")]).increment()
+            return .deferred("\(error)")
         }
         let notification: WebhookNotification
         do {
@@ -208,6 +211,8 @@ public struct WebhookDispatcher: Service {
             Counter(label: "mailnode_webhook_deliveries_total", dimensions: [("outcome", "failed")]).increment()
             logger.info("webhook delivery failed; it will be retried", metadata: [
                 "webhook_id": "\(webhook.id)", "event_id": "\(event.id)", "attempt": "\(delivery.attempts + 1)", "error": "\(reason)"])
+        case .deferred:
+            break  // not made by an HTTP request
         }
         return outcome
     }

@@ -106,7 +106,8 @@ extension IMAPSession {
         }
         var mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
         if mailbox.largestUID >= snapshot.folder.firstRecentUID {
-            try await takeRecent(grant, &mailbox, after: snapshot.folder.firstRecentUID - 1)
+            try await takeRecent(grant, &mailbox, after: snapshot.folder.firstRecentUID - 1,
+                                 firstUnclaimed: snapshot.folder.firstRecentUID)
         }
         selected = mailbox
         responses += mailbox.flagsResponses + [
@@ -168,11 +169,14 @@ extension IMAPSession {
 /// Matched in time proportional to pattern length times name length, whatever the wildcards.
 struct MailboxPattern {
     let pattern: [Character]
+    /// The pattern with a leading `inbox` in any case written `INBOX`, tried on names under INBOX.
+    let inboxPattern: [Character]
     /// The pattern has 8-bit characters, so it is matched against UTF-8 names rather than modified UTF-7.
     let isUTF8: Bool
 
     init(_ pattern: String) {
-        self.pattern = Self.foldingInbox(Array(pattern))
+        self.pattern = Array(pattern)
+        inboxPattern = Self.foldingInbox(self.pattern)
         isUTF8 = pattern.utf8.contains { $0 >= 0x80 }
     }
 
@@ -182,9 +186,16 @@ struct MailboxPattern {
         return Array("INBOX") + text.dropFirst(5)
     }
 
+    /// INBOX matches `inbox` in any case, as its first level; other names match exactly (`inboxes`
+    /// is not INBOX).
     func matches(_ name: String) -> Bool {
-        var target = Array(name)
-        if target.count == 5 || (target.count > 5 && target[5] == "/") { target = Self.foldingInbox(target) }
+        let target = Array(name)
+        if Self.match(pattern, target) { return true }
+        let underInbox = target.count >= 5 && String(target.prefix(5)) == "INBOX" && (target.count == 5 || target[5] == "/")
+        return underInbox && inboxPattern != pattern && Self.match(inboxPattern, target)
+    }
+
+    private static func match(_ pattern: [Character], _ target: [Character]) -> Bool {
         // matched[j]: the pattern read so far matches the first j characters of the name.
         var matched = [Bool](repeating: false, count: target.count + 1)
         matched[0] = true

@@ -40,10 +40,13 @@ extension IMAPSession {
     }
 
     /// New messages from `after` on are recent in this session when it claims them first (RFC 3501
-    /// 2.3.2); a read-only session sees them recent without taking the flag from anyone.
-    func takeRecent(_ grant: Grant, _ mailbox: inout SelectedMailbox, after: Int64) async throws {
+    /// 2.3.2); a read-only session sees those no session has claimed as recent, without taking the flag.
+    func takeRecent(_ grant: Grant, _ mailbox: inout SelectedMailbox, after: Int64, firstUnclaimed: Int64? = nil) async throws {
         if mailbox.readOnly {
-            mailbox.markRecent(from: max(after + 1, mailbox.folder.firstRecentUID))
+            var unclaimed = firstUnclaimed
+            if unclaimed == nil { unclaimed = try await context.store.folder(grant: grant.id, id: mailbox.folder.id)?.firstRecentUID }
+            guard let unclaimed else { return }
+            mailbox.markRecent(from: max(after + 1, unclaimed))
         } else if let first = try await context.store.claimRecent(grant: grant.id, folderID: mailbox.folder.id,
                                                                   through: mailbox.largestUID) {
             mailbox.markRecent(from: first)

@@ -73,6 +73,9 @@ public struct WebhookDelivery: Hashable, Sendable {
 public enum WebhookDeliveryOutcome: Hashable, Sendable {
     case delivered
     case failed(String)
+    /// Not sent, through no fault of the webhook (its event could not be read): tried again soon,
+    /// without counting as an attempt or a failure of the webhook.
+    case deferred(String)
 }
 
 /// What the queue holds, for the metrics.
@@ -102,6 +105,9 @@ public protocol WebhookQueue: Sendable {
     func dispatchNext(limit: Int, policy: WebhookRetryPolicy,
                       deliver: @escaping @Sendable (Webhook, [WebhookDelivery]) async -> [WebhookDeliveryOutcome]) async throws -> Bool
     func depth() async throws -> WebhookQueueDepth
+    /// The event's payload as the outbox holds it now (it may have gained a snapshot since it was
+    /// claimed); nil when the event is gone.
+    func eventPayload(id: Int64) async throws -> String?
     /// Looks at up to `limit` events after the event id `after`, oldest first, and forgets those made
     /// before `cutoff` (seconds since 1970) that have been fanned out and whose deliveries are all
     /// done (delivered or given up), with those deliveries. Never runs beside a fan-out.

@@ -19,7 +19,6 @@ struct EnvelopeText: Sendable, Hashable {
     var to: String?
     var cc: String?
     var bcc: String?
-    var replyTo: String?
 
     /// Nil when the text is not an envelope.
     init?(_ envelope: String) {
@@ -30,7 +29,6 @@ struct EnvelopeText: Sendable, Hashable {
         to = Self.addresses(fields[5])
         cc = Self.addresses(fields[6])
         bcc = Self.addresses(fields[7])
-        replyTo = Self.addresses(fields[4])
     }
 
     /// `Name <mailbox@host>` per address, `group:` and `;` around a group's members, RFC 2047 words
@@ -98,7 +96,7 @@ struct EnvelopeText: Sendable, Hashable {
             case UInt8(ascii: "{"):
                 guard let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")),
                       let count = Int(String(decoding: bytes[(index + 1)..<close], as: UTF8.self)),
-                      close + 3 + count <= bytes.count else { return nil }
+                      count >= 0, count <= bytes.count - close - 3 else { return nil }
                 let start = close + 3  // past "}\r\n"
                 index = start + count
                 return .string(String(decoding: bytes[start..<index], as: UTF8.self))

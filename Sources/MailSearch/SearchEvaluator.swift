@@ -266,7 +266,8 @@ public struct SearchEvaluator: Sendable {
         case "to": return Self.addresses(\.to, facts, contain: needle, or: facts.to)
         case "cc": return Self.addresses(\.cc, facts, contain: needle, or: facts.cc)
         case "bcc": return Self.addresses(\.bcc, facts, contain: needle, or: facts.bcc)
-        case "reply-to": return Self.addresses(\.replyTo, facts, contain: needle, or: facts.replyTo)
+        // Not the envelope's: RFC 3501 7.4.2 fills its reply-to from From when the header is absent.
+        case "reply-to": return Self.participants(facts.replyTo, contain: needle)
         case "message-id": return Self.field(facts.messageIDHeader.map { "<\($0)>" }, contains: needle)
         case "in-reply-to": return Self.field(ids(facts.inReplyTo), contains: needle)
         case "references": return Self.field(ids(facts.references), contains: needle)

@@ -7,10 +7,11 @@
 ///   dispatcher renders the object when it sends, with the same code as the REST API, and lays the
 ///   event's folder and flags over it. Building the API object in SQL on every write cost about a
 ///   sixth of the database's time under the IMAP load.
-/// * **A message deleted while its events are still owed** leaves them a snapshot of its content
-///   (`"snapshot"`, the object as the old payload had it), taken in the deleting transaction; the
-///   dispatcher renders from it. Only events still pending or with a pending delivery get one, found
-///   through an index on the event's object.
+/// * **A deleted message leaves its events a snapshot of its content** (`"snapshot"`, the object as
+///   the old payload had it), taken in the deleting transaction (`mail_delete_for_good`, and grant
+///   deletion), found through an index on the event's object; the dispatcher renders from it. Every
+///   event of the message still in the outbox gets one, whatever its state: one that is being fanned
+///   out at that moment must not miss it.
 /// * A draft's bytes can be replaced under the same id (`replaceMessage`); its events then show the
 ///   draft as it is when they are sent, and each replacement has its own `message.updated`.
 /// * Rows written before this version hold the whole object and are sent as they are.
@@ -44,8 +45,7 @@ enum EventFactsSchema {
             WHERE m.grant_id = p_grant AND m.id = ANY (p_ids)
               AND e.grant_id = p_grant AND e.object_type = 'message' AND e.object_id = m.id
               AND e.type IN ('message.created', 'message.updated') AND e.payload ? 'folder_id'
-              AND (e.state = 'pending'
-                   OR EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'pending'));
+              AND NOT e.payload ? 'snapshot';
             INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
             SELECT p_grant, 'message', t.id, 'message.deleted',
                 jsonb_build_object('object', 'message', 'id', t.id, 'grant_id', p_grant::text), p_now, p_now

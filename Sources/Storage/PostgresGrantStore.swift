@@ -125,7 +125,8 @@ public struct PostgresGrantStore: GrantStore {
         return try await run {
             let rows = try await client.query(
                 """
-                WITH deleted AS (DELETE FROM grants WHERE id = \(id.rawValue)::uuid RETURNING *),
+                WITH snapshots AS (\(unescaped: Self.messageEventSnapshots(grant: id))),
+                deleted AS (DELETE FROM grants WHERE id = \(id.rawValue)::uuid RETURNING *),
                 event AS (\(unescaped: Self.grantEvent("grant.deleted", row: "deleted")))
                 SELECT id::text FROM deleted
                 """, logger: logger)
@@ -133,6 +134,19 @@ public struct PostgresGrantStore: GrantStore {
             for try await _ in rows.decode(String.self) { deleted = true }
             return deleted
         }
+    }
+
+    /// The grant's messages go with it, so the message events still in the outbox keep a snapshot
+    /// of their content to be rendered from (see `EventFactsSchema`). One statement with the deletion:
+    /// both read the messages as they were before it.
+    static func messageEventSnapshots(grant: GrantID) -> String {
+        """
+        UPDATE event_outbox e SET payload = e.payload || jsonb_build_object('snapshot', mail_message_payload(m, c))
+        FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
+        WHERE m.grant_id = '\(grant.rawValue)'::uuid AND e.grant_id = '\(grant.rawValue)'::uuid
+          AND e.object_type = 'message' AND e.object_id = m.id AND e.type IN ('message.created', 'message.updated')
+          AND e.payload ? 'folder_id' AND NOT e.payload ? 'snapshot'
+        """
     }
 
     public func allRoutes() async throws -> [GrantRoute] {

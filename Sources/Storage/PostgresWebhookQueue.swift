@@ -128,12 +128,14 @@ public struct PostgresWebhookQueue: WebhookQueue {
         let now = WallClock.unixSeconds(), nowMilliseconds = WallClock.unixMilliseconds()
         var delivered: [Int64] = []
         var failure: (WebhookDelivery, String)?
+        var deferred = false
         for (delivery, outcome) in zip(deliveries, outcomes) {
             switch outcome {
             case .delivered: delivered.append(delivery.event.id)
             case .failed(let reason): failure = (delivery, reason)
+            case .deferred: deferred = true
             }
-            if failure != nil { break }
+            if failure != nil || deferred { break }
         }
         if !delivered.isEmpty {
             try await connection.query(
@@ -152,6 +154,11 @@ public struct PostgresWebhookQueue: WebhookQueue {
                         status_updated_at = CASE WHEN status = 'failing' THEN \(now) ELSE status_updated_at END
                     WHERE id = \(webhook.id)
                     """, logger: logger)
+            }
+            if deferred {
+                // The webhook did nothing wrong: no attempt, no failure, another try in a second.
+                try await connection.query(
+                    "UPDATE webhooks SET retry_at_ms = \(nowMilliseconds + 1000) WHERE id = \(webhook.id)", logger: logger)
             }
             return
         }
@@ -212,6 +219,16 @@ public struct PostgresWebhookQueue: WebhookQueue {
                 batch = WebhookPruneBatch(removed: removed, lastID: last ?? after, finished: seen < limit || reachedYoung)
             }
             return batch
+        }
+    }
+
+    public func eventPayload(id: Int64) async throws -> String? {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") {
+            let rows = try await client.query("SELECT payload::text FROM event_outbox WHERE id = \(id)", logger: logger)
+            var payload: String?
+            for try await value in rows.decode(String.self) { payload = value }
+            return payload
         }
     }
 

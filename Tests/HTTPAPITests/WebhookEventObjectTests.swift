@@ -106,12 +106,34 @@ import Testing
             #expect(created["unread"] as? Bool == true && created["starred"] as? Bool == false)
             #expect(created["id"] as? String == h.messageID && created["body"] == nil)
         }
+        // An event already done with gets its snapshot too: one being fanned out at that moment must not miss it.
         try await Self.withMessage { h in
             try await h.markEvents(pending: false)
             try await h.store.destroyMessage(grant: h.grant, id: h.messageID)
             let created = try await h.rendered(try #require(try await h.events().first))
-            #expect(created["id"] as? String == h.messageID && created["object"] as? String == "message")
-            #expect(created["folders"] as? [String] == ["inbox"] && created["subject"] == nil)
+            #expect(created["id"] as? String == h.messageID && created["subject"] as? String == "Quarterly figures")
+            #expect(created["size"] == nil && created["has_attachments"] == nil, "the API object's shape")
+        }
+    }
+
+    /// An event claimed before its message was deleted renders from the snapshot the outbox holds now;
+    /// a grant's deletion leaves snapshots as well.
+    @Test func eventClaimedBeforeTheDeletionReadsTheSnapshotAgain() async throws {
+        try await Self.withMessage { h in
+            let claimed = try #require(try await h.events().first)
+            try await h.store.destroyMessage(grant: h.grant, id: h.messageID)
+            let outbox = PostgresEventOutbox(client: h.client, logger: TestEnvironment.logger)
+            let json = try await WebhookEventObject.json(for: claimed, store: h.store) {
+                try await outbox.events(grant: h.grant, after: claimed.id - 1, limit: 1).first?.payloadJSON
+            }
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            #expect(object["subject"] as? String == "Quarterly figures" && object["folders"] as? [String] == ["inbox"])
+        }
+        try await Self.withMessage { h in
+            let grants = PostgresGrantStore(client: h.client, logger: TestEnvironment.logger)
+            #expect(try await grants.deleteGrant(id: h.grant))
+            let created = try await h.rendered(try #require(try await h.events().first))
+            #expect(created["subject"] as? String == "Quarterly figures" && created["id"] as? String == h.messageID)
         }
     }
 

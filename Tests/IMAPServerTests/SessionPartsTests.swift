@@ -10,6 +10,8 @@ import Testing
         ("Projects/%", "Projects/2026", true), ("Projects/%", "Projects/2026/Q1", false), ("Projects/*", "Projects/2026/Q1", true),
         ("inbox", "INBOX", true), ("Inbox/%", "INBOX/Sub", true), ("Sent", "Sent", true), ("sent", "Sent", false),
         ("S*t", "Sent", true), ("S%t", "Sen/t", false), ("", "INBOX", false),
+        ("inboxes", "inboxes", true), ("inbox*", "inboxes", true), ("INBOX*", "inboxes", false), ("inbox*", "INBOX/x", true),
+        ("inbox", "inboxes", false), ("Inbox%", "INBOX", true),
         ("%/%", "a/b", true), ("%/%", "a/b/c", false), ("*/%", "a/b/c", true), ("%*", "a/b", true), ("*%", "", true),
         // Names as the client sends them (modified UTF-7) and atom specials, which are plain characters.
         ("p&AOQA5A-", "p&AOQA5A-", true), ("p&*", "p&AOQA5A-", true), ("stuff &-*", "stuff &- things", true),

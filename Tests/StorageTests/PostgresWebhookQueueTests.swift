@@ -157,6 +157,31 @@ import Testing
         }
     }
 
+    /// An event that could not be read is tried again a second later, and is not held against the
+    /// webhook: no attempt, no failure, its status unchanged.
+    @Test func aDeferredEventIsNotAFailureOfTheWebhook() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("patient", triggers: ["message.created"]))
+            _ = try await Self.grantWithEvents(client, messages: 2)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            _ = try await queue.fanOut(limit: 100)
+            let before = WallClock.unixMilliseconds()
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, _ in [.delivered, .deferred("store unreachable")] })
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, _ in [] } == false, "not due within the second")
+            let rows = try await client.query(
+                "SELECT consecutive_failures, retry_at_ms, status FROM webhooks WHERE id = 'patient'")
+            for try await (failures, retryAt, status) in rows.decode((Int32, Int64, String).self) {
+                #expect(failures == 0 && status == "active" && retryAt >= before + 900 && retryAt <= WallClock.unixMilliseconds() + 1100)
+            }
+            let deliveries = try await client.query(
+                "SELECT state, attempts FROM webhook_deliveries WHERE webhook_id = 'patient' ORDER BY event_id")
+            var states: [String] = []
+            for try await (state, attempts) in deliveries.decode((String, Int32).self) { states.append("\(state):\(attempts)") }
+            #expect(states == ["delivered:1", "pending:0"])
+        }
+    }
+
     @Test func pastTheRetryWindowTheEventIsGivenUpAndTheWebhookMarkedFailing() async throws {
         try await Self.withFreshDatabase { client in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
