@@ -1,0 +1,54 @@
+import Testing
+@testable import MIME
+
+/// BODYSTRUCTURE, ENVELOPE and body sections of corpus messages, against values worked out by
+/// reading each file with RFC 2046 5.1.1 (the line break before a delimiter belongs to it) and RFC
+/// 3501 7.4.2 (sizes in bytes as stored, lines as line breaks). The corpus files end lines with LF
+/// alone, and are stored byte for byte.
+@Suite struct CorpusIMAPTests {
+    static let cases: [(name: String, structure: String, envelope: String)] = [
+        ("msg_01.txt",
+         #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 37 6 NIL NIL NIL NIL)"#,
+         #"("Fri, 4 May 2001 14:05:44 -0400" "This is a test message" (("John X. Doe" NIL "bbb" "ddd.com")) "#
+            + #"(("John X. Doe" NIL "bbb" "ddd.com")) (("John X. Doe" NIL "bbb" "ddd.com")) ((NIL NIL "bbb" "zzz.org")) "#
+            + #"NIL NIL NIL "<15090.61304.110929.45684@aaa.zzz.org>")"#),
+        ("msg_04.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 48 2 NIL ("inline" ("filename" "msg.txt")) NIL NIL)"#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 48 2 NIL ("inline" ("filename" "msg.txt")) NIL NIL)"#
+            + #" "mixed" ("boundary" "h90VIIIKmx") NIL NIL NIL)"#,
+         #"("Tue, 11 Sep 2001 00:05:05 -0400" "a simple multipart" (("Barry A. Warsaw" NIL "barry" "python.org")) "#
+            + #"(("Barry A. Warsaw" NIL "barry" "python.org")) (("Barry A. Warsaw" NIL "barry" "python.org")) "#
+            + #"((NIL NIL "barry" "python.org")) NIL NIL NIL "<15261.36209.358846.118674@anthem.python.org>")"#),
+        ("msg_07.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 36 3 NIL NIL NIL NIL)"#
+            + #"("image" "gif" ("name" "dingusfish.gif") NIL NIL "base64" 4746 NIL ("attachment" ("filename" "dingusfish.gif")) NIL NIL)"#
+            + #" "mixed" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
+         #"("Fri, 20 Apr 2001 19:35:02 -0400" "Here is your dingus fish" (("Barry" NIL "barry" "digicool.com")) "#
+            + #"(("Barry" NIL "barry" "digicool.com")) (("Barry" NIL "barry" "digicool.com")) "#
+            + #"(("Dingus Lovers" NIL "cravindogs" "cravindogs.com")) NIL NIL NIL NIL)"#),
+    ]
+
+    @Test(arguments: cases.map(\.name))
+    func structureAndEnvelope(name: String) throws {
+        let expected = try #require(Self.cases.first { $0.name == name })
+        let message = Fixture.corpus(name)
+        #expect(message.bodyStructure(extensible: true) == expected.structure)
+        #expect(message.envelope == expected.envelope)
+    }
+
+    @Test func sectionsOfAMultipart() {
+        let message = Fixture.corpus("msg_04.txt")
+        let body = "a simple kind of mirror\nto reflect upon our own\n"
+        let mime = "Content-Type: text/plain\nContent-Disposition: inline;\n\tfilename=\"msg.txt\"\nContent-Transfer-Encoding: 7bit\n\n"
+        for section in [1, 2] {
+            #expect(message.string(message.bytes(for: SectionSpec(path: [section]))) == body)
+            #expect(message.string(message.bytes(for: SectionSpec(path: [section], text: .mime))) == mime)
+        }
+        #expect(message.bytes(for: SectionSpec(path: [3])) == nil)
+        // A part that is not multipart is its own part 1, as a single-part message is (RFC 3501 6.4.5).
+        #expect(message.string(message.bytes(for: SectionSpec(path: [1, 1]))) == body)
+        let gif = Fixture.corpus("msg_07.txt")
+        #expect(gif.bytes(for: SectionSpec(path: [2]))?.count == 4746)
+        #expect(gif.string(gif.bytes(for: SectionSpec(path: [1]))) == "Hi there,\n\nThis is the dingus fish.\n")
+    }
+}
