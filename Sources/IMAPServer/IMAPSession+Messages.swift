@@ -55,7 +55,11 @@ extension IMAPSession {
 
     func resolve(_ set: SequenceSet, byUID: Bool) throws(IMAPCommandError) -> [Int64] {
         let mailbox = try requireSelected()
-        return byUID ? mailbox.uids(forUIDSet: set) : mailbox.uids(forSequenceSet: set)
+        if byUID { return mailbox.uids(forUIDSet: set) }
+        guard mailbox.isValidSequenceSet(set) else {
+            throw IMAPCommandError(.bad, "Invalid message sequence number: the mailbox has \(mailbox.count) messages")
+        }
+        return mailbox.uids(forSequenceSet: set)
     }
 
     // MARK: FETCH

@@ -116,6 +116,13 @@ struct SelectedMailbox {
         return nil
     }
 
+    /// False when the set names a message number beyond the mailbox, or `*` in an empty one: a
+    /// protocol error, answered `BAD` (RFC 9051 2.3.1.2). UID sets have no such limit.
+    func isValidSequenceSet(_ set: SequenceSet) -> Bool {
+        guard case .ranges(let ranges) = set else { return true }
+        return count > 0 && ranges.allSatisfy { $0.resolved(largest: count).upperBound <= count }
+    }
+
     /// The UIDs a sequence set names (message numbers, `*` = the last message).
     func uids(forSequenceSet set: SequenceSet) -> [Int64] {
         guard !uidList.isEmpty else { return [] }

@@ -52,6 +52,19 @@ import Testing
         return SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: uids.map { state($0) }), readOnly: false)
     }
 
+    /// RFC 9051 2.3.1.2: a message number beyond the mailbox, or `*` in an empty one, is a protocol error.
+    @Test func sequenceSetsBeyondTheMailboxAreInvalid() {
+        let mailbox = Self.mailbox([3, 5, 9])
+        #expect(mailbox.isValidSequenceSet(SequenceSet([SequenceRange(1...3)])))
+        #expect(mailbox.isValidSequenceSet(SequenceSet([SequenceRange(.number(2), .last)])))
+        #expect(!mailbox.isValidSequenceSet(SequenceSet([SequenceRange(2...4)])))
+        #expect(!mailbox.isValidSequenceSet(SequenceSet(1, 4)))
+        #expect(mailbox.isValidSequenceSet(.lastCommand))
+        let empty = Self.mailbox([])
+        #expect(!empty.isValidSequenceSet(SequenceSet([SequenceRange(.number(1), .last)])))
+        #expect(!empty.isValidSequenceSet(SequenceSet([SequenceRange(.last)])))
+    }
+
     @Test func sequenceNumbersFollowUIDs() {
         let mailbox = Self.mailbox([3, 5, 9])
         #expect(mailbox.sequenceNumber(of: 5) == 2)

@@ -1208,3 +1208,23 @@ def test_recent_belongs_to_the_first_session_that_sees_the_message(cluster, acco
     finally:
         first.close()
         second.close()
+
+
+def test_message_numbers_beyond_the_mailbox_are_bad_and_uids_are_not(account, us1):
+    """RFC 9051 2.3.1.2: a message sequence number above the message count (or * in an empty
+    mailbox) is a protocol error; a UID set may name UIDs that do not exist."""
+    acct = account(us1)
+    raw = acct.imaplib(us1)
+    raw.select("Archive")
+    for command, args in (("FETCH", ("1:*", "(FLAGS)")), ("STORE", ("1", "+FLAGS", "(\\Seen)")), ("COPY", ("1", "INBOX"))):
+        with pytest.raises(imaplib.IMAP4.error, match="[Ii]nvalid message sequence number"):
+            raw._simple_command(command, *args)
+    typ, data = raw.uid("FETCH", "1:*", "(FLAGS)")
+    assert typ == "OK" and data == [None], data
+    assert raw.append("Archive", None, None, message("numbered"))[0] == "OK"
+    raw.select("Archive")
+    with pytest.raises(imaplib.IMAP4.error, match="[Ii]nvalid message sequence number"):
+        raw._simple_command("FETCH", "1:2", "(FLAGS)")
+    typ, data = raw.fetch("1:*", "(FLAGS)")
+    assert typ == "OK" and len(data) == 1, data
+    assert raw.noop()[0] == "OK"
