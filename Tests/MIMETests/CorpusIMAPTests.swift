@@ -26,6 +26,26 @@ import Testing
          #"("Fri, 20 Apr 2001 19:35:02 -0400" "Here is your dingus fish" (("Barry" NIL "barry" "digicool.com")) "#
             + #"(("Barry" NIL "barry" "digicool.com")) (("Barry" NIL "barry" "digicool.com")) "#
             + #"(("Dingus Lovers" NIL "cravindogs" "cravindogs.com")) NIL NIL NIL NIL)"#),
+        // A whole message that is a message/rfc822: the outer body's size and lines, the inner envelope
+        // (Sender given, Reply-To from From) and structure.
+        ("msg_06.txt",
+         #"("message" "rfc822" NIL NIL "forwarded message" "7bit" 481 ("Thu, 13 Sep 2001 17:28:28 -0400" "testing" "#
+            + #"(("Barry A. Warsaw" NIL "barry" "python.org")) ((NIL NIL "barry" "python.org")) "#
+            + #"(("Barry A. Warsaw" NIL "barry" "python.org")) ((NIL NIL "barry" "python.org")) NIL NIL NIL "#
+            + #""<15265.9468.713530.98441@python.org>") ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 1 NIL NIL NIL NIL) "#
+            + #"16 NIL NIL NIL NIL)"#,
+         #"("Thu, 13 Sep 2001 17:28:42 -0400" "forwarded message from Barry A. Warsaw" "#
+            + #"(("Barry A. Warsaw" NIL "barry" "python.org")) ((NIL NIL "barry" "python.org")) "#
+            + #"(("Barry A. Warsaw" NIL "barry" "python.org")) ((NIL NIL "barry" "python.org")) NIL NIL NIL "#
+            + #""<15265.9482.641338.555352@python.org>")"#),
+        // multipart/signed with a preamble and multi-line parameters, in the order written; no Date.
+        ("msg_45.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 29 1 NIL NIL NIL NIL)"#
+            + #"("application" "pgp-signature" ("name" "signature.asc") NIL "OpenPGP digital signature" "7bit" 189 NIL "#
+            + #"("attachment" ("filename" "signature.asc")) NIL NIL) "signed" "#
+            + #"("boundary" "borderline" "protocol" "application/pgp-signature" "micalg" "pgp-sha1") NIL NIL NIL)"#,
+         #"(NIL "test" ((NIL NIL "foo" "bar.baz")) ((NIL NIL "foo" "bar.baz")) ((NIL NIL "foo" "bar.baz")) "#
+            + #"((NIL NIL "baz" "bar.foo")) NIL NIL NIL NIL)"#),
     ]
 
     @Test(arguments: cases.map(\.name))
