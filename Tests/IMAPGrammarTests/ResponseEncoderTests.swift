@@ -136,6 +136,19 @@ func responseEncodes(_ response: Response, _ expected: String) {
     #expect(encode(response) == expected)
 }
 
+/// A literal cannot carry NUL (CHAR8): BODY and RFC822 send it as 0x80, same length; BINARY keeps it
+/// in a literal8.
+@Test("NUL in message bytes")
+func nulInMessageBytes() {
+    let bytes = ByteBuffer(bytes: [0x61, 0x00, 0x62])
+    let body = ResponseEncoder().encode(.untagged(.fetch(1, [.body(section: SectionSpecifier(), origin: nil, data: bytes)])))
+    #expect(Array(body.readableBytesView) == Array("* 1 FETCH (BODY[] {3}\r\na".utf8) + [0x80] + Array("b)\r\n".utf8))
+    let rfc822 = ResponseEncoder().encode(.untagged(.fetch(1, [.rfc822(bytes)])))
+    #expect(Array(rfc822.readableBytesView) == Array("* 1 FETCH (RFC822 {3}\r\na".utf8) + [0x80] + Array("b)\r\n".utf8))
+    let binary = ResponseEncoder().encode(.untagged(.fetch(1, [.binary(section: [], origin: nil, data: bytes)])))
+    #expect(Array(binary.readableBytesView) == Array("* 1 FETCH (BINARY[] ~{3}\r\na".utf8) + [0x00] + Array("b)\r\n".utf8))
+}
+
 /// Strings: atom, quoted (escaped) or literal as the bytes require.
 let stringVectors: [(String, String, String)] = [
     // (value, as astring, as string)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// One item of an untagged FETCH response (RFC 9051 section 7.5.2, RFC 3516, RFC 7162).
@@ -78,8 +83,15 @@ public enum FetchValue: Hashable, Sendable {
         }
     }
 
-    /// Message bytes always go out as a literal (they hold CRLF); nil is `NIL`.
+    /// Message bytes always go out as a literal (they hold CRLF); nil is `NIL`. A literal cannot
+    /// carry NUL (`CHAR8` excludes it), so a NUL in a stored message goes out as 0x80 in BODY and
+    /// RFC822 answers, as other servers do; BINARY sends the bytes unchanged in a literal8.
     private static func writeData(_ data: ByteBuffer?, into writer: inout ResponseWriter) {
-        if let data { writer.writeLiteral(data) } else { writer.writeString("NIL") }
+        guard let data else { writer.writeString("NIL"); return }
+        let hasNUL = data.withUnsafeReadableBytes { bytes in
+            bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
+        }
+        guard hasNUL else { writer.writeLiteral(data); return }
+        writer.writeLiteral(data.readableBytesView.map { $0 == 0 ? 0x80 : $0 })
     }
 }
