@@ -46,6 +46,26 @@ import Testing
             + #"("boundary" "borderline" "protocol" "application/pgp-signature" "micalg" "pgp-sha1") NIL NIL NIL)"#,
          #"(NIL "test" ((NIL NIL "foo" "bar.baz")) ((NIL NIL "foo" "bar.baz")) ((NIL NIL "foo" "bar.baz")) "#
             + #"((NIL NIL "baz" "bar.foo")) NIL NIL NIL NIL)"#),
+        // A multipart inside a multipart.
+        ("msg_13.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 18 1 NIL NIL NIL NIL)"#
+            + #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 36 3 NIL NIL NIL NIL)"#
+            + #"("image" "gif" ("name" "dingusfish.gif") NIL NIL "base64" 4746 NIL ("attachment" ("filename" "dingusfish.gif")) NIL NIL)"#
+            + #" "mixed" ("boundary" "BOUNDARY") NIL NIL NIL) "mixed" ("boundary" "OUTER") NIL NIL NIL)"#,
+         #"("Fri, 20 Apr 2001 19:35:02 -0400" "Here is your dingus fish" (("Barry" NIL "barry" "digicool.com")) "#
+            + #"(("Barry" NIL "barry" "digicool.com")) (("Barry" NIL "barry" "digicool.com")) "#
+            + #"(("Dingus Lovers" NIL "cravindogs" "cravindogs.com")) NIL NIL NIL NIL)"#),
+        // A digest of two messages; no Subject, To or Date at the top.
+        ("msg_28.txt",
+         #"(("message" "rfc822" NIL NIL NIL "7bit" 96 (NIL "ee" ((NIL NIL "cc" "dd.org")) ((NIL NIL "cc" "dd.org")) "#
+            + #"((NIL NIL "cc" "dd.org")) ((NIL NIL "aa" "bb.org")) NIL NIL NIL NIL) "#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1 NIL NIL NIL NIL) 6 NIL NIL NIL NIL)"#
+            + #"("message" "rfc822" NIL NIL NIL "7bit" 96 (NIL "ee" ((NIL NIL "cc" "dd.org")) ((NIL NIL "cc" "dd.org")) "#
+            + #"((NIL NIL "cc" "dd.org")) ((NIL NIL "aa" "bb.org")) NIL NIL NIL NIL) "#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1 NIL NIL NIL NIL) 6 NIL NIL NIL NIL)"#
+            + #" "digest" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
+         #"(NIL NIL ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) "#
+            + #"NIL NIL NIL NIL NIL)"#),
     ]
 
     @Test(arguments: cases.map(\.name))
@@ -67,6 +87,13 @@ import Testing
         #expect(message.bytes(for: SectionSpec(path: [3])) == nil)
         // A part that is not multipart is its own part 1, as a single-part message is (RFC 3501 6.4.5).
         #expect(message.string(message.bytes(for: SectionSpec(path: [1, 1]))) == body)
+        let nested = Fixture.corpus("msg_13.txt")
+        #expect(nested.string(nested.bytes(for: SectionSpec(path: [2, 1]))) == "Hi there,\n\nThis is the dingus fish.\n")
+        #expect(nested.bytes(for: SectionSpec(path: [2, 2]))?.count == 4746)
+        #expect(nested.string(nested.bytes(for: SectionSpec(path: [2], text: .mime))) == "Content-Type: multipart/mixed; boundary=BOUNDARY\n\n")
+        let digest = Fixture.corpus("msg_28.txt")
+        #expect(digest.string(digest.bytes(for: SectionSpec(path: [2, 1]))) == "message 2\n")
+        #expect(digest.string(digest.bytes(for: SectionSpec(path: [1], text: .text))) == "message 1\n")
         let gif = Fixture.corpus("msg_07.txt")
         #expect(gif.bytes(for: SectionSpec(path: [2]))?.count == 4746)
         #expect(gif.string(gif.bytes(for: SectionSpec(path: [1]))) == "Hi there,\n\nThis is the dingus fish.\n")
