@@ -34,6 +34,7 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
     private let nextToken = NIOLockedValueBox(0)
     private let everyGrantListeners = NIOLockedValueBox([@Sendable () -> Void]())
     private let outboundListeners = NIOLockedValueBox([@Sendable () -> Void]())
+    private let firstSubscription = NIOLockedValueBox((confirmed: false, waiters: [CheckedContinuation<Void, Never>]()))
 
     public init(publisher: RedisClient, subscriber: RedisSubscriber, logger: Logger) {
         self.publisher = publisher
@@ -111,6 +112,18 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
         }
     }
 
+    /// Returns once Redis first confirmed the bus's subscription: from then on, every announcement
+    /// of any node reaches this node's listeners.
+    public func subscribed() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let confirmed = firstSubscription.withLockedValue { state in
+                if !state.confirmed { state.waiters.append(waiter) }
+                return state.confirmed
+            }
+            if confirmed { waiter.resume() }
+        }
+    }
+
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await self.subscriber.run() }
@@ -140,6 +153,12 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
             }
             do {
                 try await subscriber.psubscribe(["mailbox:*"])
+                let waiters = firstSubscription.withLockedValue { state in
+                    state.confirmed = true
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
             } catch {
                 logger.warning("mailbox events not subscribed yet; retrying in the background", metadata: ["error": "\(error)"])
             }

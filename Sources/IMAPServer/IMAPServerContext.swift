@@ -39,12 +39,13 @@ public struct IMAPServerContext: Sendable {
     /// The content of messages sessions read, shared by every session of the node.
     public var contentCache: MessageContentCache
     public var timers: Timers
+    public var clock: SessionClock
     public var logger: Logger
 
     public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
                 store: any MailStore, events: MailboxEventBus, hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
                 registries: [Region: NodeRegistry], upstreamTLS: NIOSSLContext, limits: IMAPLimits = .default, contentCache: MessageContentCache = MessageContentCache(),
-                timers: Timers = Timers(), logger: Logger) {
+                timers: Timers = Timers(), clock: SessionClock = .system, logger: Logger) {
         self.region = region
         self.node = node
         self.hostname = hostname
@@ -61,6 +62,7 @@ public struct IMAPServerContext: Sendable {
         self.limits = limits
         self.contentCache = contentCache
         self.timers = timers
+        self.clock = clock
         self.logger = logger
     }
 }

@@ -28,10 +28,10 @@ final class IMAPSession {
     private var handedOff = false
     /// The server ended an IDLE: the client's DONE may still be on its way.
     private var lateDoneExpected = false
-    private var lastPoll = ContinuousClock.now
+    private var lastPoll: ContinuousClock.Instant
     /// Set when the grant's credentials changed after this session logged in.
     private var credentialsRevoked = false
-    private var lastCredentialsCheck = ContinuousClock.now
+    private var lastCredentialsCheck: ContinuousClock.Instant
     /// The mailbox of the selected state, nil otherwise.
     var selected: SelectedMailbox? {
         didSet { if selected?.folder.id != oldValue?.folder.id { selectedMailboxChanged = false } }
@@ -47,7 +47,7 @@ final class IMAPSession {
     private var state: State = .notAuthenticated
     private var pending: Pending = .none
     private var encoder = ResponseEncoder()
-    private var lastActivity = ContinuousClock.now
+    private var lastActivity: ContinuousClock.Instant
     private var logger: Logger
     private var slotRenewal: Task<Void, Never>?
 
@@ -57,6 +57,10 @@ final class IMAPSession {
         self.eventSink = eventSink
         self.connectionID = connectionID
         isTLS = connection.isTLS
+        let now = context.clock.now()
+        lastPoll = now
+        lastCredentialsCheck = now
+        lastActivity = now
         var logger = context.logger
         logger[metadataKey: "imap.connection"] = "\(connectionID)"
         logger[metadataKey: "client"] = "\(connection.remoteAddress)"
@@ -143,7 +147,7 @@ final class IMAPSession {
             }
             return true
         case .input(let result):
-            lastActivity = .now
+            lastActivity = context.clock.now()
             return try await handleInput(result)
         }
     }
@@ -157,7 +161,7 @@ final class IMAPSession {
     }
 
     private func checkTimers() async throws -> Bool {
-        let now = ContinuousClock.now
+        let now = context.clock.now()
         if let grant, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) {
             lastCredentialsCheck = now
             if let current = try? await context.grants.grant(id: grant.id), current.credentialsVersion == grant.credentialsVersion {
@@ -345,7 +349,7 @@ final class IMAPSession {
                      ok("NAMESPACE completed")], true)
         case .idle:
             guard grant != nil else { return ([bad("IDLE requires authentication")], true) }
-            let now = ContinuousClock.now
+            let now = context.clock.now()
             pending = .idle(tag: tag, since: now, lastKeepalive: now)
             IMAPMetrics.idleSessions.increment()
             let updates = selected == nil ? [] : ((try? await synchronize(grant!, force: true)) ?? [])

@@ -217,7 +217,9 @@ let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
     ("d1  NOOP", "d1", .unknownCommand),
     ("d2 SELECT INBOX ()", "d2", .badSyntax),
     ("d3 FETCH 1 FLAGS (CHANGEDSINCE 0)", "d3", .badSyntax),
-    ("NOOP", nil, .badSyntax),
+    // A line with nothing but a tag: the answer carries it.
+    ("NOOP", "NOOP", .badSyntax),
+    ("DONE", "DONE", .badSyntax),
     ("+tag NOOP", nil, .badSyntax),
     ("* NOOP", nil, .badSyntax),
     ("\u{1}x NOOP", nil, .badSyntax),

@@ -371,10 +371,13 @@ public struct CommandParser: Sendable {
     }
 
     /// The tag at the start of `bytes` when it is a valid tag followed by SP.
+    /// The tag of a line that starts with one: tag characters up to a space, or up to the end of a
+    /// line that has nothing else (`DONE` sent after the server already ended IDLE is answered
+    /// `DONE BAD`, under the tag the client will look for).
     static func leadingTag<Bytes: Collection>(_ bytes: Bytes) -> String? where Bytes.Element == UInt8 {
         var tag: [UInt8] = []
         for b in bytes {
-            if b == 0x20 { return tag.isEmpty ? nil : String(decoding: tag, as: UTF8.self) }
+            if b == 0x20 || b == 0x0D { return tag.isEmpty ? nil : String(decoding: tag, as: UTF8.self) }
             guard GrammarCursor.isTagChar(b), tag.count < 256 else { return nil }
             tag.append(b)
         }

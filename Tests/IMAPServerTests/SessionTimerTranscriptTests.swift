@@ -1,0 +1,73 @@
+@testable import IMAPServer
+import Testing
+
+/// The session's timers, with the test moving the clock and delivering the ticks: nothing waits
+/// for real time to pass.
+@Suite(.serialized) struct SessionTimerTranscriptTests {
+    @Test func autologoutAfterTheIdleLimitOutsideIDLE() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            nodes.clock.advance(by: nodes.contexts[0].timers.idleOutsideIDLE - .seconds(1))
+            client.tick()
+            try await client.run("""
+                C: a NOOP
+                S: a OK NOOP completed
+                """)
+            // The NOOP was activity: the limit counts from it.
+            nodes.clock.advance(by: nodes.contexts[0].timers.idleOutsideIDLE - .seconds(1))
+            client.tick()
+            try await client.run("""
+                C: b NOOP
+                S: b OK NOOP completed
+                """)
+            nodes.clock.advance(by: nodes.contexts[0].timers.idleOutsideIDLE)
+            client.tick()
+            try await client.run("S: * BYE Autologout; idle for too long")
+            try await client.ended()
+        }
+    }
+
+    @Test func idleSendsKeepalivesAndEndsAfterItsLimit() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let timers = nodes.contexts[0].timers
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 0 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 1] Predicted next UID
+                S: s OK [READ-WRITE] SELECT completed
+                C: i IDLE
+                S: + idling
+                """)
+            // IDLE is not subject to the autologout limit; keepalives go out on their interval.
+            nodes.clock.advance(by: timers.keepalive)
+            client.tick()
+            try await client.run("S: * OK Still here")
+            nodes.clock.advance(by: timers.maximumIDLE - timers.keepalive)
+            client.tick()
+            try await client.run("S: i OK IDLE terminated after 30 minutes; re-issue IDLE")
+            // A DONE already on its way when the server ended IDLE is dropped without an answer.
+            try await client.run("""
+                C: DONE
+                C: n NOOP
+                S: n OK NOOP completed
+                """)
+            await client.close()
+        }
+    }
+
+    @Test func drainingSaysByeWithUnavailable() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.connect()
+            client.shutdown()
+            try await client.run("S: * BYE [UNAVAILABLE] This node is shutting down; reconnect")
+            try await client.ended()
+        }
+    }
+}

@@ -1,0 +1,439 @@
+@testable import IMAPServer
+import Testing
+
+/// Client lines in, server lines out: the session of a node, over a testing channel, against a
+/// real Postgres and Redis. Two nodes where a behaviour crosses sessions.
+@Suite struct SessionTranscriptTests {
+    static let plain = """
+        From: Ann Example <ann@example.test>
+        To: Team Lead <lead@example.test>
+        Subject: weekly report
+        Date: Tue, 01 Dec 2026 23:30:00 -0800
+        Message-ID: <weekly-1@example.test>
+
+        Numbers are up.
+        See you Monday.
+        """
+
+    // MARK: \Recent (RFC 3501 2.3.2)
+
+    @Test func aMessageIsRecentInExactlyOneSessionWhicheverNodeAddedIt() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let first = try await nodes.login(account, node: 0)
+            let second = try await nodes.login(account, node: 1)
+            try await first.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 0 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 1] Predicted next UID
+                S: s OK [READ-WRITE] SELECT completed
+                """)
+            try await second.append(Self.plain)
+            try await first.run("""
+                C: n NOOP
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: n OK NOOP completed
+                C: f FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS (\\Recent))
+                S: f OK FETCH completed
+                C: r SEARCH RECENT
+                S: * SEARCH 1
+                S: r OK SEARCH completed
+                C: w SEARCH NEW
+                S: * SEARCH 1
+                S: w OK SEARCH completed
+                C: o SEARCH OLD
+                S: * SEARCH
+                S: o OK SEARCH completed
+                """)
+            // The other node's session sees the message, but not as recent.
+            try await second.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: f FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS ())
+                S: f OK FETCH completed
+                """)
+            // EXAMINE reports a new message as recent but leaves it to the session that takes it.
+            let third = try await nodes.login(account, node: 1)
+            try await third.append(Self.plain.replacingOccurrences(of: "weekly-1@", with: "weekly-2@"))
+            try await third.run("""
+                C: st STATUS INBOX (MESSAGES RECENT)
+                S: * STATUS INBOX (MESSAGES 2 RECENT 1)
+                S: st OK STATUS completed
+                C: e EXAMINE INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 2 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: e OK [READ-ONLY] EXAMINE completed
+                """)
+            try await first.run("""
+                C: n NOOP
+                S: * 2 EXISTS
+                S: * 2 RECENT
+                S: n OK NOOP completed
+                """)
+            for client in [first, second, third] { await client.close() }
+        }
+    }
+
+    // MARK: Keywords (RFC 3501 7.2.6)
+
+    @Test func aNewKeywordIsAnnouncedToEverySessionBeforeAFetchShowsIt() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let setter = try await nodes.login(account, node: 0)
+            try await setter.append(Self.plain, flags: "\\Seen")
+            let watcher = try await nodes.login(account, node: 1)
+            try await watcher.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen \\*)] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: s OK [READ-WRITE] SELECT completed
+                """)
+            try await setter.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen \\*)] …
+                S: * 1 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: s OK [READ-WRITE] SELECT completed
+                C: k STORE 1 +FLAGS ($Project)
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project \\*)] …
+                S: * 1 FETCH (FLAGS ($Project \\Seen))
+                S: k OK STORE completed
+                """)
+            try await watcher.run("""
+                C: n NOOP
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project \\*)] …
+                S: * 1 FETCH (UID 1 FLAGS ($Project \\Seen \\Recent))
+                S: n OK NOOP completed
+                """)
+            // A session that selects afterwards finds the keyword in FLAGS from the start.
+            let late = try await nodes.login(account, node: 1)
+            try await late.run("""
+                C: e EXAMINE INBOX
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 1 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: e OK [READ-ONLY] EXAMINE completed
+                """)
+            for client in [setter, watcher, late] { await client.close() }
+        }
+    }
+
+    // MARK: Subscriptions (RFC 3501 6.3.6 to 6.3.9)
+
+    @Test func subscriptionsAreStoredAndOutliveTheirMailboxes() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account, node: 0)
+            try await client.run("""
+                C: c CREATE Projects/2026
+                S: c OK CREATE completed
+                C: u SUBSCRIBE Projects/2026
+                S: u OK SUBSCRIBE completed
+                C: l LSUB "" Projects/%
+                S: * LSUB (\\HasNoChildren) "/" Projects/2026
+                S: l OK LSUB completed
+                C: p LSUB "" %
+                S: * LSUB (\\HasNoChildren) "/" INBOX
+                S: * LSUB (\\HasNoChildren \\Sent) "/" Sent
+                S: * LSUB (\\HasNoChildren \\Drafts) "/" Drafts
+                S: * LSUB (\\HasNoChildren \\Trash) "/" Trash
+                S: * LSUB (\\HasNoChildren \\Junk) "/" Junk
+                S: * LSUB (\\HasNoChildren \\Archive) "/" Archive
+                S: * LSUB (\\Noselect) "/" Projects
+                S: p OK LSUB completed
+                C: d DELETE Projects/2026
+                S: d OK DELETE completed
+                """)
+            await client.close()
+            // Another session on another node: the subscription is still there, its mailbox is not.
+            let other = try await nodes.login(account, node: 1)
+            try await other.run("""
+                C: l LSUB "" Projects/*
+                S: * LSUB (\\Noselect) "/" Projects/2026
+                S: l OK LSUB completed
+                C: x LIST (SUBSCRIBED) "" Projects/*
+                S: * LIST (\\NonExistent \\Subscribed) "/" Projects/2026
+                S: x OK LIST completed
+                C: v UNSUBSCRIBE Projects/2026
+                S: v OK UNSUBSCRIBE completed
+                C: w UNSUBSCRIBE Projects/2026
+                S: w NO [NONEXISTENT] Not subscribed to this name
+                """)
+            await other.close()
+        }
+    }
+
+    // MARK: Mailbox names (RFC 3501 5.1, 5.1.3)
+
+    @Test func namesInModifiedUTF7RoundTripAndInvalidOnesAreNo() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.run("""
+                C: c1 CREATE p&AOQA5A-
+                S: c1 OK CREATE completed
+                C: c2 CREATE "stuff &- things"
+                S: c2 OK CREATE completed
+                C: l1 LIST "" p*
+                S: * LIST (\\HasNoChildren) "/" p&AOQA5A-
+                S: l1 OK LIST completed
+                C: l2 LIST "" "stuff &-*"
+                S: * LIST (\\HasNoChildren) "/" "stuff &- things"
+                S: l2 OK LIST completed
+                C: s1 STATUS p&AOQA5A- (MESSAGES)
+                S: * STATUS p&AOQA5A- (MESSAGES 0)
+                S: s1 OK STATUS completed
+                C: r1 RENAME p&AOQA5A- q&AOQA5A-
+                S: r1 OK RENAME completed
+                C: e1 EXAMINE q&AOQA5A-
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 0 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 1] Predicted next UID
+                S: e1 OK [READ-ONLY] EXAMINE completed
+                C: d1 DELETE q&AOQA5A-
+                S: d1 OK DELETE completed
+                C: b1 CREATE &Jjo
+                S: b1 NO [CANNOT] Mailbox name is not valid modified UTF-7
+                C: b2 SELECT &AGE-
+                S: b2 NO [NONEXISTENT] Mailbox name is not valid modified UTF-7
+                C: b3 LIST "" "#$&'+,-.:;<=>?@^_`|}"
+                S: b3 OK LIST completed
+                C: b4 LIST "" "!#$&'+,-.:;<=>?@^_`|}*%"
+                S: b4 OK LIST completed
+                C: n NOOP
+                S: n OK NOOP completed
+                """)
+            await client.close()
+        }
+    }
+
+    // MARK: SEARCH (RFC 3501 6.4.4) and ESEARCH (RFC 4731)
+
+    @Test func searchKeysFollowTheRFC() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append("""
+                From: "Ann Example" <ann@example.test>
+                To: project-team: bob@example.test, carol@example.test;
+                Subject: weekly report
+                Date: Tue, 01 Dec 2026 23:30:00 -0800
+
+                Numbers are up.
+                """)
+            try await client.run("""
+                C: s EXAMINE INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-ONLY] EXAMINE completed
+                C: a1 SEARCH SENTON 1-Dec-2026
+                S: * SEARCH 1
+                S: a1 OK SEARCH completed
+                C: a2 SEARCH SENTON 2-Dec-2026
+                S: * SEARCH
+                S: a2 OK SEARCH completed
+                C: a3 SEARCH SENTBEFORE 2-Dec-2026 SENTSINCE 1-Dec-2026
+                S: * SEARCH 1
+                S: a3 OK SEARCH completed
+                C: b1 SEARCH HEADER Subject ""
+                S: * SEARCH 1
+                S: b1 OK SEARCH completed
+                C: b2 SEARCH HEADER Cc ""
+                S: * SEARCH
+                S: b2 OK SEARCH completed
+                C: c1 SEARCH FROM "ann example"
+                S: * SEARCH 1
+                S: c1 OK SEARCH completed
+                C: c2 SEARCH TO project-team
+                S: * SEARCH 1
+                S: c2 OK SEARCH completed
+                C: c3 SEARCH CHARSET UTF-8 SUBJECT WEEKLY
+                S: * SEARCH 1
+                S: c3 OK SEARCH completed
+                C: c4 SEARCH CHARSET KOI8-Q SUBJECT weekly
+                S: c4 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset
+                C: e1 SEARCH RETURN () ALL
+                S: * ESEARCH (TAG "e1") ALL 1
+                S: e1 OK SEARCH completed
+                C: e2 UID SEARCH RETURN (MIN MAX COUNT) SUBJECT nothing-like-this
+                S: * ESEARCH (TAG "e2") UID COUNT 0
+                S: e2 OK UID SEARCH completed
+                C: e3 SEARCH RETURN (COUNT MIN) ALL
+                S: * ESEARCH (TAG "e3") MIN 1 COUNT 1
+                S: e3 OK SEARCH completed
+                """)
+            await client.close()
+        }
+    }
+
+    // MARK: BODYSTRUCTURE, ENVELOPE, sections (RFC 3501 7.4.2)
+
+    @Test func bodyStructureCountsLineBreaksAndKeepsWrittenCase() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            let message = "From: a@example.test\r\nSubject: x\r\nContent-Type: Text/Plain; charset=us-ascii\r\n"
+                + "Content-Transfer-Encoding: X-Custom\r\nContent-Language: en\r\n\r\nline one\r\nline two"
+            try await client.sendRaw("ap APPEND INBOX {\(message.utf8.count)+}\r\n\(message)\r\n")
+            _ = try await client.readUntilTagged("ap")
+            try await client.run("""
+                C: s EXAMINE INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-ONLY] EXAMINE completed
+                C: f FETCH 1 (BODYSTRUCTURE ENVELOPE)
+                S: * 1 FETCH (BODYSTRUCTURE ("Text" "Plain" ("charset" "us-ascii") NIL NIL "X-Custom" 18 1 NIL NIL ("en") NIL) ENVELOPE (NIL "x" ((NIL NIL "a" "example.test")) ((NIL NIL "a" "example.test")) ((NIL NIL "a" "example.test")) NIL NIL NIL NIL NIL))
+                S: f OK FETCH completed
+                C: g FETCH 1 (BODY.PEEK[1] BODY.PEEK[1.MIME])
+                S: * 1 FETCH (BODY[1] {18}
+                S: line one
+                S: line two BODY[1.MIME] {…}
+                S: From: a@example.test
+                S: Subject: x
+                S: Content-Type: Text/Plain; charset=us-ascii
+                S: Content-Transfer-Encoding: X-Custom
+                S: Content-Language: en
+                S: 
+                S: )
+                S: g OK FETCH completed
+                """)
+            await client.close()
+        }
+    }
+
+    // MARK: BINARY (RFC 3516)
+
+    @Test func binaryFetchDecodesAndRefusesUnknownEncodings() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append("""
+                From: a@example.test
+                Subject: encoded
+                MIME-Version: 1.0
+                Content-Type: multipart/mixed; boundary=b
+
+                --b
+                Content-Type: text/plain
+                Content-Transfer-Encoding: base64
+
+                aGVsbG8gd29ybGQ=
+                --b
+                Content-Type: application/octet-stream
+                Content-Transfer-Encoding: x-unknown
+
+                abc
+                --b--
+                """)
+            try await client.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: b1 FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])
+                S: * 1 FETCH (BINARY[1] {11}
+                S: hello world BINARY.SIZE[1] 11)
+                S: b1 OK FETCH completed
+                C: b2 FETCH 1 BINARY.PEEK[2]
+                S: b2 NO [UNKNOWN-CTE] …
+                C: b3 APPEND INBOX ~{6+}
+                """)
+            try await client.sendRaw("a\0b\r\n\r\n")
+            let appended = try await client.readUntilTagged("b3")
+            #expect(appended.last?.hasPrefix("b3 OK [APPENDUID ") == true)
+            await client.close()
+        }
+    }
+
+    // MARK: Errors (RFC 9051 7.1)
+
+    @Test func failuresAreNoWithTheirCodeAndSyntaxIsBadAndTheSessionGoesOn() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append(Self.plain)
+            try await client.run("""
+                C: e1 CREATE INBOX
+                S: e1 NO [ALREADYEXISTS] INBOX already exists
+                C: e2 CREATE Sent
+                S: e2 NO [ALREADYEXISTS] Mailbox already exists
+                C: e3 DELETE Nowhere
+                S: e3 NO [NONEXISTENT] No such mailbox
+                C: e4 DELETE Trash
+                S: e4 NO [CANNOT] …
+                C: e5 SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: e5 OK [READ-WRITE] SELECT completed
+                C: e6 COPY 1 Nowhere
+                S: e6 NO [TRYCREATE] …
+                C: e7 FETCH 2 FLAGS
+                S: e7 BAD …
+                C: e8 FETCH 1 (FLAGS
+                S: e8 BAD …
+                C: e9 XYZZY
+                S: e9 BAD …XYZZY
+                C: f1 UID FETCH 99 FLAGS
+                S: f1 OK UID FETCH completed
+                C: f2 FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS (\\Recent))
+                S: f2 OK FETCH completed
+                """)
+            await client.close()
+        }
+    }
+}
