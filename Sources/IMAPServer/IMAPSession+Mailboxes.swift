@@ -8,6 +8,8 @@ extension IMAPSession {
     /// can have it (`[NONEXISTENT]`), and none can be made with it (`[CANNOT]` when `creating`).
     func folderName(_ mailbox: MailboxName, creating: Bool = false) throws(IMAPCommandError) -> String {
         if mailbox.isInbox { return "INBOX" }
+        // IMAP4rev2 names are UTF-8 as they are: `&` is only a character there.
+        if imap4rev2 { return mailbox.wire }
         do {
             return try mailbox.decoded()
         } catch {
@@ -34,14 +36,16 @@ extension IMAPSession {
         // UTF-8 when the pattern has 8-bit bytes (UTF8=ACCEPT). A pattern that is not valid modified
         // UTF-7 then simply matches no mailbox.
         let patterns = command.patterns.map { MailboxPattern(command.reference.wire + $0) }
+        let utf8Names = imap4rev2
         func matches(_ name: String) -> Bool {
+            if utf8Names { return patterns.contains { $0.matches(name) } }
             let wireName = ModifiedUTF7.encode(name)
             return patterns.contains { $0.matches($0.isUTF8 ? name : wireName) }
         }
         let subscribedOnly = lsub || command.selectionOptions.contains(.subscribed)
         let subscriptions: Set<String> = subscribedOnly || command.returnOptions.contains(.subscribed)
             ? Set(try await context.store.subscriptions(grant: grant.id)) : []
-        let listing = MailboxListing(folders: folders, subscriptions: subscriptions)
+        let listing = MailboxListing(folders: folders, subscriptions: subscriptions, utf8Names: utf8Names)
         let specialUseOnly = command.selectionOptions.contains(.specialUse)
         let entries: [MailboxListEntry]
         if subscribedOnly {
@@ -81,7 +85,9 @@ extension IMAPSession {
         for attribute in attributes {
             switch attribute {
             case .messages: values.append(StatusValue(.messages, UInt64(folder.totalCount)))
-            case .recent: values.append(StatusValue(.recent, UInt64(try await context.store.recentCount(grant: grant.id, folderID: folder.id))))
+            case .recent:
+                guard !imap4rev2 else { throw IMAPCommandError(.bad, "RECENT is not a STATUS item of IMAP4rev2") }
+                values.append(StatusValue(.recent, UInt64(try await context.store.recentCount(grant: grant.id, folderID: folder.id))))
             case .uidNext: values.append(StatusValue(.uidNext, UInt64(folder.uidNext)))
             case .uidValidity: values.append(StatusValue(.uidValidity, UInt64(folder.uidValidity)))
             case .unseen: values.append(StatusValue(.unseen, UInt64(folder.unseenCount)))
@@ -96,6 +102,7 @@ extension IMAPSession {
 
     func select(_ grant: Grant, _ mailbox: MailboxName, readOnly: Bool, tag: String) async throws -> [Response] {
         // A failed SELECT leaves no mailbox selected (RFC 9051 6.3.2); a successful one first closes the previous.
+        let requestedName = mailbox
         var responses: [Response] = []
         if selected != nil {
             selected = nil
@@ -105,18 +112,22 @@ extension IMAPSession {
             throw IMAPCommandError(.no, code: .nonExistent, "No such mailbox")
         }
         var mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
-        if mailbox.largestUID >= snapshot.folder.firstRecentUID {
+        // IMAP4rev2 has no \Recent: such a session leaves new messages to IMAP4rev1 sessions.
+        if !imap4rev2, mailbox.largestUID >= snapshot.folder.firstRecentUID {
             try await takeRecent(grant, &mailbox, after: snapshot.folder.firstRecentUID - 1,
                                  firstUnclaimed: snapshot.folder.firstRecentUID)
         }
         selected = mailbox
-        responses += mailbox.flagsResponses + [
-            .untagged(.exists(mailbox.count)),
-            .untagged(.recent(UInt32(mailbox.recentCount))),
+        responses += mailbox.flagsResponses + [.untagged(.exists(mailbox.count))]
+        if !imap4rev2 { responses.append(.untagged(.recent(UInt32(mailbox.recentCount)))) }
+        responses += [
             .untagged(.ok(ResponseText(code: .uidValidity(UInt32(truncatingIfNeeded: snapshot.folder.uidValidity)), text: "UIDs valid"))),
             .untagged(.ok(ResponseText(code: .uidNext(UInt32(truncatingIfNeeded: snapshot.folder.uidNext)), text: "Predicted next UID"))),
         ]
-        if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.isSeen }) {
+        if imap4rev2 {
+            // RFC 9051 6.3.2: SELECT answers with the mailbox's LIST response; the UNSEEN code is gone.
+            responses.append(.untagged(.list(MailboxListEntry(attributes: [], delimiter: MailFolder.hierarchyDelimiter, name: requestedName))))
+        } else if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.isSeen }) {
             responses.append(.untagged(.ok(ResponseText(code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))))
         }
         responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, code: readOnly ? .readOnly : .readWrite,

@@ -29,7 +29,7 @@ extension IMAPSession {
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let largestBefore = mailbox.largestUID
         var responses = mailbox.apply(changes)
-        if mailbox.largestUID > largestBefore {
+        if mailbox.largestUID > largestBefore, !imap4rev2 {
             try await takeRecent(grant, &mailbox, after: largestBefore)
             if let exists = responses.firstIndex(where: { if case .untagged(.exists) = $0 { true } else { false } }) {
                 responses.insert(.untagged(.recent(UInt32(mailbox.recentCount))), at: exists + 1)

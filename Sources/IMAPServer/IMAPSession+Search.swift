@@ -2,7 +2,8 @@ import IMAPGrammar
 import MailCore
 import MailSearch
 
-/// SEARCH and UID SEARCH (RFC 9051 6.4.4), with ESEARCH results when RETURN is given (RFC 4731).
+/// SEARCH and UID SEARCH (RFC 9051 6.4.4), with ESEARCH results when RETURN is given (RFC 4731)
+/// and always under IMAP4rev2.
 extension IMAPSession {
     /// An ESEARCH answer names the command's tag (RFC 4731 3.1), so that a client with several searches
     /// in flight can tell the answers apart.
@@ -10,6 +11,9 @@ extension IMAPSession {
         let mailbox = try requireSelected()
         if let charset = command.charset, !SearchEvaluator.isSupportedCharset(charset) {
             throw IMAPCommandError(.no, code: .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset")
+        }
+        if imap4rev2, SearchEvaluator.mentionsRecent(command.key) {
+            throw IMAPCommandError(.bad, "RECENT, NEW and OLD are not search keys of IMAP4rev2")
         }
         let needsRaw = SearchEvaluator.needsRaw(command.key)
         let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
@@ -26,7 +30,8 @@ extension IMAPSession {
             }
         }
         matches.sort()
-        guard let options = command.returnOptions else { return [.untagged(.search(matches, modSeq: nil))] }
+        // IMAP4rev2 has no SEARCH response: a search without RETURN is answered as RETURN (ALL).
+        guard let options = command.returnOptions ?? (imap4rev2 ? [] : nil) else { return [.untagged(.search(matches, modSeq: nil))] }
         let wanted = options.isEmpty ? [SearchReturnOption.all] : options
         var result = ESearchResponse(tag: tag, uid: byUID)
         if wanted.contains(.min) { result.min = matches.first }

@@ -47,6 +47,9 @@ final class IMAPSession {
     private var state: State = .notAuthenticated
     private var pending: Pending = .none
     private var encoder = ResponseEncoder()
+    /// The client enabled IMAP4rev2 (RFC 9051): no `\Recent`, SEARCH answers in ESEARCH form, and
+    /// mailbox names in UTF-8 both ways (RFC 9051 5.1, appendix E).
+    private(set) var imap4rev2 = false
     private var lastActivity: ContinuousClock.Instant
     private var logger: Logger
     private var slotRenewal: Task<Void, Never>?
@@ -340,9 +343,14 @@ final class IMAPSession {
             }
         case .enable(let names):
             guard grant != nil else { return ([bad("ENABLE requires authentication")], true) }
-            // Nothing optional is implemented yet: per RFC 5161 the answer lists what was enabled.
-            _ = names
-            return ([.untagged(.enabled([])), ok("ENABLE completed")], true)
+            // RFC 5161 3.1: the answer lists what this command enabled; unknown names are ignored.
+            var enabled: [String] = []
+            if !imap4rev2, names.contains(where: { $0.uppercased() == "IMAP4REV2" }) {
+                imap4rev2 = true
+                encoder = ResponseEncoder(utf8Accepted: true)
+                enabled.append("IMAP4rev2")
+            }
+            return ([.untagged(.enabled(enabled)), ok("ENABLE completed")], true)
         case .namespace:
             guard grant != nil else { return ([bad("NAMESPACE requires authentication")], true) }
             return ([.untagged(.namespace(personal: [NamespaceDescription(prefix: "", delimiter: "/")], otherUsers: [], shared: [])),

@@ -7,15 +7,18 @@ import MailCore
 struct MailboxListing {
     let folders: [MailFolder]
     let subscriptions: Set<String>
+    /// Names go out in UTF-8 (IMAP4rev2) rather than modified UTF-7.
+    let utf8Names: Bool
     private let folderNames: Set<String>
     /// Names with at least one folder below them.
     private let parents: Set<String>
     /// Names with at least one subscribed name below them.
     private let subscribedParents: Set<String>
 
-    init(folders: [MailFolder], subscriptions: Set<String>) {
+    init(folders: [MailFolder], subscriptions: Set<String>, utf8Names: Bool = false) {
         self.folders = folders
         self.subscriptions = subscriptions
+        self.utf8Names = utf8Names
         folderNames = Set(folders.map(\.name))
         parents = Set(folders.flatMap { FolderName.ancestors(of: $0.name) })
         subscribedParents = Set(subscriptions.flatMap { FolderName.ancestors(of: $0) })
@@ -35,7 +38,7 @@ struct MailboxListing {
     }
 
     private func entry(_ name: String, _ attributes: [MailboxAttribute], childInfo: [String] = []) -> MailboxListEntry {
-        MailboxListEntry(attributes: attributes, delimiter: MailFolder.hierarchyDelimiter, name: MailboxName(decoded: name),
+        MailboxListEntry(attributes: attributes, delimiter: MailFolder.hierarchyDelimiter, name: utf8Names ? MailboxName(wire: name) : MailboxName(decoded: name),
                          childInfo: childInfo)
     }
 

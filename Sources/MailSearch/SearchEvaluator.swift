@@ -112,6 +112,17 @@ public struct SearchEvaluator: Sendable {
 
     /// True when the key reads the message text (BODY, TEXT, HEADER of a field not in the facts),
     /// so the candidate must carry `raw`.
+    /// Whether the key uses `\Recent` (RECENT, NEW, OLD), which IMAP4rev2 removed.
+    public static func mentionsRecent(_ key: SearchKey) -> Bool {
+        switch key {
+        case .recent, .new, .old: true
+        case .not(let inner): mentionsRecent(inner)
+        case .or(let left, let right): mentionsRecent(left) || mentionsRecent(right)
+        case .and(let keys): keys.contains(where: mentionsRecent)
+        default: false
+        }
+    }
+
     public static func needsRaw(_ key: SearchKey) -> Bool {
         switch key {
         case .body, .text:

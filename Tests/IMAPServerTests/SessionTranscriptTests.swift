@@ -93,6 +93,68 @@ import Testing
         }
     }
 
+    @Test func underIMAP4rev2NothingIsRecentSearchAnswersInESEARCHAndNamesAreUTF8() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append(Self.plain)
+            try await client.run("""
+                C: e ENABLE IMAP4rev2
+                S: * ENABLED IMAP4rev2
+                S: e OK ENABLE completed
+                C: e2 ENABLE IMAP4rev2 X-UNKNOWN
+                S: * ENABLED
+                S: e2 OK ENABLE completed
+                C: s SELECT inbox
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * LIST () "/" INBOX
+                S: s OK [READ-WRITE] SELECT completed
+                C: f FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS ())
+                S: f OK FETCH completed
+                C: a SEARCH ALL
+                S: * ESEARCH (TAG "a") ALL 1
+                S: a OK SEARCH completed
+                C: u UID SEARCH SEEN
+                S: * ESEARCH (TAG "u") UID
+                S: u OK UID SEARCH completed
+                C: r SEARCH RECENT
+                S: r BAD RECENT, NEW and OLD are not search keys of IMAP4rev2
+                C: t STATUS INBOX (RECENT)
+                S: t BAD RECENT is not a STATUS item of IMAP4rev2
+                C: c1 CREATE "Grüße & Co"
+                S: c1 OK CREATE completed
+                C: l1 LIST "" "Gr*"
+                S: * LIST (\\HasNoChildren) "/" "Grüße & Co"
+                S: l1 OK LIST completed
+                C: s1 STATUS "Grüße & Co" (MESSAGES)
+                S: * STATUS "Grüße & Co" (MESSAGES 0)
+                S: s1 OK STATUS completed
+                """)
+            // An IMAP4rev1 session still finds the message recent, and the name in modified UTF-7.
+            let other = try await nodes.login(account)
+            try await other.run("""
+                C: s EXAMINE INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-ONLY] EXAMINE completed
+                C: l LIST "" "Gr*"
+                S: * LIST (\\HasNoChildren) "/" "Gr&APwA3w-e &- Co"
+                S: l OK LIST completed
+                """)
+            for session in [client, other] { await session.close() }
+        }
+    }
+
     // MARK: Keywords (RFC 3501 7.2.6)
 
     @Test func aNewKeywordIsAnnouncedToEverySessionBeforeAFetchShowsIt() async throws {

@@ -1228,3 +1228,27 @@ def test_message_numbers_beyond_the_mailbox_are_bad_and_uids_are_not(account, us
     typ, data = raw.fetch("1:*", "(FLAGS)")
     assert typ == "OK" and len(data) == 1, data
     assert raw.noop()[0] == "OK"
+
+
+def test_imap4rev2_once_enabled_drops_recent_answers_esearch_and_speaks_utf8_names(cluster, account, us1, us2):
+    acct = account(us1)
+    setup = acct.imaplib(us1)
+    assert setup.append("INBOX", None, None, message("rev2"))[0] == "OK"
+    rev2 = RawSession(cluster, us2, acct)
+    try:
+        assert rev2.run("ENABLE IMAP4rev2")[0] == b"* ENABLED IMAP4rev2"
+        selected = rev2.run("SELECT INBOX")
+        assert not any(line.endswith(b" RECENT") for line in selected), selected
+        assert b'* LIST () "/" INBOX' in selected
+        assert rev2.run("FETCH 1 FLAGS")[0] == b"* 1 FETCH (FLAGS ())"
+        found = rev2.run("SEARCH ALL")
+        assert found[0] == b"* ESEARCH (TAG \"k%d\") ALL 1" % rev2.count, found
+        assert rev2.run('CREATE "Entwürfe & Co"')[-1].split()[1] == b"OK"
+    finally:
+        rev2.close()
+    # An IMAP4rev1 client on another node: the message is still recent for it, the name is modified UTF-7.
+    status, data = setup.select("INBOX", readonly=True)
+    assert status == "OK" and setup.untagged_responses.get("RECENT") == [b"1"]
+    status, listed = setup.list('""', "Entw*")
+    assert status == "OK" and listed == [b'(\\HasNoChildren) "/" "Entw&APw-rfe &- Co"'], listed
+    setup.logout()
