@@ -152,9 +152,9 @@ extension IMAPSession {
         case .flags: return .flags(selected?.fetchFlags(message.flags, uid: message.uid) ?? message.flags.imapFlags)
         case .internalDate: return .internalDate(IMAPDateTime(secondsSince1970: message.internalDate))
         case .rfc822Size: return .rfc822Size(Int(message.size))
-        case .envelope: return .envelope(WireText(message.facts.envelope))
+        case .envelope: return .envelope(WireText(StoredBytes.wireBytes(message.facts.envelope)))
         case .bodyStructure(let extensible):
-            return .bodyStructure(WireText(extensible ? message.facts.bodyStructure : message.facts.body), extensible: extensible)
+            return .bodyStructure(WireText(StoredBytes.wireBytes(extensible ? message.facts.bodyStructure : message.facts.body)), extensible: extensible)
         case .modSeq: return .modSeq(UInt64(message.modseq))
         case .rfc822:
             return .rfc822(message.raw.map(buffer))

@@ -70,10 +70,22 @@ extension MIMEMessage {
         // The top-level envelope is the root's own header, even when the root is message/rfc822.
         var header = root
         if let part { header = part.embeddedMessage ?? part }
-        func raw(_ name: String) -> String? {
-            header.headers.first { $0.hasName(name) }.map(rawValue(of:))
+        // A field whose bytes are not UTF-8 keeps them as stored (see `StoredBytes`).
+        func isEightBitNotUTF8(_ field: HeaderField) -> Bool {
+            let value = bytes[field.valueRange]
+            return value.contains { $0 >= 0x80 } && !isValidUTF8(value)
         }
-        func list(_ name: String) -> [AddressListItem] { addresses(name, in: header) }
+        func raw(_ name: String) -> String? {
+            guard let field = header.headers.first(where: { $0.hasName(name) }) else { return nil }
+            let text = rawValue(of: field)
+            return isEightBitNotUTF8(field) ? StoredBytes.escaping(text) : text
+        }
+        func list(_ name: String) -> [AddressListItem] {
+            header.headers.filter { $0.hasName(name) }.flatMap { field in
+                let items = AddressParser.parse(HeaderScanner.unfold(bytes[field.valueRange]))
+                return isEightBitNotUTF8(field) ? items.map(Self.escapingStoredBytes) : items
+            }
+        }
         let from = list("From")
         let sender = list("Sender")
         let replyTo = list("Reply-To")
@@ -82,6 +94,20 @@ extension MIMEMessage {
                         sender: sender.isEmpty ? from : sender, replyTo: replyTo.isEmpty ? from : replyTo,
                         to: list("To"), cc: list("Cc"), bcc: list("Bcc"),
                         inReplyTo: raw("In-Reply-To"), messageID: raw("Message-ID"))
+    }
+
+    private static func escapingStoredBytes(_ item: AddressListItem) -> AddressListItem {
+        func escape(_ mailbox: Mailbox) -> Mailbox {
+            var mailbox = mailbox
+            mailbox.rawDisplayName = (mailbox.rawDisplayName ?? mailbox.displayName).map(StoredBytes.escaping)
+            mailbox.localPart = StoredBytes.escaping(mailbox.localPart)
+            mailbox.domain = mailbox.domain.map(StoredBytes.escaping)
+            return mailbox
+        }
+        switch item {
+        case .mailbox(let mailbox): return .mailbox(escape(mailbox))
+        case .group(let name, let rawName, let members): return .group(name: name, rawName: StoredBytes.escaping(rawName), members: members.map(escape))
+        }
     }
 
     /// `ENVELOPE` as IMAP sends it, for the top-level message.

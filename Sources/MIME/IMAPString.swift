@@ -9,7 +9,7 @@ enum IMAPString {
         let utf8 = text.utf8
         let needsLiteral = utf8.contains { $0 >= 0x80 || $0 == ASCII.carriageReturn || $0 == ASCII.lineFeed || $0 == 0 }
         if needsLiteral {
-            output += "{\(utf8.count)}\r\n"
+            output += "{\(StoredBytes.wireCount(text))}\r\n"
             output += text
             return
         }

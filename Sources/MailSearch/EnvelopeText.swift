@@ -22,7 +22,8 @@ struct EnvelopeText: Sendable, Hashable {
 
     /// Nil when the text is not an envelope.
     init?(_ envelope: String) {
-        var reader = Reader(bytes: Array(envelope.utf8))
+        // Literal counts are of the bytes sent, with 8-bit header bytes as stored.
+        var reader = Reader(bytes: StoredBytes.wireBytes(envelope))
         guard case .list(let fields)? = reader.item(depth: 0), fields.count == 10 else { return nil }
         date = fields[0].string
         from = Self.addresses(fields[2])
@@ -99,7 +100,10 @@ struct EnvelopeText: Sendable, Hashable {
                       count >= 0, count <= bytes.count - close - 3 else { return nil }
                 let start = close + 3  // past "}\r\n"
                 index = start + count
-                return .string(String(decoding: bytes[start..<index], as: UTF8.self))
+                // Bytes that are not UTF-8 were written in Latin-1, as the MIME reader takes them.
+                let text = bytes[start..<index]
+                if let utf8 = String(validating: text, as: UTF8.self) { return .string(utf8) }
+                return .string(String(String.UnicodeScalarView(text.map { Unicode.Scalar($0) })))
             case UInt8(ascii: "N"):
                 guard bytes[index...].starts(with: Array("NIL".utf8)) else { return nil }
                 index += 3

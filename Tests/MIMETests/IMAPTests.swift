@@ -57,6 +57,18 @@ import Testing
                 + #" (("Mary Smith" NIL "mary" "example.net")) NIL NIL NIL "<1234@local.machine.example>")"#)
     }
 
+    /// RFC 3501 sends header strings as they are: bytes that are not UTF-8 (here Latin-1) go out
+    /// unchanged in a literal whose count is of those bytes, and UTF-8 stays UTF-8.
+    @Test func envelopeKeepsEightBitHeaderBytesAsStored() {
+        let head = Array("From: Ren".utf8) + [0xE9] + Array(" <rene@example.test>\r\nTo: Zo".utf8) + [0xC3, 0xAB]
+            + Array(" <zoe@example.test>\r\nSubject: caf".utf8) + [0xE9] + Array("\r\n\r\nbody\r\n".utf8)
+        let wire = StoredBytes.wireBytes(MIMEMessage(parsing: head).envelope)
+        let rene = Array("((".utf8) + Array("{4}\r\nRen".utf8) + [0xE9] + Array(#" NIL "rene" "example.test"))"#.utf8)
+        let expected = Array("(NIL ".utf8) + Array("{4}\r\ncaf".utf8) + [0xE9] + [0x20] + rene + [0x20] + rene + [0x20] + rene
+            + Array(" ((".utf8) + Array("{4}\r\nZo".utf8) + [0xC3, 0xAB] + Array(#" NIL "zoe" "example.test")) NIL NIL NIL NIL)"#.utf8)
+        #expect(wire == expected, "\(String(decoding: wire, as: UTF8.self))")
+    }
+
     @Test func singlePartSections() {
         let message = Self.simple
         #expect(message.string(message.bytes(for: SectionSpec(path: [1])))

@@ -1252,3 +1252,20 @@ def test_imap4rev2_once_enabled_drops_recent_answers_esearch_and_speaks_utf8_nam
     status, listed = setup.list('""', "Entw*")
     assert status == "OK" and listed == [b'(\\HasNoChildren) "/" "Entw&APw-rfe &- Co"'], listed
     setup.logout()
+
+
+def test_envelope_sends_header_bytes_that_are_not_utf8_as_stored(account, us1):
+    acct = account(us1)
+    client = acct.imaplib(us1)
+    raw = (b"From: Ren\xe9 <rene@example.test>\r\nTo: Zo\xc3\xab <zoe@example.test>\r\n"
+           b"Subject: caf\xe9\r\nMessage-ID: <latin1@example.test>\r\n\r\nbody\r\n")
+    assert client.append("INBOX", None, None, raw)[0] == "OK"
+    client.select("INBOX", readonly=True)
+    status, data = client.fetch("1", "(ENVELOPE)")
+    assert status == "OK"
+    flat = b"".join(part if isinstance(part, bytes) else b"".join(part) for part in data)
+    assert b"{4}\r\ncaf\xe9" in flat and b"{4}\r\nRen\xe9" in flat, flat
+    assert b"{4}\r\nZo\xc3\xab" in flat, flat
+    status, found = client.search(None, "FROM", "rene@example.test")
+    assert status == "OK" and found == [b"1"]
+    client.logout()
