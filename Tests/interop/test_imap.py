@@ -1264,8 +1264,8 @@ def test_envelope_sends_header_bytes_that_are_not_utf8_as_stored(account, us1):
     status, data = client.fetch("1", "(ENVELOPE)")
     assert status == "OK"
     flat = b"".join(part if isinstance(part, bytes) else b"".join(part) for part in data)
-    assert b"{4}\r\ncaf\xe9" in flat and b"{4}\r\nRen\xe9" in flat, flat
-    assert b"{4}\r\nZo\xc3\xab" in flat, flat
+    # imaplib hands each literal over as its own item: the bytes are exactly the stored ones.
+    assert b"{4}caf\xe9" in flat and b"{4}Ren\xe9" in flat and b"{4}Zo\xc3\xab" in flat, flat
     status, found = client.search(None, "FROM", "rene@example.test")
     assert status == "OK" and found == [b"1"]
     client.logout()
