@@ -21,6 +21,48 @@ import Testing
         #expect(message.string(message.rawBody(of: message.root.children[0])) == "--bb is text")
     }
 
+    /// RFC 2046 5.1.1 at its edges: the CRLF before a delimiter belongs to the delimiter; a
+    /// delimiter line may end in transport padding; preamble and epilogue belong to no part; a part
+    /// that no delimiter ends runs to the end of its enclosing body, the enclosing multipart's own
+    /// delimiter ending a nested multipart that lacks its close.
+    @Test(arguments: [
+        ("padding after delimiters", "--b  \n\none\n--b\t\n\ntwo\n--b-- \n", ["one", "two"]),
+        ("an empty part", "--b\n\n--b\n\ntwo\n--b--\n", ["", "two"]),
+        ("an empty line ending a part", "--b\n\none\n\n--b--\n", ["one\r\n"]),
+        ("missing close, last line with CRLF", "pre\n--b\n\none\n", ["one\r\n"]),
+        ("missing close, last line without CRLF", "--b\n\none", ["one"]),
+        ("epilogue with a delimiter-looking line", "--b\n\none\n--b--\n--b\n\nnot a part\n", ["one"]),
+    ])
+    func delimiterConventions(_ name: String, _ body: String, _ parts: [String]) {
+        let message = Fixture.message("Content-Type: multipart/mixed; boundary=b\n\n" + body)
+        #expect(message.root.children.map { message.string(message.rawBody(of: $0)) } == parts, "\(name)")
+    }
+
+    @Test func anOuterDelimiterEndsANestedMultipartWithoutItsClose() {
+        let message = Fixture.message("""
+            Content-Type: multipart/mixed; boundary=outer
+
+            --outer
+            Content-Type: multipart/alternative; boundary=inner
+
+            --inner
+
+            plain
+            --outer
+
+            after
+            --outer--
+
+            """)
+        #expect(message.root.children.count == 2)
+        let nested = message.root.children[0]
+        #expect(nested.children.count == 1)
+        #expect(message.string(message.rawBody(of: nested.children[0])) == "plain")
+        #expect(message.string(message.rawBody(of: message.root.children[1])) == "after")
+        #expect(message.bodyStructure(extensible: false)
+                == #"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 0) "alternative")("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 0) "mixed")"#)
+    }
+
     @Test func headerWithoutBody() {
         let message = MIMEMessage.parse(Array("Subject: only a header\r\nFrom: a@b.c\r\n".utf8))
         #expect(message.subject() == "only a header")
