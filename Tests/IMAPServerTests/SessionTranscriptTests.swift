@@ -407,6 +407,69 @@ import Testing
         }
     }
 
+    /// Every empty section is a zero-length literal, never a quoted empty string.
+    @Test func emptySectionsAreSentOneWay() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append("""
+                From: a@example.test
+                Subject: empty part
+                Content-Type: multipart/mixed; boundary=b
+
+                --b
+
+                --b
+
+
+                --b
+                Content-Type: text/plain
+
+                two
+                --b--
+                """)
+            try await client.run("""
+                C: s EXAMINE INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-ONLY] EXAMINE completed
+                C: f1 FETCH 1 BODY.PEEK[1]
+                S: * 1 FETCH (BODY[1] {0}
+                S: )
+                S: f1 OK FETCH completed
+                C: f2 FETCH 1 BODY.PEEK[HEADER.FIELDS (X-None)]
+                S: * 1 FETCH (BODY[HEADER.FIELDS (X-NONE)] {2}
+                S: 
+                S: )
+                S: f2 OK FETCH completed
+                C: f3 FETCH 1 BODY.PEEK[]<100000.10>
+                S: * 1 FETCH (BODY[]<100000> {0}
+                S: )
+                S: f3 OK FETCH completed
+                C: f4 FETCH 1 BODY.PEEK[4]
+                S: * 1 FETCH (BODY[4] {0}
+                S: )
+                S: f4 OK FETCH completed
+                C: f5 FETCH 1 (BODY.PEEK[1.MIME] BINARY.SIZE[1])
+                S: * 1 FETCH (BODY[1.MIME] {0}
+                S:  BINARY.SIZE[1] 0)
+                S: f5 OK FETCH completed
+                C: f6 FETCH 1 (BODY.PEEK[2.MIME] BODY.PEEK[2])
+                S: * 1 FETCH (BODY[2.MIME] {2}
+                S: 
+                S:  BODY[2] {0}
+                S: )
+                S: f6 OK FETCH completed
+                """)
+            await client.close()
+        }
+    }
+
     // MARK: BINARY (RFC 3516)
 
     @Test func binaryFetchDecodesAndRefusesUnknownEncodings() async throws {
