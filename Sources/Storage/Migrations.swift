@@ -75,6 +75,7 @@ public enum Migrations {
             "ALTER TABLE folders ADD COLUMN first_recent_uid bigint NOT NULL DEFAULT 1",
             "UPDATE folders SET first_recent_uid = uid_next",
         ]),
+        Migration(version: 10, name: "thread lookups served by one index each", statements: ThreadLookupSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

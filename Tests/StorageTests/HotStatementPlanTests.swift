@@ -35,4 +35,54 @@ import Testing
             }
         }
     }
+
+    /// The lookups `mail_resolve_thread` makes for every arriving message (migration 10), as PL/pgSQL
+    /// runs them once it keeps a generic plan: each must reach its rows through the named index, by
+    /// the key it looks up, never through the grant's whole range.
+    static let threadLookups: [(name: String, sql: String, index: String, key: String)] = [
+        ("by reference", """
+            SELECT found.thread_id FROM unnest($2::text[]) AS r(header)
+            CROSS JOIN LATERAL (
+                SELECT m.thread_id, m.internal_date, m.id FROM messages m
+                WHERE m.grant_id = $1 AND m.message_id_header = r.header
+                ORDER BY m.internal_date DESC, m.id LIMIT 1) AS found
+            ORDER BY found.internal_date DESC, found.id LIMIT 1
+            """, "messages_message_id", "message_id_header = r.header"),
+        ("by referrer", """
+            SELECT m.thread_id FROM message_contents c
+            JOIN messages m ON m.grant_id = c.grant_id AND m.content_digest = c.digest
+            WHERE mail_scoped_refs(c.grant_id, c.refs) @> ARRAY[$1::text || ' ' || ($2)[1]]
+            LIMIT 1
+            """, "message_contents_scoped_refs", "mail_scoped_refs"),
+        ("by subject", """
+            SELECT m.thread_id FROM messages m
+            WHERE m.grant_id = $1 AND m.normalized_subject = ($2)[1] AND m.normalized_subject <> ''
+              AND m.internal_date BETWEEN 100 - 50 AND 100 + 50
+            ORDER BY m.internal_date DESC, m.id LIMIT 1
+            """, "messages_subject_latest", "normalized_subject ="),
+    ]
+
+    @Test(arguments: threadLookups.map(\.name))
+    func threadLookupsUseTheirIndexUnderAGenericPlan(_ name: String) async throws {
+        let lookup = try #require(Self.threadLookups.first { $0.name == name })
+        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            try await client.withConnection { connection in
+                let logger = TestEnvironment.logger
+                try await connection.query("SET plan_cache_mode = force_generic_plan", logger: logger)
+                let statement = "thread_lookup_\(Int.random(in: 0..<1_000_000))"
+                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE \(statement) (uuid, text[]) AS \(lookup.sql)"), logger: logger)
+                var plan: [String] = []
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE \(statement) ('00000000-0000-0000-0000-000000000000', ARRAY['<a@b>'])"),
+                    logger: logger)
+                for try await line in rows.decode(String.self) { plan.append(line) }
+                try await connection.query(PostgresQuery(unsafeSQL: "DEALLOCATE \(statement)"), logger: logger)
+                let text = plan.joined(separator: "\n")
+                #expect(text.contains(lookup.index), "\(name): \(text)")
+                #expect(plan.contains { $0.contains("Cond:") && $0.contains(lookup.key) }, "\(name): \(text)")
+                #expect(!text.contains("Seq Scan on messages") && !text.contains("Seq Scan on message_contents"), "\(name): \(text)")
+                #expect(!text.contains("message_contents_pkey") && !text.contains("BitmapAnd"), "\(name): \(text)")
+            }
+        }
+    }
 }
