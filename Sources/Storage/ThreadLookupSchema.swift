@@ -24,12 +24,12 @@ enum ThreadLookupSchema {
         CREATE INDEX message_contents_scoped_refs ON message_contents
             USING gin (mail_scoped_refs(grant_id, refs)) WITH (fastupdate = off)
         """,
-        "DROP INDEX message_contents_refs",
+        "DROP INDEX IF EXISTS message_contents_refs",
         """
         CREATE INDEX messages_subject_latest ON messages (grant_id, normalized_subject, internal_date DESC, id)
             WHERE normalized_subject <> ''
         """,
-        "DROP INDEX messages_subject",
+        "DROP INDEX IF EXISTS messages_subject",
         """
         CREATE OR REPLACE FUNCTION mail_resolve_thread(p_grant uuid, p_fact jsonb, p_internal_date bigint, p_window bigint)
         RETURNS text LANGUAGE plpgsql AS $$
