@@ -66,6 +66,44 @@ import Testing
             + #" "digest" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
          #"(NIL NIL ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) "#
             + #"NIL NIL NIL NIL NIL)"#),
+        // Preamble and epilogue, which belong to no part; MIME-Version in the parts' headers.
+        ("msg_21.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0 NIL NIL NIL NIL)"#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0 NIL NIL NIL NIL)"#
+            + #" "mixed" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
+         #"(NIL "Test" ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) "#
+            + #"((NIL NIL "bperson" "dom.ain")) NIL NIL NIL NIL)"#),
+        // One part whose text has no line break before the closing delimiter: 0 lines.
+        ("msg_23.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 14 0 NIL NIL NIL NIL) "mixed" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
+         #"(NIL NIL ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) ((NIL NIL "aperson" "dom.ain")) "#
+            + #"NIL NIL NIL NIL NIL)"#),
+        // A part that is one empty line: no header, an empty body of text/plain by default.
+        ("msg_24.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) "mixed" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
+         #"(NIL "A subject" ((NIL NIL "bperson" "dom.ain")) ((NIL NIL "bperson" "dom.ain")) ((NIL NIL "bperson" "dom.ain")) "#
+            + #"((NIL NIL "aperson" "dom.ain")) NIL NIL NIL NIL)"#),
+        // A whole message that is a message/rfc822 without parameters, the inner message with a Subject only.
+        ("msg_11.txt",
+         #"("message" "rfc822" NIL NIL NIL "7bit" 63 (NIL "An enclosed message" NIL NIL NIL NIL NIL NIL NIL NIL) "#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 33 1 NIL NIL NIL NIL) 3 NIL NIL NIL NIL)"#,
+         #"(NIL "The enclosing message" NIL NIL NIL NIL NIL NIL NIL NIL)"#),
+        // A header and no body: every envelope field NIL, an empty text part.
+        ("msg_18.txt",
+         #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)"#,
+         #"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#),
+        // Types and subtypes in the case written, parameter names in lower case (RFC 2045
+        // 5.1: they are case-insensitive); message/external-body is a basic
+        // body (no envelope, no lines); an empty group in To; a first part with no header.
+        ("msg_36.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 15 1 NIL NIL NIL NIL)"#
+            + #"(("Message" "External-body" ("access-type" "mail-server" "server" "mailserv@ietf.org") NIL NIL "7bit" 133 "#
+            + #"NIL NIL NIL NIL)("Message" "External-body" ("name" "draft-ietf-mboned-mix-00.txt" "site" "ftp.ietf.org" "#
+            + #""access-type" "anon-ftp" "directory" "internet-drafts") NIL NIL "7bit" 68 NIL NIL NIL NIL)"#
+            + #" "Alternative" ("boundary" "OtherAccess") NIL NIL NIL) "Mixed" ("boundary" "NextPart") NIL NIL NIL)"#,
+         #"("Tue, 22 Dec 1998 16:55:06 -0500" "I-D ACTION:draft-ietf-mboned-mix-00.txt" "#
+            + #"((NIL NIL "Internet-Drafts" "ietf.org")) ((NIL NIL "Internet-Drafts" "ietf.org")) "#
+            + #"((NIL NIL "Internet-Drafts" "ietf.org")) ((NIL NIL "IETF-Announce" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)"#),
     ]
 
     @Test(arguments: cases.map(\.name))
@@ -97,5 +135,19 @@ import Testing
         let gif = Fixture.corpus("msg_07.txt")
         #expect(gif.bytes(for: SectionSpec(path: [2]))?.count == 4746)
         #expect(gif.string(gif.bytes(for: SectionSpec(path: [1]))) == "Hi there,\n\nThis is the dingus fish.\n")
+        let preamble = Fixture.corpus("msg_21.txt")
+        #expect(preamble.string(preamble.bytes(for: SectionSpec(path: [1]))) == "One")
+        #expect(preamble.string(preamble.bytes(for: SectionSpec(path: [2]))) == "Two")
+        #expect(preamble.string(preamble.bytes(for: SectionSpec(path: [2], text: .mime)))
+                == "Content-Type: text/plain; charset=\"us-ascii\"\nMIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\n\n")
+        let external = Fixture.corpus("msg_36.txt")
+        #expect(external.string(external.bytes(for: SectionSpec(path: [1]))) == "Blah blah blah\n")
+        #expect(external.string(external.bytes(for: SectionSpec(path: [2, 2])))
+                == "Content-Type: text/plain\nContent-ID: <19981222151406.I-D@ietf.org>\n\n")
+        #expect(external.string(external.bytes(for: SectionSpec(path: [2, 1], text: .mime)))
+                == "Content-Type: Message/External-body;\n\taccess-type=\"mail-server\";\n\tserver=\"mailserv@ietf.org\"\n\n")
+        let enclosed = Fixture.corpus("msg_11.txt")
+        #expect(enclosed.string(enclosed.bytes(for: SectionSpec(path: [1], text: .text))) == "Here is the body of the message.\n")
+        #expect(enclosed.string(enclosed.bytes(for: SectionSpec(path: [1], text: .header))) == "Subject: An enclosed message\n\n")
     }
 }
