@@ -5,14 +5,16 @@ enum IMAPCapabilities {
     /// Extensions of the authenticated state (RFC 3501 clients may use only what is listed).
     static let afterLogin = [
         "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE", "ESEARCH", "MULTIAPPEND", "BINARY",
-        "QUOTA", "QUOTA=RES-STORAGE",
+        "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE",
     ]
 
     /// The extensions are listed before login too: some clients (Python's imaplib, and
     /// libraries on it) read capabilities once, at connection time.
-    static func list(isTLS: Bool, authenticated: Bool) -> [String] {
-        if authenticated { return always + afterLogin }
-        if isTLS { return always + afterLogin + ["AUTH=PLAIN"] }
-        return always + afterLogin + ["STARTTLS", "LOGINDISABLED"]
+    /// `appendLimit`: the largest message APPEND takes, the same for every mailbox (RFC 7889).
+    static func list(isTLS: Bool, authenticated: Bool, appendLimit: Int) -> [String] {
+        let extensions = afterLogin + ["APPENDLIMIT=\(appendLimit)"]
+        if authenticated { return always + extensions }
+        if isTLS { return always + extensions + ["AUTH=PLAIN"] }
+        return always + extensions + ["STARTTLS", "LOGINDISABLED"]
     }
 }

@@ -75,7 +75,7 @@ final class IMAPSession {
         return nil
     }
 
-    private var capabilities: [String] { IMAPCapabilities.list(isTLS: isTLS, authenticated: grant != nil) }
+    private var capabilities: [String] { IMAPCapabilities.list(isTLS: isTLS, authenticated: grant != nil, appendLimit: context.limits.maxAppendLiteralSize) }
 
     // MARK: - The loop
 

@@ -470,6 +470,31 @@ import Testing
         }
     }
 
+    // MARK: STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889)
+
+    @Test func statusReportsSizeAndTheAppendLimitThatCapabilityAdvertises() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            let limit = nodes.contexts[0].limits.maxAppendLiteralSize
+            try await client.append(Self.plain)
+            let size = Self.plain.replacingOccurrences(of: "\n", with: "\r\n").utf8.count
+            try await client.run("""
+                C: c CAPABILITY
+                S: * CAPABILITY … STATUS=SIZE APPENDLIMIT=\(limit)
+                S: c OK CAPABILITY completed
+                C: s STATUS INBOX (MESSAGES SIZE APPENDLIMIT)
+                S: * STATUS INBOX (MESSAGES 1 SIZE \(size) APPENDLIMIT \(limit))
+                S: s OK STATUS completed
+                C: a APPEND INBOX {\(limit + 1)}
+                S: a NO [TOOBIG] Message too large (maximum \(limit) octets)
+                C: n NOOP
+                S: n OK NOOP completed
+                """)
+            await client.close()
+        }
+    }
+
     // MARK: BINARY (RFC 3516)
 
     @Test func binaryFetchDecodesAndRefusesUnknownEncodings() async throws {

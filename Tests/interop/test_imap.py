@@ -1269,3 +1269,17 @@ def test_envelope_sends_header_bytes_that_are_not_utf8_as_stored(account, us1):
     status, found = client.search(None, "FROM", "rene@example.test")
     assert status == "OK" and found == [b"1"]
     client.logout()
+
+
+def test_status_size_and_appendlimit_agree_with_capability(account, us1):
+    acct = account(us1)
+    client = acct.imaplib(us1)
+    limits = [c for c in client.capabilities if c.startswith("APPENDLIMIT=")]
+    assert "STATUS=SIZE" in client.capabilities and len(limits) == 1, client.capabilities
+    limit = int(limits[0].split("=", 1)[1])
+    raw = message("sized")
+    assert client.append("INBOX", None, None, raw)[0] == "OK"
+    status, data = client.status("INBOX", "(MESSAGES SIZE APPENDLIMIT)")
+    assert status == "OK"
+    assert data == [b"INBOX (MESSAGES 1 SIZE %d APPENDLIMIT %d)" % (len(raw), limit)], data
+    client.logout()
