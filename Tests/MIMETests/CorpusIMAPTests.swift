@@ -104,6 +104,70 @@ import Testing
          #"("Tue, 22 Dec 1998 16:55:06 -0500" "I-D ACTION:draft-ietf-mboned-mix-00.txt" "#
             + #"((NIL NIL "Internet-Drafts" "ietf.org")) ((NIL NIL "Internet-Drafts" "ietf.org")) "#
             + #"((NIL NIL "Internet-Drafts" "ietf.org")) ((NIL NIL "IETF-Announce" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)"#),
+        // Transfer encodings in the case written ("Quoted-Printable", "Base64"), "7bit" for a part
+        // without the field; base64 bodies ending in an empty line before the delimiter (2 lines).
+        ("msg_10.txt",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 32 1 NIL NIL NIL NIL)"#
+            + #"("text" "html" ("charset" "iso-8859-1") NIL NIL "Quoted-Printable" 47 1 NIL NIL NIL NIL)"#
+            + #"("text" "plain" ("charset" "iso-8859-1") NIL NIL "Base64" 46 2 NIL NIL NIL NIL)"#
+            + #"("text" "plain" ("charset" "iso-8859-1") NIL NIL "Base64" 50 2 NIL NIL NIL NIL)"#
+            + #"("text" "plain" ("charset" "iso-8859-1") NIL NIL "7bit" 47 1 NIL NIL NIL NIL)"#
+            + #" "mixed" ("boundary" "BOUNDARY") NIL NIL NIL)"#,
+         #"("Fri, 20 Apr 2001 19:35:02 -0400" "Lyrics" (("Barry Warsaw" NIL "barry" "python.org")) "#
+            + #"(("Barry Warsaw" NIL "barry" "python.org")) (("Barry Warsaw" NIL "barry" "python.org")) "#
+            + #"(("Dingus Lovers" NIL "cravindogs" "cravindogs.com")) NIL NIL NIL NIL)"#),
+        // RFC 2231 extended values without continuations (a quoted boundary* among them), reported as
+        // written with the "*" in the name (RFC 2231 section 6 asks IMAP servers only to join
+        // continuations, and there are none); a text part whose charset* is its charset, so no
+        // us-ascii default is added; quoted-printable; a disposition without parameters on the
+        // multipart and on its parts; an empty preamble; Sender given.
+        ("msg_33.txt",
+         #"(("text" "plain" ("charset*" "ansi-x3.4-1968''us-ascii") NIL NIL "quoted-printable" 7 1 NIL ("inline" NIL) NIL NIL)"#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 7 1 NIL ("inline" NIL) NIL NIL)"#
+            + #" "signed" ("micalg*" "ansi-x3.4-1968''pgp-md5" "protocol*" "ansi-x3.4-1968''application%2Fpgp-signature" "#
+            + #""boundary*" "ansi-x3.4-1968''EeQfGwPcQSOJBaQU") ("inline" NIL) NIL NIL)"#,
+         #"("Wed, 27 Sep 2000 11:11:09 -0500" "Re: Limiting Perl CPU Utilization..." "#
+            + #"(("Anne Person" NIL "aperson" "example.com")) ((NIL NIL "owner-freebsd-isp" "FreeBSD.ORG")) "#
+            + #"(("Anne Person" NIL "aperson" "example.com")) (("Barney Dude" NIL "bdude" "example.com")) NIL NIL NIL NIL)"#),
+        // multipart/report: message/DELIVERY-STATUS is a basic body (no lines), MESSAGE/RFC822 is
+        // matched whatever its case and keeps the case written, with its envelope and structure;
+        // "(", ")", "+" and "/" in the boundary; a Date with a comment; Sender given at both levels.
+        ("msg_16.txt",
+         #"(("text" "plain" ("charset" "ISO-8859-1") NIL NIL "7bit" 438 13 NIL NIL NIL NIL)"#
+            + #"("message" "DELIVERY-STATUS" NIL NIL NIL "7bit" 265 NIL NIL NIL NIL)"#
+            + #"("MESSAGE" "RFC822" NIL NIL NIL "7bit" 2646 ("Sun, 23 Sep 2001 20:10:55 -0700" "[scr] yeah for Ians!!" "#
+            + #"(("Ian T. Henry" NIL "henryi" "oxy.edu")) ((NIL NIL "scr-admin" "socal-raves.org")) "#
+            + #"(("Ian T. Henry" NIL "henryi" "oxy.edu")) (("SoCal Raves" NIL "scr" "socal-raves.org")) NIL NIL NIL "#
+            + #""<002001c144a6$8752e060$56104586@oxy.edu>") "#
+            + #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 199 7 NIL NIL NIL NIL) 55 NIL NIL NIL NIL)"#
+            + #" "report" ("boundary" "Boundary_(ID_PGS2F2a+z+/jL7hupKgRhA)") NIL NIL NIL)"#,
+         #"("Sun, 23 Sep 2001 20:14:35 -0700 (PDT)" "Delivery Notification: Delivery has failed" "#
+            + #"(("Internet Mail Delivery" NIL "postmaster" "ucla.edu")) ((NIL NIL "scr-owner" "socal-raves.org")) "#
+            + #"(("Internet Mail Delivery" NIL "postmaster" "ucla.edu")) ((NIL NIL "scr-admin" "socal-raves.org")) "#
+            + #"NIL NIL NIL "<0GK500B04D0B8X@cougar.noc.ucla.edu>")"#),
+        // Content-ID, parameters after " ; " on continuation lines, format=flowed; every part ends
+        // on the line break that belongs to the next delimiter (the text parts have 0 lines, the
+        // base64 ones end without a line break); a boundary of "=" and "_"; no Subject.
+        ("msg_22.txt",
+         #"(("text" "plain" ("charset" "us-ascii" "format" "flowed") NIL NIL "7bit" 15 0 NIL NIL NIL NIL)"#
+            + #"("image" "jpeg" ("name" "wibble.JPG" "x-mac-type" "4A504547" "x-mac-creator" "474B4F4E") "#
+            + #""<a05001902b7f1c33773e9@[134.84.183.138].0.0>" NIL "base64" 369 NIL ("attachment" ("filename" "wibble.JPG")) NIL NIL)"#
+            + #"("image" "jpeg" ("name" "wibble2.JPG" "x-mac-type" "4A504547" "x-mac-creator" "474B4F4E") "#
+            + #""<a05001902b7f1c33773e9@[134.84.183.138].0.1>" NIL "base64" 430 NIL ("attachment" ("filename" "wibble2.JPG")) NIL NIL)"#
+            + #"("text" "plain" ("charset" "us-ascii" "format" "flowed") NIL NIL "7bit" 15 0 NIL NIL NIL NIL)"#
+            + #" "mixed" ("boundary" "============_-1208892523==_============") NIL NIL NIL)"#,
+         #"("Tue, 16 Oct 2001 13:59:25 +0300" NIL ((NIL NIL "b" "example.com")) ((NIL NIL "b" "example.com")) "#
+            + #"((NIL NIL "b" "example.com")) ((NIL NIL "a" "example.com")) NIL NIL NIL "#
+            + #""<a05001902b7f1c33773e9@[134.84.183.138]>")"#),
+        // A Subject folded over three lines: unfolding removes only the line breaks, so the tabs that
+        // begin the continuation lines stay (RFC 5322 2.2.3), and a tab may stand in a quoted string.
+        ("msg_27.txt",
+         #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1 NIL NIL NIL NIL)"#,
+         #"("Tue, 4 Jun 2002 21:46:59 -0400" "bug demonstration\#t1234567891123456789212345678931234567894123456789512345678961234567897"#
+            + #"1234567898112345678911234567892123456789112345678911234567892123456789\#tmore text" "#
+            + #"(("Anne P. Erson" NIL "aperson" "dom.ain")) (("Anne P. Erson" NIL "aperson" "dom.ain")) "#
+            + #"(("Anne P. Erson" NIL "aperson" "dom.ain")) (("Barney P. Erson" NIL "bperson" "dom.ain")) "#
+            + #"NIL NIL NIL "<15613.28051.707126.569693@dom.ain>")"#),
     ]
 
     @Test(arguments: cases.map(\.name))

@@ -377,7 +377,7 @@ public struct CommandParser: Sendable {
     static func leadingTag<Bytes: Collection>(_ bytes: Bytes) -> String? where Bytes.Element == UInt8 {
         var tag: [UInt8] = []
         for b in bytes {
-            if b == 0x20 || b == 0x0D { return tag.isEmpty ? nil : String(decoding: tag, as: UTF8.self) }
+            if b == 0x20 || b == 0x0D || b == 0x0A { return tag.isEmpty ? nil : String(decoding: tag, as: UTF8.self) }
             guard GrammarCursor.isTagChar(b), tag.count < 256 else { return nil }
             tag.append(b)
         }
