@@ -136,7 +136,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Storage", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Storage", "MailCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Sources/TestSupport"
         ),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),

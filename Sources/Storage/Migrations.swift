@@ -76,6 +76,7 @@ public enum Migrations {
             "UPDATE folders SET first_recent_uid = uid_next",
         ]),
         Migration(version: 10, name: "thread lookups served by one index each", statements: ThreadLookupSchema.statements),
+        Migration(version: 11, name: "outbox rows only for events a webhook takes", statements: WantedEventsSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailCore
 import PostgresNIO
 import Storage
 
@@ -43,6 +44,19 @@ public enum TestEnvironment {
             group.cancelAll()
             return result
         }
+    }
+
+    /// Makes the outbox of `client`'s database keep every event, as it does once a webhook takes
+    /// every type: the outbox holds only events some webhook takes. The webhook is never sent to,
+    /// since no dispatcher runs on the shared test database.
+    public static func keepEveryEvent(_ client: PostgresClient) async throws {
+        try await client.query(
+            """
+            INSERT INTO webhooks (id, url, trigger_types, notification_email_addresses, secret, status, status_updated_at,
+                                  created_at, updated_at)
+            VALUES ('test-every-event', 'http://127.0.0.1:1/every-event', \(Webhook.triggerTypes), '{}', 'unused', 'active', 0, 0, 0)
+            ON CONFLICT (id) DO UPDATE SET trigger_types = EXCLUDED.trigger_types, status = 'active'
+            """, logger: logger)
     }
 
     /// An address no other test (or earlier run) uses.

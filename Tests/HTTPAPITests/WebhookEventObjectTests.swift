@@ -47,6 +47,7 @@ import Testing
 
     static func withMessage(_ body: @escaping @Sendable (Harness) async throws -> Void) async throws {
         try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            try await TestEnvironment.keepEveryEvent(client)
             let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
             let grant = try await grants.createGrant(Grant(
                 id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("events"))!, region: Region(rawValue: "us")!,

@@ -12,6 +12,7 @@ import Testing
     static func withHarness(_ body: @escaping @Sendable (MailStoreHarness) async throws -> Void) async throws {
         let url = try TestEnvironment.postgresURL()
         try await TestEnvironment.withPostgres(url: url) { client in
+            try await TestEnvironment.keepEveryEvent(client)
             try await TestEnvironment.withPostgres(url: url) { otherClient in
                 let notifier = RecordingNotifier()
                 let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)

@@ -26,6 +26,7 @@ import Testing
     /// One job per domain; one event for the message, written when its last job ends.
     @Test func oneEventPerMessageWhenItsLastJobEnds() async throws {
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await TestEnvironment.keepEveryEvent(client)
             let (grant, sent) = try await Self.submit(client, to: ["a@one.example", "b@two.example", "c@one.example"])
             let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
             let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
@@ -49,6 +50,7 @@ import Testing
 
     @Test func temporaryFailuresWaitAndPermanentOnesLeaveTheJob() async throws {
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await TestEnvironment.keepEveryEvent(client)
             let (grant, _) = try await Self.submit(client, to: ["a@one.example", "b@one.example"])
             let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
             let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
