@@ -40,17 +40,23 @@ public struct PostgresWebhookQueue: WebhookQueue {
     }
 
     public func fanOut(limit: Int) async throws -> Int {
-        let logger = self.logger
+        let client = self.client, logger = self.logger
         // One fan-out at a time: two running side by side could commit a later event's deliveries
         // before an earlier one's, and a dispatcher would send them out of order. A node that finds
         // the lock taken leaves the work to the holder.
-        return try await underFanOutLock(busy: 0) { connection in
+        //
+        // One statement, so one round trip: every mailbox change in the region rings this on every
+        // node. The statement is its own transaction, so the transaction-scoped lock is held until
+        // its commit; the lock is taken (an init plan) before any event row is claimed.
+        return try await withDeadline(.seconds(30), what: "Postgres") {
             // Claim the oldest pending events, queue a delivery per subscribed webhook that
             // existed when the event happened, mark them dispatched.
-            let rows = try await connection.query(
+            let rows = try await client.query(
                 """
-                WITH claimed AS (
-                    SELECT id, type, created_at FROM event_outbox WHERE state = 'pending'
+                WITH locked AS (SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey)) AS acquired),
+                claimed AS (
+                    SELECT id, type, created_at FROM event_outbox
+                    WHERE state = 'pending' AND (SELECT acquired FROM locked)
                     ORDER BY id LIMIT \(limit) FOR UPDATE),
                 queued AS (
                     INSERT INTO webhook_deliveries (webhook_id, event_id, created_at)

@@ -79,6 +79,23 @@ import Testing
         }
     }
 
+    /// While another node holds the fan-out lock, a fan-out claims nothing and leaves the events
+    /// pending for the holder; once the lock is free the next fan-out takes them.
+    @Test func aFanOutLeavesTheEventsToTheNodeHoldingTheLock() async throws {
+        try await Self.withFreshDatabase { client in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
+            _ = try await Self.grantWithEvents(client, messages: 2)
+            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
+            try await client.withTransaction(logger: TestEnvironment.logger) { holder in
+                try await holder.query("SELECT pg_advisory_xact_lock(\(PostgresWebhookQueue.fanOutLockKey))", logger: TestEnvironment.logger)
+                #expect(try await queue.fanOut(limit: 100) == 0)
+            }
+            #expect(try await queue.fanOut(limit: 100) == 2)
+            #expect(try await queue.depth().pending == 2)
+        }
+    }
+
     /// The outbox keeps an event only when a webhook that is not paused takes its type, whether the
     /// write path's function or another writer (here the grant store) adds it.
     @Test func eventsNoWebhookTakesAreNotKept() async throws {
