@@ -273,14 +273,24 @@ extension IMAPSession {
     // MARK: APPEND
 
     /// Checks the target and the quota before the client sends the message bytes.
-    func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int) async throws -> MailFolder {
-        guard let (folder, usage) = try await context.store.appendTarget(grant: grant.id, name: try folderName(mailbox)) else {
+    /// The target folder and the grant's quota, looked up for the first message of an APPEND; a
+    /// MULTIAPPEND's later messages reuse them, counting the bytes already held (the store checks
+    /// the quota again in the transaction that commits them).
+    func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int, known: (MailFolder, QuotaUsage)?, heldBytes: Int) async throws
+        -> (MailFolder, QuotaUsage) {
+        let target: (MailFolder, QuotaUsage)
+        if let known {
+            target = known
+        } else if let found = try await context.store.appendTarget(grant: grant.id, name: try folderName(mailbox)) {
+            target = found
+        } else {
             throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
         }
-        if usage.usedBytes + Int64(size) > usage.limitBytes {
+        let usage = target.1
+        if usage.usedBytes + Int64(heldBytes) + Int64(size) > usage.limitBytes {
             IMAPMetrics.limitRefusal("quota")
             throw IMAPCommandError(.no, code: .overQuota, "Quota exceeded (limit \(usage.limitBytes) bytes)")
         }
-        return folder
+        return target
     }
 }

@@ -537,7 +537,9 @@ final class IMAPSession {
         }
         if pending.failure == nil {
             do {
-                pending.folder = try await beginAppend(grant, pending.mailbox, size: message.size)
+                let known = pending.folder.flatMap { folder in pending.quota.map { (folder, $0) } }
+                (pending.folder, pending.quota) = try await beginAppend(grant, pending.mailbox, size: message.size, known: known,
+                                                                         heldBytes: pending.heldBytes)
             } catch let error as IMAPCommandError {
                 pending.failure = error
             } catch {
@@ -649,6 +651,8 @@ struct PendingAppend {
     let tag: String
     let mailbox: MailboxName
     var folder: MailFolder?
+    /// The grant's quota as the first message found it.
+    var quota: QuotaUsage?
     var current: AppendMessage?
     var bytes: [UInt8] = []
     /// Complete messages waiting for the end of the command.

@@ -495,6 +495,37 @@ import Testing
         }
     }
 
+    // MARK: MULTIAPPEND (RFC 3502) and the quota
+
+    /// A MULTIAPPEND is stored whole or not at all: when its messages together pass the grant's
+    /// quota, none is stored and the answer says OVERQUOTA.
+    @Test func multiAppendBeyondTheQuotaStoresNothing() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            try await nodes.contexts[0].store.setQuotaLimit(grant: account.grant.id, bytes: 250)
+            let client = try await nodes.login(account)
+            func message(_ size: Int) -> String {
+                let head = "Subject: part\r\n\r\n"
+                return head + String(repeating: "x", count: size - head.utf8.count - 2) + "\r\n"
+            }
+            func multiAppend(_ tag: String, _ sizes: [Int]) async throws -> String? {
+                let literals = sizes.map { "{\($0)+}\r\n\(message($0))" }.joined(separator: " ")
+                try await client.sendRaw("\(tag) APPEND INBOX \(literals)\r\n")
+                return try await client.readUntilTagged(tag).last
+            }
+            let first = try await multiAppend("a", [100, 100])
+            #expect(first?.hasPrefix("a OK [APPENDUID ") == true && first?.contains(" 1:2]") == true, "\(first ?? "")")
+            let second = try await multiAppend("b", [30, 30, 30])
+            #expect(second?.hasPrefix("b NO [OVERQUOTA] ") == true, "\(second ?? "")")
+            try await client.run("""
+                C: s STATUS INBOX (MESSAGES SIZE)
+                S: * STATUS INBOX (MESSAGES 2 SIZE 200)
+                S: s OK STATUS completed
+                """)
+            await client.close()
+        }
+    }
+
     // MARK: BINARY (RFC 3516)
 
     @Test func binaryFetchDecodesAndRefusesUnknownEncodings() async throws {
