@@ -348,6 +348,9 @@ final class IMAPSession {
             if !imap4rev2, names.contains(where: { $0.uppercased() == "IMAP4REV2" }) {
                 imap4rev2 = true
                 encoder = ResponseEncoder(utf8Accepted: true)
+                // RFC 5161 3.1 asks clients to ENABLE before they select, and lets servers not check.
+                // A client that enables IMAP4rev2 with a mailbox selected gets no \Recent from then on.
+                selected?.forgetRecent()
                 enabled.append("IMAP4rev2")
             }
             return ([.untagged(.enabled(enabled)), ok("ENABLE completed")], true)

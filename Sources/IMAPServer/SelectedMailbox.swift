@@ -96,6 +96,9 @@ struct SelectedMailbox {
         recentUIDs.formUnion(uidList[start...])
     }
 
+    /// Drops every `\Recent` flag: the session turned to IMAP4rev2, which has none (RFC 9051 2.3.2).
+    mutating func forgetRecent() { recentUIDs = [] }
+
     /// A message's flags as FETCH shows them: the stored ones, and `\Recent` when it is recent here.
     func fetchFlags(_ flags: MessageFlags, uid: Int64) -> [Flag] {
         isRecent(uid) ? flags.imapFlags + [Flag(wire: "\\Recent")] : flags.imapFlags

@@ -155,6 +155,37 @@ import Testing
         }
     }
 
+    /// A client that enables IMAP4rev2 after SELECT sees no `\\Recent` from then on, though the
+    /// session had claimed the message under IMAP4rev1.
+    @Test func enablingIMAP4rev2WithAMailboxSelectedDropsRecent() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append(Self.plain)
+            try await client.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: f FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS (\\Recent))
+                S: f OK FETCH completed
+                C: e ENABLE IMAP4rev2
+                S: * ENABLED IMAP4rev2
+                S: e OK ENABLE completed
+                C: g FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS ())
+                S: g OK FETCH completed
+                """)
+            await client.close()
+        }
+    }
+
     // MARK: Keywords (RFC 3501 7.2.6)
 
     @Test func aNewKeywordIsAnnouncedToEverySessionBeforeAFetchShowsIt() async throws {
