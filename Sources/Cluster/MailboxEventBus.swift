@@ -124,6 +124,33 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
         }
     }
 
+    /// Asks for the pattern until Redis confirms it once, then lets `subscribed()` return. The
+    /// subscriber restores it by itself after later reconnects.
+    private func subscribeUntilConfirmed() async {
+        var delay = Duration.milliseconds(50)
+        var warned = false
+        while !Task.isCancelled {
+            do {
+                try await subscriber.psubscribe(["mailbox:*"])
+                let waiters = firstSubscription.withLockedValue { state in
+                    state.confirmed = true
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+                if warned { logger.info("mailbox events subscribed") }
+                return
+            } catch {
+                if !warned {
+                    logger.warning("mailbox events not subscribed yet; retrying", metadata: ["error": "\(error)"])
+                    warned = true
+                }
+                guard (try? await Task.sleep(for: delay)) != nil else { return }
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await self.subscriber.run() }
@@ -151,17 +178,7 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
                     try? await Task.sleep(for: Self.healthCheckInterval)
                 }
             }
-            do {
-                try await subscriber.psubscribe(["mailbox:*"])
-                let waiters = firstSubscription.withLockedValue { state in
-                    state.confirmed = true
-                    defer { state.waiters = [] }
-                    return state.waiters
-                }
-                for waiter in waiters { waiter.resume() }
-            } catch {
-                logger.warning("mailbox events not subscribed yet; retrying in the background", metadata: ["error": "\(error)"])
-            }
+            group.addTask { await self.subscribeUntilConfirmed() }
             try? await gracefulShutdown()
             await subscriber.close()
             group.cancelAll()

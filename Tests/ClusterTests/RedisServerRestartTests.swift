@@ -105,4 +105,34 @@ import Testing
         await publisher.close()
         server.stop()
     }
+
+    /// A bus started while its Redis is still down keeps asking, and `subscribed()` returns once
+    /// Redis is up and has confirmed the subscription.
+    @Test func theBusConfirmsItsSubscriptionOnceRedisComesUp() async throws {
+        let server = PrivateRedis()
+        let logger = RedisTestEnvironment.logger
+        let publisher = RedisClient(endpoint: server.endpoint, logger: logger)
+        let bus = MailboxEventBus(publisher: publisher, subscriber: RedisSubscriber(endpoint: server.endpoint, logger: logger),
+                                  logger: logger)
+        let running = Task { try await bus.run() }
+        // Started after the bus: its first subscription finds nothing listening.
+        try server.start()
+        let confirmation = SubscriptionConfirmation()
+        let waiter = Task {
+            await bus.subscribed()
+            await confirmation.confirm()
+        }
+        let confirmed = await RedisTestEnvironment.waitUntil(timeout: .seconds(10)) { await confirmation.isConfirmed }
+        #expect(confirmed, "subscribed() did not return after Redis came up")
+        waiter.cancel()
+        running.cancel()
+        _ = try? await running.value
+        await publisher.close()
+        server.stop()
+    }
+}
+
+private actor SubscriptionConfirmation {
+    private(set) var isConfirmed = false
+    func confirm() { isConfirmed = true }
 }
