@@ -170,10 +170,19 @@ struct SelectedMailbox {
     }
 
     /// Records flags this session itself just set (its own FETCH responses already told the client).
+    ///
+    /// Modseqs are handed out one grant at a time, in commit order (the grant row is the lock). So
+    /// when this write's modseq directly follows the last one the session knows, no other change
+    /// lies between them and the session is current through this write without reading the change
+    /// log; its own announcement of the write then asks for nothing.
     mutating func record(_ states: [MessageState]) {
         for state in states {
             guard let position = position(of: state.uid) else { continue }
             flagIndexes[position] = palette.index(of: state.flags)
+        }
+        if let modseq = states.first?.modseq, modseq == knownModseq + 1, states.allSatisfy({ $0.modseq == modseq }) {
+            knownModseq = modseq
+            folder.highestModseq = max(folder.highestModseq, modseq)
         }
         compactPaletteIfWasteful()
     }

@@ -65,6 +65,18 @@ import Testing
         #expect(!empty.isValidSequenceSet(SequenceSet([SequenceRange(.last)])))
     }
 
+    /// The session's own write moves what it knows forward only when no other change can lie
+    /// between: its modseq directly follows the known one (the mailbox starts at modseq 10).
+    @Test func ownWritesAdvanceTheKnownModseqOnlyWithoutAGap() {
+        var mailbox = Self.mailbox([3, 5])
+        mailbox.record([Self.state(3, [MessageFlags.flagged], modseq: 11), Self.state(5, [MessageFlags.flagged], modseq: 11)])
+        #expect(mailbox.knownModseq == 11 && mailbox.flags(of: 5) == [MessageFlags.flagged])
+        mailbox.record([Self.state(3, .empty, modseq: 13)])
+        #expect(mailbox.knownModseq == 11 && mailbox.flags(of: 3) == .empty, "modseq 12 may be another session's change")
+        mailbox.record([])
+        #expect(mailbox.knownModseq == 11)
+    }
+
     @Test func sequenceNumbersFollowUIDs() {
         let mailbox = Self.mailbox([3, 5, 9])
         #expect(mailbox.sequenceNumber(of: 5) == 2)
