@@ -46,6 +46,7 @@ public struct IMAPListener: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(.allocator, value: PageBackedAllocator.allocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if proxyProtocol {
@@ -67,19 +68,26 @@ public struct IMAPListener: Service {
             .get()
         context.logger.info("IMAP listening", metadata: ["address": "\(host):\(port)", "security": "\(security.rawValue)"])
 
+        let ticker = SessionTicker()
+        let ticking = Task { await ticker.run(every: context.timers.tick) }
+        defer { ticking.cancel() }
         await withDiscardingTaskGroup { sessions in
             sessions.addTask {
-                // Stop accepting on shutdown; sessions then end with BYE (see below).
+                // On shutdown, stop accepting, and every session says BYE so that its client
+                // reconnects to another node.
                 try? await gracefulShutdown()
+                ticker.shutDown()
                 try? await server.close()
                 acceptedSink.finish()
             }
             var counter = 0
             for await connection in accepted {
                 counter += 1
-                let connectionID = "\(context.node)-\(security.rawValue)-\(counter)"
+                let connectionID = "\(context.node)-\(security.rawValue)-\(counter)", number = counter
                 IMAPMetrics.connectionOpened(port: security.rawValue)
                 sessions.addTask {
+                    ticker.register(number, connection.eventSink)
+                    defer { ticker.unregister(number) }
                     await Self.serve(connection, id: connectionID, context: context)
                 }
             }
@@ -91,18 +99,7 @@ public struct IMAPListener: Service {
         gauge.increment()
         defer { gauge.decrement() }
         let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id, eventSink: accepted.eventSink)
-        let ticks = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: context.timers.tick)
-                accepted.eventSink.yield(.tick)
-            }
-        }
-        await withGracefulShutdownHandler {
-            await session.run(events: accepted.events)
-        } onGracefulShutdown: {
-            accepted.eventSink.yield(.shutdown)
-        }
-        ticks.cancel()
+        await session.run(events: accepted.events)
         accepted.eventSink.finish()
     }
 }

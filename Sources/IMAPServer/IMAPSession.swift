@@ -52,7 +52,8 @@ final class IMAPSession {
     private(set) var imap4rev2 = false
     private var lastActivity: ContinuousClock.Instant
     private var logger: Logger
-    private var slotRenewal: Task<Void, Never>?
+    /// When this session last extended its connection slot (see `ConnectionSlots`).
+    private var lastSlotRenewal: ContinuousClock.Instant
 
     init(context: IMAPServerContext, connection: IMAPConnection, connectionID: String, eventSink: AsyncStream<SessionEvent>.Continuation) {
         self.context = context
@@ -64,6 +65,7 @@ final class IMAPSession {
         lastPoll = now
         lastCredentialsCheck = now
         lastActivity = now
+        lastSlotRenewal = now
         var logger = context.logger
         logger[metadataKey: "imap.connection"] = "\(connectionID)"
         logger[metadataKey: "client"] = "\(connection.remoteAddress)"
@@ -88,21 +90,35 @@ final class IMAPSession {
             await end()
             return
         }
+        let this = Unchecked(session: self)
         for await event in events {
-            let keepGoing: Bool
-            do {
-                keepGoing = try await handle(event)
-            } catch {
-                logger.debug("connection ended", metadata: ["error": "\(error)"])
-                keepGoing = false
-            }
-            if !keepGoing { break }
+            // Each event is handled in a child task. A task keeps the memory of the deepest call
+            // stack it ever reached until it ends, and a session may sit in IDLE for hours after a
+            // FETCH or an APPEND went deep; the child's memory goes back when the event is done.
+            // Events stay one at a time: this loop waits for each child before taking the next.
+            async let handled = this.session.handleOrEnd(event)
+            if !(await handled) { break }
         }
         await end()
     }
 
+    /// Hands the session to the child task of one event. The loop in `run` awaits that child
+    /// before it touches the session again, so the session is never used by two tasks at once.
+    private struct Unchecked: @unchecked Sendable {
+        let session: IMAPSession
+    }
+
+    /// Returns false when the connection must end.
+    private func handleOrEnd(_ event: SessionEvent) async -> Bool {
+        do {
+            return try await handle(event)
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     private func end() async {
-        slotRenewal?.cancel()
         if handedOff {
             // The relay owns the connection now; it closes with either side.
             await connection.closed()
@@ -165,6 +181,10 @@ final class IMAPSession {
 
     private func checkTimers() async throws -> Bool {
         let now = context.clock.now()
+        if let grant, now - lastSlotRenewal >= ConnectionSlots.renewInterval {
+            lastSlotRenewal = now
+            await context.slots.renew(grant: grant.id, connection: connectionID)
+        }
         if let grant, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) {
             lastCredentialsCheck = now
             if let current = try? await context.grants.grant(id: grant.id), current.credentialsVersion == grant.credentialsVersion {
@@ -436,14 +456,7 @@ final class IMAPSession {
             }
             logger[metadataKey: "grant_id"] = "\(grant.id)"
             logger.info("IMAP login")
-            let slots = context.slots, connectionID = self.connectionID
-            slotRenewal = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: ConnectionSlots.renewInterval)
-                    if Task.isCancelled { break }
-                    await slots.renew(grant: grant.id, connection: connectionID)
-                }
-            }
+            lastSlotRenewal = context.clock.now()
             return .tagged(TaggedResponse(tag: tag, state: .ok, code: .capability(capabilities), "Logged in"))
         }
     }

@@ -1,3 +1,4 @@
+import Cluster
 @testable import IMAPServer
 import Testing
 
@@ -25,6 +26,36 @@ import Testing
             client.tick()
             try await client.run("S: * BYE Autologout; idle for too long")
             try await client.ended()
+        }
+    }
+
+    @Test func theConnectionSlotIsRenewedOnTheFirstTickAfterItsInterval() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let slots = nodes.contexts[0].slots
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            func leaseEnd() async throws -> Double? {
+                let reply = try await slots.redis.send(["ZRANGE", "conn:\(slots.surface):\(account.grant.id.rawValue)", "0", "-1", "WITHSCORES"])
+                guard case .array(let items) = reply, items.count == 2 else { return nil }
+                return items[1].string.flatMap(Double.init)
+            }
+            let granted = try #require(try await leaseEnd())
+            nodes.clock.advance(by: ConnectionSlots.renewInterval - .seconds(1))
+            client.tick()
+            // Events are handled in order: once the NOOP is answered, the tick was handled.
+            try await client.run("""
+                C: a NOOP
+                S: a OK NOOP completed
+                """)
+            #expect(try await leaseEnd() == granted)
+            nodes.clock.advance(by: .seconds(1))
+            client.tick()
+            try await client.run("""
+                C: b NOOP
+                S: b OK NOOP completed
+                """)
+            let renewed = try #require(try await leaseEnd())
+            #expect(renewed > granted)
         }
     }
 

@@ -1,0 +1,45 @@
+import Synchronization
+
+/// The listener's line to all of its sessions: each session registers its event stream, gets
+/// `.tick` every `interval`, and `.shutdown` when the node drains. A node may hold tens of
+/// thousands of idle sessions; one timer and one shutdown hook for all of them cost less memory
+/// and fewer wake-ups than a task, a timer and a handler each.
+final class SessionTicker: Sendable {
+    private struct Registry {
+        var sinks: [Int: AsyncStream<SessionEvent>.Continuation] = [:]
+        var shuttingDown = false
+    }
+
+    private let registry = Mutex(Registry())
+
+    /// A session registered after the shutdown began hears of it at once.
+    func register(_ id: Int, _ sink: AsyncStream<SessionEvent>.Continuation) {
+        let late = registry.withLock { registry in
+            registry.sinks[id] = sink
+            return registry.shuttingDown
+        }
+        if late { sink.yield(.shutdown) }
+    }
+
+    func unregister(_ id: Int) {
+        _ = registry.withLock { $0.sinks.removeValue(forKey: id) }
+    }
+
+    /// Tells every session, now and later, that the node is draining.
+    func shutDown() {
+        let all = registry.withLock { registry in
+            registry.shuttingDown = true
+            return Array(registry.sinks.values)
+        }
+        for sink in all { sink.yield(.shutdown) }
+    }
+
+    /// Ticks until the task is cancelled.
+    func run(every interval: Duration) async {
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            let due = registry.withLock { Array($0.sinks.values) }
+            for sink in due { sink.yield(.tick) }
+        }
+    }
+}

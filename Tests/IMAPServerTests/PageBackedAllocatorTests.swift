@@ -1,0 +1,35 @@
+@testable import IMAPServer
+import NIOCore
+import Testing
+
+/// Buffers from the page-backed allocator behave as any ByteBuffer: bytes survive growth from
+/// malloc'd memory into pages of their own and beyond, and copies stay independent.
+@Suite struct PageBackedAllocatorTests {
+    private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
+    }
+
+    @Test(arguments: [0, 100, PageBackedAllocator.threshold - 1, PageBackedAllocator.threshold, 2 * PageBackedAllocator.threshold])
+    func bytesSurviveGrowthAcrossTheThreshold(startingCapacity: Int) {
+        var buffer = PageBackedAllocator.allocator.buffer(capacity: startingCapacity)
+        var written: [UInt8] = []
+        for (step, size) in [10, 300, 20_000, 50_000, 200_000].enumerated() {
+            let chunk = pattern(size, seed: UInt8(step))
+            buffer.writeBytes(chunk)
+            written += chunk
+            #expect(buffer.readableBytesView.elementsEqual(written), "after writing \(written.count) bytes")
+        }
+        #expect(buffer.readBytes(length: 5) == Array(written.prefix(5)))
+        buffer.discardReadBytes()
+        #expect(buffer.readableBytesView.elementsEqual(written.dropFirst(5)))
+    }
+
+    @Test func aCopyIsIndependentOfItsOriginal() {
+        var original = PageBackedAllocator.allocator.buffer(capacity: 2 * PageBackedAllocator.threshold)
+        original.writeBytes(pattern(1_000, seed: 1))
+        var copy = original
+        copy.setBytes([0xFF, 0xFF], at: 0)
+        #expect(original.getBytes(at: 0, length: 2) == Array(pattern(2, seed: 1)))
+        #expect(copy.getBytes(at: 0, length: 2) == [0xFF, 0xFF])
+    }
+}

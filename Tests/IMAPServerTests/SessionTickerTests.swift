@@ -1,0 +1,50 @@
+@testable import IMAPServer
+import Testing
+
+/// The listener's line to its sessions: ticks on the interval, and the drain's `.shutdown` for
+/// every session, including one that registers after the drain began.
+@Suite struct SessionTickerTests {
+    private func stream() -> (AsyncStream<SessionEvent>, AsyncStream<SessionEvent>.Continuation) {
+        AsyncStream<SessionEvent>.makeStream()
+    }
+
+    @Test func everyRegisteredSessionGetsTicksUntilItLeaves() async {
+        let ticker = SessionTicker()
+        let (first, firstSink) = stream(), (second, secondSink) = stream()
+        ticker.register(1, firstSink)
+        ticker.register(2, secondSink)
+        let ticking = Task { await ticker.run(every: .milliseconds(5)) }
+        defer { ticking.cancel() }
+        var firstEvents = first.makeAsyncIterator(), secondEvents = second.makeAsyncIterator()
+        guard case .tick = await firstEvents.next() else { Issue.record("no tick for the first session"); return }
+        guard case .tick = await secondEvents.next() else { Issue.record("no tick for the second session"); return }
+        ticker.unregister(2)
+        // Three more ticks of the first session: any tick already on its way to the second one
+        // has arrived. Between two markers sent after that, the second session sees no tick.
+        func nextTicks(_ count: Int) async -> Bool {
+            for _ in 0..<count {
+                guard case .tick = await firstEvents.next() else { return false }
+            }
+            return true
+        }
+        #expect(await nextTicks(3))
+        secondSink.yield(.closed)
+        #expect(await nextTicks(3))
+        secondSink.yield(.credentialsChanged)
+        while let event = await secondEvents.next() {
+            if case .closed = event { break }
+        }
+        guard case .credentialsChanged = await secondEvents.next() else { Issue.record("a session that left still got ticks"); return }
+    }
+
+    @Test func theDrainReachesSessionsRegisteredBeforeAndAfterIt() async {
+        let ticker = SessionTicker()
+        let (early, earlySink) = stream(), (late, lateSink) = stream()
+        ticker.register(1, earlySink)
+        ticker.shutDown()
+        ticker.register(2, lateSink)
+        var earlyEvents = early.makeAsyncIterator(), lateEvents = late.makeAsyncIterator()
+        guard case .shutdown = await earlyEvents.next() else { Issue.record("no shutdown for the early session"); return }
+        guard case .shutdown = await lateEvents.next() else { Issue.record("no shutdown for the late session"); return }
+    }
+}
