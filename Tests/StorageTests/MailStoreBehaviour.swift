@@ -285,6 +285,46 @@ enum MailStoreBehaviour {
         #expect(try await h.store.quota(grant: grant).messageCount == 2)
     }
 
+    /// Within one batch each message sees the ones before it, as if they were appended in turn: a
+    /// reply joins the thread of its parent earlier in the batch, a parent joins the thread of a reply
+    /// that came before it, a Message-ID repeated in the batch or already in the folder answers with
+    /// the message that has it, and the folder's counters, UIDNEXT and the quota add up.
+    static func oneBatchBehavesLikeMessagesAppendedInTurn(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        let existingID = uniqueID("existing")
+        let existing = try await append(h.store, grant, inbox, TestMessage(messageID: existingID, subject: "Before"))
+        let rootID = uniqueID("root"), parentID = uniqueID("parent")
+        let messages = [
+            TestMessage(messageID: rootID, subject: "Plans"),
+            TestMessage(messageID: uniqueID(), subject: "Re: Plans", inReplyTo: [rootID]),
+            TestMessage(messageID: uniqueID(), subject: "Re: Later", references: [parentID]),
+            TestMessage(messageID: parentID, subject: "Later"),
+            TestMessage(messageID: rootID, subject: "Plans"),
+            TestMessage(messageID: existingID, subject: "Before"),
+            TestMessage(subject: "No identifier", body: "same bytes"),
+            TestMessage(subject: "No identifier", body: "same bytes"),
+        ]
+        let batch = messages.enumerated().map { index, message in
+            NewMessage(raw: message.raw, facts: message.facts, flags: index == 1 ? [MessageFlags.seen] : .empty, internalDate: 1_767_225_600)
+        }
+        let results = try await h.store.append(grant: grant, folderID: inbox, messages: batch)
+        #expect(results.map(\.uid) == [2, 3, 4, 5, 2, 1, 6, 7])
+        #expect(results.map(\.deduplicated) == [false, false, false, false, true, true, false, false])
+        #expect(results[1].threadID == results[0].threadID)
+        #expect(results[3].threadID == results[2].threadID)
+        #expect(results[2].threadID != results[0].threadID)
+        #expect(results[4].messageID == results[0].messageID && results[4].threadID == results[0].threadID)
+        #expect(results[5].messageID == existing.messageID && results[5].uid == existing.uid)
+        #expect(Set(results.map(\.modseq)).count == 2, "the batch shares one modseq; the earlier message keeps its own")
+        let folder = try #require(try await h.otherNode.folder(grant: grant, id: inbox))
+        let stored = try await h.otherNode.fetch(grant: grant, folderID: inbox, uids: .all, includeRaw: false)
+        #expect(stored.map(\.uid) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(folder.uidNext == 8 && folder.totalCount == 7 && folder.unseenCount == 6)
+        #expect(folder.sizeBytes == stored.reduce(0) { $0 + $1.size })
+        #expect(folder.highestModseq == results[0].modseq)
+        #expect(try await h.store.quota(grant: grant).messageCount == 7)
+    }
+
     static func quotaIsExactAndEnforced(_ h: MailStoreHarness) async throws {
         let grant = try await h.makeGrant()
         #expect(try await h.store.quota(grant: grant) == QuotaUsage(usedBytes: 0, limitBytes: h.defaultQuota, messageCount: 0))
@@ -598,6 +638,7 @@ enum MailStoreBehaviour {
         ("moveKeepsTheIDAndCopyMakesANewOne", moveKeepsTheIDAndCopyMakesANewOne),
         ("quotaIsExactAndEnforced", quotaIsExactAndEnforced),
         ("batchAppendIsAllOrNothing", batchAppendIsAllOrNothing),
+        ("oneBatchBehavesLikeMessagesAppendedInTurn", oneBatchBehavesLikeMessagesAppendedInTurn),
         ("customFoldersFollowTheSeed", customFoldersFollowTheSeed),
         ("threadsFollowReferencesThenSubject", threadsFollowReferencesThenSubject),
         ("apiReadsAndUpdates", apiReadsAndUpdates),
