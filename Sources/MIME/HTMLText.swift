@@ -107,7 +107,7 @@ public enum HTMLText {
         var pendingSpace = false
         var count = 0
         for scalar in text.unicodeScalars {
-            if scalar.properties.isWhitespace || scalar == "\u{00A0}" || scalar == "\u{200B}" {
+            if isFoldedSpace(scalar) {
                 pendingSpace = !output.isEmpty
                 continue
             }
@@ -118,5 +118,12 @@ public enum HTMLText {
             count += 1
         }
         return String(output)
+    }
+
+    /// Unicode white space, no-break space and zero-width space. ASCII, nearly all of a text, is
+    /// decided without the Unicode property tables.
+    @inline(__always) private static func isFoldedSpace(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar == " " || (0x09...0x0D).contains(scalar.value) }
+        return scalar.properties.isWhitespace || scalar == "\u{00A0}" || scalar == "\u{200B}"
     }
 }

@@ -12,6 +12,9 @@ import Testing
         ("bell\u{07}", #""bell\u0007""#),
         ("nul\u{0}dropped", #""nuldropped""#),
         ("ünïcødé 📬", "\"ünïcødé 📬\""),
+        ("", #""""#),
+        ("\u{1F}unit\u{7F}", #""\u001funit"# + "\u{7F}\""),
+        ("\"\"\\", #""\"\"\\""#),
     ])
     func quotesStrings(_ input: String, _ expected: String) {
         #expect(FactsJSON.quoted(input) == expected)
