@@ -78,6 +78,7 @@ public enum Migrations {
         Migration(version: 10, name: "thread lookups served by one index each", statements: ThreadLookupSchema.statements),
         Migration(version: 11, name: "outbox rows only for events a webhook takes", statements: WantedEventsSchema.statements),
         Migration(version: 12, name: "batch appends pay a write's fixed costs once", statements: BatchAppendSchema.statements),
+        Migration(version: 13, name: "the outbox guard keeps its plan", statements: PlannedFunctionsSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the
