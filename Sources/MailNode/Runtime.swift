@@ -31,7 +31,8 @@ struct Runtime {
             let endpoint = try PostgresEndpoint(url: servers.postgres)
             var postgresLogger = logger
             postgresLogger[metadataKey: "postgres"] = "\(region)"
-            postgres[region] = PostgresClient(configuration: endpoint.clientConfiguration(), backgroundLogger: postgresLogger)
+            postgres[region] = PostgresClient(configuration: endpoint.clientConfiguration(keepsPoolOpen: region == configuration.region),
+                                              backgroundLogger: postgresLogger)
             redis[region] = RedisClient(endpoint: try RedisEndpoint(url: servers.redis), logger: logger)
         }
         self.postgres = postgres

@@ -37,11 +37,23 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The URL without its password, for logs and error messages.
     public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
-    public func clientConfiguration() -> PostgresClient.Configuration {
+    /// The pool's size: every node holds at most this many connections to each region's Postgres.
+    public static let poolSize = 20
+
+    /// - Parameter keepsPoolOpen: hold `poolSize` connections open all the time (a node's own
+    ///   region, used by every command). The pool starts a timer whenever a connection goes back
+    ///   idle unless the pool is at its minimum (measured: a load of LIST alone ran 20% faster
+    ///   without those timers); other regions' pools, rarely used, let idle connections go after a
+    ///   minute instead.
+    public func clientConfiguration(keepsPoolOpen: Bool = false) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.connectTimeout = .seconds(3)
-        configuration.options.maximumConnections = 20
+        configuration.options.maximumConnections = Self.poolSize
+        configuration.options.minimumConnections = keepsPoolOpen ? Self.poolSize : 0
+        // No keep-alive queries: they too run on a timer per idle connection, and a connection that
+        // died is found by its next query, which fails like any query to a Postgres that is down.
+        configuration.options.keepAliveBehavior = nil
         // The write functions' statements (`WritePathSchema`) are planned once per connection and
         // kept: their custom plans cost more to make than to run. Unnamed statements are unaffected.
         configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
