@@ -6,10 +6,13 @@ import MailCore
 import Metrics
 import NIOCore
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 
 /// Delivers this region's webhook events from this node. Every node runs one; they share the work
 /// through the queue's claims (`WebhookQueue`). Woken by mailbox changes announced on Redis and by
 /// a one-second tick that also drives retries, so that events flow even while Redis is down.
+/// Mailbox changes wake it only while some webhook is active (checked on every tick): without one,
+/// no write queues an event, and a fan-out per change on every node would only find nothing.
 ///
 /// Metrics: `mailnode_webhook_deliveries_total{outcome}` (`delivered`, `failed`, or `deferred` when the
 /// event's message could not be read), `mailnode_webhook_request_duration_seconds`,
@@ -49,14 +52,22 @@ public struct WebhookDispatcher: Service {
     let settings: Settings
     let logger: Logger
     /// Rung when events may be waiting to fan out (a mailbox change, the tick).
-    public let fanOutBell = Doorbell()
+    let fanOutBell = Doorbell()
     let dispatchBell = Doorbell()
+    /// Whether the last look found an active webhook; true until the first look, so that nothing
+    /// waits for a tick at start.
+    private let webhooksActive = NIOLockedValueBox(true)
 
     public init(queue: any WebhookQueue, store: any MailStore, settings: Settings, logger: Logger) {
         self.queue = queue
         self.store = store
         self.settings = settings
         self.logger = logger
+    }
+
+    /// Called for every mailbox change in the region.
+    public func mailboxChanged() {
+        if webhooksActive.withLockedValue({ $0 }) { fanOutBell.ring() }
     }
 
     public func run() async throws {
@@ -78,6 +89,9 @@ public struct WebhookDispatcher: Service {
         var ticks = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: settings.tick)
+            if let active = try? await queue.hasActiveWebhooks() {
+                webhooksActive.withLockedValue { $0 = active }
+            }
             fanOutBell.ring()
             dispatchBell.ring()
             ticks += 1

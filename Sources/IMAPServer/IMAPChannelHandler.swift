@@ -87,6 +87,7 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func deliver() {
         let result = parser.parse(&buffer)
         if case .needsMoreData = result {
+            if parser.isWithinCommand || buffer.readableBytes > 0 { acknowledgePromptly() }
             if buffer.readerIndex > 16 * 1024 { buffer.discardReadBytes() }
             if isInactive {
                 wantsItem = false
@@ -98,6 +99,22 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         wantsItem = false
         events.yield(.input(result))
+    }
+
+    /// Acknowledges what arrived at once instead of after the kernel's delayed-ACK timer (40 ms).
+    /// A client that leaves Nagle's algorithm on (Python's imaplib among them) sends the CRLF
+    /// that ends an APPEND only once its literal is acknowledged, and the literal alone asks no
+    /// answer of us: every APPEND then waited 40 ms (measured: 48 ms at p50 instead of 3.7 ms).
+    /// Only a command that arrived in part asks for this, so whole commands cost no system call.
+    /// (Setting TCP_QUICKACK sends an acknowledgement that is due at once, and leaves the
+    /// connection acknowledging promptly until the kernel next chooses to delay.)
+    private func acknowledgePromptly() {
+        #if os(Linux)
+        let tcpQuickAck: CInt = 12  // <netinet/tcp.h>, which Glibc's module leaves out
+        guard let options = context?.channel.syncOptions else { return }
+        try? options.setOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: tcpQuickAck)),
+                               value: 1)
+        #endif
     }
 
     /// Turns the connection into TLS after the session wrote its `OK` to STARTTLS. Everything

@@ -105,6 +105,9 @@ public protocol WebhookQueue: Sendable {
     func dispatchNext(limit: Int, policy: WebhookRetryPolicy,
                       deliver: @escaping @Sendable (Webhook, [WebhookDelivery]) async -> [WebhookDeliveryOutcome]) async throws -> Bool
     func depth() async throws -> WebhookQueueDepth
+    /// Whether some webhook is not paused: without one, no write queues an event (see
+    /// `webhook_event_wanted`), so there is nothing to fan out.
+    func hasActiveWebhooks() async throws -> Bool
     /// The event's payload as the outbox holds it now (it may have gained a snapshot since it was
     /// claimed); nil when the event is gone.
     func eventPayload(id: Int64) async throws -> String?

@@ -111,8 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
                             deliveryTimeout: .seconds(configuration.webhooks.deliveryTimeoutSeconds),
                             concurrency: configuration.webhooks.dispatchers),
             logger: logger)
-        let fanOutBell = webhookDispatcher.fanOutBell
-        mailboxEvents.listenToEveryGrant { fanOutBell.ring() }
+        mailboxEvents.listenToEveryGrant { webhookDispatcher.mailboxChanged() }
         let api = APIServer.application(
             settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
                             apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes,

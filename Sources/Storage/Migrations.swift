@@ -79,6 +79,11 @@ public enum Migrations {
         Migration(version: 11, name: "outbox rows only for events a webhook takes", statements: WantedEventsSchema.statements),
         Migration(version: 12, name: "batch appends pay a write's fixed costs once", statements: BatchAppendSchema.statements),
         Migration(version: 13, name: "the outbox guard keeps its plan", statements: PlannedFunctionsSchema.statements),
+        // EXPUNGE looks for the folder's messages marked \Deleted: few of them, found without reading
+        // every message of the folder.
+        Migration(version: 14, name: "deleted messages found by index", statements: [
+            "CREATE INDEX messages_deleted ON messages (grant_id, folder_id, uid) WHERE '\\Deleted' = ANY (flags)",
+        ]),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -70,6 +70,9 @@ extension PostgresMailStore {
                     let names = flags[index].split(separator: " ").map(String.init)
                     messages.append(MessageState(uid: uids[index], messageID: ids[index], flags: MessageFlags(names), modseq: modseqs[index]))
                 }
+                if !zip(messages, messages.dropFirst()).allSatisfy({ $0.uid < $1.uid }) {
+                    messages.sort { $0.uid < $1.uid }
+                }
                 return MailboxSnapshot(folder: folder, messages: messages)
             }
             return nil

@@ -11,12 +11,15 @@ extension PostgresMailStore {
         let logger = self.logger
         return try await read { connection in
             // The row lock of the UPDATE orders concurrent claims; the sub-select reads the value the
-            // winning UPDATE replaced, under that same lock.
+            // winning UPDATE replaced, under that same lock. The sub-select locks the row only when
+            // there is something to claim: a lock is a write, and a transaction that wrote waits for
+            // its commit to reach the disk, which every SELECT of an unchanged mailbox paid.
             let rows = try await connection.query(
                 """
                 UPDATE folders f SET first_recent_uid = \(uid) + 1
                 FROM (SELECT first_recent_uid FROM folders
-                      WHERE grant_id = \(grant.rawValue)::uuid AND id = \(folderID) FOR UPDATE) AS before
+                      WHERE grant_id = \(grant.rawValue)::uuid AND id = \(folderID) AND first_recent_uid <= \(uid)
+                      FOR UPDATE) AS before
                 WHERE f.grant_id = \(grant.rawValue)::uuid AND f.id = \(folderID) AND before.first_recent_uid <= \(uid)
                 RETURNING before.first_recent_uid
                 """, logger: logger)

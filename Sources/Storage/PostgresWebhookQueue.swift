@@ -256,4 +256,14 @@ public struct PostgresWebhookQueue: WebhookQueue {
             return depth
         }
     }
+
+    public func hasActiveWebhooks() async throws -> Bool {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") {
+            let rows = try await client.query("SELECT EXISTS (SELECT 1 FROM webhooks WHERE status <> 'pause')", logger: logger)
+            var active = false
+            for try await value in rows.decode(Bool.self) { active = value }
+            return active
+        }
+    }
 }

@@ -86,3 +86,30 @@ func literal8OutsideAppend() {
     #expect(error?.tag == "a")
     #expect(error?.closeConnection == false)
 }
+
+/// Input fed in pieces -> whether the parser, having used all of it, holds part of a command. The
+/// server acknowledges such input at once (a client with Nagle's algorithm on waits for that
+/// acknowledgement before it sends the CRLF that ends an APPEND).
+let withinCommandVectors: [(pieces: [String], within: Bool)] = [
+    (["a1 NOOP\r\n"], false),
+    (["a1 NO"], true),
+    (["a1 LOGIN {3}\r\n"], true),
+    (["a1 LOGIN {3}\r\n", "abc"], true),
+    (["a1 LOGIN {3}\r\n", "abc x\r\n"], false),
+    (["a2 APPEND INBOX {5}\r\n"], true),
+    (["a2 APPEND INBOX {5}\r\n", "hello"], true),
+    (["a2 APPEND INBOX {5}\r\n", "hello", "\r\n"], false),
+    (["a3 APPEND INBOX {2+}\r\nhi {2+}\r\nho"], true),
+]
+
+@Test("a command that arrived in part is told apart from one that ended", arguments: withinCommandVectors.indices)
+func withinCommand(_ index: Int) {
+    let vector = withinCommandVectors[index]
+    var parser = CommandParser()
+    var buffer = ByteBuffer()
+    for piece in vector.pieces {
+        buffer.writeString(piece)
+        while case let result = parser.parse(&buffer), result != .needsMoreData {}
+    }
+    #expect(parser.isWithinCommand == vector.within, "\(vector.pieces)")
+}

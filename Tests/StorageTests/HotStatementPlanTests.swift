@@ -36,9 +36,10 @@ import Testing
         }
     }
 
-    /// The lookups `mail_resolve_thread` makes for every arriving message (migration 10), as PL/pgSQL
-    /// runs them once it keeps a generic plan: each must reach its rows through the named index, by
-    /// the key it looks up, never through the grant's whole range.
+    /// The lookups `mail_resolve_thread` makes for every arriving message (migration 10) and the one
+    /// `mail_expunge` makes for every EXPUNGE (migration 14), as PL/pgSQL runs them once it keeps a
+    /// generic plan: each must reach its rows through the named index, by the key it looks up,
+    /// never through the grant's whole range.
     static let threadLookups: [(name: String, sql: String, index: String, key: String)] = [
         ("by reference", """
             SELECT found.thread_id FROM unnest($2::text[]) AS r(header)
@@ -60,6 +61,10 @@ import Testing
               AND m.internal_date BETWEEN 100 - 50 AND 100 + 50
             ORDER BY m.internal_date DESC, m.id LIMIT 1
             """, "messages_subject_latest", "normalized_subject ="),
+        ("deleted", """
+            SELECT array_agg(m.id ORDER BY m.uid) FROM messages m
+            WHERE m.grant_id = $1 AND m.folder_id = ($2)[1] AND '\\Deleted' = ANY (m.flags)
+            """, "messages_deleted", "folder_id ="),
     ]
 
     @Test(arguments: threadLookups.map(\.name))

@@ -138,6 +138,16 @@ public struct CommandParser: Sendable {
         mode = .command
     }
 
+    /// True when part of a command has arrived and the rest has not: a literal, what follows one,
+    /// or the start of a line.
+    public var isWithinCommand: Bool {
+        switch state {
+        case .literal, .appendData, .appendLine: true
+        case .line: !pending.isEmpty || lineBytes > 0
+        case .failed: false
+        }
+    }
+
     /// True when a bound was exceeded and the parser discards all input until the connection closes.
     public var isFailed: Bool {
         if case .failed = state { return true }
