@@ -13,19 +13,32 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
     public let names: [String]
 
     public init(_ names: some Sequence<String>) {
-        var unique = Set<String>()
+        var kept: [String] = []
         for name in names {
-            guard !name.isEmpty else { continue }
-            if name.hasPrefix("\\") {
-                if let system = MessageFlags.systemFlags.first(where: { $0.lowercased() == name.lowercased() }) {
-                    unique.insert(system)
-                }
+            guard let first = name.utf8.first else { continue }
+            if first == UInt8(ascii: "\\") {
                 // Other backslash names (\Recent, unknown) are not storable flags.
+                if let system = Self.canonicalSystemFlag(name) { kept.append(system) }
             } else {
-                unique.insert(name)
+                kept.append(name)
             }
         }
-        self.names = unique.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        if kept.count > 1 {
+            kept.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            var unique = [kept[0]]
+            for name in kept.dropFirst() where name != unique[unique.count - 1] { unique.append(name) }
+            kept = unique
+        }
+        self.names = kept
+    }
+
+    /// The canonical spelling of a system flag named in any case, compared byte by byte: flags are
+    /// read for every message a SELECT or FETCH shows, and lowercasing allocated twice per name.
+    private static func canonicalSystemFlag(_ name: String) -> String? {
+        systemFlags.first { flag in
+            flag.utf8.count == name.utf8.count
+                && zip(flag.utf8, name.utf8).allSatisfy { a, b in a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7A) }
+        }
     }
 
     public init(arrayLiteral elements: String...) { self.init(elements) }

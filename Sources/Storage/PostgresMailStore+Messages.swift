@@ -62,13 +62,22 @@ extension PostgresMailStore {
                 let cells = row.makeRandomAccess()
                 let folder = try Self.decodeFolder(cells)
                 let base = Self.folderColumnCount
-                let uids = try cells[base].decode([Int64].self), ids = try cells[base + 1].decode([String].self)
-                let flags = try cells[base + 2].decode([String].self), modseqs = try cells[base + 3].decode([Int64].self)
+                let uids = try BinaryArrayCell.int64s(cells[base]), ids = try BinaryArrayCell.strings(cells[base + 1])
+                let flags = try BinaryArrayCell.strings(cells[base + 2]), modseqs = try BinaryArrayCell.int64s(cells[base + 3])
                 var messages: [MessageState] = []
                 messages.reserveCapacity(uids.count)
+                // A folder's messages share a handful of flag sets: each is parsed once.
+                var parsedFlags: [String: MessageFlags] = [:]
                 for index in uids.indices {
-                    let names = flags[index].split(separator: " ").map(String.init)
-                    messages.append(MessageState(uid: uids[index], messageID: ids[index], flags: MessageFlags(names), modseq: modseqs[index]))
+                    let text = flags[index]
+                    let parsed: MessageFlags
+                    if let known = parsedFlags[text] {
+                        parsed = known
+                    } else {
+                        parsed = MessageFlags(text.split(separator: " ").map(String.init))
+                        parsedFlags[text] = parsed
+                    }
+                    messages.append(MessageState(uid: uids[index], messageID: ids[index], flags: parsed, modseq: modseqs[index]))
                 }
                 if !zip(messages, messages.dropFirst()).allSatisfy({ $0.uid < $1.uid }) {
                     messages.sort { $0.uid < $1.uid }
