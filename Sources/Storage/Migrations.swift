@@ -84,6 +84,7 @@ public enum Migrations {
         Migration(version: 14, name: "deleted messages found by index", statements: [
             "CREATE INDEX messages_deleted ON messages (grant_id, folder_id, uid) WHERE '\\Deleted' = ANY (flags)",
         ]),
+        Migration(version: 15, name: "a STORE that changes nothing writes nothing", statements: UnchangedFlagsSchema.statements),
     ]
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the

@@ -166,6 +166,11 @@ enum MailStoreBehaviour {
         let removed = try await h.store.storeFlags(grant: grant, folderID: inbox, uids: .all, operation: .remove(["Work"]),
                                                    unchangedSince: nil)
         #expect(removed.changed.map(\.uid) == [1, 2] && removed.changed.allSatisfy { $0.flags == ["\\Seen"] && $0.modseq > modseq })
+        // The STORE that changed nothing took no modseq: it wrote nothing at all.
+        #expect(removed.changed.first?.modseq == modseq + 1)
+        await #expect(throws: MailStoreError.noSuchFolder) {
+            try await h.store.storeFlags(grant: grant, folderID: "nope", uids: .all, operation: .add(["\\Seen"]), unchangedSince: nil)
+        }
         let replaced = try await h.store.storeFlags(grant: grant, folderID: inbox, uids: UIDSet(uids: [1, 3]),
                                                     operation: .replace(["\\Flagged", "\\Recent"]), unchangedSince: nil)
         #expect(replaced.changed.map(\.uid) == [1, 3] && replaced.changed.allSatisfy { $0.flags == ["\\Flagged"] })
