@@ -25,12 +25,19 @@ extension IMAPSession {
         guard var mailbox = selected else { return [] }
         guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
         selectedMailboxChanged = false
-        let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq)
+        // A session that takes \Recent flags claims them in the read that tells it of new mail.
+        let claiming = !mailbox.readOnly && !imap4rev2
+        let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq,
+                                                      claimingRecent: claiming)
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let largestBefore = mailbox.largestUID
         var responses = mailbox.apply(changes)
         if mailbox.largestUID > largestBefore, !imap4rev2 {
-            try await takeRecent(grant, &mailbox, after: largestBefore)
+            if claiming {
+                if let first = changes.firstClaimedRecent { mailbox.markRecent(from: first) }
+            } else {
+                try await takeRecent(grant, &mailbox, after: largestBefore)
+            }
             if let exists = responses.firstIndex(where: { if case .untagged(.exists) = $0 { true } else { false } }) {
                 responses.insert(.untagged(.recent(UInt32(mailbox.recentCount))), at: exists + 1)
             }

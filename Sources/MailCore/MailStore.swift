@@ -74,8 +74,11 @@ public protocol MailStore: Sendable {
     /// Expunges the `\Deleted` messages (of `uids` when given, RFC 4315 UID EXPUNGE). Seed semantics:
     /// outside Trash they move to Trash with `\Deleted` cleared; in Trash they are deleted for good.
     func expunge(grant: GrantID, folderID: String, uids: UIDSet?) async throws -> ExpungeResult
-    /// What changed in the folder after `modseq`.
-    func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges
+    /// What changed in the folder after `modseq`. With `claimingRecent`, the same statement claims
+    /// for the calling session, as `claimRecent` would, every recent message up to the last it
+    /// reports (`FolderChanges.firstClaimedRecent`): a session that learns of new mail takes its
+    /// `\Recent` flags in the one round trip that tells it of the mail.
+    func changes(grant: GrantID, folderID: String, since modseq: Int64, claimingRecent: Bool) async throws -> FolderChanges
     func quota(grant: GrantID) async throws -> QuotaUsage
     /// Sets the grant's own limit; nil returns it to the store's default.
     func setQuotaLimit(grant: GrantID, bytes: Int64?) async throws
@@ -244,5 +247,12 @@ public enum FolderName {
         let levels = name.split(separator: MailFolder.hierarchyDelimiter).map(String.init)
         guard levels.count > 1 else { return [] }
         return (1..<levels.count).map { levels[0..<$0].joined(separator: String(MailFolder.hierarchyDelimiter)) }
+    }
+}
+
+extension MailStore {
+    /// What changed in the folder after `modseq`, claiming nothing.
+    public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
+        try await changes(grant: grant, folderID: folderID, since: modseq, claimingRecent: false)
     }
 }

@@ -209,14 +209,19 @@ public struct FolderChanges: Hashable, Sendable {
     public var changed: [MessageState]
     /// UIDs removed from the folder after the modseq (expunged, moved out, deleted), ascending.
     public var expunged: [Int64]
+    /// When the read claimed recent messages: the first UID claimed (the claim runs from there to
+    /// `uidNext - 1`); nil when it claimed nothing.
+    public var firstClaimedRecent: Int64?
 
-    public init(uidValidity: Int64, uidNext: Int64, highestModseq: Int64, added: [MessageState], changed: [MessageState], expunged: [Int64]) {
+    public init(uidValidity: Int64, uidNext: Int64, highestModseq: Int64, added: [MessageState], changed: [MessageState], expunged: [Int64],
+                firstClaimedRecent: Int64? = nil) {
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.highestModseq = highestModseq
         self.added = added
         self.changed = changed
         self.expunged = expunged
+        self.firstClaimedRecent = firstClaimedRecent
     }
 
     public var isEmpty: Bool { added.isEmpty && changed.isEmpty && expunged.isEmpty }

@@ -99,6 +99,39 @@ extension PostgresMailStore {
         static let sample = changesQuery(grant: .random(), folderID: "", since: 0)
     }
 
+    /// `changesQuery`, and in the same statement the claim of `claimRecent` through the last UID the
+    /// statement's snapshot holds (`seen`): the session then knows every message it claims. The
+    /// row lock is taken only when there is something to claim (see `claimRecent`). The claim's
+    /// row has kind 3: the first UID claimed.
+    static func changesClaimingRecentQuery(grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
+        """
+        WITH seen AS (
+            SELECT uid_next - 1 AS through FROM folders WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text),
+        claimed AS (
+            UPDATE folders f SET first_recent_uid = seen.through + 1
+            FROM seen, (SELECT first_recent_uid FROM folders
+                        WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text
+                          AND first_recent_uid <= (SELECT through FROM seen)
+                        FOR UPDATE) AS before
+            WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.id = \(folderID)::text AND before.first_recent_uid <= seen.through
+            RETURNING before.first_recent_uid)
+        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
+        FROM folders WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text
+        UNION ALL
+        SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
+        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
+        UNION ALL
+        SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
+        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
+        UNION ALL
+        SELECT 3, first_recent_uid, 0, NULL, NULL, NULL FROM claimed
+        """
+    }
+
+    enum ChangesClaimingRecentStatement: HotStatement {
+        static let sample = changesClaimingRecentQuery(grant: .random(), folderID: "", since: 0)
+    }
+
     /// The folder row with its messages' UIDs, ids, flags (space separated: a flag is an atom) and
     /// modseqs as arrays in UID order: one statement, so one snapshot.
     ///

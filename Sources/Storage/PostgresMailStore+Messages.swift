@@ -104,20 +104,25 @@ extension PostgresMailStore {
     /// One statement, so one snapshot: the folder's state, the messages whose modseq is above
     /// `modseq` (arrived_modseq <= modseq always, so one range scan on (folder, modseq) finds
     /// additions and flag changes), and the tombstones above it.
-    public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
+    public func changes(grant: GrantID, folderID: String, since modseq: Int64, claimingRecent: Bool) async throws -> FolderChanges {
         let logger = self.logger
         return try await read { connection in
-            let rows = try await connection.run(ChangesStatement.self, Self.changesQuery(grant: grant, folderID: folderID, since: modseq),
-                                                logger: logger)
+            let rows = claimingRecent
+                ? try await connection.run(ChangesClaimingRecentStatement.self,
+                                           Self.changesClaimingRecentQuery(grant: grant, folderID: folderID, since: modseq), logger: logger)
+                : try await connection.run(ChangesStatement.self, Self.changesQuery(grant: grant, folderID: folderID, since: modseq),
+                                           logger: logger)
             var state: (validity: Int64, next: Int64, highest: Int64)?
             var added: [MessageState] = [], changed: [MessageState] = [], expunged: [Int64] = []
+            var firstClaimedRecent: Int64?
             for try await (kind, first, second, third, id, flags) in rows.decode((Int32, Int64, Int64, Int64?, String?, [String]?).self) {
                 switch kind {
                 case 0: state = (first, second, third ?? 0)
                 case 1:
                     let message = MessageState(uid: first, messageID: id ?? "", flags: MessageFlags(flags ?? []), modseq: second)
                     if (third ?? 0) > modseq { added.append(message) } else { changed.append(message) }
-                default: expunged.append(first)
+                case 2: expunged.append(first)
+                default: firstClaimedRecent = first
                 }
             }
             guard let state else { throw MailStoreError.noSuchFolder }
@@ -125,7 +130,7 @@ extension PostgresMailStore {
             changed.sort { $0.uid < $1.uid }
             expunged.sort()
             return FolderChanges(uidValidity: state.validity, uidNext: state.next, highestModseq: state.highest, added: added,
-                                 changed: changed, expunged: expunged)
+                                 changed: changed, expunged: expunged, firstClaimedRecent: firstClaimedRecent)
         }
     }
 

@@ -8,6 +8,7 @@ import Testing
 @Suite struct HotStatementPlanTests {
     static let statements: [(String, PostgresQuery)] = [
         ("changes", PostgresMailStore.ChangesStatement.sample),
+        ("changes claiming recent", PostgresMailStore.ChangesClaimingRecentStatement.sample),
         ("snapshot by id", PostgresMailStore.SnapshotByIDStatement.sample),
         ("snapshot by name", PostgresMailStore.SnapshotByNameStatement.sample),
         ("fetch", PostgresMailStore.FetchStatement.sample),

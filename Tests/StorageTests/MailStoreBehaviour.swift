@@ -686,6 +686,17 @@ enum MailStoreBehaviour {
         #expect(owners.keys.sorted() == Array(3...23) && owners.values.allSatisfy { $0 == 1 } && claimed >= 1)
         #expect(try await h.store.recentCount(grant: grant, folderID: inbox) == 0)
         #expect(try await h.store.claimRecent(grant: grant, folderID: inbox, through: 23) == nil)
+        // A read of the changes can claim what it reports, once, and only what it reports.
+        let mark = try #require(try await h.store.folder(grant: grant, id: inbox)).highestModseq
+        for _ in 0..<2 { try await append(h.store, grant) }
+        let seen = try await h.store.changes(grant: grant, folderID: inbox, since: mark, claimingRecent: true)
+        #expect(seen.added.map(\.uid) == [24, 25] && seen.firstClaimedRecent == 24)
+        #expect(try await h.otherNode.changes(grant: grant, folderID: inbox, since: mark, claimingRecent: true).firstClaimedRecent == nil)
+        #expect(try await h.store.recentCount(grant: grant, folderID: inbox) == 0)
+        try await append(h.store, grant)
+        #expect(try await h.store.changes(grant: grant, folderID: inbox, since: mark).firstClaimedRecent == nil)
+        #expect(try await h.store.recentCount(grant: grant, folderID: inbox) == 1)
+        #expect(try await h.otherNode.changes(grant: grant, folderID: inbox, since: mark, claimingRecent: true).firstClaimedRecent == 26)
     }
 
     /// System folders start subscribed; subscriptions are names, seen from every node, and a folder's
