@@ -107,6 +107,7 @@ let package = Package(
             dependencies: [
                 "MailCore", "MIME", "Storage", "Cluster", "SMTPGrammar",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -362,6 +362,25 @@ def test_external_recipients_go_through_the_smart_host(relay, webhook, account, 
     assert api_sent["id"] in success.body.decode("utf-8", "replace"), (api_sent["id"], success.json)
 
 
+def test_one_connection_to_the_smart_host_carries_several_deliveries(relay, account, us1):
+    """A connection to the smart host stays open after a delivery for the next one: six messages
+    sent one after another reach it, each once, over fewer connections than messages (a region has
+    two nodes, each keeping its own)."""
+    sender = account(us1)
+    domain = external_domain()
+    subjects = [unique("reuse") for _ in range(6)]
+    conn = sender.smtp(us1)
+    for subject in subjects:
+        rcpt = f"reuse@{domain}"
+        expect(transaction(conn, sender.email, [rcpt], compose(sender.email, [rcpt], subject)), 250, "2.0.0")
+        assert relay.wait_for_one(lambda m, subject=subject: m.subject == subject, timeout=DELIVERY_TIMEOUT), subject
+    conn.quit()
+    relayed = relay.messages(lambda m: m.subject in subjects)
+    assert sorted(m.subject for m in relayed) == sorted(subjects), relayed
+    peers = {tuple(m.peer) for m in relayed}
+    assert len(peers) < len(subjects), f"every delivery opened its own connection: {sorted(peers)}"
+
+
 def test_permanent_refusal_bounces_with_a_dsn_and_send_failed(relay, webhook, account, us1, us2):
     """The smart host answers 550: nothing is retried, a DSN (Action: failed, Status: 5.x.x, the
     original headers) lands in the sender's INBOX and message.send_failed names the Sent message."""
