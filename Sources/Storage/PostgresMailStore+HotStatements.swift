@@ -81,51 +81,52 @@ extension PostgresMailStore {
 
     /// The folder's state, the messages whose modseq is above `since` (arrived_modseq <= modseq
     /// always, so one range scan on (folder, modseq) finds additions and flag changes), and the
-    /// tombstones above it: one statement, so one snapshot.
-    static func changesQuery(grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
-        """
+    /// tombstones above it: one statement, so one snapshot. Parameters: grant, folder, modseq.
+    private static let changesRows = """
         SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
-        FROM folders WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text
+        FROM folders WHERE grant_id = $1::text::uuid AND id = $2::text
         UNION ALL
         SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
-        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
+        WHERE grant_id = $1::text::uuid AND folder_id = $2::text AND modseq > $3::bigint
         UNION ALL
         SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
-        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
+        WHERE grant_id = $1::text::uuid AND folder_id = $2::text AND modseq > $3::bigint
         """
+
+    static func changesQuery(grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
+        changesQuery(changesRows, grant: grant, folderID: folderID, since: modseq)
     }
 
     enum ChangesStatement: HotStatement {
         static let sample = changesQuery(grant: .random(), folderID: "", since: 0)
     }
 
-    /// `changesQuery`, and in the same statement the claim of `claimRecent` through the last UID the
+    /// `changesRows`, and in the same statement the claim of `claimRecent` through the last UID the
     /// statement's snapshot holds (`seen`): the session then knows every message it claims. The
     /// row lock is taken only when there is something to claim (see `claimRecent`). The claim's
     /// row has kind 3: the first UID claimed.
     static func changesClaimingRecentQuery(grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
-        """
-        WITH seen AS (
-            SELECT uid_next - 1 AS through FROM folders WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text),
-        claimed AS (
-            UPDATE folders f SET first_recent_uid = seen.through + 1
-            FROM seen, (SELECT first_recent_uid FROM folders
-                        WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text
-                          AND first_recent_uid <= (SELECT through FROM seen)
-                        FOR UPDATE) AS before
-            WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.id = \(folderID)::text AND before.first_recent_uid <= seen.through
-            RETURNING before.first_recent_uid)
-        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
-        FROM folders WHERE grant_id = \(grant.rawValue)::text::uuid AND id = \(folderID)::text
-        UNION ALL
-        SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
-        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
-        UNION ALL
-        SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
-        WHERE grant_id = \(grant.rawValue)::text::uuid AND folder_id = \(folderID)::text AND modseq > \(modseq)::bigint
-        UNION ALL
-        SELECT 3, first_recent_uid, 0, NULL, NULL, NULL FROM claimed
-        """
+        changesQuery("""
+            WITH seen AS (SELECT uid_next - 1 AS through FROM folders WHERE grant_id = $1::text::uuid AND id = $2::text),
+            claimed AS (
+                UPDATE folders f SET first_recent_uid = seen.through + 1
+                FROM seen, (SELECT first_recent_uid FROM folders
+                            WHERE grant_id = $1::text::uuid AND id = $2::text AND first_recent_uid <= (SELECT through FROM seen)
+                            FOR UPDATE) AS before
+                WHERE f.grant_id = $1::text::uuid AND f.id = $2::text AND before.first_recent_uid <= seen.through
+                RETURNING before.first_recent_uid)
+            \(changesRows)
+            UNION ALL
+            SELECT 3, first_recent_uid, 0, NULL, NULL, NULL FROM claimed
+            """, grant: grant, folderID: folderID, since: modseq)
+    }
+
+    private static func changesQuery(_ sql: String, grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(grant.rawValue)
+        bindings.append(folderID)
+        bindings.append(modseq)
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
     enum ChangesClaimingRecentStatement: HotStatement {
