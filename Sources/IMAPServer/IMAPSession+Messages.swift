@@ -273,7 +273,17 @@ extension IMAPSession {
             guard !resolved.isEmpty else { return [] }
             uids = UIDSet(uids: resolved)
         }
-        _ = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: uids)
+        let result = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: uids)
+        // When the expunge's modseq directly follows the last one the session knows, nothing else
+        // changed in between (see `SelectedMailbox.record`): the session reports its own expunges
+        // without reading the change log.
+        if var current = selected, let modseq = result.modseq, modseq == current.knownModseq + 1 {
+            let responses = current.apply(FolderChanges(
+                uidValidity: current.folder.uidValidity, uidNext: current.folder.uidNext, highestModseq: modseq,
+                added: [], changed: [], expunged: result.expunged))
+            selected = current
+            return responses
+        }
         return try await synchronize(grant, force: true)
     }
 

@@ -272,10 +272,13 @@ public struct ExpungeResult: Hashable, Sendable {
     public var expunged: [Int64]
     /// Where they went when the folder was not Trash (seed: EXPUNGE moves to Trash); nil when they were deleted for good.
     public var movedToTrash: UIDMapping?
+    /// The modseq of the change; nil when nothing was expunged.
+    public var modseq: Int64?
 
-    public init(expunged: [Int64], movedToTrash: UIDMapping?) {
+    public init(expunged: [Int64], movedToTrash: UIDMapping?, modseq: Int64? = nil) {
         self.expunged = expunged
         self.movedToTrash = movedToTrash
+        self.modseq = modseq
     }
 }
 

@@ -218,7 +218,7 @@ extension PostgresMailStore {
                 }
             }
             let moved = trashValidity.map { UIDMapping(destinationUIDValidity: $0, pairs: pairs) }
-            return (ExpungeResult(expunged: expunged, movedToTrash: moved), trashID, modseq)
+            return (ExpungeResult(expunged: expunged, movedToTrash: moved, modseq: expunged.isEmpty ? nil : modseq), trashID, modseq)
         }
         if !result.expunged.isEmpty {
             await announce(grant, Self.announce(modseq, [folderID] + (trashID.map { [$0] } ?? [])))
