@@ -26,7 +26,8 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
         if kept.count > 1 {
             kept.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             var unique = [kept[0]]
-            for name in kept.dropFirst() where name != unique[unique.count - 1] { unique.append(name) }
+            // Bytes, as the sort and Postgres (`COLLATE "C"`) compare them, not Unicode equivalence.
+            for name in kept.dropFirst() where !name.utf8.elementsEqual(unique[unique.count - 1].utf8) { unique.append(name) }
             kept = unique
         }
         self.names = kept

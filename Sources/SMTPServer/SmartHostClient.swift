@@ -214,6 +214,8 @@ public struct SmartHostClient: Sendable {
         } catch {
             throw BrokenBeforeMail(underlying: error)
         }
+        // 421: the smart host is closing this connection (an idle one, say); the message was not taken.
+        if mailReply.code == 421 { throw BrokenBeforeMail(underlying: Refusal(reply: mailReply, step: "MAIL FROM")) }
         guard (250...259).contains(mailReply.code) else { throw Refusal(reply: mailReply, step: "MAIL FROM") }
         var outcomes: [String: RecipientOutcome] = [:]
         var accepted: [String] = []
@@ -238,7 +240,7 @@ public struct SmartHostClient: Sendable {
         default: outcome = .temporaryFailure(status: final.enhancedStatusCode?.description ?? "4.0.0", reason: "end of data: \(final.code) \(final.text)")
         }
         for recipient in accepted { outcomes[recipient] = outcome }
-        return (outcomes, true)
+        return (outcomes, final.code != 421)
     }
 
     /// The message as DATA carries it (RFC 5321 4.5.2): lines starting with "." get another, the

@@ -15,6 +15,7 @@ final class SmartHostRequest: Sendable {
         var completion: CheckedContinuation<Outcome, Never>?
         var channel: (any Channel)?
         var cancelled = false
+        var finished = false
     }
 
     let sender: String
@@ -41,9 +42,11 @@ final class SmartHostRequest: Sendable {
         if cancelled { channel.close(promise: nil) }
     }
 
-    /// The delivery ran out of time: its connection closes, which ends the transaction's wait.
+    /// The delivery ran out of time: its connection closes, which ends the transaction's wait. Once
+    /// the request is answered its connection may carry the next delivery, and stays open.
     func cancel() {
-        let channel = state.withLockedValue { state in
+        let channel = state.withLockedValue { state -> (any Channel)? in
+            guard !state.finished else { return nil }
             state.cancelled = true
             return state.channel
         }
@@ -55,7 +58,11 @@ final class SmartHostRequest: Sendable {
     /// Answers the delivery; later calls do nothing.
     func finish(_ outcome: Outcome) {
         let completion = state.withLockedValue { state in
-            defer { state.completion = nil }
+            defer {
+                state.completion = nil
+                state.channel = nil
+                state.finished = true
+            }
             return state.completion
         }
         completion?.resume(returning: outcome)

@@ -7,6 +7,8 @@ import Testing
         (["\\Recent", "\\Unknown", ""], []),
         (["\\flagged", "\\answered", "\\draft", "\\deleted"], ["\\Answered", "\\Deleted", "\\Draft", "\\Flagged"]),
         (["b", "a", "B"], ["B", "a", "b"]),
+        // Keywords are told apart by their bytes, as Postgres compares them, even when Unicode calls them equal.
+        (["\u{E9}", "e\u{301}", "\u{E9}"], ["e\u{301}", "\u{E9}"]),
     ])
     func flagsAreCanonicalUniqueAndSortedByBytes(input: [String], expected: [String]) {
         #expect(MessageFlags(input).names == expected)
