@@ -6,6 +6,8 @@ import IMAPServer
 import Logging
 import MailCore
 import Metrics
+import NIOCore
+import NIOPosix
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
@@ -20,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var node: String
 
     func run() async throws {
+        let executorOnEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let configuration: NodeConfiguration
         do {
             configuration = try NodeConfiguration.load(path: options.config, node: node)
@@ -73,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 fail("cannot migrate the \(configuration.region) Postgres: \(String(reflecting: error))")
             }
-            logger.info("node starting", metadata: ["endpoints": "\(configuration.endpoints)"])
+            logger.info("node starting", metadata: ["endpoints": "\(configuration.endpoints)", "tasks_on_event_loops": "\(executorOnEventLoops)"])
             let group = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
