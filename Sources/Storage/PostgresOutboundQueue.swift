@@ -123,14 +123,7 @@ public struct PostgresOutboundQueue: OutboundQueue {
         var messageRow: Int64?
         for try await id in locked.decode(Int64.self) { messageRow = id }
         guard let messageRow else { return }
-        let rows = try await connection.query(
-            """
-            SELECT (SELECT count(*) FROM outbound_jobs WHERE outbound_message_id = \(messageRow) AND state = 'queued'),
-                (SELECT coalesce(array_agg(r ORDER BY r), '{}') FROM outbound_jobs j, unnest(j.delivered_recipients) AS r
-                 WHERE j.outbound_message_id = \(messageRow)),
-                (SELECT coalesce(jsonb_agg(f), '[]'::jsonb)::text FROM outbound_jobs j, jsonb_array_elements(j.failed_recipients) AS f
-                 WHERE j.outbound_message_id = \(messageRow))
-            """, logger: logger)
+        let rows = try await connection.query(messageOutcomeQuery(messageRow: messageRow), logger: logger)
         for try await (queued, delivered, failed) in rows.decode((Int64, [String], String).self) where queued == 0 {
             let type = failed == "[]" ? "message.send_success" : "message.send_failed"
             try await connection.query(
@@ -142,6 +135,21 @@ public struct PostgresOutboundQueue: OutboundQueue {
                     \(now), \(now))
                 """, logger: logger)
         }
+    }
+
+    /// How many of an outbound message's jobs are still queued, and every recipient its jobs
+    /// delivered or failed. The queued jobs are counted with a FILTER, not in the WHERE clause:
+    /// `state = 'queued'` there lets the planner walk the whole due-jobs index (every queued job of
+    /// the region) instead of the message's few jobs, and each outcome then cost as much as the
+    /// backlog was long.
+    static func messageOutcomeQuery(messageRow: Int64) -> PostgresQuery {
+        """
+        SELECT (SELECT count(*) FILTER (WHERE state = 'queued') FROM outbound_jobs WHERE outbound_message_id = \(messageRow)),
+            (SELECT coalesce(array_agg(r ORDER BY r), '{}') FROM outbound_jobs j, unnest(j.delivered_recipients) AS r
+             WHERE j.outbound_message_id = \(messageRow)),
+            (SELECT coalesce(jsonb_agg(f), '[]'::jsonb)::text FROM outbound_jobs j, jsonb_array_elements(j.failed_recipients) AS f
+             WHERE j.outbound_message_id = \(messageRow))
+        """
     }
 
     public func depth() async throws -> OutboundQueueDepth {

@@ -92,3 +92,27 @@ import Testing
         }
     }
 }
+
+/// Each finished outbound job reads its message's jobs to tell whether it was the last: that read
+/// goes through the message's index, never through the due-jobs index, whose length is the region's
+/// whole backlog.
+@Suite struct OutboundOutcomePlanTests {
+    @Test func theOutcomeOfAMessageReadsOnlyItsOwnJobs() async throws {
+        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            try await client.withConnection { connection in
+                let logger = TestEnvironment.logger
+                try await connection.query("SET enable_seqscan = off", logger: logger)
+                // Statistics of a queue that was empty when last analyzed, as on a new cluster.
+                try await connection.query("ANALYZE outbound_jobs", logger: logger)
+                let query = PostgresOutboundQueue.messageOutcomeQuery(messageRow: 42)
+                var plan: [String] = []
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds), logger: logger)
+                for try await line in rows.decode(String.self) { plan.append(line) }
+                let text = plan.joined(separator: "\n")
+                #expect(!text.contains("outbound_jobs_due"), "\(text)")
+                #expect(plan.filter { $0.contains("Index Cond") }.allSatisfy { $0.contains("outbound_message_id") }, "\(text)")
+                #expect(plan.contains { $0.contains("Index Cond") }, "\(text)")
+            }
+        }
+    }
+}
