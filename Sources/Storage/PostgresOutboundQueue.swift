@@ -29,24 +29,19 @@ public struct PostgresOutboundQueue: OutboundQueue {
         return try await withDeadline(attemptTimeout, what: "Postgres") {
             let token = ObjectIDGenerator.random()
             let now = WallClock.unixMilliseconds()
-            let rows = try await client.query(
-                """
-                UPDATE outbound_jobs j SET lease_token = \(token), next_attempt_at = \(now + leaseMilliseconds), updated_at = \(now / 1000)
-                FROM outbound_messages m
-                WHERE j.id = (SELECT id FROM outbound_jobs WHERE state = 'queued' AND next_attempt_at <= \(now)
-                              ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                  AND m.id = j.outbound_message_id
-                RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw
-                """, logger: logger)
-            var job: OutboundJob?
-            for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw)
-                in rows.decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer).self) {
-                guard let grantID = GrantID(rawValue: grant) else { continue }
-                job = OutboundJob(id: id, grantID: grantID, sentMessageID: sentID, mailFrom: mailFrom, domain: domain,
-                                  recipients: recipients, attempts: Int(attempts), createdAt: created,
-                                  raw: Array(raw.readableBytesView))
+            let claim = Self.claimQuery(token: token, now: now, leaseEnd: now + leaseMilliseconds)
+            let claimed = try await client.withConnection { connection -> OutboundJob? in
+                var job: OutboundJob?
+                for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw)
+                    in try await connection.query(claim, logger: logger).decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer).self) {
+                    guard let grantID = GrantID(rawValue: grant) else { continue }
+                    job = OutboundJob(id: id, grantID: grantID, sentMessageID: sentID, mailFrom: mailFrom, domain: domain,
+                                      recipients: recipients, attempts: Int(attempts), createdAt: created,
+                                      raw: Array(raw.readableBytesView))
+                }
+                return job
             }
-            guard let job else { return nil }
+            guard let job = claimed else { return nil }
             let outcomes = await deliver(job)
             do {
                 try await client.withTransaction(logger: logger) { connection in
@@ -85,21 +80,10 @@ public struct PostgresOutboundQueue: OutboundQueue {
         let attempts = job.attempts + 1
         let nextAttempt = nowMilliseconds + max(1, policy.delayMilliseconds(afterAttempts: attempts))
         let finished = remaining.isEmpty
-        let rows = try await connection.query(
-            """
-            UPDATE outbound_jobs SET recipients = \(remaining)::text[], attempts = \(attempts), updated_at = \(now),
-                delivered_recipients = delivered_recipients || \(delivered)::text[],
-                failed_recipients = failed_recipients || \(failedJSON)::jsonb,
-                last_error = COALESCE(\(lastError), last_error), next_attempt_at = \(nextAttempt),
-                state = CASE WHEN \(finished) THEN
-                    (CASE WHEN jsonb_array_length(failed_recipients || \(failedJSON)::jsonb) = 0 THEN 'delivered' ELSE 'failed' END)
-                    ELSE 'queued' END,
-                lease_token = NULL
-            WHERE id = \(job.id) AND lease_token = \(token) AND state = 'queued'
-            RETURNING state
-            """, logger: logger)
+        let query = recordQuery(job: job.id, token: token, remaining: remaining, attempts: attempts, now: now, delivered: delivered,
+                                failedJSON: failedJSON, lastError: lastError, nextAttempt: nextAttempt, finished: finished)
         var jobState: String?
-        for try await state in rows.decode(String.self) { jobState = state }
+        for try await state in try await connection.run(RecordStatement.self, query, logger: logger).decode(String.self) { jobState = state }
         guard let jobState else {
             // The lease ran out and another worker took the job: its attempt records the outcome.
             logger.warning("outbound attempt outlived its lease; outcome left to the newer attempt", metadata: ["job_id": "\(job.id)"])
@@ -115,26 +99,21 @@ public struct PostgresOutboundQueue: OutboundQueue {
     /// `message.send_failed` names what happened to each recipient. The message's row is the lock
     /// that makes two jobs ending at once agree on which of them is last.
     static func recordMessageOutcome(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, now: Int64) async throws {
-        let locked = try await connection.query(
-            """
-            SELECT m.id FROM outbound_messages m JOIN outbound_jobs j ON j.outbound_message_id = m.id
-            WHERE j.id = \(job.id) FOR UPDATE OF m
-            """, logger: logger)
         var messageRow: Int64?
-        for try await id in locked.decode(Int64.self) { messageRow = id }
+        for try await id in try await connection.run(LockMessageStatement.self, lockMessageQuery(job: job.id), logger: logger)
+            .decode(Int64.self) { messageRow = id }
         guard let messageRow else { return }
-        let rows = try await connection.query(messageOutcomeQuery(messageRow: messageRow), logger: logger)
-        for try await (queued, delivered, failed) in rows.decode((Int64, [String], String).self) where queued == 0 {
-            let type = failed == "[]" ? "message.send_success" : "message.send_failed"
-            try await connection.query(
-                """
-                INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
-                VALUES (\(job.grantID.rawValue)::uuid, 'message', \(job.sentMessageID), \(type),
-                    jsonb_build_object('object', 'message', 'id', \(job.sentMessageID), 'grant_id', \(job.grantID.rawValue)::text,
-                        'delivered_recipients', to_jsonb(\(delivered)::text[]), 'failed_recipients', \(failed)::jsonb),
-                    \(now), \(now))
-                """, logger: logger)
+        let outcome = try await connection.run(MessageOutcomeStatement.self, messageOutcomeQuery(messageRow: messageRow), logger: logger)
+        var finished: (delivered: [String], failed: String)?
+        for try await (queued, delivered, failed) in outcome.decode((Int64, [String], String).self) where queued == 0 {
+            finished = (delivered, failed)
         }
+        guard let finished else { return }
+        let type = finished.failed == "[]" ? "message.send_success" : "message.send_failed"
+        let inserted = try await connection.run(OutcomeEventStatement.self, outcomeEventQuery(
+            grant: job.grantID, sentMessageID: job.sentMessageID, type: type, delivered: finished.delivered, failedJSON: finished.failed,
+            now: now), logger: logger)
+        for try await _ in inserted {}
     }
 
     /// How many of an outbound message's jobs are still queued, and every recipient its jobs
@@ -144,12 +123,80 @@ public struct PostgresOutboundQueue: OutboundQueue {
     /// backlog was long.
     static func messageOutcomeQuery(messageRow: Int64) -> PostgresQuery {
         """
-        SELECT (SELECT count(*) FILTER (WHERE state = 'queued') FROM outbound_jobs WHERE outbound_message_id = \(messageRow)),
+        SELECT (SELECT count(*) FILTER (WHERE state = 'queued') FROM outbound_jobs WHERE outbound_message_id = \(messageRow)::bigint),
             (SELECT coalesce(array_agg(r ORDER BY r), '{}') FROM outbound_jobs j, unnest(j.delivered_recipients) AS r
-             WHERE j.outbound_message_id = \(messageRow)),
+             WHERE j.outbound_message_id = \(messageRow)::bigint),
             (SELECT coalesce(jsonb_agg(f), '[]'::jsonb)::text FROM outbound_jobs j, jsonb_array_elements(j.failed_recipients) AS f
-             WHERE j.outbound_message_id = \(messageRow))
+             WHERE j.outbound_message_id = \(messageRow)::bigint)
         """
+    }
+
+    enum MessageOutcomeStatement: HotStatement {
+        static let sample = messageOutcomeQuery(messageRow: 0)
+    }
+
+    /// Takes the oldest due job no other worker holds. Unlike the other statements of a delivery it
+    /// is planned on every call, with the actual time: the plan Postgres keeps for unknown values,
+    /// made while the queue is small, reads a whole index for each claim once the queue is long.
+    static func claimQuery(token: String, now: Int64, leaseEnd: Int64) -> PostgresQuery {
+        """
+        UPDATE outbound_jobs j SET lease_token = \(token), next_attempt_at = \(leaseEnd), updated_at = \(now / 1000)
+        FROM outbound_messages m
+        WHERE j.id = (SELECT id FROM outbound_jobs WHERE state = 'queued' AND next_attempt_at <= \(now)
+                      ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND m.id = j.outbound_message_id
+        RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw
+        """
+    }
+
+    /// Records one attempt if the worker's lease still holds. Only a queued job carries a lease
+    /// token (the claim sets it, this clears it), so the token alone says the job is still queued:
+    /// a `state = 'queued'` condition here would let the planner take the due-jobs index.
+    static func recordQuery(job: Int64, token: String, remaining: [String], attempts: Int, now: Int64, delivered: [String],
+                            failedJSON: String, lastError: String?, nextAttempt: Int64, finished: Bool) -> PostgresQuery {
+        """
+        UPDATE outbound_jobs SET recipients = \(remaining)::text[], attempts = \(attempts)::bigint, updated_at = \(now)::bigint,
+            delivered_recipients = delivered_recipients || \(delivered)::text[],
+            failed_recipients = failed_recipients || \(failedJSON)::text::jsonb,
+            last_error = COALESCE(\(lastError)::text, last_error), next_attempt_at = \(nextAttempt)::bigint,
+            state = CASE WHEN \(finished)::boolean THEN
+                (CASE WHEN jsonb_array_length(failed_recipients || \(failedJSON)::text::jsonb) = 0 THEN 'delivered' ELSE 'failed' END)
+                ELSE 'queued' END,
+            lease_token = NULL
+        WHERE id = \(job)::bigint AND lease_token = \(token)::text
+        RETURNING state
+        """
+    }
+
+    enum RecordStatement: HotStatement {
+        static let sample = recordQuery(job: 0, token: "", remaining: [], attempts: 0, now: 0, delivered: [], failedJSON: "[]",
+                                        lastError: nil, nextAttempt: 0, finished: false)
+    }
+
+    static func lockMessageQuery(job: Int64) -> PostgresQuery {
+        """
+        SELECT m.id FROM outbound_messages m
+        WHERE m.id = (SELECT j.outbound_message_id FROM outbound_jobs j WHERE j.id = \(job)::bigint) FOR UPDATE
+        """
+    }
+
+    enum LockMessageStatement: HotStatement {
+        static let sample = lockMessageQuery(job: 0)
+    }
+
+    static func outcomeEventQuery(grant: GrantID, sentMessageID: String, type: String, delivered: [String], failedJSON: String,
+                                  now: Int64) -> PostgresQuery {
+        """
+        INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
+        VALUES (\(grant.rawValue)::text::uuid, 'message', \(sentMessageID)::text, \(type)::text,
+            jsonb_build_object('object', 'message', 'id', \(sentMessageID)::text, 'grant_id', \(grant.rawValue)::text,
+                'delivered_recipients', to_jsonb(\(delivered)::text[]), 'failed_recipients', \(failedJSON)::text::jsonb),
+            \(now)::bigint, \(now)::bigint)
+        """
+    }
+
+    enum OutcomeEventStatement: HotStatement {
+        static let sample = outcomeEventQuery(grant: .random(), sentMessageID: "", type: "", delivered: [], failedJSON: "[]", now: 0)
     }
 
     public func depth() async throws -> OutboundQueueDepth {
