@@ -164,3 +164,37 @@ struct DataDecoderTests {
         }
     }
 }
+
+/// The decoder observes content a line at a time; what it reports must be what observing octet by
+/// octet reports, for any content cut into any chunks.
+@Suite("DATA content facts")
+struct ContentFactsTests {
+    static let pieces: [[UInt8]] = [
+        Array("\r\n".utf8), [UInt8.cr], [UInt8.lf], [UInt8.dot], Array("ab".utf8), [0xC3, 0xA9], Array(String(repeating: "x", count: 9).utf8),
+    ]
+
+    @Test func segmentsReportWhatOctetsReport() {
+        var generator = SeededGenerator(state: 8086)
+        let limits = SMTPLimits(maxTextLineLength: 6)
+        for _ in 0..<3000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...30, using: &generator) {
+                bytes += Self.pieces.randomElement(using: &generator)!
+            }
+            var octetwise = ContentInspector(limits: limits)
+            for byte in bytes { octetwise.observe(byte) }
+            var segmentwise = ContentInspector(limits: limits)
+            // Cut anywhere, then at every LF within each cut, as the decoder does.
+            let cuts = (0..<Int.random(in: 0...4, using: &generator)).map { _ in Int.random(in: 0...bytes.count, using: &generator) }.sorted()
+            for chunk in split(bytes, at: cuts) {
+                var start = 0
+                for (index, byte) in chunk.enumerated() where byte == .lf {
+                    chunk[start...index].withUnsafeBytes { segmentwise.observe(segment: $0) }
+                    start = index + 1
+                }
+                if start < chunk.count { chunk[start...].withUnsafeBytes { segmentwise.observe(segment: $0) } }
+            }
+            #expect(segmentwise.finish() == octetwise.finish(), "\(bytes)")
+        }
+    }
+}

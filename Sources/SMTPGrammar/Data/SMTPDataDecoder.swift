@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 import NIOCore
 
 /// Decodes the content that follows DATA (RFC 5321 sections 3.3 and 4.5.2), incrementally.
@@ -102,15 +108,22 @@ public struct SMTPDataDecoder: Sendable {
         default: return nil
         }
         var inspector = self.inspector
+        // Line by line: a search for the next LF, then the octets up to it observed at once.
         let length = buffer.withUnsafeReadableBytes { bytes -> Int in
+            guard let base = bytes.baseAddress else { return 0 }
             var index = 0
             while index < bytes.count {
-                let byte = bytes[index]
-                if atLineStart, byte == .dot { break }
-                inspector.observe(byte)
-                atLineStart = lastWasCR && byte == .lf
-                lastWasCR = byte == .cr
-                index += 1
+                if atLineStart, bytes[index] == .dot { break }
+                let end = memchr(base + index, Int32(UInt8.lf), bytes.count - index).map { base.distance(to: $0) + 1 } ?? bytes.count
+                inspector.observe(segment: UnsafeRawBufferPointer(rebasing: bytes[index..<end]))
+                if bytes[end - 1] == .lf {
+                    atLineStart = end - index >= 2 ? bytes[end - 2] == .cr : lastWasCR
+                    lastWasCR = false
+                } else {
+                    atLineStart = false
+                    lastWasCR = bytes[end - 1] == .cr
+                }
+                index = end
             }
             return index
         }

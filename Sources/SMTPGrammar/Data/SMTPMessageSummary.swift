@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What a decoder observed about one message's content, reported at its end.
 ///
 /// Only ``exceedsMaximumSize`` makes the message unacceptable by itself; the others are facts
@@ -83,6 +89,42 @@ struct ContentInspector: Sendable {
         }
         lastWasCR = byte == .cr
         lineLength += 1
+    }
+
+    /// Observes a run of content octets with no LF but, possibly, its last one: the facts
+    /// ``observe(_:)-(UInt8)`` would find octet by octet, from one pass for eight-bit octets and a
+    /// search for CRs. A CR before the final LF ends the line; any other CR is bare, except a last
+    /// one, which the next run judges.
+    mutating func observe(segment bytes: UnsafeRawBufferPointer) {
+        let count = bytes.count
+        guard count > 0, let base = bytes.baseAddress else { return }
+        if !summary.hasEightBitData {
+            var union: UInt8 = 0
+            for byte in bytes { union |= byte }
+            if union >= 0x80 { summary.hasEightBitData = true }
+        }
+        let endsWithLF = bytes[count - 1] == .lf
+        if lastWasCR, bytes[0] != .lf { summary.hasBareCarriageReturn = true }
+        // Octets before this bound may not hold a CR: each would be followed by something other than LF.
+        let bound = endsWithLF ? count - 2 : count - 1
+        if !summary.hasBareCarriageReturn, bound > 0, memchr(base, Int32(UInt8.cr), bound) != nil {
+            summary.hasBareCarriageReturn = true
+        }
+        guard endsWithLF else {
+            lineLength += count
+            lastWasCR = bytes[count - 1] == .cr
+            return
+        }
+        let crBeforeLF = count >= 2 ? bytes[count - 2] == .cr : lastWasCR
+        lastWasCR = false
+        if crBeforeLF {
+            // CRLF: the line ends; its length does not count the CR.
+            if lineLength + count - 2 > maxTextLineLength { summary.hasLongLines = true }
+            lineLength = 0
+        } else {
+            summary.hasBareLineFeed = true
+            lineLength += count
+        }
     }
 
     /// The summary once the content has ended; a last line without CRLF (possible with BDAT)

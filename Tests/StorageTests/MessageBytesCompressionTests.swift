@@ -1,0 +1,25 @@
+import PostgresNIO
+import TestSupport
+import Testing
+@testable import Storage
+
+/// Message bytes, stored and queued, are compressed with lz4 wherever the server has it: pglz costs
+/// Postgres more CPU than the rest of a write (migrations 6 and 16).
+@Suite struct MessageBytesCompressionTests {
+    @Test(arguments: ["message_contents", "outbound_messages"])
+    func messageBytesUseLZ4(_ table: String) async throws {
+        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            try await client.withConnection { connection in
+                let logger = TestEnvironment.logger
+                let hasLZ4 = (try? await connection.query("SET default_toast_compression = lz4", logger: logger)) != nil
+                try #require(hasLZ4, "this Postgres was built without lz4")
+                try await connection.query("RESET default_toast_compression", logger: logger)
+                let rows = try await connection.query(
+                    "SELECT attcompression::text FROM pg_attribute WHERE attrelid = \(table)::regclass AND attname = 'raw'", logger: logger)
+                var method: String?
+                for try await value in rows.decode(String.self) { method = value }
+                #expect(method == "l", "\(table).raw: \(method ?? "none")")
+            }
+        }
+    }
+}
