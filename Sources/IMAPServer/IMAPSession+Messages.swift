@@ -110,7 +110,9 @@ extension IMAPSession {
             }
         }
         var responses: [Response] = []
-        for message in messages {
+        for (index, message) in messages.enumerated() {
+            // Tasks run on the event loops: a long FETCH lets the other connections of its loop in.
+            if index % 64 == 63 { await Task.yield() }
             guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
             let parsed = message.raw.map { MIMEMessage(parsing: $0) }
             var values: [FetchValue] = []

@@ -19,7 +19,9 @@ extension IMAPSession {
         let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
         let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID))
         var matches: [UInt32] = []
-        for message in messages {
+        for (index, message) in messages.enumerated() {
+            // Tasks run on the event loops: a long search lets the other connections of its loop in.
+            if index % 64 == 63 { await Task.yield() }
             guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
             let candidate = SearchCandidate(
                 sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,

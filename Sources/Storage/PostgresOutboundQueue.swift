@@ -96,7 +96,7 @@ public struct PostgresOutboundQueue: OutboundQueue {
     }
 
     /// When the last job of a message ends, one `message.send_success` (every recipient got it) or
-    /// `message.send_failed` names what happened to each recipient. The message's row is the lock
+    /// `message.send_failed` names what happened to each recipient, and the queue forgets the message. The message's row is the lock
     /// that makes two jobs ending at once agree on which of them is last.
     static func recordMessageOutcome(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, now: Int64) async throws {
         var messageRow: Int64?
@@ -114,6 +114,9 @@ public struct PostgresOutboundQueue: OutboundQueue {
             grant: job.grantID, sentMessageID: job.sentMessageID, type: type, delivered: finished.delivered, failedJSON: finished.failed,
             now: now), logger: logger)
         for try await _ in inserted {}
+        // Its bytes were only kept to be transmitted; the stored Sent copy remains.
+        let forgotten = try await connection.run(ForgetMessageStatement.self, forgetMessageQuery(messageRow: messageRow), logger: logger)
+        for try await _ in forgotten {}
     }
 
     /// How many of an outbound message's jobs are still queued, and every recipient its jobs
@@ -193,6 +196,15 @@ public struct PostgresOutboundQueue: OutboundQueue {
                 'delivered_recipients', to_jsonb(\(delivered)::text[]), 'failed_recipients', \(failedJSON)::text::jsonb),
             \(now)::bigint, \(now)::bigint)
         """
+    }
+
+    /// Removes a message whose every job has ended, with its jobs.
+    static func forgetMessageQuery(messageRow: Int64) -> PostgresQuery {
+        "DELETE FROM outbound_messages WHERE id = \(messageRow)::bigint"
+    }
+
+    enum ForgetMessageStatement: HotStatement {
+        static let sample = forgetMessageQuery(messageRow: 0)
     }
 
     enum OutcomeEventStatement: HotStatement {

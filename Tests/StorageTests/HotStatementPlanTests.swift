@@ -101,6 +101,7 @@ import Testing
         ("outcome", PostgresOutboundQueue.MessageOutcomeStatement.sample),
         ("record", PostgresOutboundQueue.RecordStatement.sample),
         ("lock message", PostgresOutboundQueue.LockMessageStatement.sample),
+        ("forget message", PostgresOutboundQueue.ForgetMessageStatement.sample),
     ]
 
     @Test(arguments: statements.map(\.0))
@@ -111,11 +112,16 @@ import Testing
                 let logger = TestEnvironment.logger
                 try await connection.query("SET enable_seqscan = off", logger: logger)
                 try await connection.query("SET plan_cache_mode = force_generic_plan", logger: logger)
-                // Statistics of a queue that was empty when last analyzed, as on a new cluster.
                 try await connection.query("ANALYZE outbound_jobs", logger: logger)
+                // The plan kept for any values, as each connection keeps it for the prepared
+                // statement: EXPLAIN with the values bound would plan for those values instead.
+                let statement = "outbound_plan_\(Int.random(in: 0..<1_000_000))"
+                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE \(statement) AS \(query.sql)"), logger: logger)
+                let nulls = Array(repeating: "NULL", count: query.binds.count).joined(separator: ", ")
                 var plan: [String] = []
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds), logger: logger)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE \(statement)(\(nulls))"), logger: logger)
                 for try await line in rows.decode(String.self) { plan.append(line) }
+                try await connection.query(PostgresQuery(unsafeSQL: "DEALLOCATE \(statement)"), logger: logger)
                 let text = plan.joined(separator: "\n")
                 #expect(!text.contains("outbound_jobs_due"), "\(name): \(text)")
                 #expect(!text.contains("Seq Scan"), "\(name): \(text)")

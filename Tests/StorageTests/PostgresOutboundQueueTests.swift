@@ -23,6 +23,14 @@ import Testing
             .filter { $0.type.hasPrefix("message.send_") }
     }
 
+    /// Messages in the queue, with any jobs.
+    static func queuedMessages(_ client: PostgresClient) async throws -> Int64 {
+        var count: Int64 = -1
+        for try await value in try await client.query("SELECT count(*) FROM outbound_messages", logger: TestEnvironment.logger)
+            .decode(Int64.self) { count = value }
+        return count
+    }
+
     /// One job per domain; one event for the message, written when its last job ends.
     @Test func oneEventPerMessageWhenItsLastJobEnds() async throws {
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
@@ -35,6 +43,7 @@ import Testing
             }
             #expect(first != nil)
             #expect(try await Self.sendEvents(client, grant).isEmpty, "the message still has a job queued")
+            #expect(try await Self.queuedMessages(client) == 1)
             let second = try await queue.deliverNext(policy: policy) { job in
                 Dictionary(uniqueKeysWithValues: job.recipients.map {
                     ($0, $0.hasPrefix("b") ? RecipientOutcome.permanentFailure(status: "5.1.1", reason: "no such user") : .delivered)
@@ -45,6 +54,7 @@ import Testing
             let events = try await Self.sendEvents(client, grant)
             #expect(events.map(\.type) == ["message.send_failed"] && events.first?.objectID == sent.messageID)
             #expect(events.first?.payloadJSON.contains("a@one.example") == true && events.first?.payloadJSON.contains("5.1.1") == true)
+            #expect(try await Self.queuedMessages(client) == 0, "a message whose jobs all ended leaves the queue")
         }
     }
 
