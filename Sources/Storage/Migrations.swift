@@ -57,13 +57,7 @@ public enum Migrations {
         // more CPU than the rest of an APPEND of a 10 KB message. Rows already stored keep pglz.
         Migration(version: 6, name: "thread lookup index without a pending list; lz4 message bytes", statements: [
             // The table before its index, the order in which writers lock them.
-            """
-            DO $$ BEGIN
-                ALTER TABLE message_contents ALTER COLUMN raw SET COMPRESSION lz4;
-            EXCEPTION WHEN feature_not_supported THEN
-                RAISE NOTICE 'this Postgres was built without lz4; message bytes stay compressed with pglz';
-            END $$
-            """,
+            compressWithLZ4(table: "message_contents", column: "raw", what: "message bytes"),
             "ALTER INDEX message_contents_refs SET (fastupdate = off)",
             "SELECT gin_clean_pending_list('message_contents_refs')",
         ]),
@@ -89,15 +83,21 @@ public enum Migrations {
         // half its CPU while 1 MB submissions arrived; lz4 where the server has it, as for the
         // stored copy (version 6).
         Migration(version: 16, name: "lz4 queued message bytes", statements: [
-            """
-            DO $$ BEGIN
-                ALTER TABLE outbound_messages ALTER COLUMN raw SET COMPRESSION lz4;
-            EXCEPTION WHEN feature_not_supported THEN
-                RAISE NOTICE 'this Postgres was built without lz4; queued message bytes stay compressed with pglz';
-            END $$
-            """,
+            compressWithLZ4(table: "outbound_messages", column: "raw", what: "queued message bytes"),
         ]),
     ]
+
+    /// Compresses `column` with lz4 from now on where the server was built with it, and says so
+    /// where it was not; rows already stored keep their compression.
+    static func compressWithLZ4(table: String, column: String, what: String) -> String {
+        """
+        DO $$ BEGIN
+            ALTER TABLE \(table) ALTER COLUMN \(column) SET COMPRESSION lz4;
+        EXCEPTION WHEN feature_not_supported THEN
+            RAISE NOTICE 'this Postgres was built without lz4; \(what) stay compressed with pglz';
+        END $$
+        """
+    }
 
     /// Applies every missing version. Safe to call from many nodes at once: they queue on the
     /// advisory lock, and each finds the versions the others applied.
