@@ -92,6 +92,8 @@ final class IMAPSession {
         }
         let this = Unchecked(session: self)
         for await event in events {
+            // Most ticks find no timer due; deciding that here spares the session a child task.
+            if case .tick = event, !hasTimerWork(at: context.clock.now()) { continue }
             // Each event is handled in a child task. A task keeps the memory of the deepest call
             // stack it ever reached until it ends, and a session may sit in IDLE for hours after a
             // FETCH or an APPEND went deep; the child's memory goes back when the event is done.
@@ -179,6 +181,24 @@ final class IMAPSession {
         }
     }
 
+    /// Whether `checkTimers` has anything to do at `now`: the same conditions, in the same order.
+    private func hasTimerWork(at now: ContinuousClock.Instant) -> Bool {
+        if grant != nil, now - lastSlotRenewal >= ConnectionSlots.renewInterval { return true }
+        if grant != nil, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) { return true }
+        switch pending {
+        case .idle(_, let since, let lastKeepalive):
+            if now - since >= context.timers.maximumIDLE { return true }
+            if grant != nil, selected != nil, now - lastPoll >= idlePollInterval { return true }
+            return now - lastKeepalive >= context.timers.keepalive
+        default:
+            return now - lastActivity >= context.timers.idleOutsideIDLE
+        }
+    }
+
+    /// Reading the change log as well keeps IDLE complete when Redis announcements are lost:
+    /// every tick while the bus is unhealthy, now and then otherwise.
+    private var idlePollInterval: Duration { context.events.isHealthy ? .seconds(60) : context.timers.tick }
+
     private func checkTimers() async throws -> Bool {
         let now = context.clock.now()
         if let grant, now - lastSlotRenewal >= ConnectionSlots.renewInterval {
@@ -206,10 +226,7 @@ final class IMAPSession {
                 lastActivity = now
                 return true
             }
-            // Reading the change log as well keeps IDLE complete when Redis announcements are lost:
-            // every tick while the bus is unhealthy, now and then otherwise.
-            let pollInterval: Duration = context.events.isHealthy ? .seconds(60) : context.timers.tick
-            if let grant, selected != nil, now - lastPoll >= pollInterval {
+            if let grant, selected != nil, now - lastPoll >= idlePollInterval {
                 lastPoll = now
                 let updates = try await synchronize(grant, force: true)
                 if !updates.isEmpty {

@@ -1,4 +1,5 @@
 import Cluster
+import MailCore
 @testable import IMAPServer
 import Testing
 
@@ -90,6 +91,36 @@ import Testing
                 S: n OK NOOP completed
                 """)
             await client.close()
+        }
+    }
+
+    /// A password changed where no announcement reached the node still ends an IDLE session: the
+    /// session checks its credentials on the first tick 30 seconds after the last check.
+    @Test func idleEndsOnTheTickThatFindsTheCredentialsChanged() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.run("""
+                C: i IDLE
+                S: + idling
+                """)
+            _ = try await nodes.grants.updateGrant(id: account.grant.id, email: account.grant.email,
+                                                   appPasswordHash: try await nodes.hasher.hash("Changed\(Int.random(in: 1000...9999))pw"),
+                                                   updatedAt: WallClock.unixSeconds())
+            // The slot renewal's tick comes first and finds the check not yet due (the answer to
+            // DONE shows it was handled); the next one, with nothing else due, must still run it.
+            nodes.clock.advance(by: ConnectionSlots.renewInterval)
+            client.tick()
+            try await client.run("""
+                C: DONE
+                S: i OK IDLE terminated
+                C: j IDLE
+                S: + idling
+                """)
+            nodes.clock.advance(by: .seconds(30) - ConnectionSlots.renewInterval)
+            client.tick()
+            try await client.run("S: * BYE [AUTHENTICATIONFAILED] Credentials changed; log in again")
+            try await client.ended()
         }
     }
 
