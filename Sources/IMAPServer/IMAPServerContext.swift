@@ -38,6 +38,8 @@ public struct IMAPServerContext: Sendable {
     public var limits: IMAPLimits
     /// The content of messages sessions read, shared by every session of the node.
     public var contentCache: MessageContentCache
+    /// The credentials checks the node's sessions share.
+    public var credentialChecks: GrantCredentialChecks
     public var timers: Timers
     public var clock: SessionClock
     public var logger: Logger
@@ -61,6 +63,7 @@ public struct IMAPServerContext: Sendable {
         self.upstreamTLS = upstreamTLS
         self.limits = limits
         self.contentCache = contentCache
+        self.credentialChecks = GrantCredentialChecks()
         self.timers = timers
         self.clock = clock
         self.logger = logger

@@ -207,7 +207,9 @@ final class IMAPSession {
         }
         if let grant, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) {
             lastCredentialsCheck = now
-            if let current = try? await context.grants.grant(id: grant.id), current.credentialsVersion == grant.credentialsVersion {
+            let grants = context.grants
+            if let current = try? await context.credentialChecks.grant(grant.id, now: now, read: { try await grants.grant(id: grant.id) }),
+               current.credentialsVersion == grant.credentialsVersion {
                 // unchanged
             } else if (try? await context.grants.ping()) != nil {
                 return try await handle(.credentialsChanged)
