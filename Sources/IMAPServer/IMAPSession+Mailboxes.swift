@@ -11,7 +11,8 @@ extension IMAPSession {
         // IMAP4rev2 names are UTF-8 as they are: `&` is only a character there.
         if imap4rev2 { return mailbox.wire }
         do {
-            return try mailbox.decoded()
+            // Before IMAP4rev2 names are 7-bit (RFC 3501 5.1.3): 8-bit bytes are no modified UTF-7.
+            return try ModifiedUTF7.decode(mailbox.wire)
         } catch {
             throw IMAPCommandError(.no, code: creating ? .cannot : .nonExistent, "Mailbox name is not valid modified UTF-7")
         }
@@ -26,7 +27,7 @@ extension IMAPSession {
     }
 
     func list(_ grant: Grant, _ command: ListCommand, lsub: Bool) async throws -> [Response] {
-        if command.patterns.allSatisfy(\.isEmpty) {
+        if !lsub, command.patterns.allSatisfy(\.isEmpty) {
             // RFC 9051 6.3.9: an empty pattern asks for the hierarchy delimiter.
             let entry = MailboxListEntry(attributes: [.noSelect], delimiter: MailFolder.hierarchyDelimiter, name: MailboxName(wire: ""))
             return [.untagged(lsub ? .lsub(entry) : .list(entry))]
@@ -37,11 +38,14 @@ extension IMAPSession {
         // UTF-7 then simply matches no mailbox.
         let patterns = command.patterns.map { MailboxPattern(command.reference.wire + $0) }
         let utf8Names = imap4rev2
-        func matches(_ name: String) -> Bool {
+        func matches(_ name: String, _ patterns: [MailboxPattern]) -> Bool {
             if utf8Names { return patterns.contains { $0.matches(name) } }
             let wireName = ModifiedUTF7.encode(name)
             return patterns.contains { $0.matches($0.isUTF8 ? name : wireName) }
         }
+        func matches(_ name: String) -> Bool { matches(name, patterns) }
+        // RFC 3501 6.3.8: a pattern ending in `%` also returns the levels of hierarchy it matches.
+        let levelPatterns = patterns.filter { $0.pattern.last == "%" }
         let subscribedOnly = lsub || command.selectionOptions.contains(.subscribed)
         let subscriptions: Set<String> = subscribedOnly || command.returnOptions.contains(.subscribed)
             ? Set(try await context.store.subscriptions(grant: grant.id)) : []
@@ -52,7 +56,8 @@ extension IMAPSession {
             entries = listing.subscribedEntries(matching: matches, lsub: lsub,
                                                 recursiveMatch: command.selectionOptions.contains(.recursiveMatch))
         } else {
-            entries = listing.entries(matching: matches, markingSubscribed: command.returnOptions.contains(.subscribed))
+            entries = listing.entries(matching: matches, levelsMatching: { matches($0, levelPatterns) },
+                                      markingSubscribed: command.returnOptions.contains(.subscribed))
         }
         return entries.compactMap { entry in
             if specialUseOnly && !entry.attributes.contains(where: \.isSpecialUse) { return nil }
@@ -87,7 +92,14 @@ extension IMAPSession {
             case .messages: values.append(StatusValue(.messages, UInt64(folder.totalCount)))
             case .recent:
                 guard !imap4rev2 else { throw IMAPCommandError(.bad, "RECENT is not a STATUS item of IMAP4rev2") }
-                values.append(StatusValue(.recent, UInt64(try await context.store.recentCount(grant: grant.id, folderID: folder.id))))
+                // The selected mailbox's recent messages are this session's own, plus those that
+                // arrived since it last looked and no session has claimed (RFC 3501 2.3.2).
+                let count = if let selected, selected.folder.id == folder.id {
+                    try await selected.recentCount + context.store.recentCount(grant: grant.id, folderID: folder.id, above: selected.largestUID)
+                } else {
+                    try await context.store.recentCount(grant: grant.id, folderID: folder.id)
+                }
+                values.append(StatusValue(.recent, UInt64(count)))
             case .uidNext: values.append(StatusValue(.uidNext, UInt64(folder.uidNext)))
             case .uidValidity: values.append(StatusValue(.uidValidity, UInt64(folder.uidValidity)))
             case .unseen: values.append(StatusValue(.unseen, UInt64(folder.unseenCount)))
@@ -108,8 +120,17 @@ extension IMAPSession {
             selected = nil
             responses.append(.untagged(.ok(ResponseText(code: .closed, text: "Previous mailbox closed"))))
         }
-        guard let snapshot = try await context.store.snapshot(grant: grant.id, name: try folderName(mailbox)) else {
-            throw IMAPCommandError(.no, code: .nonExistent, "No such mailbox")
+        let found: MailboxSnapshot?
+        do {
+            found = try await context.store.snapshot(grant: grant.id, name: try folderName(mailbox))
+        } catch let error as IMAPCommandError {
+            return responses + [error.response(tag: tag)]
+        } catch let error as MailStoreError {
+            return responses + [IMAPCommandError(error).response(tag: tag)]
+        }
+        guard let snapshot = found else {
+            // The previous mailbox is closed whether or not this one exists: the client hears of both.
+            return responses + [IMAPCommandError(.no, code: .nonExistent, "No such mailbox").response(tag: tag)]
         }
         var mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
         // IMAP4rev2 has no \Recent: such a session leaves new messages to IMAP4rev1 sessions.

@@ -31,19 +31,30 @@ extension IMAPSession {
                                                       claimingRecent: claiming)
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let largestBefore = mailbox.largestUID
-        var responses = mailbox.apply(changes)
+        let recentBefore = mailbox.recentCount
+        let responses = mailbox.apply(changes)
         if mailbox.largestUID > largestBefore, !imap4rev2 {
             if claiming {
                 if let first = changes.firstClaimedRecent { mailbox.markRecent(from: first) }
             } else {
                 try await takeRecent(grant, &mailbox, after: largestBefore)
             }
-            if let exists = responses.firstIndex(where: { if case .untagged(.exists) = $0 { true } else { false } }) {
-                responses.insert(.untagged(.recent(UInt32(mailbox.recentCount))), at: exists + 1)
-            }
         }
         selected = mailbox
-        return responses
+        return reportingRecent(responses, of: mailbox, before: recentBefore)
+    }
+
+    /// RFC 3501 7.3.2: RECENT follows a change of the mailbox's size, new mail or an expunge that
+    /// took recent messages away. It goes after EXISTS, or after the last EXPUNGE when nothing arrived.
+    func reportingRecent(_ responses: [Response], of mailbox: SelectedMailbox, before recentBefore: Int) -> [Response] {
+        guard !imap4rev2 else { return responses }
+        let exists = responses.firstIndex { if case .untagged(.exists) = $0 { true } else { false } }
+        guard exists != nil || mailbox.recentCount != recentBefore else { return responses }
+        let lastExpunge = responses.lastIndex { if case .untagged(.expunge) = $0 { true } else { false } }
+        guard let anchor = exists ?? lastExpunge else { return responses }
+        var output = responses
+        output.insert(.untagged(.recent(UInt32(mailbox.recentCount))), at: anchor + 1)
+        return output
     }
 
     /// New messages from `after` on are recent in this session when it claims them first (RFC 3501
@@ -191,9 +202,10 @@ extension IMAPSession {
             }
             return .binary(section: path, origin: nil, data: buffer(data))
         case .binarySize(let path):
-            guard let parsed, let binary = parsed.binary(section: path), case .content(let data) = binary else {
-                throw IMAPCommandError(.no, code: .unknownCTE, "No decodable section")
+            guard let parsed, let binary = parsed.binary(section: path) else {
+                throw IMAPCommandError(.no, code: .nonExistent, "No such section")
             }
+            guard case .content(let data) = binary else { throw IMAPCommandError(.no, code: .unknownCTE, "Unknown transfer encoding") }
             return .binarySize(section: path, size: data.count)
         }
     }
@@ -215,7 +227,7 @@ extension IMAPSession {
         var mailbox = try requireWritable()
         let uids = try resolve(command.sequenceSet, byUID: byUID)
         guard !uids.isEmpty else { return [] }
-        let flags = MessageFlags(imapFlags: command.flags.flags)
+        let flags = MessageFlags(imapFlags: command.flags.flags.map(mailbox.spelling(of:)))
         let operation: FlagOperation = switch command.flags.operation {
         case .add: .add(flags)
         case .remove: .remove(flags)
@@ -280,11 +292,12 @@ extension IMAPSession {
         // changed in between (see `SelectedMailbox.record`): the session reports its own expunges
         // without reading the change log.
         if var current = selected, let modseq = result.modseq, modseq == current.knownModseq + 1 {
+            let recentBefore = current.recentCount
             let responses = current.apply(FolderChanges(
                 uidValidity: current.folder.uidValidity, uidNext: current.folder.uidNext, highestModseq: modseq,
                 added: [], changed: [], expunged: result.expunged))
             selected = current
-            return responses
+            return reportingRecent(responses, of: current, before: recentBefore)
         }
         return try await synchronize(grant, force: true)
     }

@@ -8,6 +8,16 @@ extension IMAPSession {
     /// An ESEARCH answer names the command's tag (RFC 4731 3.1), so that a client with several searches
     /// in flight can tell the answers apart.
     func search(_ grant: Grant, _ command: SearchCommand, byUID: Bool, tag: String) async throws -> [Response] {
+        do {
+            return try await searchAndSave(grant, command, byUID: byUID, tag: tag)
+        } catch {
+            // RFC 5182 2.1: a SEARCH with SAVE that fails, for whatever reason, leaves `$` empty.
+            if command.returnOptions?.contains(.save) == true, selected != nil { selected?.savedSearch = [] }
+            throw error
+        }
+    }
+
+    private func searchAndSave(_ grant: Grant, _ command: SearchCommand, byUID: Bool, tag: String) async throws -> [Response] {
         let mailbox = try requireSelected()
         if let charset = command.charset, !SearchEvaluator.isSupportedCharset(charset) {
             throw IMAPCommandError(.no, code: .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset")
@@ -17,8 +27,10 @@ extension IMAPSession {
         }
         let needsRaw = SearchEvaluator.needsRaw(command.key)
         let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
-        let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID))
+        let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID),
+                                        savedResult: mailbox.savedSearch)
         var matches: [UInt32] = []
+        var matchedUIDs: [UInt32] = []
         for (index, message) in messages.enumerated() {
             // Tasks run on the event loops: a long search lets the other connections of its loop in.
             if index % 64 == 63 { await Task.yield() }
@@ -29,11 +41,17 @@ extension IMAPSession {
                 recent: mailbox.isRecent(message.uid))
             if evaluator.matches(command.key, candidate) {
                 matches.append(byUID ? candidate.uid : number)
+                matchedUIDs.append(candidate.uid)
             }
         }
         matches.sort()
         // IMAP4rev2 has no SEARCH response: a search without RETURN is answered as RETURN (ALL).
         guard let options = command.returnOptions ?? (imap4rev2 ? [] : nil) else { return [.untagged(.search(matches, modSeq: nil))] }
+        if options.contains(.save) {
+            selected?.savedSearch = Self.savedResult(matchedUIDs.sorted(), options: options)
+            // SAVE alone answers with nothing but the tagged OK (RFC 5182 2.4).
+            if options.allSatisfy({ $0 == .save }) { return [] }
+        }
         let wanted = options.isEmpty ? [SearchReturnOption.all] : options
         var result = ESearchResponse(tag: tag, uid: byUID)
         if wanted.contains(.min) { result.min = matches.first }
@@ -41,5 +59,16 @@ extension IMAPSession {
         if wanted.contains(.all), !matches.isEmpty { result.all = SequenceSet.compact(matches) }
         if wanted.contains(.count) { result.count = matches.count }
         return [.untagged(.esearch(result))]
+    }
+
+    /// What `SAVE` keeps (RFC 5182 2.4): with MIN and/or MAX and no other option, those messages;
+    /// otherwise every message found.
+    static func savedResult(_ uids: [UInt32], options: [SearchReturnOption]) -> [UInt32] {
+        let others = options.filter { $0 != .save }
+        guard !others.isEmpty, others.allSatisfy({ $0 == .min || $0 == .max }) else { return uids }
+        var saved: [UInt32] = []
+        if others.contains(.min), let first = uids.first { saved.append(first) }
+        if others.contains(.max), let last = uids.last, saved.last != last { saved.append(last) }
+        return saved
     }
 }

@@ -611,9 +611,11 @@ final class IMAPSession {
             pending.failure = IMAPCommandError(.no, code: .limit, "MULTIAPPEND holds more than \(maximumMultiAppendBytes) bytes; append fewer messages at once")
             pending.messages = []
         } else {
+            // Into the selected mailbox, keywords take the spelling it already uses.
+            let flags = if let selected, selected.folder.id == pending.folder?.id { message.flags.map(selected.spelling(of:)) } else { message.flags }
             pending.messages.append(NewMessage(
                 raw: pending.bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: pending.bytes)),
-                flags: MessageFlags(imapFlags: message.flags), internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
+                flags: MessageFlags(imapFlags: flags), internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
         }
         pending.bytes = []
         pending.current = nil

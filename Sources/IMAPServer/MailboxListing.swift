@@ -43,12 +43,27 @@ struct MailboxListing {
     }
 
     /// LIST: every folder whose name matches, `\Subscribed` added when asked (`RETURN (SUBSCRIBED)`).
-    func entries(matching matches: (String) -> Bool, markingSubscribed: Bool) -> [MailboxListEntry] {
-        folders.filter { matches($0.name) }.map { folder in
+    /// A level of hierarchy that is no folder (its folder was deleted, or never made) but has folders
+    /// below it is listed `\Noselect` where `levelsMatching` takes it (RFC 3501 6.3.4, 6.3.8: patterns
+    /// ending in `%`), just before the first folder below it.
+    func entries(matching matches: (String) -> Bool, levelsMatching: (String) -> Bool = { _ in false },
+                 markingSubscribed: Bool) -> [MailboxListEntry] {
+        var entries: [MailboxListEntry] = []
+        var listedLevels = Set<String>()
+        for folder in folders {
+            for level in FolderName.ancestors(of: folder.name) where !folderNames.contains(level) && !listedLevels.contains(level) {
+                guard levelsMatching(level) else { continue }
+                listedLevels.insert(level)
+                var attributes: [MailboxAttribute] = [.noSelect, .hasChildren]
+                if markingSubscribed && subscriptions.contains(level) { attributes.append(.subscribed) }
+                entries.append(entry(level, attributes))
+            }
+            guard matches(folder.name) else { continue }
             var attributes = Self.attributes(of: folder, hasChildren: parents.contains(folder.name))
             if markingSubscribed && subscriptions.contains(folder.name) { attributes.append(.subscribed) }
-            return entry(folder.name, attributes)
+            entries.append(entry(folder.name, attributes))
         }
+        return entries
     }
 
     /// LSUB, and LIST with the `SUBSCRIBED` selection option: the subscribed names that match, existing

@@ -18,9 +18,14 @@ struct SelectedMailbox {
     /// The messages that are `\Recent` in this session (RFC 3501 2.3.2): those it claimed, or, when
     /// read-only, those no session had claimed when it learnt of them.
     private var recentUIDs: Set<UInt32> = []
-    /// The keywords FLAGS has told the client of, in the order it learnt them, and lowercased.
+    /// The UIDs `SEARCH RETURN (SAVE)` kept for `$` (RFC 5182), ascending; nil until a search saves.
+    /// Held as UIDs, so a saved message that is expunged simply drops out of `$`.
+    var savedSearch: [UInt32]?
+    /// The keywords FLAGS has told the client of, in the order it learnt them: the first spelling of
+    /// each name the session met (keywords are one flag in any letter case), which is the spelling
+    /// every FETCH shows. By lowercased name.
     private var announcedKeywords: [String] = []
-    private var announcedLowercased: Set<String> = []
+    private var spellings: [String: String] = [:]
 
     init(snapshot: MailboxSnapshot, readOnly: Bool) {
         folder = snapshot.folder
@@ -39,8 +44,17 @@ struct SelectedMailbox {
     static func isKeyword(_ flag: String) -> Bool { !flag.hasPrefix("\\") }
 
     private mutating func learn(_ keyword: String) {
-        guard announcedLowercased.insert(keyword.lowercased()).inserted else { return }
+        let name = keyword.lowercased()
+        guard spellings[name] == nil else { return }
+        spellings[name] = keyword
         announcedKeywords.append(keyword)
+    }
+
+    /// A keyword as the mailbox already spells it (keywords are one flag in any letter case), so a
+    /// client writing `$junk` where the mailbox has `$Junk` adds no second spelling.
+    func spelling(of flag: Flag) -> Flag {
+        guard Self.isKeyword(flag.wire), let known = spellings[flag.wire.lowercased()] else { return flag }
+        return Flag(wire: known)
     }
 
     /// `FLAGS` and `PERMANENTFLAGS`: the system flags and every keyword in use in the mailbox (RFC
@@ -63,7 +77,7 @@ struct SelectedMailbox {
             if case .untagged(.fetch(_, let values)) = response {
                 var learnt = false
                 for case .flags(let flags) in values {
-                    for flag in flags where Self.isKeyword(flag.wire) && !announcedLowercased.contains(flag.wire.lowercased()) {
+                    for flag in flags where Self.isKeyword(flag.wire) && spellings[flag.wire.lowercased()] == nil {
                         learn(flag.wire)
                         learnt = true
                     }
@@ -99,9 +113,15 @@ struct SelectedMailbox {
     /// Drops every `\Recent` flag: the session turned to IMAP4rev2, which has none (RFC 9051 2.3.2).
     mutating func forgetRecent() { recentUIDs = [] }
 
-    /// A message's flags as FETCH shows them: the stored ones, and `\Recent` when it is recent here.
+    /// A message's flags as FETCH shows them: the stored ones, keywords in the spelling FLAGS
+    /// announced, and `\Recent` when it is recent here.
     func fetchFlags(_ flags: MessageFlags, uid: Int64) -> [Flag] {
-        isRecent(uid) ? flags.imapFlags + [Flag(wire: "\\Recent")] : flags.imapFlags
+        var shown = flags.imapFlags
+        if !spellings.isEmpty {
+            for index in shown.indices where Self.isKeyword(shown[index].wire) { shown[index] = spelling(of: shown[index]) }
+        }
+        if isRecent(uid) { shown.append(Flag(wire: "\\Recent")) }
+        return shown
     }
 
     func sequenceNumber(of uid: Int64) -> UInt32? {
@@ -126,8 +146,9 @@ struct SelectedMailbox {
         return count > 0 && ranges.allSatisfy { $0.resolved(largest: count).upperBound <= count }
     }
 
-    /// The UIDs a sequence set names (message numbers, `*` = the last message).
+    /// The UIDs a sequence set names (message numbers, `*` = the last message; `$` the saved search).
     func uids(forSequenceSet set: SequenceSet) -> [Int64] {
+        if case .lastCommand = set { return savedUIDs() }
         guard !uidList.isEmpty else { return [] }
         return (1...count).filter { set.contains($0, largest: count) }.map { Int64(uidList[Int($0) - 1]) }
     }
@@ -135,8 +156,14 @@ struct SelectedMailbox {
     /// The UIDs of this mailbox a UID set names; `*` is the largest UID (RFC 9051 6.4.9: a range
     /// like `5:*` includes the last message even when its UID is below 5).
     func uids(forUIDSet set: SequenceSet) -> [Int64] {
+        if case .lastCommand = set { return savedUIDs() }
         guard let largest = uidList.last else { return [] }
         return uidList.filter { set.contains($0, largest: largest) }.map { Int64($0) }
+    }
+
+    /// `$`: the saved messages still in the mailbox, the empty set when nothing was saved (RFC 5182 2.1).
+    private func savedUIDs() -> [Int64] {
+        (savedSearch ?? []).filter { position(of: Int64($0)) != nil }.map { Int64($0) }
     }
 
     /// Folds in what changed elsewhere. Expunges come first (each with the sequence number it

@@ -44,8 +44,8 @@ public protocol MailStore: Sendable {
     /// of what it claimed (the claim runs from there through `uid`), or nil when another session
     /// claimed them first. Each UID is claimed once, by one session, on whichever node.
     func claimRecent(grant: GrantID, folderID: String, through uid: Int64) async throws -> Int64?
-    /// How many of the folder's messages no session has claimed yet (STATUS RECENT).
-    func recentCount(grant: GrantID, folderID: String) async throws -> Int
+    /// How many of the folder's messages with a UID above `uid` no session has claimed yet (STATUS RECENT).
+    func recentCount(grant: GrantID, folderID: String, above uid: Int64) async throws -> Int
 
     // MARK: IMAP
 
@@ -251,6 +251,11 @@ public enum FolderName {
 }
 
 extension MailStore {
+    /// How many of the folder's messages no session has claimed yet.
+    public func recentCount(grant: GrantID, folderID: String) async throws -> Int {
+        try await recentCount(grant: grant, folderID: folderID, above: 0)
+    }
+
     /// What changed in the folder after `modseq`, claiming nothing.
     public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
         try await changes(grant: grant, folderID: folderID, since: modseq, claimingRecent: false)

@@ -24,6 +24,12 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
             }
         }
         if kept.count > 1 {
+            // A keyword is one flag in any letter case (as in `KeywordCaseSchema`): its first spelling
+            // stays. Only two keywords or more can clash; system flags are canonical already.
+            if kept.lazy.filter({ $0.utf8.first != UInt8(ascii: "\\") }).count > 1 {
+                var seen = Set<[UInt8]>()
+                kept = kept.filter { seen.insert(Array($0.lowercased().utf8)).inserted }
+            }
             kept.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             var unique = [kept[0]]
             // Bytes, as the sort and Postgres (`COLLATE "C"`) compare them, not Unicode equivalence.
@@ -53,7 +59,11 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
     public var isEmpty: Bool { names.isEmpty }
 
     public func union(_ other: MessageFlags) -> MessageFlags { MessageFlags(names + other.names) }
-    public func subtracting(_ other: MessageFlags) -> MessageFlags { MessageFlags(names.filter { !other.names.contains($0) }) }
+    /// Removes every spelling of the names in `other` (a keyword is one flag in any letter case).
+    public func subtracting(_ other: MessageFlags) -> MessageFlags {
+        let removed = Set(other.names.map { Array($0.lowercased().utf8) })
+        return MessageFlags(names.filter { !removed.contains(Array($0.lowercased().utf8)) })
+    }
 
     public var description: String { "(" + names.joined(separator: " ") + ")" }
 }

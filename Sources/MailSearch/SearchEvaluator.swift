@@ -64,15 +64,11 @@ public struct SearchCandidate: Sendable, Hashable {
 /// * HEADER with an empty string matches every message that has the field, read from the raw
 ///   message, whatever the field.
 /// * BODY reads every text/* part (nested messages included) after transfer decoding and charset
-///   conversion to UTF-8; text/html parts are read as their visible text, so tag and attribute
-///   names do not match. TEXT reads the header fields (`Name: decoded value`) and the body.
-/// * HEADER for Subject, From, To, Cc, Bcc, Reply-To, Message-ID, In-Reply-To and References reads
-///   the stored facts (no raw bytes needed; identifiers are matched in their `<id>` form); any
-///   other field is read from the raw message, RFC 2047 words decoded.
+///   conversion to UTF-8; text/html parts are read both as written and as their visible text. TEXT reads the header fields (`Name: decoded value`) and the body.
+/// * HEADER reads the field's text from the raw message, RFC 2047 words decoded, whatever the field.
 /// * Dates compare whole days: BEFORE/ON/SINCE the internal date's UTC day; SENTBEFORE/SENTON/
-///   SENTSINCE the day written in the Date header, its time and zone disregarded (RFC 3501 6.4.4),
-///   and the internal date's UTC day when the message has no usable Date header (as RFC 5256
-///   section 2.2 does for SORT).
+///   SENTSINCE the day written in the Date header, its time and zone disregarded (RFC 3501 6.4.4);
+///   a message without a Date header that parses matches none of them.
 /// * RECENT, NEW and OLD read `SearchCandidate.recent`, which the session sets from its own view.
 /// * `$` (in either sequence-set position) is the saved result, held as UIDs (RFC 5182 section
 ///   2.1); with no saved result it is the empty set.
@@ -82,11 +78,6 @@ public struct SearchEvaluator: Sendable {
     /// The charsets a `CHARSET` argument may name; anything else gets `NO [BADCHARSET (...)]`
     /// (RFC 9051 section 6.4.4). Listed in the order the response code gives them.
     static let supportedCharsets = ["UTF-8", "US-ASCII"]
-
-    /// Header fields HEADER reads from `MessageFacts` rather than from the raw message (lowercase).
-    static let headersInFacts: Set<String> = [
-        "subject", "from", "to", "cc", "bcc", "reply-to", "message-id", "in-reply-to", "references",
-    ]
 
     let largestSequenceNumber: UInt32
     let largestUID: UInt32
@@ -127,8 +118,8 @@ public struct SearchEvaluator: Sendable {
         switch key {
         case .body, .text:
             return true
-        case .header(let name, let needle):
-            return needle.isEmpty || !headersInFacts.contains(name.lowercased())
+        case .header:
+            return true
         case .not(let inner):
             return needsRaw(inner)
         case .or(let left, let right):
@@ -180,7 +171,7 @@ public struct SearchEvaluator: Sendable {
         case .cc(let needle): return Self.addresses(\.cc, candidate.facts, contain: needle, or: candidate.facts.cc)
         case .bcc(let needle): return Self.addresses(\.bcc, candidate.facts, contain: needle, or: candidate.facts.bcc)
         case .header(let name, let needle):
-            return header(name, contains: needle, candidate.facts, &text)
+            return header(name, contains: needle, &text)
 
         // Message text, from the raw bytes.
         case .body(let needle):
@@ -197,9 +188,9 @@ public struct SearchEvaluator: Sendable {
         case .before(let date): return SearchDay(seconds: candidate.internalDate) < SearchDay(date)
         case .on(let date): return SearchDay(seconds: candidate.internalDate) == SearchDay(date)
         case .since(let date): return SearchDay(seconds: candidate.internalDate) >= SearchDay(date)
-        case .sentBefore(let date): return Self.sentDay(candidate) < SearchDay(date)
-        case .sentOn(let date): return Self.sentDay(candidate) == SearchDay(date)
-        case .sentSince(let date): return Self.sentDay(candidate) >= SearchDay(date)
+        case .sentBefore(let date): return Self.sentDay(candidate).map { $0 < SearchDay(date) } ?? false
+        case .sentOn(let date): return Self.sentDay(candidate).map { $0 == SearchDay(date) } ?? false
+        case .sentSince(let date): return Self.sentDay(candidate).map { $0 >= SearchDay(date) } ?? false
 
         // Sizes: LARGER is strictly larger, SMALLER strictly smaller.
         case .larger(let limit): return candidate.size >= 0 && UInt64(candidate.size) > limit
@@ -266,29 +257,14 @@ public struct SearchEvaluator: Sendable {
     /// ... and that contains the specified string in the text of the header field (what comes
     /// after the colon). If the string to search is zero-length, this matches all messages that
     /// have a header field with the specified field-name regardless of the contents."
-    private func header(_ name: String, contains needle: String, _ facts: MessageFacts,
-                        _ text: inout SearchMessageText) -> Bool {
-        func ids(_ list: [String]) -> String? {
-            list.isEmpty ? nil : list.map { "<\($0)>" }.joined(separator: " ")
-        }
-        switch needle.isEmpty ? "" : name.lowercased() {
-        case "subject": return Self.field(facts.subject, contains: needle)
-        case "from": return Self.addresses(\.from, facts, contain: needle, or: facts.from)
-        case "to": return Self.addresses(\.to, facts, contain: needle, or: facts.to)
-        case "cc": return Self.addresses(\.cc, facts, contain: needle, or: facts.cc)
-        case "bcc": return Self.addresses(\.bcc, facts, contain: needle, or: facts.bcc)
-        // Not the envelope's: RFC 3501 7.4.2 fills its reply-to from From when the header is absent.
-        case "reply-to": return Self.participants(facts.replyTo, contain: needle)
-        case "message-id": return Self.field(facts.messageIDHeader.map { "<\($0)>" }, contains: needle)
-        case "in-reply-to": return Self.field(ids(facts.inReplyTo), contains: needle)
-        case "references": return Self.field(ids(facts.references), contains: needle)
-        default:
-            guard let message = text.message() else { return false }
-            let fields = message.fields(named: name)
-            let lowered = needle.lowercased()
-            if lowered.isEmpty { return !fields.isEmpty }
-            return fields.contains { SearchSubstring.contains(message.decodedValue(of: $0).lowercased(), lowered) }
-        }
+    /// The field's own text is read, not the envelope's rendering of it: quotes, commas, group
+    /// syntax and comments all match as written (RFC 2047 words decoded).
+    private func header(_ name: String, contains needle: String, _ text: inout SearchMessageText) -> Bool {
+        guard let message = text.message() else { return false }
+        let fields = message.fields(named: name)
+        let lowered = needle.lowercased()
+        if lowered.isEmpty { return !fields.isEmpty }
+        return fields.contains { SearchSubstring.contains(message.decodedValue(of: $0).lowercased(), lowered) }
     }
 
     /// An address header as the envelope has it; the stored participants when the envelope cannot be read.
@@ -298,13 +274,14 @@ public struct SearchEvaluator: Sendable {
         return Self.field(envelope[keyPath: field], contains: needle)
     }
 
-    /// The day written in the Date header (its local date: the time and zone are disregarded), or the
-    /// internal date's UTC day when there is no Date header that parses.
-    static func sentDay(_ candidate: SearchCandidate) -> SearchDay {
-        if let written = EnvelopeText(candidate.facts.envelope)?.date, let date = MessageDate(parsing: Array(written.utf8)) {
-            return SearchDay(seconds: date.secondsSince1970 + Int64(date.utcOffsetMinutes) * 60)
+    /// The day written in the Date header (its local date: the time and zone are disregarded); nil
+    /// when there is no Date header that parses, so that no SENT* key matches the message (RFC 3501
+    /// 6.4.4 defines them on the header alone).
+    static func sentDay(_ candidate: SearchCandidate) -> SearchDay? {
+        guard let written = EnvelopeText(candidate.facts.envelope)?.date, let date = MessageDate(parsing: Array(written.utf8)) else {
+            return nil
         }
-        return SearchDay(seconds: candidate.facts.sentDate ?? candidate.internalDate)
+        return SearchDay(seconds: date.secondsSince1970 + Int64(date.utcOffsetMinutes) * 60)
     }
 }
 
@@ -350,8 +327,10 @@ struct SearchMessageText {
                     .joined(separator: "\n").lowercased())
             }
             guard part.contentType.isText, !part.isMultipart else { continue }
-            var text = message.text(of: part).text
-            if part.contentType.subtype == "html" { text = HTMLText.visibleText(text) }
+            let text = message.text(of: part).text
+            // HTML matches as written (tags, attributes and entities are in the body, RFC 3501
+            // 6.4.4) and as the reader sees it (entities decoded, words split by tags joined).
+            if part.contentType.subtype == "html" { texts.append(HTMLText.visibleText(text).lowercased()) }
             texts.append(text.lowercased())
         }
         bodies = texts

@@ -85,6 +85,7 @@ public enum Migrations {
         Migration(version: 16, name: "lz4 queued message bytes", statements: [
             compressWithLZ4(table: "outbound_messages", column: "raw", what: "queued message bytes"),
         ]),
+        Migration(version: 17, name: "keywords are one flag in any letter case", statements: KeywordCaseSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -29,13 +29,13 @@ extension PostgresMailStore {
         }
     }
 
-    public func recentCount(grant: GrantID, folderID: String) async throws -> Int {
+    public func recentCount(grant: GrantID, folderID: String, above uid: Int64) async throws -> Int {
         let logger = self.logger
         return try await read { connection in
             let rows = try await connection.query(
                 """
                 SELECT count(*) FROM messages m JOIN folders f ON f.grant_id = m.grant_id AND f.id = m.folder_id
-                WHERE m.grant_id = \(grant.rawValue)::uuid AND m.folder_id = \(folderID) AND m.uid >= f.first_recent_uid
+                WHERE m.grant_id = \(grant.rawValue)::uuid AND m.folder_id = \(folderID) AND m.uid >= f.first_recent_uid AND m.uid > \(uid)
                 """, logger: logger)
             var count = 0
             for try await value in rows.decode(Int.self) { count = value }

@@ -6,7 +6,9 @@ import Testing
         (["\\seen", "\\SEEN", "Work", "$Junk"], ["$Junk", "Work", "\\Seen"]),
         (["\\Recent", "\\Unknown", ""], []),
         (["\\flagged", "\\answered", "\\draft", "\\deleted"], ["\\Answered", "\\Deleted", "\\Draft", "\\Flagged"]),
-        (["b", "a", "B"], ["B", "a", "b"]),
+        // A keyword is one flag in any letter case: the first spelling given stays.
+        (["b", "a", "B"], ["a", "b"]),
+        (["$Label1", "$label1", "Work"], ["$Label1", "Work"]),
         // Keywords are told apart by their bytes, as Postgres compares them, even when Unicode calls them equal.
         (["\u{E9}", "e\u{301}", "\u{E9}"], ["e\u{301}", "\u{E9}"]),
     ])

@@ -1,0 +1,283 @@
+@testable import IMAPServer
+import Testing
+
+/// Client lines in, server lines out, for the corners of RFC 3501 and 9051 a strict client or a
+/// conformance suite checks: RECENT after expunges, `[CLOSED]`, hierarchy levels in LIST, the saved
+/// search result, keywords in any letter case, 7-bit names, HEADER on the field's own text.
+@Suite struct SessionConformanceTranscriptTests {
+    static func message(_ id: String, to: String = "Team Lead <lead@example.test>") -> String {
+        """
+        From: Ann Example <ann@example.test>
+        To: \(to)
+        Subject: note \(id)
+        Date: Tue, 01 Dec 2026 23:30:00 -0800
+        Message-ID: <\(id)@example.test>
+
+        Body of \(id).
+        """
+    }
+
+    static let selectInbox = """
+        C: s SELECT INBOX
+        S: * FLAGS (…)
+        S: * OK [PERMANENTFLAGS (…)] …
+
+        """
+
+    // MARK: RECENT follows every change of the mailbox's size (RFC 3501 7.3.2)
+
+    @Test func anExpungeOfRecentMessagesIsFollowedByTheNewRecentCount() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let writer = try await nodes.login(account, node: 1)
+            for id in ["r1", "r2", "r3"] { try await writer.append(Self.message(id)) }
+            let reader = try await nodes.login(account, node: 0)
+            try await reader.run(Self.selectInbox + """
+                S: * 3 EXISTS
+                S: * 3 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 4] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: t STATUS INBOX (MESSAGES RECENT)
+                S: * STATUS INBOX (MESSAGES 3 RECENT 3)
+                S: t OK STATUS completed
+                C: d STORE 1 +FLAGS.SILENT (\\Deleted)
+                S: d OK STORE completed
+                C: x EXPUNGE
+                S: * 1 EXPUNGE
+                S: * 2 RECENT
+                S: x OK EXPUNGE completed
+                """)
+            // Another node's expunge: the count follows on the next poll too.
+            try await writer.run("""
+                C: w SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 2 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 4] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: w OK [READ-WRITE] SELECT completed
+                C: d UID STORE 2 +FLAGS.SILENT (\\Deleted)
+                S: d OK UID STORE completed
+                C: x EXPUNGE
+                S: * 1 EXPUNGE
+                S: x OK EXPUNGE completed
+                """)
+            try await reader.run("""
+                C: n NOOP
+                S: * 1 EXPUNGE
+                S: * 1 RECENT
+                S: n OK NOOP completed
+                C: t STATUS INBOX (RECENT)
+                S: * STATUS INBOX (RECENT 1)
+                S: t OK STATUS completed
+                """)
+            for client in [writer, reader] { await client.close() }
+        }
+    }
+
+    // MARK: A failed SELECT still closes the previous mailbox (RFC 9051 6.3.2)
+
+    @Test func aFailedSelectSaysThePreviousMailboxIsClosed() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            try await client.run(Self.selectInbox + """
+                S: * 0 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 1] Predicted next UID
+                S: s OK [READ-WRITE] SELECT completed
+                C: m SELECT missing
+                S: * OK [CLOSED] Previous mailbox closed
+                S: m NO [NONEXISTENT] No such mailbox
+                C: f FETCH 1 FLAGS
+                S: f BAD No mailbox selected
+                C: e EXAMINE "&AOQ"
+                S: e NO [NONEXISTENT] Mailbox name is not valid modified UTF-7
+                """)
+            await client.close()
+        }
+    }
+
+    // MARK: Levels of hierarchy (RFC 3501 6.3.4, 6.3.8, 6.3.9)
+
+    @Test func aLevelWithoutAMailboxIsListedNoselectForPercent() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            try await client.run("""
+                C: c CREATE Projects/2026/Q1
+                S: c OK CREATE completed
+                C: d DELETE Projects
+                S: d OK DELETE completed
+                C: l1 LIST "" Proj%
+                S: * LIST (\\Noselect \\HasChildren) "/" Projects
+                S: l1 OK LIST completed
+                C: l2 LIST "" Projects/%
+                S: * LIST (\\HasChildren) "/" Projects/2026
+                S: l2 OK LIST completed
+                C: l3 LIST "" Proj*
+                S: * LIST (\\HasChildren) "/" Projects/2026
+                S: * LIST (\\HasNoChildren) "/" Projects/2026/Q1
+                S: l3 OK LIST completed
+                C: s SELECT Projects
+                S: s NO [NONEXISTENT] No such mailbox
+                C: c2 CREATE Projects
+                S: c2 OK CREATE completed
+                C: l4 LIST "" Proj%
+                S: * LIST (\\HasChildren) "/" Projects
+                S: l4 OK LIST completed
+                C: u LSUB "" ""
+                S: u OK LSUB completed
+                """)
+            await client.close()
+        }
+    }
+
+    // MARK: The saved search result (RFC 5182, part of RFC 9051 6.4.4)
+
+    @Test func searchSavesItsResultForDollar() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            try await client.append(Self.message("s1"), flags: "\\Flagged")
+            try await client.append(Self.message("s2"))
+            try await client.append(Self.message("s3"), flags: "\\Flagged")
+            try await client.run(Self.selectInbox + """
+                S: * 3 EXISTS
+                S: * 3 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 4] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: f0 FETCH $ (FLAGS)
+                S: f0 OK FETCH completed
+                C: a SEARCH RETURN (SAVE) FLAGGED
+                S: a OK SEARCH completed
+                C: f FETCH $ (UID)
+                S: * 1 FETCH (UID 1)
+                S: * 3 FETCH (UID 3)
+                S: f OK FETCH completed
+                C: b SEARCH NOT $
+                S: * SEARCH 2
+                S: b OK SEARCH completed
+                C: c UID SEARCH RETURN (SAVE MAX COUNT) $ SEEN
+                S: * ESEARCH (TAG "c") UID COUNT 0
+                S: c OK UID SEARCH completed
+                C: d SEARCH RETURN (SAVE MIN) ALL
+                S: * ESEARCH (TAG "d") MIN 1
+                S: d OK SEARCH completed
+                C: e UID STORE $ +FLAGS.SILENT (\\Seen)
+                S: e OK UID STORE completed
+                C: g SEARCH SEEN
+                S: * SEARCH 1
+                S: g OK SEARCH completed
+                C: h SEARCH RETURN (SAVE) CHARSET X-NONE BODY x
+                S: h NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset
+                C: i SEARCH $
+                S: * SEARCH
+                S: i OK SEARCH completed
+                """)
+            await client.close()
+        }
+    }
+
+    // MARK: Keywords are one flag in any letter case
+
+    @Test func aKeywordKeepsTheSpellingTheMailboxUses() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append(Self.message("k1"))
+            try await client.append(Self.message("k2"))
+            try await client.run(Self.selectInbox + """
+                S: * 2 EXISTS
+                S: * 2 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: a STORE 1 +FLAGS (Project)
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project \\*)] Flags permitted
+                S: * 1 FETCH (FLAGS (Project \\Recent))
+                S: a OK STORE completed
+                C: b STORE 1 +FLAGS (project)
+                S: b OK STORE completed
+                C: c STORE 2 +FLAGS (PROJECT)
+                S: * 2 FETCH (FLAGS (Project \\Recent))
+                S: c OK STORE completed
+                C: d SEARCH KEYWORD project
+                S: * SEARCH 1 2
+                S: d OK SEARCH completed
+                C: e STORE 1 -FLAGS (PROJECT)
+                S: * 1 FETCH (FLAGS (\\Recent))
+                S: e OK STORE completed
+                """)
+            let other = try await nodes.login(account, node: 1)
+            try await other.run("""
+                C: x EXAMINE INBOX
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 2 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: x OK [READ-ONLY] EXAMINE completed
+                C: f FETCH 1:2 FLAGS
+                S: * 1 FETCH (FLAGS ())
+                S: * 2 FETCH (FLAGS (Project))
+                S: f OK FETCH completed
+                """)
+            for session in [client, other] { await session.close() }
+        }
+    }
+
+    // MARK: Names and HEADER
+
+    @Test func eightBitNamesAreNotModifiedUTF7BeforeIMAP4rev2() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            try await client.run("""
+                C: c CREATE "caf\u{E9}"
+                S: c NO [CANNOT] Mailbox name is not valid modified UTF-7
+                C: d CREATE "caf&AOk-"
+                S: d OK CREATE completed
+                C: s STATUS "caf\u{E9}" (MESSAGES)
+                S: s NO [NONEXISTENT] Mailbox name is not valid modified UTF-7
+                """)
+            await client.close()
+        }
+    }
+
+    @Test func headerSearchesReadTheFieldAsWritten() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            try await client.append(Self.message("h1", to: "\"Lead, Team\" <lead@example.test>"))
+            try await client.append(Self.message("h2", to: "crew: a@example.test, b@example.test;"))
+            try await client.run(Self.selectInbox + """
+                S: * 2 EXISTS
+                S: * 2 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: a SEARCH HEADER To "\\"Lead, Team\\" <lead"
+                S: * SEARCH 1
+                S: a OK SEARCH completed
+                C: b SEARCH HEADER To "a@example.test, b@"
+                S: * SEARCH 2
+                S: b OK SEARCH completed
+                C: c SEARCH HEADER To "test;"
+                S: * SEARCH 2
+                S: c OK SEARCH completed
+                C: d SEARCH TO "crew"
+                S: * SEARCH 2
+                S: d OK SEARCH completed
+                """)
+            await client.close()
+        }
+    }
+}
