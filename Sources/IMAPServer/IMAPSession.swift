@@ -287,6 +287,8 @@ final class IMAPSession {
                 lateDoneExpected = false
                 return ([], true, nil)
             }
+            // An APPEND rejected between two messages stores none of them (RFC 3502 6.3.11).
+            if let appending = append, appending.tag == error.tag { append = nil }
             return (error.responses, !error.closeConnection, "INVALID")
         case .idleDone:
             guard case .idle(let tag, _, _) = pending else { return ([], true, nil) }

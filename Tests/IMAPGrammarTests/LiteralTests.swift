@@ -113,3 +113,41 @@ func withinCommand(_ index: Int) {
     }
     #expect(parser.isWithinCommand == vector.within, "\(vector.pieces)")
 }
+
+/// A command rejected before a non-synchronizing literal: the client sends the literal anyway (RFC
+/// 7888), so its octets and the rest of the command are skipped, and the next command is read as one.
+let rejectedBeforeLiteralVectors: [(input: String, tag: String)] = [
+    ("a APPEND INBOX (\\Seen) \"bad\" {3+}\r\nabc\r\nb NOOP\r\n", "a"),
+    ("a APPEND INBOX (\\Seen {3+}\r\nabc\r\nb NOOP\r\n", "a"),
+    ("a SEARCH SUBJECT ~{3+}\r\nabc\r\nb NOOP\r\n", "a"),
+    // The bad line comes after a first message: the second message and the end are skipped.
+    ("a APPEND INBOX {3+}\r\nabc (\\Recent) {5+}\r\nb NOO\r\n\r\nb NOOP\r\n", "a"),
+    // Several literals after the rejected line: each is skipped.
+    ("a SEARCH SUBJECT ~{3+}\r\nabc BODY {6+}\r\nc NOOP\r\nb NOOP\r\n", "a"),
+]
+
+@Test("a command rejected before a non-synchronizing literal skips it and keeps the connection",
+      arguments: rejectedBeforeLiteralVectors)
+func rejectedBeforeLiteralSkipsIt(input: String, tag: String) {
+    var parser = CommandParser()
+    let results = drain(&parser, input).filter {
+        switch $0 {
+        case .appendStart, .appendBeginMessage, .appendData, .appendEndMessage: false
+        default: true
+        }
+    }
+    let error = errorOf(results)
+    #expect(error?.tag == tag)
+    #expect(error?.closeConnection == false)
+    #expect(results.last == .command(.init("b", .noop)))
+    #expect(results.count == 2)
+    #expect(!parser.isFailed)
+}
+
+@Test("a rejected command's literal beyond the limit still closes the connection")
+func rejectedBeforeHugeLiteralCloses() {
+    var parser = CommandParser(limits: IMAPLimits(maxLiteralSize: 4))
+    let error = errorOf(drain(&parser, "a LOGIN ~{5+}\r\nabcde\r\n"))
+    #expect(error?.closeConnection == true)
+    #expect(parser.isFailed)
+}

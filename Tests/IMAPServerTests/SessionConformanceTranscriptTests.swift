@@ -280,4 +280,31 @@ import Testing
             await client.close()
         }
     }
+
+    // MARK: A rejected command does not end the session (RFC 3501 7.1.3, RFC 7888)
+
+    @Test func aMultiappendRejectedBetweenMessagesStoresNothingAndTheSessionGoesOn() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            let first = Self.message("m1").replacingOccurrences(of: "\n", with: "\r\n")
+            let second = Self.message("m2").replacingOccurrences(of: "\n", with: "\r\n")
+            try await client.sendRaw("m APPEND INBOX {\(first.utf8.count)+}\r\n\(first) (\\Recent) {\(second.utf8.count)+}\r\n\(second)\r\n")
+            try await client.run("""
+                S: m BAD …
+                C: n NOOP
+                S: n OK NOOP completed
+                C: t STATUS INBOX (MESSAGES)
+                S: * STATUS INBOX (MESSAGES 0)
+                S: t OK STATUS completed
+                """)
+            try await client.sendRaw("s SEARCH SUBJECT ~{3+}\r\nabc\r\n")
+            try await client.run("""
+                S: s BAD literal8 is only allowed for APPEND data
+                C: n NOOP
+                S: n OK NOOP completed
+                """)
+            #expect(await !client.isClosedByServer)
+            await client.close()
+        }
+    }
 }

@@ -37,6 +37,10 @@ public struct CommandParser: Sendable {
         case appendData(remaining: Int)
         /// Reading what follows an APPEND message: CRLF, or another message (MULTIAPPEND).
         case appendLine
+        /// Skipping a non-synchronizing literal of a command already answered `BAD`.
+        case discarding(remaining: Int)
+        /// Reading, to skip it, a line of a command already answered `BAD`.
+        case discardingLine
         /// A bound was exceeded and the connection must close: input is discarded.
         case failed
     }
@@ -75,6 +79,15 @@ public struct CommandParser: Sendable {
                 buffer.moveReaderIndex(to: buffer.writerIndex)
                 return .needsMoreData
 
+            case .discarding(let remaining):
+                let count = min(remaining, buffer.readableBytes)
+                buffer.moveReaderIndex(forwardBy: count)
+                if remaining - count > 0 {
+                    state = .discarding(remaining: remaining - count)
+                    return .needsMoreData
+                }
+                state = .discardingLine
+
             case .literal(let remaining):
                 let count = min(remaining, buffer.readableBytes)
                 if count > 0, let bytes = buffer.readBytes(length: count) {
@@ -100,7 +113,7 @@ public struct CommandParser: Sendable {
                 state = .appendData(remaining: remaining - count)
                 return .appendData(slice)
 
-            case .line, .appendLine:
+            case .line, .appendLine, .discardingLine:
                 switch readLine(&buffer) {
                 case .incomplete:
                     return .needsMoreData
@@ -142,7 +155,7 @@ public struct CommandParser: Sendable {
     /// or the start of a line.
     public var isWithinCommand: Bool {
         switch state {
-        case .literal, .appendData, .appendLine: true
+        case .literal, .appendData, .appendLine, .discarding, .discardingLine: true
         case .line: !pending.isEmpty || lineBytes > 0
         case .failed: false
         }
@@ -214,6 +227,14 @@ public struct CommandParser: Sendable {
             return self.error(.badSyntax, "Invalid literal size", tag: tag, close: true)
         }
         if case .appendLine = state { return appendLineComplete(marker: marker) }
+        if case .discardingLine = state {
+            // The rest of a rejected command: another literal the client sends unasked, or its end.
+            resetCommand()
+            if let marker, !marker.synchronizing, marker.size <= UInt64(limits.maxAppendLiteralSize) {
+                state = .discarding(remaining: Int(marker.size))
+            }
+            return nil
+        }
 
         guard let marker else {
             // A complete command.
@@ -239,17 +260,14 @@ public struct CommandParser: Sendable {
                 let message = try cursor.appendMessageHead(marker: marker)
                 return beginAppendMessage(message, tag: head.tag, start: (head.tag, head.mailbox))
             } catch {
-                let close = !marker.synchronizing
-                resetCommand()
-                return self.error(error.kind, error.message, tag: head.tag, close: close)
+                return reject(error.kind, error.message, tag: head.tag, before: marker, upTo: limits.maxAppendLiteralSize)
             }
         }
 
         // An ordinary literal (a string argument).
         let tag = Self.leadingTag(pending)
         if marker.binary {
-            resetCommand()
-            return self.error(.badSyntax, "literal8 is only allowed for APPEND data", tag: tag, close: !marker.synchronizing)
+            return reject(.badSyntax, "literal8 is only allowed for APPEND data", tag: tag, before: marker, upTo: limits.maxLiteralSize)
         }
         if marker.size > UInt64(limits.maxLiteralSize) {
             resetCommand()
@@ -316,9 +334,21 @@ public struct CommandParser: Sendable {
             let message = try cursor.appendMessageHead(marker: marker)
             return beginAppendMessage(message, tag: tag ?? "*", start: nil)
         } catch {
-            resetCommand()
-            return self.error(error.kind, error.message, tag: tag, close: !marker.synchronizing)
+            return reject(error.kind, error.message, tag: tag, before: marker, upTo: limits.maxAppendLiteralSize)
         }
+    }
+
+    /// `BAD` for a command whose line before a literal is wrong. A client sends a non-synchronizing
+    /// literal without waiting (RFC 7888), so its octets, and the rest of the command after them,
+    /// are skipped rather than read as commands; the connection stays open. A literal larger than
+    /// `limit` closes it, as the size limits do.
+    private mutating func reject(_ kind: CommandParseError.Kind, _ message: String, tag: String?,
+                                 before marker: GrammarCursor.LiteralMarker, upTo limit: Int) -> ParseResult {
+        resetCommand()
+        guard !marker.synchronizing else { return error(kind, message, tag: tag) }
+        guard marker.size <= UInt64(limit) else { return error(kind, message, tag: tag, close: true) }
+        state = .discarding(remaining: Int(marker.size))
+        return error(kind, message, tag: tag)
     }
 
     private mutating func idleLine() -> ParseResult {
