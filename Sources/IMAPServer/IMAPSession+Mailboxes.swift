@@ -181,11 +181,28 @@ extension IMAPSession {
     func rename(_ grant: Grant, from: MailboxName, to: MailboxName) async throws {
         let folder = try await lookUpFolder(grant, from)
         let newName = try folderName(to, creating: true)
+        if folder.systemFolder == .inbox {
+            try await renameInbox(grant, folder, to: newName)
+            return
+        }
         do {
             _ = try await context.store.renameFolder(grant: grant.id, id: folder.id, to: newName)
         } catch let error as MailStoreError {
             throw IMAPCommandError(error)
         }
+    }
+
+    /// RFC 3501 6.3.5: renaming INBOX moves all its messages into a new mailbox of that name and
+    /// leaves INBOX, empty, where it is; mailboxes below INBOX stay. Messages that arrive meanwhile
+    /// stay in INBOX.
+    private func renameInbox(_ grant: Grant, _ inbox: MailFolder, to newName: String) async throws {
+        let target: MailFolder
+        do {
+            target = try await context.store.createFolder(grant: grant.id, name: newName)
+        } catch let error as MailStoreError {
+            throw IMAPCommandError(error)
+        }
+        _ = try await context.store.move(grant: grant.id, from: inbox.id, uids: .all, to: target.id)
     }
 
     func quotaResponses(_ grant: Grant) async throws -> Response {

@@ -307,4 +307,33 @@ import Testing
             await client.close()
         }
     }
+
+    // MARK: RENAME INBOX (RFC 3501 6.3.5)
+
+    @Test func renamingInboxMovesItsMessagesAndLeavesItEmpty() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let client = try await nodes.login(try await nodes.makeAccount())
+            try await client.append(Self.message("i1"))
+            try await client.append(Self.message("i2"), flags: "\\Seen")
+            try await client.run("""
+                C: c CREATE INBOX/Sub
+                S: c OK CREATE completed
+                C: r RENAME INBOX "Old mail"
+                S: r OK RENAME completed
+                C: s1 STATUS INBOX (MESSAGES)
+                S: * STATUS INBOX (MESSAGES 0)
+                S: s1 OK STATUS completed
+                C: s2 STATUS "Old mail" (MESSAGES UNSEEN)
+                S: * STATUS "Old mail" (MESSAGES 2 UNSEEN 1)
+                S: s2 OK STATUS completed
+                C: l LIST "" INBOX*
+                S: * LIST (\\HasChildren) "/" INBOX
+                S: * LIST (\\HasNoChildren) "/" INBOX/Sub
+                S: l OK LIST completed
+                C: r2 RENAME INBOX "Old mail"
+                S: r2 NO [ALREADYEXISTS] Mailbox already exists
+                """)
+            await client.close()
+        }
+    }
 }
