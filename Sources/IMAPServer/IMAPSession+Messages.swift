@@ -195,7 +195,7 @@ extension IMAPSession {
             guard let parsed, let binary = parsed.binary(section: path) else {
                 throw IMAPCommandError(.no, code: .nonExistent, "No such section")
             }
-            guard case .content(let data) = binary else { throw IMAPCommandError(.no, code: .unknownCTE, "Unknown transfer encoding") }
+            let data = try Self.binaryContent(binary)
             if let partial {
                 let range = partial.clamped(toSize: data.count)
                 return .binary(section: path, origin: partial.offset, data: buffer(data[range]))
@@ -205,8 +205,15 @@ extension IMAPSession {
             guard let parsed, let binary = parsed.binary(section: path) else {
                 throw IMAPCommandError(.no, code: .nonExistent, "No such section")
             }
-            guard case .content(let data) = binary else { throw IMAPCommandError(.no, code: .unknownCTE, "Unknown transfer encoding") }
-            return .binarySize(section: path, size: data.count)
+            return .binarySize(section: path, size: try Self.binaryContent(binary).count)
+        }
+    }
+
+    private static func binaryContent(_ section: BinarySection) throws(IMAPCommandError) -> [UInt8] {
+        switch section {
+        case .content(let data): return data
+        case .unknownEncoding: throw IMAPCommandError(.no, code: .unknownCTE, "Unknown transfer encoding")
+        case .notALeaf: throw IMAPCommandError(.no, "BINARY reads single parts, not a multipart")
         }
     }
 

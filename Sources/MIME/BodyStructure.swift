@@ -54,7 +54,7 @@ extension MIMEMessage {
         var parameters = type.parameters
         if type.type == "text" && parameters.value(of: "charset") == nil {
             // RFC 2045 5.2: text without a charset is us-ascii; servers say so explicitly.
-            parameters.insert(MIMEParameter(name: "charset", value: "us-ascii"), at: 0)
+            parameters.append(MIMEParameter(name: "charset", value: "us-ascii"))
         }
         IMAPString.parameterList(parameters, into: &output)
         output += " "
@@ -68,7 +68,7 @@ extension MIMEMessage {
         if type.isEncapsulatedMessage, let embedded = part.embeddedMessage {
             // body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines
             output += " "
-            output += envelope(of: embedded).imapString
+            output += envelope(of: part).imapString
             output += " "
             writeBody(embedded, extensible: extensible, into: &output)
             output += " \(part.lineCount)"

@@ -133,6 +133,15 @@ func textFromHeaderBytes<Bytes: Collection>(_ bytes: Bytes) -> String where Byte
     return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
 }
 
+/// Header bytes as IMAP's BODYSTRUCTURE and ENVELOPE send them: UTF-8 as it is, any other 8-bit
+/// bytes as stored (through `StoredBytes` stand-ins), never transcoded.
+func wireTextFromHeaderBytes<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    if bytes.allSatisfy({ $0 < 0x80 }) || isValidUTF8(bytes) {
+        return String(decoding: bytes, as: UTF8.self)
+    }
+    return StoredBytes.escaping(String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) })))
+}
+
 func isValidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
     var iterator = bytes.makeIterator()
     var decoder = UTF8()

@@ -3,11 +3,17 @@ enum IMAPString {
     // nstring = string / nil ; string = quoted / literal
     // quoted  = DQUOTE *QUOTED-CHAR DQUOTE ; QUOTED-CHAR = <any TEXT-CHAR except quoted-specials> / "\" quoted-specials
     // literal = "{" number "}" CRLF *CHAR8
-    /// A quoted string when every byte allows it, else a literal (8-bit, CR, LF or NUL bytes,
-    /// which a quoted string cannot carry in IMAP4rev1).
+    /// A quoted string when every byte allows it, else a literal (8-bit, CR or LF bytes, which a
+    /// quoted string cannot carry in IMAP4rev1). NUL becomes U+FFFD.
     static func string(_ text: String, into output: inout String) {
         let utf8 = text.utf8
-        let needsLiteral = utf8.contains { $0 >= 0x80 || $0 == ASCII.carriageReturn || $0 == ASCII.lineFeed || $0 == 0 }
+        // No IMAP string carries NUL (CHAR8 excludes it), and the stored facts could not hold it.
+        if utf8.contains(0) {
+            let replaced = String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }))
+            string(replaced, into: &output)
+            return
+        }
+        let needsLiteral = utf8.contains { $0 >= 0x80 || $0 == ASCII.carriageReturn || $0 == ASCII.lineFeed }
         if needsLiteral {
             output += "{\(StoredBytes.wireCount(text))}\r\n"
             output += text

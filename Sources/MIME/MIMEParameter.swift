@@ -159,11 +159,11 @@ enum ParameterGrammar {
             for parameter in raw {
                 let name = ASCII.lowercase(parameter.attribute)
                 if result.contains(where: { $0.name == name }) { continue }
-                let text = textFromHeaderBytes(parameter.value)
                 let hasEncodedWord = parameter.value.firstIndex(of: [ASCII.equals, ASCII.questionMark],
                                                                 in: 0..<parameter.value.count) != nil
-                result.append(MIMEParameter(name: name, value: hasEncodedWord ? EncodedWord.decode(parameter.value) : text,
-                                            wireName: name, wireValue: text))
+                result.append(MIMEParameter(name: name,
+                                            value: hasEncodedWord ? EncodedWord.decode(parameter.value) : textFromHeaderBytes(parameter.value),
+                                            wireName: parameter.attribute, wireValue: wireTextFromHeaderBytes(parameter.value)))
             }
             return result
         }
@@ -189,9 +189,8 @@ enum ParameterGrammar {
             if attribute.isEmpty { continue }
             if section == nil && !extended {
                 if plain[attribute] == nil && segments[attribute] == nil {
-                    let text = textFromHeaderBytes(parameter.value)
                     plain[attribute] = MIMEParameter(name: attribute, value: EncodedWord.decode(parameter.value),
-                                                     wireName: attribute, wireValue: text)
+                                                     wireName: parameter.attribute, wireValue: wireTextFromHeaderBytes(parameter.value))
                     order.append(attribute)
                 }
                 continue
@@ -233,7 +232,7 @@ enum ParameterGrammar {
                                       : EncodedWord.decode(decodedBytes)
             result.append(MIMEParameter(name: attribute, value: decoded,
                                         wireName: anyExtended ? attribute + "*" : attribute,
-                                        wireValue: textFromHeaderBytes(anyExtended ? prefix + wireBytes : wireBytes)))
+                                        wireValue: wireTextFromHeaderBytes(anyExtended ? prefix + wireBytes : wireBytes)))
         }
         return result
     }

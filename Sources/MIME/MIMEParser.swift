@@ -99,12 +99,12 @@ struct MIMEParser {
             } else if part.contentID == nil && field.hasName("Content-ID") {
                 part.contentID = textFromHeaderBytes(HeaderScanner.unfold(value))
             } else if part.contentDescription == nil && field.hasName("Content-Description") {
-                part.contentDescription = textFromHeaderBytes(HeaderScanner.unfold(value))
+                part.contentDescription = wireTextFromHeaderBytes(HeaderScanner.unfold(value))
             } else if part.contentLocation == nil && field.hasName("Content-Location") {
                 // RFC 2557 4.1: a folded URL is unfolded by removing the whitespace too.
-                part.contentLocation = textFromHeaderBytes(HeaderScanner.unfold(value).filter { !ASCII.isWhitespace($0) })
+                part.contentLocation = wireTextFromHeaderBytes(HeaderScanner.unfold(value).filter { !ASCII.isWhitespace($0) })
             } else if part.contentMD5 == nil && field.hasName("Content-MD5") {
-                part.contentMD5 = textFromHeaderBytes(HeaderScanner.unfold(value))
+                part.contentMD5 = wireTextFromHeaderBytes(HeaderScanner.unfold(value))
             } else if part.contentLanguage.isEmpty && field.hasName("Content-Language") {
                 // Content-Language: Language-Tag *("," Language-Tag)   ; RFC 3282
                 let unfolded = HeaderScanner.unfold(value)

@@ -111,13 +111,36 @@ extension MIMEMessage {
     public func binary(section path: [Int]) -> BinarySection? {
         guard let part = section(path) else { return nil }
         if path.isEmpty { return .content(Array(bytes)) }
-        if part.isMultipart && !part.children.isEmpty { return nil }
+        if part.isMultipart && !part.children.isEmpty { return .notALeaf }
         switch part.contentTransferEncoding ?? "7bit" {
         case "7bit", "8bit", "binary", "", "base64", "quoted-printable":
-            return .content(decodedBody(of: part))
+            let decoded = decodedBody(of: part)
+            // RFC 3516 4.2: text goes out with CRLF line ends, whatever the decoded bytes had.
+            return .content(part.contentType.isText ? Self.withCRLFLineEnds(decoded) : decoded)
         default:
             return .unknownEncoding
         }
+    }
+
+    /// Every bare LF and bare CR made CRLF.
+    static func withCRLFLineEnds(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(where: { $0 == ASCII.lineFeed || $0 == ASCII.carriageReturn }) else { return bytes }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + bytes.count / 32)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == ASCII.carriageReturn {
+                output += [ASCII.carriageReturn, ASCII.lineFeed]
+                if index + 1 < bytes.count, bytes[index + 1] == ASCII.lineFeed { index += 1 }
+            } else if byte == ASCII.lineFeed {
+                output += [ASCII.carriageReturn, ASCII.lineFeed]
+            } else {
+                output.append(byte)
+            }
+            index += 1
+        }
+        return output
     }
 }
 
@@ -125,4 +148,6 @@ extension MIMEMessage {
 public enum BinarySection: Sendable, Hashable {
     case content([UInt8])
     case unknownEncoding
+    /// A multipart: BINARY decodes leaf parts only.
+    case notALeaf
 }

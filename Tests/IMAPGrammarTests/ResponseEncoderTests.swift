@@ -113,6 +113,9 @@ let encoderVectors: [(Response, String)] = [
      "* 1 FETCH (BODY[1.2]<0> {3}\r\nabc)\r\n"),
     (.untagged(.fetch(1, [.body(section: SectionSpecifier(kind: .headerFields(["DATE", "FROM"])), origin: nil, data: ByteBuffer(string: "\r\n"))])),
      "* 1 FETCH (BODY[HEADER.FIELDS (DATE FROM)] {2}\r\n\r\n)\r\n"),
+    // Field names that are no atoms are echoed as strings, so the section reads back as it was asked.
+    (.untagged(.fetch(1, [.body(section: SectionSpecifier(kind: .headerFieldsNot(["X-]", "A B", "X-A\"B", ""])), origin: nil, data: nil)])),
+     "* 1 FETCH (BODY[HEADER.FIELDS.NOT (\"X-]\" \"A B\" \"X-A\\\"B\" \"\")] NIL)\r\n"),
     (.untagged(.fetch(1, [.body(section: SectionSpecifier(part: [3], kind: .mime), origin: nil, data: nil)])), "* 1 FETCH (BODY[3.MIME] NIL)\r\n"),
     (.untagged(.fetch(1, [.binary(section: [1], origin: nil, data: ByteBuffer(bytes: [0x61, 0x00]))])), "* 1 FETCH (BINARY[1] ~{2}\r\na\u{0})\r\n"),
     (.untagged(.fetch(1, [.binary(section: [], origin: 10, data: ByteBuffer(string: "xy"))])), "* 1 FETCH (BINARY[]<10> {2}\r\nxy)\r\n"),

@@ -92,15 +92,15 @@ import Testing
         ("msg_18.txt",
          #"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)"#,
          #"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#),
-        // Types and subtypes in the case written, parameter names in lower case (RFC 2045
-        // 5.1: they are case-insensitive); message/external-body is a basic
+        // Types, subtypes and parameter names in the case written (clients compare them
+        // case-insensitively, RFC 2045 5.1); message/external-body is a basic
         // body (no envelope, no lines); an empty group in To; a first part with no header.
         ("msg_36.txt",
          #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 15 1 NIL NIL NIL NIL)"#
             + #"(("Message" "External-body" ("access-type" "mail-server" "server" "mailserv@ietf.org") NIL NIL "7bit" 133 "#
             + #"NIL NIL NIL NIL)("Message" "External-body" ("name" "draft-ietf-mboned-mix-00.txt" "site" "ftp.ietf.org" "#
             + #""access-type" "anon-ftp" "directory" "internet-drafts") NIL NIL "7bit" 68 NIL NIL NIL NIL)"#
-            + #" "Alternative" ("boundary" "OtherAccess") NIL NIL NIL) "Mixed" ("boundary" "NextPart") NIL NIL NIL)"#,
+            + #" "Alternative" ("Boundary" "OtherAccess") NIL NIL NIL) "Mixed" ("Boundary" "NextPart") NIL NIL NIL)"#,
          #"("Tue, 22 Dec 1998 16:55:06 -0500" "I-D ACTION:draft-ietf-mboned-mix-00.txt" "#
             + #"((NIL NIL "Internet-Drafts" "ietf.org")) ((NIL NIL "Internet-Drafts" "ietf.org")) "#
             + #"((NIL NIL "Internet-Drafts" "ietf.org")) ((NIL NIL "IETF-Announce" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)"#),

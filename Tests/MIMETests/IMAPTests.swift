@@ -237,6 +237,54 @@ import Testing
         #expect(message.envelope(of: message.root.embeddedMessage).subject == "inner")
     }
 
+    /// A forwarded message that itself forwards one: each message/rfc822 part carries the envelope
+    /// of the message it encapsulates, not of the one below that (RFC 3501 7.4.2).
+    @Test func nestedForwardsCarryTheirOwnEnvelopes() {
+        let message = MIMEMessage(parsing: Array("""
+            Subject: outer\r
+            Content-Type: message/rfc822\r
+            \r
+            Subject: middle\r
+            Content-Type: message/rfc822\r
+            \r
+            Subject: inner\r
+            \r
+            x\r
+
+            """.utf8))
+        #expect(message.bodyStructure(extensible: false) == """
+            ("message" "rfc822" NIL NIL NIL "7bit" 70 (NIL "middle" NIL NIL NIL NIL NIL NIL NIL NIL) \
+            ("message" "rfc822" NIL NIL NIL "7bit" 21 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) \
+            ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 1) 3) 6)
+            """)
+    }
+
+    /// No IMAP string carries NUL: a header's NUL goes out as U+FFFD, and the literal counts the
+    /// bytes that are sent.
+    @Test func aNulInAHeaderIsReplacedBeforeTheLiteralIsCounted() {
+        let message = MIMEMessage(parsing: Array("Subject: a\u{0}b\r\n\r\nx\r\n".utf8))
+        let wire = StoredBytes.wireBytes(message.envelope().imapString)
+        #expect(wire.starts(with: Array("(NIL {5}\r\na\u{FFFD}b NIL".utf8)))
+    }
+
+    /// A parameter value in 8-bit bytes that are not UTF-8 goes out as stored, not transcoded.
+    @Test func eightBitParameterBytesAreSentAsStored() {
+        let message = MIMEMessage(parsing: Array("Content-Type: text/plain; name=\"caf".utf8) + [0xE9] + Array("\"\r\n\r\nx\r\n".utf8))
+        let wire = StoredBytes.wireBytes(message.bodyStructure(extensible: false))
+        #expect(wire == Array("(\"text\" \"plain\" (\"name\" {4}\r\ncaf".utf8) + [0xE9]
+                    + Array(" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1)".utf8))
+    }
+
+    /// RFC 3516 4.2: BINARY sends decoded text with CRLF line ends.
+    @Test func binaryTextHasCRLFLineEnds() {
+        let message = MIMEMessage(parsing: Array("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nYQpiDWMNCg==\r\n".utf8))
+        #expect(message.binary(section: [1]) == .content(Array("a\r\nb\r\nc\r\n".utf8)))
+        let multipart = MIMEMessage(parsing: Array("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n".utf8))
+        #expect(multipart.binary(section: []) != nil)
+        #expect(multipart.binary(section: [1]) == .content(Array("x".utf8)))
+        #expect(multipart.binary(section: [2]) == nil)
+    }
+
     @Test func quotedStringEscapesAndLiterals() {
         var output = ""
         IMAPString.string(#"say "hi" \ bye"#, into: &output)

@@ -110,7 +110,8 @@ extension GrammarCursor {
     // header-fld-name = astring
     mutating func headerList() throws(GrammarError) -> [String] {
         try parenthesizedList(allowEmpty: false) { (c: inout GrammarCursor) throws(GrammarError) in
-            try c.astringText().uppercased()
+            // ASCII letters only: Unicode upper-casing could change a name's bytes (`ß` to `SS`).
+            String(decoding: try c.astringText().utf8.map(GrammarCursor.upper), as: UTF8.self)
         }
     }
 

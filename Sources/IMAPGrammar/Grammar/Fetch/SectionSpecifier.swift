@@ -38,11 +38,28 @@ public struct SectionSpecifier: Hashable, Sendable {
         switch kind {
         case .complete: break
         case .header: pieces.append("HEADER")
-        case .headerFields(let f): pieces.append("HEADER.FIELDS (\(f.joined(separator: " ")))")
-        case .headerFieldsNot(let f): pieces.append("HEADER.FIELDS.NOT (\(f.joined(separator: " ")))")
+        case .headerFields(let f): pieces.append("HEADER.FIELDS (\(f.map(Self.headerFieldName).joined(separator: " ")))")
+        case .headerFieldsNot(let f): pieces.append("HEADER.FIELDS.NOT (\(f.map(Self.headerFieldName).joined(separator: " ")))")
         case .text: pieces.append("TEXT")
         case .mime: pieces.append("MIME")
         }
         return pieces.joined(separator: ".")
+    }
+
+    /// `header-fld-name = astring`, echoed so that it reads back as the name the client sent: an
+    /// atom when it is one (never with `]`, which would end the section), else a quoted string,
+    /// else a literal.
+    static func headerFieldName(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        if !bytes.isEmpty, bytes.allSatisfy(GrammarCursor.isAtomChar), name.uppercased() != "NIL" { return name }
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            var quoted = "\""
+            for character in name {
+                if character == "\"" || character == "\\" { quoted.append("\\") }
+                quoted.append(character)
+            }
+            return quoted + "\""
+        }
+        return "{\(bytes.count)}\r\n" + name
     }
 }
