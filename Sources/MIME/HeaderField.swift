@@ -36,9 +36,9 @@ enum HeaderScanner {
     // obs-optional = field-name *WSP ":" unstructured CRLF
     /// Scans the header block that starts at `range.lowerBound`.
     ///
-    /// A line that is neither a field, nor a fold, nor the blank separator ends the header and
-    /// starts the body (Python's `email` and Dovecot both recover this way), except an mbox
-    /// `From ` line first in a top-level message, which is skipped.
+    /// The header runs to the first blank line. A line that is neither a field nor a fold (an mbox
+    /// `From ` line, a line without a colon, a name with 8-bit bytes) is kept in the header range
+    /// but makes no field, as Dovecot reads it; a part without a blank line is all header.
     static func scan(_ bytes: [UInt8], in range: Range<Int>, allowUnixFromLine: Bool,
                      fieldLimit: Int = MIMELimits.maximumHeaderFieldCount) -> HeaderBlock {
         var block = HeaderBlock(headerRange: range.lowerBound..<range.upperBound,
@@ -90,11 +90,11 @@ enum HeaderScanner {
                 lineStart = lineEnd
                 continue
             }
-            // Not a header line: the header ends without its blank line and the body starts here.
+            // Not a header line (no colon, or a name with bytes no field name has). The header still
+            // runs to the blank line (RFC 5322 2.1, RFC 2046 5.1.1: a part without one is all header),
+            // as other servers read it: the line stays in the header range, and no field is made of it.
             closeField(at: lineStart)
-            block.headerRange = range.lowerBound..<lineStart
-            block.bodyRange = lineStart..<limit
-            return block
+            lineStart = lineEnd
         }
         closeField(at: limit)
         return block

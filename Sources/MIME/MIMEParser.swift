@@ -28,8 +28,9 @@ struct MIMEParser {
         if part.contentType.isMultipart {
             let boundary = part.contentType.boundary.map { Array($0.utf8) } ?? []
             if boundary.isEmpty {
-                // RFC 2046 5.1.1 makes boundary mandatory; without one the body is plain text.
-                part.contentType = .defaultText
+                // RFC 2046 5.1.1 makes boundary mandatory. Without one nothing can be split, and
+                // the whole body is preamble: the part stays a multipart with one empty part.
+                part.children = [emptyChild(of: part, path: path, depth: depth)]
             } else if depth >= MIMELimits.maximumNestingDepth || partCount >= MIMELimits.maximumPartCount {
                 part.contentType = .opaque
                 part.wasTruncated = true
@@ -47,8 +48,9 @@ struct MIMEParser {
                                                    path: childPath, isTopLevel: false))
                 }
             } else {
-                // No delimiter at all: nothing to split, read the body as text (as Python does).
-                part.contentType = .defaultText
+                // No delimiter at all: the body is all preamble (RFC 2046 5.1.1), and the part a
+                // multipart with one empty part, as Dovecot shows it.
+                part.children = [emptyChild(of: part, path: path, depth: depth)]
             }
         } else if part.contentType.isEncapsulatedMessage && isIdentityEncoding(part.contentTransferEncoding) {
             if depth >= MIMELimits.maximumNestingDepth || partCount >= MIMELimits.maximumPartCount {
@@ -64,6 +66,12 @@ struct MIMEParser {
             part.lineCount = bytes.lineCount(in: part.bodyRange)
         }
         return part
+    }
+
+    /// The one part of a multipart that has none: empty, text/plain, at the end of the body.
+    mutating func emptyChild(of part: MIMEPart, path: [Int], depth: Int) -> MIMEPart {
+        let end = part.bodyRange.upperBound
+        return parsePart(in: end..<end, defaultType: .defaultText, depth: depth + 1, path: path + [1], isTopLevel: false)
     }
 
     /// A message/rfc822 body in base64 or quoted-printable is opaque: IMAP servers do not look inside.
@@ -145,8 +153,8 @@ struct MIMEParser {
                 return (true, bytes.endOfLine(from: afterBoundary, limit: body.upperBound))
             }
             if afterBoundary == body.upperBound { return (false, afterBoundary) }
-            let next = bytes[afterBoundary]
-            guard ASCII.isWhitespaceOrNewline(next) else { return nil }
+            // RFC 2046 5.1.1: "it is sufficient that the boundary appear in its entirety following
+            // the CRLF"; whatever follows it on the line is ignored.
             return (false, bytes.endOfLine(from: afterBoundary, limit: body.upperBound))
         }
 

@@ -15,10 +15,24 @@ import Testing
         #expect(message.string(message.rawBody(of: message.root.children[0])) == "one")
     }
 
-    @Test func boundaryPrefixIsNotADelimiter() {
-        let message = Fixture.message("Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bb is text\n--b--\n")
-        #expect(message.root.children.count == 1)
-        #expect(message.string(message.rawBody(of: message.root.children[0])) == "--bb is text")
+    /// RFC 2046 5.1.1: "it is sufficient that the boundary appear in its entirety following the
+    /// CRLF": a line that starts with the delimiter is one, whatever follows on it.
+    @Test func aLineStartingWithTheDelimiterIsADelimiter() {
+        let message = Fixture.message("Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bb is text\nmore\n--b--\n")
+        #expect(message.root.children.map { message.string(message.rawBody(of: $0)) } == ["", ""])
+        #expect(message.string(message.bytes[message.root.children[1].headerRange]) == "more")
+    }
+
+    /// Without a boundary parameter, or with no delimiter in the body, the body is all preamble:
+    /// the part stays a multipart, with one empty text part.
+    @Test(arguments: [
+        "Content-Type: multipart/mixed\n\n--b\n\nx\n--b--\n",
+        "Content-Type: multipart/mixed; boundary=b\n\nonly preamble\n",
+    ])
+    func aMultipartWithoutDelimitersHasOneEmptyPart(_ text: String) {
+        let message = Fixture.message(text)
+        #expect(Fixture.shape(message.root) == "multipart/mixed(text/plain)")
+        #expect(message.root.children.map { message.string(message.rawBody(of: $0)) } == [""])
     }
 
     /// RFC 2046 5.1.1 at its edges: the CRLF before a delimiter belongs to the delimiter; a
