@@ -86,15 +86,26 @@ extension MIMEMessage {
     }
 
     /// `HEADER.FIELDS` / `HEADER.FIELDS.NOT`: matching fields in message order (names compared
-    /// without case), then the blank line that ends a header.
+    /// without case), then the blank line that ends a header, unless the message has none (RFC
+    /// 3501 6.4.5: "except in the case of a message which has no body and no blank line").
     func selectedFields(_ message: MIMEPart, names: [String], keep: Bool) -> [UInt8] {
         var output: [UInt8] = []
         for field in message.headers where names.contains(where: field.hasName) == keep {
             output.append(contentsOf: bytes[field.fieldRange])
             if output.last != ASCII.lineFeed { output.append(contentsOf: [ASCII.carriageReturn, ASCII.lineFeed]) }
         }
-        output.append(contentsOf: [ASCII.carriageReturn, ASCII.lineFeed])
+        if hasBlankLine(message) { output.append(contentsOf: [ASCII.carriageReturn, ASCII.lineFeed]) }
         return output
+    }
+
+    /// Whether the part's header ends with the blank line that separates it from a body.
+    func hasBlankLine(_ part: MIMEPart) -> Bool {
+        guard part.bodyRange.isEmpty else { return true }
+        var header = bytes[part.headerRange]
+        guard header.last == ASCII.lineFeed else { return false }
+        header.removeLast()
+        if header.last == ASCII.carriageReturn { header.removeLast() }
+        return header.isEmpty || header.last == ASCII.lineFeed
     }
 
     /// `BODY[section]<start.length>`: the partial range of `data`, clamped (RFC 3501 6.4.5: a

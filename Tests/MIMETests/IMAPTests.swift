@@ -84,6 +84,16 @@ import Testing
         #expect(message.string(message.bytes(for: SectionSpec(text: .headerFields(["x-absent"])))) == "\r\n")
     }
 
+    /// RFC 3501 6.4.5: header fetches end with the blank line, except for a message that has no
+    /// body and no blank line.
+    @Test func headerFieldsOfAMessageWithoutABlankLine() {
+        let bare = MIMEMessage(parsing: Array("Subject: s\r\nX: y".utf8))
+        #expect(bare.string(bare.bytes(for: SectionSpec(text: .headerFieldsNot(["x"])))) == "Subject: s\r\n")
+        #expect(bare.string(bare.bytes(for: SectionSpec(text: .headerFields(["subject"])))) == "Subject: s\r\n")
+        let empty = MIMEMessage(parsing: Array("Subject: s\r\n\r\n".utf8))
+        #expect(empty.string(empty.bytes(for: SectionSpec(text: .headerFields(["subject"])))) == "Subject: s\r\n\r\n")
+    }
+
     /// Conventions mature servers share where RFC 3501 leaves room: line counts are line breaks (a
     /// last line without one is not counted), type, subtype and encoding keep the message's case, an
     /// unknown encoding is reported as written, and body-fld-lang is always a list.
