@@ -1283,3 +1283,105 @@ def test_status_size_and_appendlimit_agree_with_capability(account, us1):
     assert status == "OK"
     assert data == [b"INBOX (MESSAGES 1 SIZE %d APPENDLIMIT %d)" % (len(raw), limit)], data
     client.logout()
+
+
+# --- Conformance corners (RFC 3501, 9051, 5182, 7888) ------------------------------------------------
+
+def test_recent_count_follows_an_expunge_made_on_another_node(cluster, account, us1, us2):
+    """RFC 3501 7.3.2: RECENT follows a change in the mailbox's size, expunges included."""
+    acct = account(us1)
+    setup = acct.imaplib(us1)
+    for i in range(3):
+        assert setup.append("INBOX", None, None, message(f"expunged recent {i}"))[0] == "OK"
+    reader, writer = RawSession(cluster, us1, acct), RawSession(cluster, us2, acct)
+    try:
+        assert recent_lines(reader.run("SELECT INBOX")) == [b"* 3 RECENT"]
+        assert writer.run("SELECT INBOX")[-1].split()[1] == b"OK"
+        assert writer.run("STORE 1 +FLAGS.SILENT (\\Deleted)")[-1].split()[1] == b"OK"
+        assert writer.run("EXPUNGE")[-1].split()[1] == b"OK"
+        lines = wait_for(lambda: [l for l in reader.run("NOOP") if l.startswith(b"* ")] or None, timeout=10)
+        assert lines == [b"* 1 EXPUNGE", b"* 2 RECENT"], lines
+        assert b"RECENT 2" in reader.run("STATUS INBOX (RECENT)")[0]
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_search_saves_its_result_for_dollar(cluster, account, us1):
+    """RFC 5182 (part of IMAP4rev2): SEARCH RETURN (SAVE) answers nothing but OK and keeps the
+    result for `$`, which FETCH, STORE and SEARCH then name."""
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    assert b"SEARCHRES" in client.capabilities()
+    client.select_folder("INBOX")
+    for i, flags in enumerate([(b"\\Flagged",), (), (b"\\Flagged",)]):
+        client.append("INBOX", message(f"saved {i}"), flags=flags)
+    session = RawSession(cluster, us1, acct)
+    try:
+        session.run("SELECT INBOX")
+        saved = session.run("SEARCH RETURN (SAVE) FLAGGED")
+        assert len(saved) == 1 and saved[0].split()[1] == b"OK", saved
+        fetched = session.run("FETCH $ (UID)")
+        assert [l.split()[1] for l in fetched[:-1]] == [b"1", b"3"], fetched
+        assert session.run("SEARCH NOT $")[0] == b"* SEARCH 2"
+        assert session.run("STORE $ +FLAGS.SILENT (\\Seen)")[-1].split()[1] == b"OK"
+        assert session.run("SEARCH SEEN")[0] == b"* SEARCH 1 3"
+    finally:
+        session.close()
+
+
+def test_keywords_are_one_flag_in_any_letter_case(account, us1, us2):
+    acct = account(us1)
+    writer = acct.imapclient(us1)
+    writer.select_folder("INBOX")
+    for i in range(2):
+        writer.append("INBOX", message(f"keyword case {i}"))
+    uids = writer.search("ALL")
+    writer.add_flags(uids[:1], [b"Project"])
+    writer.add_flags(uids, [b"PROJECT"])
+    flags = writer.get_flags(uids)
+    assert [f for f in flags[uids[0]] if f.lower() == b"project"] == [b"Project"], flags
+    assert [f for f in flags[uids[1]] if f.lower() == b"project"] == [b"Project"], flags
+    reader = acct.imapclient(us2)
+    selected = reader.select_folder("INBOX", readonly=True)
+    assert [f for f in selected[b"FLAGS"] if f.lower() == b"project"] == [b"Project"], selected
+    writer.remove_flags(uids, [b"project"])
+    assert all(b"Project" not in f for f in writer.get_flags(uids).values())
+
+
+def test_a_deleted_parent_stays_a_noselect_level(account, us1):
+    """RFC 3501 6.3.4, 6.3.8: a name with inferiors keeps its place as \\Noselect for `%`."""
+    client = account(us1).imapclient(us1)
+    client.create_folder("Projects/2026/Q1")
+    client.delete_folder("Projects")
+    assert client.list_folders("", "Proj%") == [((b"\\Noselect", b"\\HasChildren"), b"/", "Projects")]
+    assert [name for _, _, name in client.list_folders("", "Projects/%")] == ["Projects/2026"]
+    with pytest.raises(imapclient.exceptions.IMAPClientError):
+        client.select_folder("Projects")
+
+
+def test_a_command_rejected_before_its_literal_leaves_the_session_open(cluster, account, us1):
+    """RFC 7888: the client sends a non-synchronizing literal without waiting, so a BAD for the
+    command must skip those octets, not read them as commands, and keep the session."""
+    acct = account(us1)
+    session = RawSession(cluster, us1, acct)
+    try:
+        body = message("never stored")
+        session.sock.sendall(b"x1 APPEND INBOX (\\Seen) \"not a date\" {%d+}\r\n" % len(body) + body + b"\r\n")
+        line = session.reader.readline()
+        assert line.startswith(b"x1 BAD"), line
+        assert session.run("NOOP")[-1].split()[1] == b"OK"
+        assert b"MESSAGES 0" in session.run("STATUS INBOX (MESSAGES)")[0]
+    finally:
+        session.close()
+
+
+def test_renaming_inbox_moves_its_messages(account, us1):
+    """RFC 3501 6.3.5: RENAME INBOX moves every message to the new mailbox and leaves INBOX empty."""
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    for i in range(2):
+        client.append("INBOX", message(f"old inbox {i}"))
+    client.rename_folder("INBOX", "Old Inbox")
+    assert client.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"] == 0
+    assert client.folder_status("Old Inbox", [b"MESSAGES"])[b"MESSAGES"] == 2
