@@ -218,9 +218,10 @@ public enum AddressParser {
             }
             var mailbox = parseAddrSpec(&parser, stopAtAngle: true)
             if parser.peek == .special(ASCII.greaterThan) { parser.advance() }
-            // Anything after ">" up to the next "," is junk some clients add; a comment names the mailbox.
+            // Anything after ">" up to the next "," is junk some clients add. A name-addr's name is its
+            // phrase alone (RFC 5322 3.4: comments carry no meaning); only a bare addr-spec takes
+            // its name from a comment, the old `user@host (Name)` convention.
             while let token = parser.peek, token != .special(ASCII.comma), token != .special(ASCII.semicolon) {
-                if case .comment(let bytes) = token, comment == nil { comment = bytes }
                 if token == .special(ASCII.lessThan) || token == .special(ASCII.colon) { break }
                 parser.advance()
             }
@@ -228,8 +229,6 @@ public enum AddressParser {
                 let raw = phraseText(phrase)
                 mailbox.rawDisplayName = raw
                 mailbox.displayName = EncodedWord.decode(Array(raw.utf8))
-            } else if let comment, !comment.isEmpty {
-                mailbox.displayName = EncodedWord.decode(comment)
             }
             if !route.isEmpty { mailbox.route = textFromHeaderBytes(route) }
             return .mailbox(mailbox)

@@ -29,6 +29,9 @@ import Testing
         ("=?utf-8?q?Zo=C3=AB?= <zoe@example.com>", ["Zoë|zoe@example.com"]),
         ("\"=?utf-8?b?w6k=?=\" <e@example.com>", ["é|e@example.com"]),
         ("user@example.com (Real Name)", ["Real Name|user@example.com"]),
+        // A name-addr's name is its phrase: a comment after the angle brackets names nothing.
+        ("<user-from (comment)@ (comment) domain.org> (UserFrom)", ["-|user-from@domain.org"]),
+        ("(Before) <before@example.org>", ["-|before@example.org"]),
         ("undisclosed-recipients", ["-|undisclosed-recipients"]),
         ("\"john doe\"@example.com", ["-|\"john doe\"@example.com"]),
     ]
