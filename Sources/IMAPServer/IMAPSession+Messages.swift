@@ -21,14 +21,22 @@ extension IMAPSession {
     /// Without `force`, the change log is read only when an announcement said the mailbox changed
     /// since the last read, or when announcements may be lost (the bus is unhealthy); after the
     /// session's own writes, and when the client polls (NOOP, IDLE), it is read in any case.
-    func synchronize(_ grant: Grant, force: Bool = false) async throws -> [Response] {
+    ///
+    /// Without `allowExpunges` (before FETCH, STORE, SEARCH), changes that include an expunge are
+    /// left whole for a later command, and `selectedMailboxChanged` stays set.
+    func synchronize(_ grant: Grant, force: Bool = false, allowExpunges: Bool = true) async throws -> [Response] {
         guard var mailbox = selected else { return [] }
         guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
         selectedMailboxChanged = false
-        // A session that takes \Recent flags claims them in the read that tells it of new mail.
-        let claiming = !mailbox.readOnly && !imap4rev2
+        // A session that takes \Recent flags claims them in the read that tells it of new mail;
+        // a read whose changes may be left for later claims nothing (the claim follows on its own).
+        let claiming = !mailbox.readOnly && !imap4rev2 && allowExpunges
         let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq,
                                                       claimingRecent: claiming)
+        if !allowExpunges, !changes.expunged.isEmpty {
+            selectedMailboxChanged = true
+            return []
+        }
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let largestBefore = mailbox.largestUID
         let recentBefore = mailbox.recentCount
@@ -95,8 +103,10 @@ extension IMAPSession {
             }
         }
         // UID and FLAGS are what the session already knows (kept current by its own writes and by
-        // `synchronize`): answered from its own map, as a server answers them from its index.
-        if attributes.allSatisfy({ $0 == .uid || $0 == .flags }) {
+        // `synchronize`): answered from its own map, as a server answers them from its index. Not
+        // while changes it could not take yet (they hold an expunge) wait: then the store answers.
+        let mapIsCurrent = !selectedMailboxChanged
+        if mapIsCurrent, attributes.allSatisfy({ $0 == .uid || $0 == .flags }) {
             return uids.compactMap { uid in
                 guard let number = mailbox.sequenceNumber(of: uid), let flags = mailbox.flags(of: uid) else { return nil }
                 let values: [FetchValue] = attributes.map { $0 == .uid ? .uid(UInt32(truncatingIfNeeded: uid)) : .flags(mailbox.fetchFlags(flags, uid: uid)) }
@@ -106,7 +116,7 @@ extension IMAPSession {
         // Setting \Seen must start from the flags as stored, which the session's view may lag.
         let setsSeen = !mailbox.readOnly && attributes.contains(where: \.setsSeen)
         var messages = try await messagesToFetch(grant, uids, in: mailbox, needsRaw: needsRaw,
-                                                 needsStoredState: setsSeen || attributes.contains(.modSeq))
+                                                 needsStoredState: setsSeen || attributes.contains(.modSeq) || !mapIsCurrent)
         // Reading a body without PEEK sets \Seen (RFC 9051 6.4.5), and the FETCH reports the new flags.
         if setsSeen {
             let unseen = messages.filter { !$0.flags.isSeen }.map(\.uid)
@@ -191,22 +201,29 @@ extension IMAPSession {
                 return .body(section: section, origin: partial.offset, data: buffer(data[(start + range.lowerBound)..<(start + range.upperBound)]))
             }
             return .body(section: section, origin: nil, data: buffer(data))
-        case .binary(let path, let partial, _):
-            guard let parsed, let binary = parsed.binary(section: path) else {
+        case .binary(let section, let partial, _):
+            guard let parsed, let binary = Self.binarySection(section, of: parsed) else {
                 throw IMAPCommandError(.no, code: .nonExistent, "No such section")
             }
             let data = try Self.binaryContent(binary)
             if let partial {
                 let range = partial.clamped(toSize: data.count)
-                return .binary(section: path, origin: partial.offset, data: buffer(data[range]))
+                return .binary(section: section, origin: partial.offset, data: buffer(data[range]))
             }
-            return .binary(section: path, origin: nil, data: buffer(data))
-        case .binarySize(let path):
-            guard let parsed, let binary = parsed.binary(section: path) else {
+            return .binary(section: section, origin: nil, data: buffer(data))
+        case .binarySize(let section):
+            guard let parsed, let binary = Self.binarySection(section, of: parsed) else {
                 throw IMAPCommandError(.no, code: .nonExistent, "No such section")
             }
-            return .binarySize(section: path, size: try Self.binaryContent(binary).count)
+            return .binarySize(section: section, size: try Self.binaryContent(binary).count)
         }
+    }
+
+    /// A part's content decoded; its HEADER, TEXT or MIME header as stored (they have no transfer
+    /// encoding of their own).
+    private static func binarySection(_ section: SectionSpecifier, of message: MIMEMessage) -> BinarySection? {
+        guard section.kind != .complete else { return message.binary(section: section.part) }
+        return message.bytes(for: sectionSpec(section)).map { .content(Array($0)) }
     }
 
     private static func binaryContent(_ section: BinarySection) throws(IMAPCommandError) -> [UInt8] {

@@ -409,7 +409,15 @@ final class IMAPSession {
         default:
             guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
             do {
-                var responses = try await executeAuthenticated(tagged, grant: grant)
+                // FETCH, STORE and SEARCH by sequence number may not report expunges (RFC 9051
+                // 7.4.1), but they answer from the mailbox as it is now: other sessions' flag
+                // changes and new messages are told first.
+                var early: [Response] = []
+                switch tagged.command {
+                case .fetch, .store, .search: early = try await synchronize(grant, allowExpunges: false)
+                default: break
+                }
+                var responses = try await early + executeAuthenticated(tagged, grant: grant)
                 // Report what other sessions changed, except where RFC 9051 7.4.1 forbids
                 // EXPUNGE responses (FETCH, STORE, SEARCH by sequence number).
                 switch tagged.command {
@@ -522,8 +530,9 @@ final class IMAPSession {
         case .setQuota:
             throw IMAPCommandError(.no, code: .noPerm, "Quotas are set by the operator")
         case .check:
+            // RFC 3501 6.4.1: with no housekeeping to do, CHECK is a NOOP, and a NOOP polls.
             _ = try requireSelected()
-            return [ok("CHECK completed")]
+            return try await synchronize(grant, force: true) + [ok("CHECK completed")]
         case .close:
             let mailbox = try requireSelected()
             if !mailbox.readOnly {

@@ -23,8 +23,9 @@ struct SelectedMailbox {
     var savedSearch: [UInt32]?
     /// The keywords FLAGS has told the client of, in the order it learnt them: the first spelling of
     /// each name the session met (keywords are one flag in any letter case), which is the spelling
-    /// every FETCH shows. By lowercased name.
+    /// every FETCH shows. By name with ASCII letters folded (`MessageFlags.foldedName`).
     private var announcedKeywords: [String] = []
+    private var announcedSet: Set<String> = []
     private var spellings: [String: String] = [:]
 
     init(snapshot: MailboxSnapshot, readOnly: Bool) {
@@ -44,16 +45,19 @@ struct SelectedMailbox {
     static func isKeyword(_ flag: String) -> Bool { !flag.hasPrefix("\\") }
 
     private mutating func learn(_ keyword: String) {
-        let name = keyword.lowercased()
+        let name = MessageFlags.foldedName(keyword)
         guard spellings[name] == nil else { return }
         spellings[name] = keyword
         announcedKeywords.append(keyword)
+        announcedSet.insert(keyword)
     }
 
     /// A keyword as the mailbox already spells it (keywords are one flag in any letter case), so a
     /// client writing `$junk` where the mailbox has `$Junk` adds no second spelling.
     func spelling(of flag: Flag) -> Flag {
-        guard Self.isKeyword(flag.wire), let known = spellings[flag.wire.lowercased()] else { return flag }
+        // Most keywords arrive in the spelling announced: found without folding the name.
+        guard Self.isKeyword(flag.wire), !announcedSet.contains(flag.wire),
+              let known = spellings[MessageFlags.foldedName(flag.wire)] else { return flag }
         return Flag(wire: known)
     }
 
@@ -77,7 +81,7 @@ struct SelectedMailbox {
             if case .untagged(.fetch(_, let values)) = response {
                 var learnt = false
                 for case .flags(let flags) in values {
-                    for flag in flags where Self.isKeyword(flag.wire) && spellings[flag.wire.lowercased()] == nil {
+                    for flag in flags where Self.isKeyword(flag.wire) && spellings[MessageFlags.foldedName(flag.wire)] == nil {
                         learn(flag.wire)
                         learnt = true
                     }

@@ -117,41 +117,19 @@ extension MIMEMessage {
     }
 
     /// The result of `BINARY[section]` (RFC 3516): the content with its transfer encoding
-    /// removed. Nil when the section does not exist or is a multipart; `.unknownEncoding` when
-    /// the encoding is not one we can undo (the server answers `[UNKNOWN-CTE]`).
+    /// removed. Nil when the section does not exist; `.notALeaf` for a multipart; `.unknownEncoding`
+    /// when the encoding is not one we can undo (the server answers `[UNKNOWN-CTE]`).
     public func binary(section path: [Int]) -> BinarySection? {
         guard let part = section(path) else { return nil }
         if path.isEmpty { return .content(Array(bytes)) }
         if part.isMultipart && !part.children.isEmpty { return .notALeaf }
         switch part.contentTransferEncoding ?? "7bit" {
         case "7bit", "8bit", "binary", "", "base64", "quoted-printable":
-            let decoded = decodedBody(of: part)
-            // RFC 3516 4.2: text goes out with CRLF line ends, whatever the decoded bytes had.
-            return .content(part.contentType.isText ? Self.withCRLFLineEnds(decoded) : decoded)
+            // The decoded bytes exactly, line ends included: BINARY is for content as it was.
+            return .content(decodedBody(of: part))
         default:
             return .unknownEncoding
         }
-    }
-
-    /// Every bare LF and bare CR made CRLF.
-    static func withCRLFLineEnds(_ bytes: [UInt8]) -> [UInt8] {
-        guard bytes.contains(where: { $0 == ASCII.lineFeed || $0 == ASCII.carriageReturn }) else { return bytes }
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count + bytes.count / 32)
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == ASCII.carriageReturn {
-                output += [ASCII.carriageReturn, ASCII.lineFeed]
-                if index + 1 < bytes.count, bytes[index + 1] == ASCII.lineFeed { index += 1 }
-            } else if byte == ASCII.lineFeed {
-                output += [ASCII.carriageReturn, ASCII.lineFeed]
-            } else {
-                output.append(byte)
-            }
-            index += 1
-        }
-        return output
     }
 }
 

@@ -27,8 +27,11 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
             // A keyword is one flag in any letter case (as in `KeywordCaseSchema`): its first spelling
             // stays. Only two keywords or more can clash; system flags are canonical already.
             if kept.lazy.filter({ $0.utf8.first != UInt8(ascii: "\\") }).count > 1 {
-                var seen = Set<[UInt8]>()
-                kept = kept.filter { seen.insert(Array($0.lowercased().utf8)).inserted }
+                var unique: [String] = []
+                unique.reserveCapacity(kept.count)
+                // A message has a handful of flags: comparing each pair allocates nothing.
+                for name in kept where !unique.contains(where: { Self.sameName($0, name) }) { unique.append(name) }
+                kept = unique
             }
             kept.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             var unique = [kept[0]]
@@ -61,8 +64,22 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
     public func union(_ other: MessageFlags) -> MessageFlags { MessageFlags(names + other.names) }
     /// Removes every spelling of the names in `other` (a keyword is one flag in any letter case).
     public func subtracting(_ other: MessageFlags) -> MessageFlags {
-        let removed = Set(other.names.map { Array($0.lowercased().utf8) })
-        return MessageFlags(names.filter { !removed.contains(Array($0.lowercased().utf8)) })
+        MessageFlags(names.filter { name in !other.names.contains { Self.sameName($0, name) } })
+    }
+
+    /// Whether two flag names are one flag: equal bytes once ASCII letters are folded (IMAP's
+    /// case-insensitivity is ASCII's; Postgres folds the same way under `COLLATE "C"`).
+    public static func sameName(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in foldASCII(x) == foldASCII(y) }
+    }
+
+    /// A name with its ASCII letters lowercased, for keys that must agree with `sameName`.
+    public static func foldedName(_ name: String) -> String {
+        String(decoding: name.utf8.map(foldASCII), as: UTF8.self)
+    }
+
+    private static func foldASCII(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 
     public var description: String { "(" + names.joined(separator: " ") + ")" }

@@ -65,7 +65,9 @@ public struct SearchCandidate: Sendable, Hashable {
 ///   message, whatever the field.
 /// * BODY reads every text/* part (nested messages included) after transfer decoding and charset
 ///   conversion to UTF-8; text/html parts are read both as written and as their visible text. TEXT reads the header fields (`Name: decoded value`) and the body.
-/// * HEADER reads the field's text from the raw message, RFC 2047 words decoded, whatever the field.
+/// * HEADER reads Subject, Message-ID, In-Reply-To and References from the stored facts (no raw
+///   bytes needed; identifiers are matched in their `<id>` form), and any other field, address
+///   fields included, as written in the raw message, RFC 2047 words decoded.
 /// * Dates compare whole days: BEFORE/ON/SINCE the internal date's UTC day; SENTBEFORE/SENTON/
 ///   SENTSINCE the day written in the Date header, its time and zone disregarded (RFC 3501 6.4.4);
 ///   a message without a Date header that parses matches none of them.
@@ -78,6 +80,12 @@ public struct SearchEvaluator: Sendable {
     /// The charsets a `CHARSET` argument may name; anything else gets `NO [BADCHARSET (...)]`
     /// (RFC 9051 section 6.4.4). Listed in the order the response code gives them.
     static let supportedCharsets = ["UTF-8", "US-ASCII"]
+
+    /// Header fields HEADER reads from `MessageFacts` rather than from the raw message (lowercase):
+    /// those whose stored form is the field's text (decoded), so no message needs to be read.
+    /// Address fields are not among them: their text has quotes, commas and group syntax the
+    /// stored participants do not keep.
+    static let headersInFacts: Set<String> = ["subject", "message-id", "in-reply-to", "references"]
 
     let largestSequenceNumber: UInt32
     let largestUID: UInt32
@@ -118,8 +126,8 @@ public struct SearchEvaluator: Sendable {
         switch key {
         case .body, .text:
             return true
-        case .header:
-            return true
+        case .header(let name, let needle):
+            return needle.isEmpty || !headersInFacts.contains(name.lowercased())
         case .not(let inner):
             return needsRaw(inner)
         case .or(let left, let right):
@@ -171,7 +179,7 @@ public struct SearchEvaluator: Sendable {
         case .cc(let needle): return Self.addresses(\.cc, candidate.facts, contain: needle, or: candidate.facts.cc)
         case .bcc(let needle): return Self.addresses(\.bcc, candidate.facts, contain: needle, or: candidate.facts.bcc)
         case .header(let name, let needle):
-            return header(name, contains: needle, &text)
+            return header(name, contains: needle, candidate.facts, &text)
 
         // Message text, from the raw bytes.
         case .body(let needle):
@@ -230,8 +238,7 @@ public struct SearchEvaluator: Sendable {
     /// Keywords compare case-insensitively, as most servers do (Dovecot, Cyrus); a system flag
     /// spelled `\Seen` is compared the same way.
     static func hasKeyword(_ keyword: String, _ flags: MessageFlags) -> Bool {
-        let lowered = keyword.lowercased()
-        return flags.names.contains { $0.lowercased() == lowered }
+        flags.names.contains { MessageFlags.sameName($0, keyword) }
     }
 
     /// A single-valued field: absent never matches; an empty needle matches when present.
@@ -259,7 +266,18 @@ public struct SearchEvaluator: Sendable {
     /// have a header field with the specified field-name regardless of the contents."
     /// The field's own text is read, not the envelope's rendering of it: quotes, commas, group
     /// syntax and comments all match as written (RFC 2047 words decoded).
-    private func header(_ name: String, contains needle: String, _ text: inout SearchMessageText) -> Bool {
+    private func header(_ name: String, contains needle: String, _ facts: MessageFacts,
+                        _ text: inout SearchMessageText) -> Bool {
+        func ids(_ list: [String]) -> String? {
+            list.isEmpty ? nil : list.map { "<\($0)>" }.joined(separator: " ")
+        }
+        switch needle.isEmpty ? "" : name.lowercased() {
+        case "subject": return Self.field(facts.subject, contains: needle)
+        case "message-id": return Self.field(facts.messageIDHeader.map { "<\($0)>" }, contains: needle)
+        case "in-reply-to": return Self.field(ids(facts.inReplyTo), contains: needle)
+        case "references": return Self.field(ids(facts.references), contains: needle)
+        default: break
+        }
         guard let message = text.message() else { return false }
         let fields = message.fields(named: name)
         let lowered = needle.lowercased()

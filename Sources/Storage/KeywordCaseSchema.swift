@@ -7,16 +7,17 @@
 /// in any case (the spelling already stored wins), and a flag removed takes away every spelling of
 /// its name.
 enum KeywordCaseSchema {
-    /// The flags a message ends with, sorted by bytes as `MessageFlags` sorts them. Written out in
+    /// The flags a message ends with, sorted by bytes as `MessageFlags` sorts them; names compare
+    /// with ASCII letters folded (`COLLATE "C"`), as `MessageFlags` folds them. Written out in
     /// the function's statements rather than called: Postgres does not inline a SQL function with a
     /// sub-select, and would plan it again on every STORE.
     static func mergedFlags(of current: String) -> String {
         """
         ARRAY(SELECT d.f FROM (
-                  SELECT DISTINCT ON (lower(t.f)) t.f
+                  SELECT DISTINCT ON (lower(t.f COLLATE "C")) t.f
                   FROM unnest(CASE WHEN p_replace THEN p_replacement ELSE \(current) END || p_added) WITH ORDINALITY AS t(f, n)
-                  WHERE lower(t.f) <> ALL (v_removed)
-                  ORDER BY lower(t.f), t.n) AS d
+                  WHERE lower(t.f COLLATE "C") <> ALL (v_removed)
+                  ORDER BY lower(t.f COLLATE "C"), t.n) AS d
               ORDER BY d.f COLLATE "C")
         """
     }
@@ -33,7 +34,7 @@ enum KeywordCaseSchema {
             v_low bigint := p_lows[1];
             v_high bigint := p_highs[cardinality(p_highs)];
             v_ids text[];
-            v_removed text[] := ARRAY(SELECT lower(r) FROM unnest(p_removed) AS r);
+            v_removed text[] := ARRAY(SELECT lower(r COLLATE "C") FROM unnest(p_removed) AS r);
         BEGIN
             IF p_unchanged_since IS NULL THEN
                 PERFORM 1 FROM grants g WHERE g.id = p_grant;

@@ -134,9 +134,17 @@ let commandVectors: [(String, TaggedCommand)] = [
         .bodyStructure(extensible: true), .internalDate, .uid, .modSeq])))),
     ("a FETCH 1 (BINARY[1.2]<0.10> BINARY.PEEK[1] BINARY[] BINARY.SIZE[1])",
      .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
-        .binary(section: [1, 2], partial: Partial(offset: 0, length: 10), peek: false),
-        .binary(section: [1], partial: nil, peek: true), .binary(section: [], partial: nil, peek: false),
-        .binarySize(section: [1])])))),
+        .binary(section: SectionSpecifier(part: [1, 2]), partial: Partial(offset: 0, length: 10), peek: false),
+        .binary(section: SectionSpecifier(part: [1]), partial: nil, peek: true), .binary(section: .complete, partial: nil, peek: false),
+        .binarySize(section: SectionSpecifier(part: [1]))])))),
+    // Beyond RFC 3516's grammar, as other servers take them: BINARY of HEADER, TEXT and MIME, and
+    // a partial without its length (to the end).
+    ("a FETCH 1 (BINARY.PEEK[2.MIME] BINARY.SIZE[TEXT] BINARY.PEEK[5]<15> BODY.PEEK[]<3>)",
+     .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [
+        .binary(section: SectionSpecifier(part: [2], kind: .mime), partial: nil, peek: true),
+        .binarySize(section: SectionSpecifier(kind: .text)),
+        .binary(section: SectionSpecifier(part: [5]), partial: Partial(offset: 15, length: UInt64.max), peek: true),
+        .body(section: .complete, partial: Partial(offset: 3, length: UInt64.max), peek: true)])))),
     ("s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)",
      .init("s100", .uidFetch(FetchCommand(sequenceSet: .ranges([SequenceRange(.number(1), .last)]), attributes: [.flags],
                                           modifiers: [.changedSince(12345), .vanished])))),

@@ -150,4 +150,10 @@ func rejectedBeforeHugeLiteralCloses() {
     let error = errorOf(drain(&parser, "a LOGIN ~{5+}\r\nabcde\r\n"))
     #expect(error?.closeConnection == true)
     #expect(parser.isFailed)
+    // A later literal of the rejected command, beyond what is skipped, closes it too.
+    var later = CommandParser(limits: IMAPLimits(maxAppendLiteralSize: 8))
+    let results = drain(&later, "a SEARCH SUBJECT ~{3+}\r\nabc BODY {9+}\r\nb NOOP\r\n")
+    #expect(results.count == 2)
+    #expect(errorOf(Array(results.dropFirst()))?.closeConnection == true)
+    #expect(later.isFailed)
 }

@@ -117,9 +117,10 @@ let encoderVectors: [(Response, String)] = [
     (.untagged(.fetch(1, [.body(section: SectionSpecifier(kind: .headerFieldsNot(["X-]", "A B", "X-A\"B", ""])), origin: nil, data: nil)])),
      "* 1 FETCH (BODY[HEADER.FIELDS.NOT (\"X-]\" \"A B\" \"X-A\\\"B\" \"\")] NIL)\r\n"),
     (.untagged(.fetch(1, [.body(section: SectionSpecifier(part: [3], kind: .mime), origin: nil, data: nil)])), "* 1 FETCH (BODY[3.MIME] NIL)\r\n"),
-    (.untagged(.fetch(1, [.binary(section: [1], origin: nil, data: ByteBuffer(bytes: [0x61, 0x00]))])), "* 1 FETCH (BINARY[1] ~{2}\r\na\u{0})\r\n"),
-    (.untagged(.fetch(1, [.binary(section: [], origin: 10, data: ByteBuffer(string: "xy"))])), "* 1 FETCH (BINARY[]<10> {2}\r\nxy)\r\n"),
-    (.untagged(.fetch(1, [.binarySize(section: [1, 2], size: 2013)])), "* 1 FETCH (BINARY.SIZE[1.2] 2013)\r\n"),
+    (.untagged(.fetch(1, [.binary(section: SectionSpecifier(part: [1]), origin: nil, data: ByteBuffer(bytes: [0x61, 0x00]))])), "* 1 FETCH (BINARY[1] ~{2}\r\na\u{0})\r\n"),
+    (.untagged(.fetch(1, [.binary(section: .complete, origin: 10, data: ByteBuffer(string: "xy"))])), "* 1 FETCH (BINARY[]<10> {2}\r\nxy)\r\n"),
+    (.untagged(.fetch(1, [.binarySize(section: SectionSpecifier(part: [1, 2]), size: 2013)])), "* 1 FETCH (BINARY.SIZE[1.2] 2013)\r\n"),
+    (.untagged(.fetch(1, [.binarySize(section: SectionSpecifier(part: [2], kind: .mime), size: 48)])), "* 1 FETCH (BINARY.SIZE[2.MIME] 48)\r\n"),
     (.untagged(.fetch(1, [.rfc822(ByteBuffer(string: "x")), .rfc822Header(ByteBuffer(string: "h")), .rfc822Text(nil)])),
      "* 1 FETCH (RFC822 {1}\r\nx RFC822.HEADER {1}\r\nh RFC822.TEXT NIL)\r\n"),
     (.untagged(.fetch(1, [.bodyStructure("(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL)", extensible: true)])),
@@ -148,7 +149,7 @@ func nulInMessageBytes() {
     #expect(Array(body.readableBytesView) == Array("* 1 FETCH (BODY[] {3}\r\na".utf8) + [0x80] + Array("b)\r\n".utf8))
     let rfc822 = ResponseEncoder().encode(.untagged(.fetch(1, [.rfc822(bytes)])))
     #expect(Array(rfc822.readableBytesView) == Array("* 1 FETCH (RFC822 {3}\r\na".utf8) + [0x80] + Array("b)\r\n".utf8))
-    let binary = ResponseEncoder().encode(.untagged(.fetch(1, [.binary(section: [], origin: nil, data: bytes)])))
+    let binary = ResponseEncoder().encode(.untagged(.fetch(1, [.binary(section: .complete, origin: nil, data: bytes)])))
     #expect(Array(binary.readableBytesView) == Array("* 1 FETCH (BINARY[] ~{3}\r\na".utf8) + [0x00] + Array("b)\r\n".utf8))
 }
 

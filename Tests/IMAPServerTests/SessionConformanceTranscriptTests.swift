@@ -336,4 +336,45 @@ import Testing
             await client.close()
         }
     }
+
+    // MARK: CHECK polls like NOOP (RFC 3501 6.4.1)
+
+    @Test func checkReportsWhatAnotherSessionChanged() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let writer = try await nodes.login(account, node: 1)
+            try await writer.append(Self.message("c1"))
+            let reader = try await nodes.login(account, node: 0)
+            try await reader.run(Self.selectInbox + """
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                """)
+            try await writer.run("""
+                C: w SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [UNSEEN 1] First unseen
+                S: w OK [READ-WRITE] SELECT completed
+                C: f STORE 1 FLAGS.SILENT (\\Answered)
+                S: f OK STORE completed
+                """)
+            try await reader.run("""
+                C: c CHECK
+                S: * 1 FETCH (UID 1 FLAGS (\\Answered \\Recent))
+                S: c OK CHECK completed
+                C: g FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS (\\Answered \\Recent))
+                S: g OK FETCH completed
+                """)
+            for client in [writer, reader] { await client.close() }
+        }
+    }
 }

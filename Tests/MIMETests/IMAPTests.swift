@@ -285,14 +285,16 @@ import Testing
                     + Array(" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1)".utf8))
     }
 
-    /// RFC 3516 4.2: BINARY sends decoded text with CRLF line ends.
-    @Test func binaryTextHasCRLFLineEnds() {
+    /// BINARY sends the decoded bytes exactly, line ends as they were (as other servers do).
+    @Test func binaryKeepsTheDecodedBytes() {
         let message = MIMEMessage(parsing: Array("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nYQpiDWMNCg==\r\n".utf8))
-        #expect(message.binary(section: [1]) == .content(Array("a\r\nb\r\nc\r\n".utf8)))
+        #expect(message.binary(section: [1]) == .content(Array("a\nb\rc\r\n".utf8)))
         let multipart = MIMEMessage(parsing: Array("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n".utf8))
         #expect(multipart.binary(section: []) != nil)
         #expect(multipart.binary(section: [1]) == .content(Array("x".utf8)))
         #expect(multipart.binary(section: [2]) == nil)
+        let nested = MIMEMessage(parsing: Array("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n--c\r\n\r\nx\r\n--c--\r\n--b--\r\n".utf8))
+        #expect(nested.binary(section: [1]) == .notALeaf)
     }
 
     @Test func quotedStringEscapesAndLiterals() {

@@ -184,6 +184,25 @@ enum MailStoreBehaviour {
         #expect(snapshot.folder.unseenCount == 2)
     }
 
+    /// A keyword is one flag in any letter case: adding another spelling keeps the stored one,
+    /// removing any spelling takes it away, and a replacement keeps one spelling per name.
+    static func keywordsAreOneFlagInAnyLetterCase(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        for _ in 0..<2 { try await append(h.store, grant) }
+        func store(_ operation: FlagOperation, _ uids: UIDSet = .all) async throws -> FlagStoreResult {
+            try await h.store.storeFlags(grant: grant, folderID: inbox, uids: uids, operation: operation, unchangedSince: nil)
+        }
+        _ = try await store(.add(["Project"]), UIDSet(1...1))
+        #expect(try await store(.add(["project", "PROJECT"]), UIDSet(1...1)).changed.isEmpty, "no second spelling")
+        let both = try await store(.add(["PROJECT"]))
+        #expect(both.changed.map(\.uid) == [2] && both.changed.first?.flags == ["PROJECT"])
+        let removed = try await store(.remove(["project"]))
+        #expect(removed.changed.map(\.uid) == [1, 2] && removed.changed.allSatisfy { $0.flags == .empty })
+        let replaced = try await store(.replace(["$Label1", "\\Seen"]))
+        #expect(replaced.changed.allSatisfy { $0.flags == ["$Label1", "\\Seen"] })
+        #expect(try await store(.add(["$label1"])).changed.isEmpty)
+    }
+
     static func changesSinceReportExactlyWhatChanged(_ h: MailStoreHarness) async throws {
         let grant = try await h.makeGrant()
         for _ in 0..<3 { try await append(h.store, grant) }
@@ -638,6 +657,7 @@ enum MailStoreBehaviour {
         ("fetchReturnsFactsAndBytesOnlyWhenAsked", fetchReturnsFactsAndBytesOnlyWhenAsked),
         ("appendDeduplicatesOnMessageIDInTheTargetFolder", appendDeduplicatesOnMessageIDInTheTargetFolder),
         ("storeFlagsAddsRemovesReplacesAndHonoursUnchangedSince", storeFlagsAddsRemovesReplacesAndHonoursUnchangedSince),
+        ("keywordsAreOneFlagInAnyLetterCase", keywordsAreOneFlagInAnyLetterCase),
         ("changesSinceReportExactlyWhatChanged", changesSinceReportExactlyWhatChanged),
         ("expungeMovesToTrashAndDeletesForGoodThere", expungeMovesToTrashAndDeletesForGoodThere),
         ("moveKeepsTheIDAndCopyMakesANewOne", moveKeepsTheIDAndCopyMakesANewOne),

@@ -230,9 +230,12 @@ public struct CommandParser: Sendable {
         if case .discardingLine = state {
             // The rest of a rejected command: another literal the client sends unasked, or its end.
             resetCommand()
-            if let marker, !marker.synchronizing, marker.size <= UInt64(limits.maxAppendLiteralSize) {
-                state = .discarding(remaining: Int(marker.size))
+            guard let marker, !marker.synchronizing else { return nil }
+            guard marker.size <= UInt64(limits.maxAppendLiteralSize) else {
+                // Too large to skip: its bytes must not be read as commands either.
+                return self.error(.literalTooLarge, "Literal too large", tag: nil, close: true)
             }
+            state = .discarding(remaining: Int(marker.size))
             return nil
         }
 

@@ -53,10 +53,11 @@ extension GrammarCursor {
             let section = try section()
             return .body(section: section, partial: try partial(), peek: name == "BODY.PEEK")
         case "BINARY", "BINARY.PEEK":
-            let section = try sectionBinary()
+            // RFC 3516 allows part numbers only; HEADER, TEXT and MIME are taken too, as other servers do.
+            let section = try section()
             return .binary(section: section, partial: try partial(), peek: name == "BINARY.PEEK")
         case "BINARY.SIZE":
-            return .binarySize(section: try sectionBinary())
+            return .binarySize(section: try section())
         case "": throw .syntax("expected a FETCH attribute")
         default: throw .syntax("unknown FETCH attribute \(name)")
         }
@@ -115,24 +116,12 @@ extension GrammarCursor {
         }
     }
 
-    // section-binary = "[" [section-part] "]"
-    mutating func sectionBinary() throws(GrammarError) -> [Int] {
-        try expect(0x5B, "'['")
-        var part: [Int] = []
-        if !take(0x5D) {
-            repeat {
-                part.append(Int(try nzNumber()))
-                guard part.count <= 64 else { throw GrammarError(kind: .tooManyItems, message: "section too deep") }
-            } while take(0x2E)
-            try expect(0x5D, "']'")
-        }
-        return part
-    }
-
     // partial = "<" number64 "." nz-number64 ">"
+    /// `<offset>` without a length is taken as "to the end", as other servers take it.
     mutating func partial() throws(GrammarError) -> Partial? {
         guard take(0x3C) else { return nil }
         let offset = try number64()
+        if take(0x3E) { return Partial(offset: offset, length: UInt64.max) }
         try expect(0x2E, "'.'")
         let length = try number64()
         guard length > 0 else { throw .syntax("partial length must be positive") }

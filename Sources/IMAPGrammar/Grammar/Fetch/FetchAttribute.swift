@@ -20,8 +20,10 @@ public enum FetchAttribute: Hashable, Sendable {
     /// `BODY[section]<partial>` or `BODY.PEEK[...]`.
     case body(section: SectionSpecifier, partial: Partial?, peek: Bool)
     /// `BINARY[1.2]<partial>` or `BINARY.PEEK[...]`; the section is part numbers only.
-    case binary(section: [Int], partial: Partial?, peek: Bool)
-    case binarySize(section: [Int])
+    /// The section as BODY names it: part numbers are decoded; HEADER, TEXT and MIME are sent as
+    /// stored, having no transfer encoding of their own (a leniency other servers share).
+    case binary(section: SectionSpecifier, partial: Partial?, peek: Bool)
+    case binarySize(section: SectionSpecifier)
     case modSeq
 
     /// `FAST` = `(FLAGS INTERNALDATE RFC822.SIZE)`

@@ -27,8 +27,8 @@ public enum FetchValue: Hashable, Sendable {
     /// `BODY[section]<origin> {n}` followed by the bytes; nil data is `NIL`.
     case body(section: SectionSpecifier, origin: UInt64?, data: ByteBuffer?)
     /// `BINARY[part]<origin>`: a literal8 when the bytes hold NUL.
-    case binary(section: [Int], origin: UInt64?, data: ByteBuffer?)
-    case binarySize(section: [Int], size: Int)
+    case binary(section: SectionSpecifier, origin: UInt64?, data: ByteBuffer?)
+    case binarySize(section: SectionSpecifier, size: Int)
     case modSeq(UInt64)
     case rfc822(ByteBuffer?)
     case rfc822Header(ByteBuffer?)
@@ -56,7 +56,7 @@ public enum FetchValue: Hashable, Sendable {
             writer.writeString(" ")
             Self.writeData(data, into: &writer)
         case .binary(let section, let origin, let data):
-            writer.writeString("BINARY[\(section.map(String.init).joined(separator: "."))]")
+            writer.writeString("BINARY[\(section.wire)]")
             if let origin { writer.writeString("<\(origin)>") }
             writer.writeString(" ")
             if let data, data.readableBytesView.contains(0) {
@@ -65,7 +65,7 @@ public enum FetchValue: Hashable, Sendable {
                 Self.writeData(data, into: &writer)
             }
         case .binarySize(let section, let size):
-            writer.writeString("BINARY.SIZE[\(section.map(String.init).joined(separator: "."))] \(size)")
+            writer.writeString("BINARY.SIZE[\(section.wire)] \(size)")
         case .modSeq(let n): writer.writeString("MODSEQ (\(n))")
         case .rfc822(let data):
             writer.writeString("RFC822 ")

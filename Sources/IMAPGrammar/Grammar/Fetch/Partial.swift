@@ -15,7 +15,8 @@ public struct Partial: Hashable, Sendable {
     /// The byte range of a part of `size` bytes that this partial selects.
     public func clamped(toSize size: Int) -> Range<Int> {
         let start = Int(min(offset, UInt64(size)))
-        let end = Int(min(offset &+ length, UInt64(size)))
+        let (sum, overflow) = offset.addingReportingOverflow(length)
+        let end = overflow ? size : Int(min(sum, UInt64(size)))
         return start..<max(start, end)
     }
 }
