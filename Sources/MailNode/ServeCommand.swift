@@ -155,7 +155,8 @@ struct ServeCommand: AsyncParsableCommand {
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
                                         proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
         let smtp = try makeSMTP(runtime: runtime, mailStore: mailStore, mailboxEvents: mailboxEvents, tls: tls, hasher: hasher, logger: logger)
-        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher] + smtp
+        let structures = StoredStructureRefresher(store: mailStore, logger: logger)
+        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher, structures] + smtp
     }
 }
 

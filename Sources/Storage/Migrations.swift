@@ -86,6 +86,7 @@ public enum Migrations {
             compressWithLZ4(table: "outbound_messages", column: "raw", what: "queued message bytes"),
         ]),
         Migration(version: 17, name: "keywords are one flag in any letter case", statements: KeywordCaseSchema.statements),
+        Migration(version: 18, name: "stored IMAP structures carry the version of their reading", statements: StoredStructureSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so
