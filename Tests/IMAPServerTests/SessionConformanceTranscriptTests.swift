@@ -17,12 +17,21 @@ import Testing
         """
     }
 
-    static let selectInbox = """
+    /// `SELECT INBOX` of a mailbox holding `exists` messages, the first unseen (when `unseen`),
+    /// `recent` of them recent here; then the transcript goes on.
+    static func selectInbox(exists: Int, recent: Int, unseen: Bool = true) -> String {
+        """
         C: s SELECT INBOX
         S: * FLAGS (…)
         S: * OK [PERMANENTFLAGS (…)] …
+        S: * \(exists) EXISTS
+        S: * \(recent) RECENT
+        S: * OK [UIDVALIDITY …] UIDs valid
+        S: * OK [UIDNEXT \(exists + 1)] Predicted next UID\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
+        S: s OK [READ-WRITE] SELECT completed
 
         """
+    }
 
     // MARK: RECENT follows every change of the mailbox's size (RFC 3501 7.3.2)
 
@@ -32,13 +41,7 @@ import Testing
             let writer = try await nodes.login(account, node: 1)
             for id in ["r1", "r2", "r3"] { try await writer.append(Self.message(id)) }
             let reader = try await nodes.login(account, node: 0)
-            try await reader.run(Self.selectInbox + """
-                S: * 3 EXISTS
-                S: * 3 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 4] Predicted next UID
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
+            try await reader.run(Self.selectInbox(exists: 3, recent: 3) + """
                 C: t STATUS INBOX (MESSAGES RECENT)
                 S: * STATUS INBOX (MESSAGES 3 RECENT 3)
                 S: t OK STATUS completed
@@ -84,12 +87,7 @@ import Testing
     @Test func aFailedSelectSaysThePreviousMailboxIsClosed() async throws {
         try await IMAPTestNodes.with { nodes in
             let client = try await nodes.login(try await nodes.makeAccount())
-            try await client.run(Self.selectInbox + """
-                S: * 0 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 1] Predicted next UID
-                S: s OK [READ-WRITE] SELECT completed
+            try await client.run(Self.selectInbox(exists: 0, recent: 0, unseen: false) + """
                 C: m SELECT missing
                 S: * OK [CLOSED] Previous mailbox closed
                 S: m NO [NONEXISTENT] No such mailbox
@@ -144,13 +142,7 @@ import Testing
             try await client.append(Self.message("s1"), flags: "\\Flagged")
             try await client.append(Self.message("s2"))
             try await client.append(Self.message("s3"), flags: "\\Flagged")
-            try await client.run(Self.selectInbox + """
-                S: * 3 EXISTS
-                S: * 3 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 4] Predicted next UID
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
+            try await client.run(Self.selectInbox(exists: 3, recent: 3) + """
                 C: f0 FETCH $ (FLAGS)
                 S: f0 OK FETCH completed
                 C: a SEARCH RETURN (SAVE) FLAGGED
@@ -191,13 +183,7 @@ import Testing
             let client = try await nodes.login(account)
             try await client.append(Self.message("k1"))
             try await client.append(Self.message("k2"))
-            try await client.run(Self.selectInbox + """
-                S: * 2 EXISTS
-                S: * 2 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 3] Predicted next UID
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
+            try await client.run(Self.selectInbox(exists: 2, recent: 2) + """
                 C: a STORE 1 +FLAGS (Project)
                 S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project)
                 S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project \\*)] Flags permitted
@@ -257,13 +243,7 @@ import Testing
             let client = try await nodes.login(try await nodes.makeAccount())
             try await client.append(Self.message("h1", to: "\"Lead, Team\" <lead@example.test>"))
             try await client.append(Self.message("h2", to: "crew: a@example.test, b@example.test;"))
-            try await client.run(Self.selectInbox + """
-                S: * 2 EXISTS
-                S: * 2 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 3] Predicted next UID
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
+            try await client.run(Self.selectInbox(exists: 2, recent: 2) + """
                 C: a SEARCH HEADER To "\\"Lead, Team\\" <lead"
                 S: * SEARCH 1
                 S: a OK SEARCH completed
@@ -345,14 +325,7 @@ import Testing
             let writer = try await nodes.login(account, node: 1)
             try await writer.append(Self.message("c1"))
             let reader = try await nodes.login(account, node: 0)
-            try await reader.run(Self.selectInbox + """
-                S: * 1 EXISTS
-                S: * 1 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 2] Predicted next UID
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
-                """)
+            try await reader.run(Self.selectInbox(exists: 1, recent: 1))
             try await writer.run("""
                 C: w SELECT INBOX
                 S: * FLAGS (…)
