@@ -87,6 +87,7 @@ public enum Migrations {
         ]),
         Migration(version: 17, name: "keywords are one flag in any letter case", statements: KeywordCaseSchema.statements),
         Migration(version: 18, name: "stored IMAP structures carry the version of their reading", statements: StoredStructureSchema.statements),
+        Migration(version: 19, name: "the thread lookup by subject keeps the subject index", statements: SubjectLookupSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -59,7 +59,7 @@ import Testing
         ("by subject", """
             SELECT m.thread_id FROM messages m
             WHERE m.grant_id = $1 AND m.normalized_subject = ($2)[1] AND m.normalized_subject <> ''
-              AND m.internal_date BETWEEN 100 - 50 AND 100 + 50
+              AND m.internal_date <= ($2)[2]::bigint + ($2)[3]::bigint
             ORDER BY m.internal_date DESC, m.id LIMIT 1
             """, "messages_subject_latest", "normalized_subject ="),
         ("deleted", """
