@@ -68,6 +68,28 @@ struct MIMEParser {
         return part
     }
 
+    /// A part that is itself a multipart with its parent's boundary (RFC 2046 5.1.2 forbids it, some
+    /// senders do it) owns the delimiters up to its own close delimiter, as a reader that keeps a
+    /// stack of boundaries sees it: returns where the parent's search for its next delimiter goes
+    /// on, after that close delimiter line; nil for any other part.
+    func reusedBoundaryEnd(partAt start: Int, in body: Range<Int>, boundary: [UInt8]) -> Int? {
+        // The part's header ends at its blank line or, failing one, at the next delimiter.
+        let dashes = [ASCII.hyphen, ASCII.hyphen] + boundary
+        if body.upperBound - start >= dashes.count, bytes[start..<(start + dashes.count)].elementsEqual(dashes) { return nil }
+        let partEnd = bytes.firstIndex(of: [ASCII.lineFeed] + dashes, in: start..<body.upperBound) ?? body.upperBound
+        let header = HeaderScanner.scan(bytes, in: start..<partEnd, allowUnixFromLine: false,
+                                        fieldLimit: MIMELimits.maximumHeaderFieldCount)
+        guard let field = header.fields.first(where: { $0.hasName("Content-Type") }),
+              let type = ContentType.parse(HeaderScanner.unfold(bytes[field.valueRange])),
+              type.isMultipart, let inner = type.boundary, Array(inner.utf8) == boundary else { return nil }
+        let close = [ASCII.lineFeed, ASCII.hyphen, ASCII.hyphen] + boundary + [ASCII.hyphen, ASCII.hyphen]
+        let from = max(start, header.bodyRange.lowerBound - 1)
+        guard let found = bytes.firstIndex(of: close, in: from..<body.upperBound) else {
+            return body.upperBound
+        }
+        return bytes.endOfLine(from: found + close.count, limit: body.upperBound)
+    }
+
     /// The one part of a multipart that has none: empty, text/plain, at the end of the body.
     mutating func emptyChild(of part: MIMEPart, path: [Int], depth: Int) -> MIMEPart {
         let end = part.bodyRange.upperBound
@@ -164,7 +186,7 @@ struct MIMEParser {
            let kind = delimiterKind(at: body.lowerBound) {
             if kind.isClose { return [kind.lineEnd..<kind.lineEnd] }
             currentStart = kind.lineEnd
-            searchFrom = kind.lineEnd
+            searchFrom = reusedBoundaryEnd(partAt: kind.lineEnd, in: body, boundary: boundary) ?? kind.lineEnd
         }
         while searchFrom < body.upperBound,
               let found = bytes.firstIndex(of: needle, in: (searchFrom == body.lowerBound ? searchFrom : searchFrom - 1)..<body.upperBound) {
@@ -183,7 +205,7 @@ struct MIMEParser {
                 return ranges
             }
             currentStart = kind.lineEnd
-            searchFrom = kind.lineEnd
+            searchFrom = reusedBoundaryEnd(partAt: kind.lineEnd, in: body, boundary: boundary) ?? kind.lineEnd
             if ranges.count >= MIMELimits.maximumPartCount { return ranges }
         }
         guard let start = currentStart else { return nil }

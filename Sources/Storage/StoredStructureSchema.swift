@@ -3,8 +3,9 @@
 ///
 /// FETCH sends those from the stored row but cuts body sections from a fresh parse of the bytes,
 /// so when the reading changes (version 2: a header runs to its blank line, a multipart without
-/// delimiters keeps one empty part, a delimiter is any line that starts with it, a forwarded
-/// message carries its own envelope, NUL never reaches a literal) rows stored before would number
+/// delimiters keeps one empty part, a delimiter is any line that starts with it, a multipart that
+/// reuses its parent's boundary owns the delimiters up to its close, a forwarded message carries
+/// its own envelope, NUL never reaches a literal) rows stored before would number
 /// their parts differently from what BODY[n] now finds. Rows already stored are version 1; new
 /// rows take the column's default. `StoredStructureRefresher` renders the old ones again, found
 /// through a partial index that is empty once they are done.

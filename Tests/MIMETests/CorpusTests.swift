@@ -44,7 +44,11 @@ import Testing
         // "Content-Type: text" has no subtype: the RFC 2045 default applies.
         ("msg_14.txt", "text/plain"),
         // Inner and outer share one boundary: the inner multipart finds no delimiter of its own.
-        ("msg_15.txt", "multipart/mixed(multipart/alternative(text/plain),text/plain,text/html)"),
+        ("msg_15.txt", "multipart/mixed(multipart/alternative(text/plain,text/html),image/gif)"),
+        // Multiparts that reuse their parent's boundary own its delimiters up to their own close.
+        ("msg_39.txt", "multipart/mixed(multipart/mixed(multipart/alternative(application/octet-stream,application/octet-stream),"
+            + "multipart/alternative(application/octet-stream,application/octet-stream),"
+            + "multipart/alternative(application/octet-stream,application/octet-stream)),text/plain)"),
         ("msg_16.txt", "multipart/report(text/plain,message/delivery-status,message/rfc822[text/plain])"),
         ("msg_23.txt", "multipart/mixed(text/plain)"),
         ("msg_24.txt", "multipart/mixed(text/plain)"),

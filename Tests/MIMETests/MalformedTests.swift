@@ -23,6 +23,34 @@ import Testing
         #expect(message.string(message.bytes[message.root.children[1].headerRange]) == "more")
     }
 
+    /// A multipart that reuses its parent's boundary (RFC 2046 5.1.2 forbids it) owns the
+    /// delimiters up to its own close delimiter; the parent's parts go on after it.
+    @Test func aNestedMultipartReusingItsParentsBoundaryOwnsItsDelimiters() {
+        let message = Fixture.message("""
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+            Content-Type: multipart/alternative; boundary=b
+
+            --b
+
+            one
+            --b
+
+            two
+            --b--
+            --b
+
+            three
+            --b--
+
+            """)
+        #expect(Fixture.shape(message.root) == "multipart/mixed(multipart/alternative(text/plain,text/plain),text/plain)")
+        let inner = message.root.children[0].children
+        #expect(inner.map { message.string(message.rawBody(of: $0)) } == ["one", "two"])
+        #expect(message.string(message.rawBody(of: message.root.children[1])) == "three")
+    }
+
     /// Without a boundary parameter, or with no delimiter in the body, the body is all preamble:
     /// the part stays a multipart, with one empty text part.
     @Test(arguments: [
