@@ -27,16 +27,17 @@ extension IMAPSession {
     func synchronize(_ grant: Grant, force: Bool = false, allowExpunges: Bool = true) async throws -> [Response] {
         guard var mailbox = selected else { return [] }
         guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
-        selectedMailboxChanged = false
         // A session that takes \Recent flags claims them in the read that tells it of new mail;
         // a read whose changes may be left for later claims nothing (the claim follows on its own).
         let claiming = !mailbox.readOnly && !imap4rev2 && allowExpunges
         let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq,
                                                       claimingRecent: claiming)
-        if !allowExpunges, !changes.expunged.isEmpty {
+        // Only a message the client knows needs an EXPUNGE; one that came and went meanwhile does not.
+        if !allowExpunges, changes.expunged.contains(where: { mailbox.sequenceNumber(of: $0) != nil }) {
             selectedMailboxChanged = true
             return []
         }
+        selectedMailboxChanged = false
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let largestBefore = mailbox.largestUID
         let recentBefore = mailbox.recentCount

@@ -71,9 +71,31 @@ struct MIMEParser {
     /// A part that is itself a multipart with its parent's boundary (RFC 2046 5.1.2 forbids it, some
     /// senders do it) owns the delimiters up to its own close delimiter, as a reader that keeps a
     /// stack of boundaries sees it: returns where the parent's search for its next delimiter goes
-    /// on, after that close delimiter line; nil for any other part.
+    /// on, after that close delimiter line; nil for any other part. Parts inside it that reuse the
+    /// boundary again each own a close delimiter of their own.
     func reusedBoundaryEnd(partAt start: Int, in body: Range<Int>, boundary: [UInt8]) -> Int? {
-        // The part's header ends at its blank line or, failing one, at the next delimiter.
+        guard var searchFrom = bodyOfPartReusingBoundary(at: start, in: body, boundary: boundary) else { return nil }
+        let needle = [ASCII.lineFeed, ASCII.hyphen, ASCII.hyphen] + boundary
+        var depth = 1
+        searchFrom = max(start, searchFrom - 1)
+        while let found = bytes.firstIndex(of: needle, in: searchFrom..<body.upperBound) {
+            let afterBoundary = found + needle.count
+            let lineEnd = bytes.endOfLine(from: afterBoundary, limit: body.upperBound)
+            if afterBoundary + 1 < body.upperBound, bytes[afterBoundary] == ASCII.hyphen, bytes[afterBoundary + 1] == ASCII.hyphen {
+                depth -= 1
+                if depth == 0 { return lineEnd }
+            } else if bodyOfPartReusingBoundary(at: lineEnd, in: body, boundary: boundary) != nil {
+                depth += 1
+            }
+            searchFrom = max(found + 1, lineEnd - 1)
+        }
+        return body.upperBound
+    }
+
+    /// Where the body of the part at `start` begins, when its header declares a multipart with
+    /// `boundary`; nil otherwise. The header ends at its blank line or, failing one, at the next
+    /// delimiter, so a later part's header is never read as this one's.
+    func bodyOfPartReusingBoundary(at start: Int, in body: Range<Int>, boundary: [UInt8]) -> Int? {
         let dashes = [ASCII.hyphen, ASCII.hyphen] + boundary
         if body.upperBound - start >= dashes.count, bytes[start..<(start + dashes.count)].elementsEqual(dashes) { return nil }
         let partEnd = bytes.firstIndex(of: [ASCII.lineFeed] + dashes, in: start..<body.upperBound) ?? body.upperBound
@@ -82,12 +104,7 @@ struct MIMEParser {
         guard let field = header.fields.first(where: { $0.hasName("Content-Type") }),
               let type = ContentType.parse(HeaderScanner.unfold(bytes[field.valueRange])),
               type.isMultipart, let inner = type.boundary, Array(inner.utf8) == boundary else { return nil }
-        let close = [ASCII.lineFeed, ASCII.hyphen, ASCII.hyphen] + boundary + [ASCII.hyphen, ASCII.hyphen]
-        let from = max(start, header.bodyRange.lowerBound - 1)
-        guard let found = bytes.firstIndex(of: close, in: from..<body.upperBound) else {
-            return body.upperBound
-        }
-        return bytes.endOfLine(from: found + close.count, limit: body.upperBound)
+        return header.bodyRange.lowerBound
     }
 
     /// The one part of a multipart that has none: empty, text/plain, at the end of the body.

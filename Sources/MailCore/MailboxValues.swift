@@ -27,11 +27,16 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
             // A keyword is one flag in any letter case (as in `KeywordCaseSchema`): its first spelling
             // stays. Only two keywords or more can clash; system flags are canonical already.
             if kept.lazy.filter({ $0.utf8.first != UInt8(ascii: "\\") }).count > 1 {
-                var unique: [String] = []
-                unique.reserveCapacity(kept.count)
-                // A message has a handful of flags: comparing each pair allocates nothing.
-                for name in kept where !unique.contains(where: { Self.sameName($0, name) }) { unique.append(name) }
-                kept = unique
+                if kept.count <= 16 {
+                    var unique: [String] = []
+                    unique.reserveCapacity(kept.count)
+                    // A message has a handful of flags: comparing each pair allocates nothing.
+                    for name in kept where !unique.contains(where: { Self.sameName($0, name) }) { unique.append(name) }
+                    kept = unique
+                } else {
+                    var seen = Set<String>()
+                    kept = kept.filter { seen.insert(Self.foldedName($0)).inserted }
+                }
             }
             kept.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             var unique = [kept[0]]
@@ -64,7 +69,9 @@ public struct MessageFlags: Hashable, Sendable, ExpressibleByArrayLiteral, Custo
     public func union(_ other: MessageFlags) -> MessageFlags { MessageFlags(names + other.names) }
     /// Removes every spelling of the names in `other` (a keyword is one flag in any letter case).
     public func subtracting(_ other: MessageFlags) -> MessageFlags {
-        MessageFlags(names.filter { name in !other.names.contains { Self.sameName($0, name) } })
+        guard other.names.count > 16 else { return MessageFlags(names.filter { name in !other.names.contains { Self.sameName($0, name) } }) }
+        let removed = Set(other.names.map(Self.foldedName))
+        return MessageFlags(names.filter { !removed.contains(Self.foldedName($0)) })
     }
 
     /// Whether two flag names are one flag: equal bytes once ASCII letters are folded (IMAP's

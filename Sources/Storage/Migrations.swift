@@ -86,8 +86,9 @@ public enum Migrations {
             compressWithLZ4(table: "outbound_messages", column: "raw", what: "queued message bytes"),
         ]),
         Migration(version: 17, name: "keywords are one flag in any letter case", statements: KeywordCaseSchema.statements),
-        Migration(version: 18, name: "stored IMAP structures carry the version of their reading", statements: StoredStructureSchema.statements),
-        Migration(version: 19, name: "the thread lookup by subject keeps the subject index", statements: SubjectLookupSchema.statements),
+        Migration(version: 18, name: "stored IMAP structures carry the version of their reading", statements: StoredStructureSchema.column),
+        Migration(version: 19, name: "stored IMAP structures to render again found by index", statements: StoredStructureSchema.index),
+        Migration(version: 20, name: "the thread lookup by subject keeps the subject index", statements: SubjectLookupSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -1,4 +1,4 @@
-/// Migration version 18: every stored message says which version of the MIME reading rendered its
+/// Migration versions 18 and 19: every stored message says which version of the MIME reading rendered its
 /// IMAP structures (`envelope`, `body_structure`, `body`).
 ///
 /// FETCH sends those from the stored row but cuts body sections from a fresh parse of the bytes,
@@ -14,9 +14,16 @@ enum StoredStructureSchema {
     /// migration that sets the new default and a partial index for the rows below it.
     static let currentVersion = 2
 
-    static let statements: [String] = [
+    /// Version 18: the column. Adding it with a constant default rewrites no row, so the table's
+    /// exclusive lock is held only for a moment.
+    static let column: [String] = [
         "ALTER TABLE message_contents ADD COLUMN structure_version smallint NOT NULL DEFAULT 1",
         "ALTER TABLE message_contents ALTER COLUMN structure_version SET DEFAULT \(currentVersion)",
+    ]
+
+    /// Version 19, a migration of its own so that building it over every row holds only the lock an
+    /// index build takes (writes wait, reads go on), not the column's.
+    static let index: [String] = [
         "CREATE INDEX message_contents_stale_structure ON message_contents (grant_id, digest) WHERE structure_version < \(currentVersion)",
     ]
 }

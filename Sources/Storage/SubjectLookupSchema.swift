@@ -1,4 +1,4 @@
-/// Migration version 19: the thread lookup by subject is served by the subject index whatever the
+/// Migration version 20: the thread lookup by subject is served by the subject index whatever the
 /// statistics say.
 ///
 /// With a window on both sides of the date, a generic plan could not tell the subject index from

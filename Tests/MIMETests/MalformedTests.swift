@@ -49,6 +49,31 @@ import Testing
         let inner = message.root.children[0].children
         #expect(inner.map { message.string(message.rawBody(of: $0)) } == ["one", "two"])
         #expect(message.string(message.rawBody(of: message.root.children[1])) == "three")
+        // Three levels on one boundary: each close delimiter ends the innermost open level.
+        let deep = Fixture.message("""
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+            Content-Type: multipart/alternative; boundary=b
+
+            --b
+
+            one
+            --b--
+            --b
+
+            two
+            --b--
+            --b
+
+            three
+            --b--
+
+            """)
+        #expect(Fixture.shape(deep.root) == "multipart/mixed(multipart/mixed(multipart/alternative(text/plain),text/plain),text/plain)")
     }
 
     /// Without a boundary parameter, or with no delimiter in the body, the body is all preamble:
