@@ -107,9 +107,18 @@ extension IMAPSession {
         // `synchronize`): answered from its own map, as a server answers them from its index. Not
         // while changes it could not take yet (they hold an expunge) wait: then the store answers.
         let mapIsCurrent = !selectedMailboxChanged
-        if mapIsCurrent, attributes.allSatisfy({ $0 == .uid || $0 == .flags }) {
+        if attributes.allSatisfy({ $0 == .uid || $0 == .flags }) {
+            // While changes wait, flags come from the store; a message expunged meanwhile still
+            // exists for this session until it is told (RFC 2180 4.1.3), with the flags it knew.
+            var stored: [Int64: MessageFlags] = [:]
+            if !mapIsCurrent {
+                for message in try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids),
+                                                             includeRaw: false) {
+                    stored[message.uid] = message.flags
+                }
+            }
             return uids.compactMap { uid in
-                guard let number = mailbox.sequenceNumber(of: uid), let flags = mailbox.flags(of: uid) else { return nil }
+                guard let number = mailbox.sequenceNumber(of: uid), let flags = stored[uid] ?? mailbox.flags(of: uid) else { return nil }
                 let values: [FetchValue] = attributes.map { $0 == .uid ? .uid(UInt32(truncatingIfNeeded: uid)) : .flags(mailbox.fetchFlags(flags, uid: uid)) }
                 return .untagged(.fetch(number, values))
             }

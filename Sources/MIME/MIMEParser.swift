@@ -93,15 +93,17 @@ struct MIMEParser {
     }
 
     /// Where the body of the part at `start` begins, when its header declares a multipart with
-    /// `boundary`; nil otherwise. The header ends at its blank line or, failing one, at the next
-    /// delimiter, so a later part's header is never read as this one's.
+    /// `boundary`; nil otherwise. A part whose header reaches a delimiter (it has no blank line)
+    /// has no body of its own, and a later part's header is never read as this one's.
     func bodyOfPartReusingBoundary(at start: Int, in body: Range<Int>, boundary: [UInt8]) -> Int? {
         let dashes = [ASCII.hyphen, ASCII.hyphen] + boundary
         if body.upperBound - start >= dashes.count, bytes[start..<(start + dashes.count)].elementsEqual(dashes) { return nil }
-        let partEnd = bytes.firstIndex(of: [ASCII.lineFeed] + dashes, in: start..<body.upperBound) ?? body.upperBound
-        let header = HeaderScanner.scan(bytes, in: start..<partEnd, allowUnixFromLine: false,
+        // Scanning to the part's end first would read every part's body twice (a 25 MB attachment
+        // doubled the parse): the header is read to its blank line, then checked for a delimiter.
+        let header = HeaderScanner.scan(bytes, in: start..<body.upperBound, allowUnixFromLine: false,
                                         fieldLimit: MIMELimits.maximumHeaderFieldCount)
-        guard let field = header.fields.first(where: { $0.hasName("Content-Type") }),
+        guard bytes.firstIndex(of: [ASCII.lineFeed] + dashes, in: header.headerRange) == nil,
+              let field = header.fields.first(where: { $0.hasName("Content-Type") }),
               let type = ContentType.parse(HeaderScanner.unfold(bytes[field.valueRange])),
               type.isMultipart, let inner = type.boundary, Array(inner.utf8) == boundary else { return nil }
         return header.bodyRange.lowerBound
