@@ -4,34 +4,17 @@ import Logging
 import MIME
 import MailCore
 
-/// One IMAP connection's session: the RFC 9051 state machine (not authenticated, authenticated,
-/// selected, logout), driven by parsed input and by news from the cluster, one event at a time.
+/// One IMAP connection's session. Its decisions (connection state, IDLE, timers, which work each
+/// event calls for) are `SessionMachine`'s; this class performs what the machine asks for: it
+/// writes answers, reads and writes the store, and keeps the selected mailbox's state.
 final class IMAPSession {
-    enum State {
-        case notAuthenticated
-        case authenticated(Grant)
-        case logout
-    }
-
-    /// What the next input is expected to be, besides a command.
-    private enum Pending {
-        case none
-        case idle(tag: String, since: ContinuousClock.Instant, lastKeepalive: ContinuousClock.Instant)
-        case authenticate(tag: String)
-    }
-
     let context: IMAPServerContext
     private let connection: IMAPConnection
     private let eventSink: AsyncStream<SessionEvent>.Continuation
+    private var machine: SessionMachine
     private var listenerToken: Int?
     /// Set once the connection is relayed to the grant's home region.
     private var handedOff = false
-    /// The server ended an IDLE: the client's DONE may still be on its way.
-    private var lateDoneExpected = false
-    private var lastPoll: ContinuousClock.Instant
-    /// Set when the grant's credentials changed after this session logged in.
-    private var credentialsRevoked = false
-    private var lastCredentialsCheck: ContinuousClock.Instant
     /// The mailbox of the selected state, nil otherwise.
     var selected: SelectedMailbox? {
         didSet { if selected?.folder.id != oldValue?.folder.id { selectedMailboxChanged = false } }
@@ -43,80 +26,98 @@ final class IMAPSession {
     /// messages of the same command (MULTIAPPEND).
     private var append: PendingAppend?
     private let connectionID: String
-    private var isTLS: Bool
-    private var state: State = .notAuthenticated
-    private var pending: Pending = .none
     private var encoder = ResponseEncoder()
     /// The client enabled IMAP4rev2 (RFC 9051): no `\Recent`, SEARCH answers in ESEARCH form, and
     /// mailbox names in UTF-8 both ways (RFC 9051 5.1, appendix E).
     private(set) var imap4rev2 = false
-    private var lastActivity: ContinuousClock.Instant
     private var logger: Logger
-    /// When this session last extended its connection slot (see `ConnectionSlots`).
-    private var lastSlotRenewal: ContinuousClock.Instant
+    /// When the input being answered arrived, for the command's duration.
+    private var inputArrived = ContinuousClock.now
 
     init(context: IMAPServerContext, connection: IMAPConnection, connectionID: String, eventSink: AsyncStream<SessionEvent>.Continuation) {
         self.context = context
         self.connection = connection
         self.eventSink = eventSink
         self.connectionID = connectionID
-        isTLS = connection.isTLS
-        let now = context.clock.now()
-        lastPoll = now
-        lastCredentialsCheck = now
-        lastActivity = now
-        lastSlotRenewal = now
+        let configuration = SessionMachine.Configuration(hostname: context.hostname, timers: context.timers,
+                                                         appendLimit: context.limits.maxAppendLiteralSize)
+        machine = SessionMachine(configuration: configuration, isTLS: connection.isTLS, now: context.clock.now())
         var logger = context.logger
         logger[metadataKey: "imap.connection"] = "\(connectionID)"
         logger[metadataKey: "client"] = "\(connection.remoteAddress)"
         self.logger = logger
     }
 
-    private var grant: Grant? {
-        if case .authenticated(let grant) = state { return grant }
-        return nil
-    }
-
-    private var capabilities: [String] { IMAPCapabilities.list(isTLS: isTLS, authenticated: grant != nil, appendLimit: context.limits.maxAppendLiteralSize) }
+    private var grant: Grant? { machine.grant }
 
     // MARK: - The loop
 
     func run(events: AsyncStream<SessionEvent>) async {
-        let greeting = Response.untagged(.ok(ResponseText(code: .capability(capabilities), text: "\(context.hostname) IMAP service ready")))
-        // Ask for input first: with implicit TLS the greeting cannot leave before the handshake,
-        // and the handshake needs the socket to be read.
-        connection.requestNext()
-        guard (try? await connection.write(greeting, encoder: encoder)) != nil else {
-            await end()
-            return
-        }
-        let this = Unchecked(session: self)
-        for await event in events {
-            // Most ticks find no timer due; deciding that here spares the session a child task.
-            if case .tick = event, !hasTimerWork(at: context.clock.now()) { continue }
-            // Each event is handled in a child task. A task keeps the memory of the deepest call
-            // stack it ever reached until it ends, and a session may sit in IDLE for hours after a
-            // FETCH or an APPEND went deep; the child's memory goes back when the event is done.
-            // Events stay one at a time: this loop waits for each child before taking the next.
-            async let handled = this.session.handleOrEnd(event)
-            if !(await handled) { break }
+        if await perform(machine.receive(.started, at: context.clock.now())) {
+            for await event in events {
+                if case .input = event { inputArrived = .now }
+                let input = machineInput(event)
+                guard await perform(machine.receive(input, at: context.clock.now())) else { break }
+            }
         }
         await end()
     }
 
-    /// Hands the session to the child task of one event. The loop in `run` awaits that child
-    /// before it touches the session again, so the session is never used by two tasks at once.
+    private func machineInput(_ event: SessionEvent) -> SessionMachine.Input {
+        switch event {
+        case .input(let result): .parsed(result)
+        case .closed: .closed
+        case .mailboxChanged(let folderID, let modseq): .mailboxChanged(folderID: folderID, modseq: modseq)
+        case .credentialsChanged: .credentialsChanged
+        case .tick: .tick(SessionMachine.TickFacts(busHealthy: context.events.isHealthy, hasSelection: selected != nil))
+        case .shutdown: .shutdown
+        }
+    }
+
+    /// Performs the machine's actions in order, feeding each effect's outcome back to it.
+    /// Returns false when the connection must end.
+    private func perform(_ actions: [SessionMachine.Action]) async -> Bool {
+        var queue = actions[...]
+        while let action = queue.popFirst() {
+            switch action {
+            case .requestNext(let mode):
+                connection.requestNext(mode: mode)
+            case .write(let responses):
+                guard (try? await send(responses)) != nil else { return false }
+            case .noteMailboxChange(let folderID, let modseq):
+                if let selected, folderID == nil || folderID == selected.folder.id, (modseq ?? .max) > selected.knownModseq {
+                    selectedMailboxChanged = true
+                }
+            case .abandonAppend(let tag):
+                if let appending = append, appending.tag == tag { append = nil }
+            case .count(let metric):
+                count(metric)
+            case .end:
+                return false
+            case .effect(let effect):
+                // Each effect runs in a child task. A task keeps the memory of the deepest call
+                // stack it ever reached until it ends, and a session may sit in IDLE for hours
+                // after a FETCH or an APPEND went deep; the child's memory goes back when it is done.
+                let this = Unchecked(session: self)
+                async let outcome = this.session.outcome(of: effect)
+                queue = machine.receive(.finished(await outcome), at: context.clock.now())[...]
+            }
+        }
+        return true
+    }
+
+    /// Hands the session to the child task of one effect. `perform` awaits that child before it
+    /// touches the session again, so the session is never used by two tasks at once.
     private struct Unchecked: @unchecked Sendable {
         let session: IMAPSession
     }
 
-    /// Returns false when the connection must end.
-    private func handleOrEnd(_ event: SessionEvent) async -> Bool {
-        do {
-            return try await handle(event)
-        } catch {
-            logger.debug("connection ended", metadata: ["error": "\(error)"])
-            return false
+    private func count(_ metric: SessionMachine.Metric) {
+        switch metric {
+        case .idleStarted: IMAPMetrics.idleSessions.increment()
+        case .idleEnded: IMAPMetrics.idleSessions.decrement()
+        case .pushes(let count): IMAPMetrics.pushes.increment(by: Int64(count))
+        case .command(let name, let outcome): IMAPMetrics.command(name, outcome: outcome, duration: .now - inputArrived)
         }
     }
 
@@ -131,139 +132,8 @@ final class IMAPSession {
         if let grant {
             await context.slots.release(grant: grant.id, connection: connectionID)
         }
-        if case .idle = pending { IMAPMetrics.idleSessions.decrement() }
-        state = .logout
+        if machine.isIdling { IMAPMetrics.idleSessions.decrement() }
         await connection.close()
-    }
-
-    /// Returns false when the connection must end.
-    private func handle(_ event: SessionEvent) async throws -> Bool {
-        switch event {
-        case .closed:
-            return false
-        case .tick:
-            return try await checkTimers()
-        case .mailboxChanged(let folderID, let modseq):
-            if let selected, folderID == nil || folderID == selected.folder.id, (modseq ?? .max) > selected.knownModseq {
-                selectedMailboxChanged = true
-            }
-            // Pushed at once during IDLE; otherwise reported at the end of the next command.
-            if case .idle = pending, let grant {
-                let updates = try await synchronize(grant)
-                if !updates.isEmpty {
-                    IMAPMetrics.pushes.increment(by: Int64(updates.count))
-                    try await send(updates)
-                }
-            }
-            return true
-        case .shutdown:
-            try await connection.write(.untagged(.bye(ResponseText(code: .unavailable, text: "This node is shutting down; reconnect"))), encoder: encoder)
-            return false
-        case .credentialsChanged:
-            // IDLE sessions end at once; others fail their next command (see `execute`).
-            credentialsRevoked = true
-            if case .idle = pending {
-                try await connection.write(.untagged(.bye(ResponseText(code: .authenticationFailed, text: "Credentials changed; log in again"))), encoder: encoder)
-                return false
-            }
-            return true
-        case .input(let result):
-            lastActivity = context.clock.now()
-            return try await handleInput(result)
-        }
-    }
-
-    private var parserMode: CommandParser.Mode {
-        switch pending {
-        case .none: .command
-        case .idle: .idle
-        case .authenticate: .authenticate
-        }
-    }
-
-    /// Whether `checkTimers` has anything to do at `now`: the same conditions, in the same order.
-    private func hasTimerWork(at now: ContinuousClock.Instant) -> Bool {
-        if grant != nil, now - lastSlotRenewal >= ConnectionSlots.renewInterval { return true }
-        if grant != nil, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) { return true }
-        switch pending {
-        case .idle(_, let since, let lastKeepalive):
-            if now - since >= context.timers.maximumIDLE { return true }
-            if grant != nil, selected != nil, now - lastPoll >= idlePollInterval { return true }
-            return now - lastKeepalive >= context.timers.keepalive
-        default:
-            return now - lastActivity >= context.timers.idleOutsideIDLE
-        }
-    }
-
-    /// Reading the change log as well keeps IDLE complete when Redis announcements are lost:
-    /// every tick while the bus is unhealthy, now and then otherwise.
-    private var idlePollInterval: Duration { context.events.isHealthy ? .seconds(60) : context.timers.tick }
-
-    private func checkTimers() async throws -> Bool {
-        let now = context.clock.now()
-        if let grant, now - lastSlotRenewal >= ConnectionSlots.renewInterval {
-            lastSlotRenewal = now
-            await context.slots.renew(grant: grant.id, connection: connectionID)
-        }
-        if let grant, !credentialsRevoked, now - lastCredentialsCheck >= .seconds(30) {
-            lastCredentialsCheck = now
-            let grants = context.grants
-            if let current = try? await context.credentialChecks.grant(grant.id, now: now, read: { try await grants.grant(id: grant.id) }),
-               current.credentialsVersion == grant.credentialsVersion {
-                // unchanged
-            } else if (try? await context.grants.ping()) != nil {
-                return try await handle(.credentialsChanged)
-            }
-        }
-        switch pending {
-        case .idle(let tag, let since, let lastKeepalive):
-            if now - since >= context.timers.maximumIDLE {
-                // The seed: IDLE ends after 30 minutes with a response, and the client re-issues it.
-                // Back to command mode; a DONE the client sends before it sees the response is dropped.
-                pending = .none
-                lateDoneExpected = true
-                IMAPMetrics.idleSessions.decrement()
-                connection.requestNext(mode: .command)
-                try await connection.write(.tagged(TaggedResponse(tag: tag, state: .ok, "IDLE terminated after 30 minutes; re-issue IDLE")), encoder: encoder)
-                lastActivity = now
-                return true
-            }
-            if let grant, selected != nil, now - lastPoll >= idlePollInterval {
-                lastPoll = now
-                let updates = try await synchronize(grant, force: true)
-                if !updates.isEmpty {
-                    IMAPMetrics.pushes.increment(by: Int64(updates.count))
-                    try await send(updates)
-                }
-            }
-            if now - lastKeepalive >= context.timers.keepalive {
-                try await connection.write(.untagged(.ok(ResponseText(text: "Still here"))), encoder: encoder)
-                pending = .idle(tag: tag, since: since, lastKeepalive: now)
-            }
-            return true
-        default:
-            if now - lastActivity >= context.timers.idleOutsideIDLE {
-                try await connection.write(.untagged(.bye(ResponseText(text: "Autologout; idle for too long"))), encoder: encoder)
-                return false
-            }
-            return true
-        }
-    }
-
-    // MARK: - Input
-
-    /// Works out the answer to one input item, asks for the next item, then writes the answer.
-    /// Asking first matters: a write can wait on a TLS handshake, which needs the socket read.
-    private func handleInput(_ result: ParseResult) async throws -> Bool {
-        let started = ContinuousClock.now
-        let (responses, keepGoing, commandName) = await answer(result)
-        if handedOff { return false }
-        if keepGoing { connection.requestNext(mode: parserMode) }
-        if !responses.isEmpty { try await send(responses) }
-        if let commandName {
-            IMAPMetrics.command(commandName, outcome: responses.last.map(Self.outcome) ?? "none", duration: .now - started)
-        }
-        return keepGoing
     }
 
     /// Writes answers, first announcing any keyword they show the client for the first time.
@@ -276,114 +146,59 @@ final class IMAPSession {
         try await connection.write(responses, encoder: encoder)
     }
 
-    private func answer(_ result: ParseResult) async -> ([Response], Bool, String?) {
-        switch result {
-        case .command(let command):
-            lateDoneExpected = false
-            let (responses, keepGoing) = await execute(command)
-            return (responses, keepGoing, command.command.name)
-        case .error(let error):
-            if lateDoneExpected, error.tag?.uppercased() == "DONE" {
-                lateDoneExpected = false
-                return ([], true, nil)
+    // MARK: - Effects
+
+    private func outcome(of effect: SessionMachine.Effect) async -> SessionMachine.Outcome {
+        switch effect {
+        case .login(let tag, let account, let password):
+            return await login(tag: tag, account: account, password: password)
+        case .startTLS(let ok):
+            do {
+                try await connection.startTLS(ok: ok, encoder: encoder, context: context.tls)
+                return .tlsStarted
+            } catch {
+                return .failed
             }
-            // An APPEND rejected between two messages stores none of them (RFC 3502 6.3.11).
-            if let appending = append, appending.tag == error.tag { append = nil }
-            return (error.responses, !error.closeConnection, "INVALID")
-        case .idleDone:
-            guard case .idle(let tag, _, _) = pending else { return ([], true, nil) }
-            pending = .none
-            IMAPMetrics.idleSessions.decrement()
-            return ([.tagged(TaggedResponse(tag: tag, state: .ok, "IDLE terminated"))], true, nil)
-        case .authenticationResponse(let response):
-            guard case .authenticate(let tag) = pending else { return ([], true, nil) }
-            pending = .none
-            switch response {
-            case .cancel:
-                return ([.tagged(TaggedResponse(tag: tag, state: .bad, "AUTHENTICATE cancelled"))], true, "AUTHENTICATE")
-            case .data(let bytes):
-                return ([await authenticatePlain(tag: tag, bytes)], true, "AUTHENTICATE")
+        case .command(let tagged):
+            guard let grant else { return .failed }
+            return .answered(await execute(tagged, grant: grant), commandName: tagged.command.name)
+        case .append(let step):
+            let (responses, commandName) = await appendStep(step)
+            return .answered(responses, commandName: commandName)
+        case .synchronize(let force):
+            guard let grant else { return .synchronized([]) }
+            do {
+                return .synchronized(try await synchronize(grant, force: force))
+            } catch {
+                logger.debug("change log unreadable", metadata: ["error": "\(error)"])
+                return .synchronized(nil)
             }
-        case .needsContinuation:
-            return ([.continuation(.ready)], true, nil)
-        case .needsMoreData:
-            return ([], true, nil)
-        case .appendStart(let tag, let mailbox):
-            append = PendingAppend(tag: tag, mailbox: mailbox)
-            return ([], true, nil)
-        case .appendBeginMessage(let message):
-            return await beginAppendMessage(message)
-        case .appendData(var data):
-            if append?.failure == nil, let bytes = data.readBytes(length: data.readableBytes) { append?.bytes += bytes }
-            return ([], true, nil)
-        case .appendEndMessage:
-            await endAppendMessage()
-            return ([], true, nil)
-        case .appendFinish:
-            return (await finishAppend(), true, "APPEND")
+        case .renewSlot:
+            if let grant { await context.slots.renew(grant: grant.id, connection: connectionID) }
+            return .done
+        case .checkCredentials:
+            guard let grant else { return .credentials(.unknown) }
+            let grants = context.grants
+            if let current = try? await context.credentialChecks.grant(grant.id, now: context.clock.now(), read: { try await grants.grant(id: grant.id) }),
+               current.credentialsVersion == grant.credentialsVersion {
+                return .credentials(.unchanged)
+            }
+            // Changed, gone, or unreadable: only a store that answers can say it changed.
+            return (try? await context.grants.ping()) != nil ? .credentials(.changed) : .credentials(.unknown)
         }
     }
 
-    private static func outcome(_ response: Response) -> String {
-        if case .tagged(let tagged) = response { return tagged.state.rawValue.lowercased() }
-        return "bye"
-    }
-
-    // MARK: - Commands
-
-    private func execute(_ tagged: TaggedCommand) async -> ([Response], Bool) {
+    /// A command of the authenticated or selected state.
+    private func execute(_ tagged: TaggedCommand, grant: Grant) async -> [Response] {
         let tag = tagged.tag
         func ok(_ text: String, code: ResponseCode? = nil) -> Response { .tagged(TaggedResponse(tag: tag, state: .ok, code: code, text)) }
-        func no(_ text: String, code: ResponseCode? = nil) -> Response { .tagged(TaggedResponse(tag: tag, state: .no, code: code, text)) }
-        func bad(_ text: String) -> Response { .tagged(TaggedResponse(tag: tag, state: .bad, text)) }
-
-        // The grant's credentials changed since login: whatever the command, the session ends.
-        if credentialsRevoked, grant != nil, tagged.command != .logout {
-            return ([no("Credentials changed; log in again", code: .authenticationFailed),
-                     .untagged(.bye(ResponseText(text: "Credentials changed")))], false)
-        }
         switch tagged.command {
-        case .capability:
-            return ([.untagged(.capability(capabilities)), ok("CAPABILITY completed")], true)
         case .noop:
             // NOOP is how a client without IDLE polls (RFC 9051 6.1.2): report what changed.
-            guard let grant, selected != nil else { return ([ok("NOOP completed")], true) }
+            guard selected != nil else { return [ok("NOOP completed")] }
             let updates = (try? await synchronize(grant, force: true)) ?? []
-            return (updates + [ok("NOOP completed")], true)
-        case .logout:
-            return ([.untagged(.bye(ResponseText(text: "\(context.hostname) logging out"))), ok("LOGOUT completed")], false)
-        case .id:
-            let fields = [IDField("name", "mailnode"), IDField("vendor", "mailnode"), IDField("support-url", "https://\(context.hostname)")]
-            return ([.untagged(.id(fields)), ok("ID completed")], true)
-        case .startTLS:
-            guard !isTLS else { return ([bad("TLS is already active")], true) }
-            guard grant == nil else { return ([bad("STARTTLS is only allowed before login")], true) }
-            do {
-                try await connection.startTLS(ok: ok("Begin TLS negotiation now"), encoder: encoder, context: context.tls)
-                isTLS = true
-                return ([], true)
-            } catch {
-                return ([], false)
-            }
-        case .login(let username, let password):
-            guard grant == nil else { return ([bad("Already authenticated")], true) }
-            guard isTLS else { return ([no("LOGIN is disabled before STARTTLS", code: .privacyRequired)], true) }
-            return ([await login(tag: tag, account: username, password: password)], true)
-        case .authenticate(let mechanism, let initialResponse):
-            guard grant == nil else { return ([bad("Already authenticated")], true) }
-            guard mechanism.uppercased() == "PLAIN" else { return ([no("Unsupported authentication mechanism", code: .cannot)], true) }
-            guard isTLS else { return ([no("Authentication is disabled before STARTTLS", code: .privacyRequired)], true) }
-            switch initialResponse {
-            case .some(.data(let bytes)):
-                return ([await authenticatePlain(tag: tag, bytes)], true)
-            case .some(.empty):
-                return ([await authenticatePlain(tag: tag, [])], true)
-            case .none:
-                pending = .authenticate(tag: tag)
-                return ([.continuation(.challenge([]))], true)
-            }
+            return updates + [ok("NOOP completed")]
         case .enable(let names):
-            guard grant != nil else { return ([bad("ENABLE requires authentication")], true) }
             // RFC 5161 3.1: the answer lists what this command enabled; unknown names are ignored.
             var enabled: [String] = []
             if !imap4rev2, names.contains(where: { $0.uppercased() == "IMAP4REV2" }) {
@@ -394,20 +209,11 @@ final class IMAPSession {
                 selected?.forgetRecent()
                 enabled.append("IMAP4rev2")
             }
-            return ([.untagged(.enabled(enabled)), ok("ENABLE completed")], true)
+            return [.untagged(.enabled(enabled)), ok("ENABLE completed")]
         case .namespace:
-            guard grant != nil else { return ([bad("NAMESPACE requires authentication")], true) }
-            return ([.untagged(.namespace(personal: [NamespaceDescription(prefix: "", delimiter: "/")], otherUsers: [], shared: [])),
-                     ok("NAMESPACE completed")], true)
-        case .idle:
-            guard grant != nil else { return ([bad("IDLE requires authentication")], true) }
-            let now = context.clock.now()
-            pending = .idle(tag: tag, since: now, lastKeepalive: now)
-            IMAPMetrics.idleSessions.increment()
-            let updates = selected == nil ? [] : ((try? await synchronize(grant!, force: true)) ?? [])
-            return ([.continuation(.text(ResponseText(text: "idling")))] + updates, true)
+            return [.untagged(.namespace(personal: [NamespaceDescription(prefix: "", delimiter: "/")], otherUsers: [], shared: [])),
+                    ok("NAMESPACE completed")]
         default:
-            guard let grant else { return ([bad("\(tagged.command.name) requires authentication")], true) }
             do {
                 // FETCH, STORE and SEARCH by sequence number may not report expunges (RFC 9051
                 // 7.4.1), but they answer from the mailbox as it is now: other sessions' flag
@@ -426,55 +232,39 @@ final class IMAPSession {
                     let updates = try await synchronize(grant)
                     if let last = responses.popLast() { responses += updates + [last] }
                 }
-                return (responses, true)
+                return responses
             } catch let error as IMAPCommandError {
-                return ([error.response(tag: tag)], true)
+                return [error.response(tag: tag)]
             } catch let error as MailStoreError {
-                return ([IMAPCommandError(error).response(tag: tag)], true)
+                return [IMAPCommandError(error).response(tag: tag)]
             } catch {
                 logger.error("IMAP command failed", metadata: ["command": "\(tagged.command.name)", "error": "\(error)"])
-                return ([no("Server error; try again", code: .serverBug)], true)
+                return [.tagged(TaggedResponse(tag: tag, state: .no, code: .serverBug, "Server error; try again"))]
             }
         }
     }
 
-    /// RFC 4616: `[authzid] NUL authcid NUL passwd`.
-    private func authenticatePlain(tag: String, _ bytes: [UInt8]) async -> Response {
-        let parts = bytes.split(separator: 0, omittingEmptySubsequences: false)
-        guard parts.count == 3 else {
-            return .tagged(TaggedResponse(tag: tag, state: .bad, "Malformed PLAIN response"))
-        }
-        let authorizationID = String(decoding: parts[0], as: UTF8.self)
-        let account = String(decoding: parts[1], as: UTF8.self)
-        let password = String(decoding: parts[2], as: UTF8.self)
-        if !authorizationID.isEmpty && authorizationID.lowercased() != account.lowercased() {
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .authorizationFailed, "Cannot act as another user"))
-        }
-        return await login(tag: tag, account: account, password: password)
-    }
-
-    private func login(tag: String, account: String, password: String) async -> Response {
+    private func login(tag: String, account: String, password: String) async -> SessionMachine.Outcome {
         let client = await connection.clientAddress()
         if client != connection.remoteAddress { logger[metadataKey: "client"] = "\(client)" }
         let outcome = await IMAPAuthenticator(context: context).authenticate(account: account, password: password, from: client)
         switch outcome {
         case .failure:
             logger.notice("IMAP login failed", metadata: ["account": "\(account)"])
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .authenticationFailed, "Authentication failed"))
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .authenticationFailed, "Authentication failed")))
         case .unavailable:
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Authentication is temporarily unavailable; try again"))
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Authentication is temporarily unavailable; try again")))
         case .elsewhere(let home):
             return await relay(tag: tag, account: account, password: password, to: home)
         case .success(let grant):
             switch await context.slots.acquire(grant: grant.id, connection: connectionID) {
             case .full:
                 IMAPMetrics.limitRefusal("imap_connections_per_grant")
-                return .tagged(TaggedResponse(tag: tag, state: .no, code: .limit,
-                                              "Too many connections for this account (at most \(context.slots.limit))"))
+                return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .limit,
+                                                            "Too many connections for this account (at most \(context.slots.limit))")))
             case .acquired, .unchecked:
                 break
             }
-            state = .authenticated(grant)
             IMAPMetrics.connections(state: "authenticated").increment()
             let sink = eventSink
             listenerToken = context.events.listen(grant: grant.id) { event in
@@ -485,8 +275,7 @@ final class IMAPSession {
             }
             logger[metadataKey: "grant_id"] = "\(grant.id)"
             logger.info("IMAP login")
-            lastSlotRenewal = context.clock.now()
-            return .tagged(TaggedResponse(tag: tag, state: .ok, code: .capability(capabilities), "Logged in"))
+            return .loggedIn(grant)
         }
     }
 
@@ -575,8 +364,29 @@ final class IMAPSession {
 
     // MARK: - APPEND
 
-    private func beginAppendMessage(_ message: AppendMessage) async -> ([Response], Bool, String?) {
-        guard var pending = append else { return ([], true, nil) }
+    /// One step of an APPEND; the command name comes with the answer that completes it.
+    private func appendStep(_ step: ParseResult) async -> ([Response], String?) {
+        switch step {
+        case .appendStart(let tag, let mailbox):
+            append = PendingAppend(tag: tag, mailbox: mailbox)
+            return ([], nil)
+        case .appendBeginMessage(let message):
+            return await beginAppendMessage(message)
+        case .appendData(var data):
+            if append?.failure == nil, let bytes = data.readBytes(length: data.readableBytes) { append?.bytes += bytes }
+            return ([], nil)
+        case .appendEndMessage:
+            await endAppendMessage()
+            return ([], nil)
+        case .appendFinish:
+            return (await finishAppend(), "APPEND")
+        default:
+            return ([], nil)
+        }
+    }
+
+    private func beginAppendMessage(_ message: AppendMessage) async -> ([Response], String?) {
+        guard var pending = append else { return ([], nil) }
         guard let grant else {
             pending.failure = IMAPCommandError(.bad, "APPEND requires authentication")
             return await refuseAppend(pending, isSynchronizing: message.isSynchronizing)
@@ -597,17 +407,17 @@ final class IMAPSession {
         pending.bytes = []
         pending.bytes.reserveCapacity(message.size)
         append = pending
-        return ([], true, nil)
+        return ([], nil)
     }
 
     /// A synchronizing literal is refused before the client sends it; a LITERAL+ one is read and dropped.
-    private func refuseAppend(_ pending: PendingAppend, isSynchronizing: Bool) async -> ([Response], Bool, String?) {
+    private func refuseAppend(_ pending: PendingAppend, isSynchronizing: Bool) async -> ([Response], String?) {
         if isSynchronizing, await connection.rejectPendingLiteral() {
             append = nil
-            return ([(pending.failure ?? IMAPCommandError(.no, "APPEND failed")).response(tag: pending.tag)], true, "APPEND")
+            return ([(pending.failure ?? IMAPCommandError(.no, "APPEND failed")).response(tag: pending.tag)], "APPEND")
         }
         append = pending
-        return ([], true, nil)
+        return ([], nil)
     }
 
     /// MULTIAPPEND is atomic (RFC 3502 6.3.11): the messages are held until the command ends and
@@ -664,18 +474,18 @@ final class IMAPSession {
 extension IMAPSession {
     /// The grant lives in another region: log in on a live node there and relay the rest of the
     /// connection to it, so that the session runs where the grant's data is.
-    func relay(tag: String, account: String, password: String, to home: Region) async -> Response {
+    func relay(tag: String, account: String, password: String, to home: Region) async -> SessionMachine.Outcome {
         guard let registry = context.registries[home] else {
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Region \(home) is not reachable from this node"))
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Region \(home) is not reachable from this node")))
         }
         let upstream = IMAPUpstreamLogin(registry: registry, tls: context.upstreamTLS)
         switch await upstream.login(account: account, password: password, group: connection.channel.eventLoop) {
         case .refused:
             IMAPMetrics.authFailure(reason: "password")
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .authenticationFailed, "Authentication failed"))
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .authenticationFailed, "Authentication failed")))
         case .unavailable(let why):
             logger.warning("cannot relay to the home region", metadata: ["region": "\(home)", "reason": "\(why)"])
-            return .tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "The account's region is unavailable; try again"))
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "The account's region is unavailable; try again")))
         case .authenticated(let channel, _):
             do {
                 try await connection.write(.tagged(TaggedResponse(tag: tag, state: .ok, "Logged in (served in region \(home))")), encoder: encoder)
@@ -689,7 +499,7 @@ extension IMAPSession {
                 await connection.close()
                 handedOff = true
             }
-            return .tagged(TaggedResponse(tag: tag, state: .ok, "relayed"))
+            return .handedOff
         }
     }
 }

@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    /// A session gives back what it holds when it ends: its connection slot and its listener.
+    @Test func logoutReleasesTheConnectionSlot() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let slots = nodes.contexts[0].slots
+            let account = try await nodes.makeAccount()
+            let key = "conn:\(slots.surface):\(account.grant.id.rawValue)"
+            let client = try await nodes.login(account)
+            #expect(try await slots.redis.send(["ZCARD", key]) == .integer(1))
+            try await client.run("""
+                C: z LOGOUT
+                S: * BYE …
+                S: z OK LOGOUT completed
+                """)
+            try await client.ended()
+            #expect(try await slots.redis.send(["ZCARD", key]) == .integer(0))
+        }
+    }
+
     @Test func idleSendsKeepalivesAndEndsAfterItsLimit() async throws {
         try await IMAPTestNodes.with { nodes in
             let timers = nodes.contexts[0].timers
