@@ -86,6 +86,8 @@ extension IMAPSession {
 
     func status(_ grant: Grant, _ mailbox: MailboxName, _ attributes: [StatusAttribute]) async throws -> [Response] {
         let folder = try await lookUpFolder(grant, mailbox)
+        // Asking for HIGHESTMODSEQ turns CONDSTORE on (RFC 7162 3.1).
+        let news = attributes.contains(.highestModSeq) ? beginCondstore() : []
         var values: [StatusValue] = []
         for attribute in attributes {
             switch attribute {
@@ -109,10 +111,22 @@ extension IMAPSession {
             case .size: values.append(StatusValue(.size, UInt64(folder.sizeBytes)))
             }
         }
-        return [.untagged(.status(mailbox, values))]
+        return news + [.untagged(.status(mailbox, values))]
     }
 
-    func select(_ grant: Grant, _ mailbox: MailboxName, readOnly: Bool, tag: String) async throws -> [Response] {
+    func select(_ grant: Grant, _ mailbox: MailboxName, _ parameters: [SelectParameter], readOnly: Bool, tag: String) async throws -> [Response] {
+        var resynchronization: QResyncParameter?
+        for parameter in parameters {
+            switch parameter {
+            case .condStore:
+                condstore = true
+            case .qResync(let known):
+                guard qresync else { throw IMAPCommandError(.bad, "QRESYNC must be enabled first (ENABLE QRESYNC)") }
+                resynchronization = known
+            case .other(let name):
+                throw IMAPCommandError(.bad, "Unknown SELECT parameter \(name)")
+            }
+        }
         // A failed SELECT leaves no mailbox selected (RFC 9051 6.3.2); a successful one first closes the previous.
         let requestedName = mailbox
         var responses: [Response] = []
@@ -144,12 +158,17 @@ extension IMAPSession {
         responses += [
             .untagged(.ok(ResponseText(code: .uidValidity(UInt32(truncatingIfNeeded: snapshot.folder.uidValidity)), text: "UIDs valid"))),
             .untagged(.ok(ResponseText(code: .uidNext(UInt32(truncatingIfNeeded: snapshot.folder.uidNext)), text: "Predicted next UID"))),
+            // Every mailbox keeps modseqs, so every SELECT says the highest (RFC 7162 3.1.2.1).
+            Self.highestModseq(mailbox.knownModseq),
         ]
         if imap4rev2 {
             // RFC 9051 6.3.2: SELECT answers with the mailbox's LIST response; the UNSEEN code is gone.
             responses.append(.untagged(.list(MailboxListEntry(attributes: [], delimiter: MailFolder.hierarchyDelimiter, name: requestedName))))
         } else if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.isSeen }) {
             responses.append(.untagged(.ok(ResponseText(code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))))
+        }
+        if let resynchronization {
+            responses += try await quickResynchronization(grant, resynchronization, mailbox: mailbox, messages: snapshot.messages)
         }
         responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, code: readOnly ? .readOnly : .readWrite,
                                                 "\(readOnly ? "EXAMINE" : "SELECT") completed")))

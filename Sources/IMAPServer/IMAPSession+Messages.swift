@@ -41,7 +41,7 @@ extension IMAPSession {
         guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
         let largestBefore = mailbox.largestUID
         let recentBefore = mailbox.recentCount
-        let responses = mailbox.apply(changes)
+        let responses = mailbox.apply(changes, reporting: changeReporting)
         if mailbox.largestUID > largestBefore, !imap4rev2 {
             if claiming {
                 if let first = changes.firstClaimedRecent { mailbox.markRecent(from: first) }
@@ -59,7 +59,12 @@ extension IMAPSession {
         guard !imap4rev2 else { return responses }
         let exists = responses.firstIndex { if case .untagged(.exists) = $0 { true } else { false } }
         guard exists != nil || mailbox.recentCount != recentBefore else { return responses }
-        let lastExpunge = responses.lastIndex { if case .untagged(.expunge) = $0 { true } else { false } }
+        let lastExpunge = responses.lastIndex {
+            switch $0 {
+            case .untagged(.expunge), .untagged(.vanished(earlier: false, _)): true
+            default: false
+            }
+        }
         guard let anchor = exists ?? lastExpunge else { return responses }
         var output = responses
         output.insert(.untagged(.recent(UInt32(mailbox.recentCount))), at: anchor + 1)
@@ -93,10 +98,38 @@ extension IMAPSession {
 
     func fetch(_ grant: Grant, _ command: FetchCommand, byUID: Bool) async throws -> [Response] {
         var mailbox = try requireSelected()
+        var changedSince: Int64?
+        var reportsVanished = false
+        for modifier in command.modifiers {
+            switch modifier {
+            case .changedSince(let modseq): changedSince = Int64(clamping: modseq)
+            case .vanished: reportsVanished = true
+            }
+        }
+        if reportsVanished {
+            // RFC 7162 3.2.6: only UID FETCH, only with CHANGEDSINCE, only once QRESYNC is enabled.
+            guard byUID else { throw IMAPCommandError(.bad, "VANISHED is a modifier of UID FETCH only") }
+            guard qresync else { throw IMAPCommandError(.bad, "VANISHED needs QRESYNC enabled first (ENABLE QRESYNC)") }
+            guard changedSince != nil else { throw IMAPCommandError(.bad, "VANISHED needs CHANGEDSINCE") }
+        }
         let uids = try resolve(command.sequenceSet, byUID: byUID)
-        guard !uids.isEmpty else { return [] }
+        var early: [Response] = []
+        if changedSince != nil || command.attributes.contains(.modSeq) { early = beginCondstore() }
+        // The expunges come before any FETCH (RFC 7162 3.2.6).
+        if reportsVanished, let since = changedSince,
+           let vanished = try await vanishedEarlier(grant, in: mailbox, since: since, within: command.sequenceSet) {
+            early.append(vanished)
+        }
+        guard !uids.isEmpty else { return early }
+        return try await early + fetch(grant, command, uids: uids, mailbox: &mailbox, byUID: byUID, changedSince: changedSince)
+    }
+
+    private func fetch(_ grant: Grant, _ command: FetchCommand, uids: [Int64], mailbox: inout SelectedMailbox, byUID: Bool,
+                       changedSince: Int64?) async throws -> [Response] {
         var attributes = command.attributes
         if byUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        // CHANGEDSINCE implies MODSEQ (RFC 7162 3.1.4.1).
+        if changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         let needsRaw = attributes.contains { attribute in
             switch attribute {
             case .rfc822, .rfc822Header, .rfc822Text, .body, .binary, .binarySize: true
@@ -127,6 +160,7 @@ extension IMAPSession {
         let setsSeen = !mailbox.readOnly && attributes.contains(where: \.setsSeen)
         var messages = try await messagesToFetch(grant, uids, in: mailbox, needsRaw: needsRaw,
                                                  needsStoredState: setsSeen || attributes.contains(.modSeq) || !mapIsCurrent)
+        if let changedSince { messages.removeAll { $0.modseq <= changedSince } }
         // Reading a body without PEEK sets \Seen (RFC 9051 6.4.5), and the FETCH reports the new flags.
         if setsSeen {
             let unseen = messages.filter { !$0.flags.isSeen }.map(\.uid)
@@ -135,9 +169,19 @@ extension IMAPSession {
                                                                 operation: .add([MessageFlags.seen]), unchangedSince: nil)
                 mailbox.record(result.changed)
                 selected = mailbox
-                let updated = Dictionary(uniqueKeysWithValues: result.changed.map { ($0.uid, $0.flags) })
-                for index in messages.indices { if let flags = updated[messages[index].uid] { messages[index].flags = flags } }
+                let updated = Dictionary(uniqueKeysWithValues: result.changed.map { ($0.uid, $0) })
+                for index in messages.indices {
+                    if let state = updated[messages[index].uid] {
+                        messages[index].flags = state.flags
+                        messages[index].modseq = state.modseq
+                    }
+                }
                 if !attributes.contains(.flags) { attributes.append(.flags) }
+                // A flag change told to a client with CONDSTORE carries UID and MODSEQ (RFC 7162 3.2.4).
+                if condstore {
+                    if !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+                    if !attributes.contains(.modSeq) { attributes.append(.modSeq) }
+                }
             }
         }
         var responses: [Response] = []
@@ -257,31 +301,61 @@ extension IMAPSession {
 
     // MARK: STORE
 
-    func store(_ grant: Grant, _ command: StoreCommand, byUID: Bool) async throws -> [Response] {
+    func store(_ grant: Grant, _ command: StoreCommand, byUID: Bool, tag: String) async throws -> [Response] {
+        let name = byUID ? "UID STORE" : "STORE"
         var mailbox = try requireWritable()
         let uids = try resolve(command.sequenceSet, byUID: byUID)
-        guard !uids.isEmpty else { return [] }
+        var unchangedSince: Int64?
+        for modifier in command.modifiers {
+            if case .unchangedSince(let value) = modifier { unchangedSince = Int64(clamping: value) }
+        }
+        let early = unchangedSince == nil ? [] : beginCondstore()
+        guard !uids.isEmpty else { return early + [.tagged(TaggedResponse(tag: tag, state: .ok, "\(name) completed"))] }
         let flags = MessageFlags(imapFlags: command.flags.flags.map(mailbox.spelling(of:)))
         let operation: FlagOperation = switch command.flags.operation {
         case .add: .add(flags)
         case .remove: .remove(flags)
         case .replace: .replace(flags)
         }
-        var unchangedSince: Int64?
-        for modifier in command.modifiers {
-            if case .unchangedSince(let value) = modifier { unchangedSince = Int64(clamping: value) }
-        }
         let result = try await context.store.storeFlags(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids),
                                                         operation: operation, unchangedSince: unchangedSince)
         mailbox.record(result.changed)
-        selected = mailbox
-        guard !command.flags.silent else { return [] }
-        return result.changed.compactMap { state in
-            guard let number = mailbox.sequenceNumber(of: state.uid) else { return nil }
-            var values: [FetchValue] = [.flags(mailbox.fetchFlags(state.flags, uid: state.uid))]
-            if byUID { values.insert(.uid(UInt32(truncatingIfNeeded: state.uid)), at: 0) }
-            return .untagged(.fetch(number, values))
+        var reported = result.changed
+        if unchangedSince != nil {
+            // A message that passed the condition but already had the flags is still told, with its
+            // modseq, so the client knows where it stands (RFC 7162 3.1.3).
+            let settled = Set(result.changed.map(\.uid)).union(result.failedCondition)
+            let passed = uids.filter { !settled.contains($0) }
+            if !passed.isEmpty {
+                let current = try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: passed),
+                                                            includeRaw: false)
+                reported += current.map { MessageState(uid: $0.uid, messageID: $0.id, flags: $0.flags, modseq: $0.modseq) }
+                reported.sort { $0.uid < $1.uid }
+            }
         }
+        selected = mailbox
+        var responses = early
+        for state in reported {
+            guard let number = mailbox.sequenceNumber(of: state.uid) else { continue }
+            let uid = FetchValue.uid(UInt32(truncatingIfNeeded: state.uid))
+            let flags = FetchValue.flags(mailbox.fetchFlags(state.flags, uid: state.uid))
+            if condstore {
+                // With CONDSTORE every change is told, .SILENT or not, with UID and MODSEQ (RFC 7162
+                // 3.1.3, 3.2.4); .SILENT only leaves the flags out.
+                responses.append(.untagged(.fetch(number, command.flags.silent ? [uid, .modSeq(UInt64(max(state.modseq, 0)))]
+                                                                                : [uid, flags, .modSeq(UInt64(max(state.modseq, 0)))])))
+            } else if !command.flags.silent {
+                responses.append(.untagged(.fetch(number, byUID ? [uid, flags] : [flags])))
+            }
+        }
+        guard !result.failedCondition.isEmpty else {
+            return responses + [.tagged(TaggedResponse(tag: tag, state: .ok, "\(name) completed"))]
+        }
+        // RFC 7162 3.1.3: the messages left alone, by UID for UID STORE and by number otherwise.
+        let failed = result.failedCondition.compactMap { uid in
+            byUID ? UInt32(exactly: uid) : mailbox.sequenceNumber(of: uid)
+        }
+        return responses + [.tagged(TaggedResponse(tag: tag, state: .ok, code: .modified(.compact(failed)), "Conditional STORE failed"))]
     }
 
     // MARK: COPY, MOVE, EXPUNGE
@@ -308,17 +382,27 @@ extension IMAPSession {
         // RFC 6851: COPYUID comes untagged before the EXPUNGE responses.
         var responses: [Response] = [.untagged(.ok(ResponseText(code: code, text: "Moved")))]
         responses += try await synchronize(grant, force: true)
-        responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, "MOVE completed")))
+        // With QRESYNC, a MOVE that took messages away says the modseq the mailbox is now at (RFC 6851 4.4).
+        let highest: ResponseCode? = qresync && !mapping.sourceUIDs.isEmpty
+            ? .highestModSeq(UInt64(max(selected?.knownModseq ?? 0, 0))) : nil
+        responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, code: highest, "MOVE completed")))
         return responses
     }
 
     /// The seed: outside Trash the expunged messages move to Trash; in Trash they are deleted.
-    func expunge(_ grant: Grant, uids set: SequenceSet?) async throws -> [Response] {
+    func expunge(_ grant: Grant, uids set: SequenceSet?, tag: String, name: String) async throws -> [Response] {
+        let done = try await expunge(grant, uids: set)
+        // With QRESYNC, an expunge that removed messages says the modseq the mailbox is now at (RFC 7162 3.2.7).
+        let highest: ResponseCode? = qresync && done.removedAny ? .highestModSeq(UInt64(max(selected?.knownModseq ?? 0, 0))) : nil
+        return done.responses + [.tagged(TaggedResponse(tag: tag, state: .ok, code: highest, "\(name) completed"))]
+    }
+
+    private func expunge(_ grant: Grant, uids set: SequenceSet?) async throws -> (responses: [Response], removedAny: Bool) {
         let mailbox = try requireWritable()
         var uids: UIDSet?
         if let set {
             let resolved = mailbox.uids(forUIDSet: set)
-            guard !resolved.isEmpty else { return [] }
+            guard !resolved.isEmpty else { return ([], false) }
             uids = UIDSet(uids: resolved)
         }
         let result = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: uids)
@@ -329,11 +413,11 @@ extension IMAPSession {
             let recentBefore = current.recentCount
             let responses = current.apply(FolderChanges(
                 uidValidity: current.folder.uidValidity, uidNext: current.folder.uidNext, highestModseq: modseq,
-                added: [], changed: [], expunged: result.expunged))
+                added: [], changed: [], expunged: result.expunged), reporting: changeReporting)
             selected = current
-            return reportingRecent(responses, of: current, before: recentBefore)
+            return (reportingRecent(responses, of: current, before: recentBefore), !result.expunged.isEmpty)
         }
-        return try await synchronize(grant, force: true)
+        return (try await synchronize(grant, force: true), !result.expunged.isEmpty)
     }
 
     // MARK: APPEND

@@ -25,12 +25,15 @@ extension IMAPSession {
         if imap4rev2, SearchEvaluator.mentionsRecent(command.key) {
             throw IMAPCommandError(.bad, "RECENT, NEW and OLD are not search keys of IMAP4rev2")
         }
+        let withModseq = SearchEvaluator.mentionsModSeq(command.key)
+        let early = withModseq ? beginCondstore() : []
         let needsRaw = SearchEvaluator.needsRaw(command.key)
         let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
         let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID),
                                         savedResult: mailbox.savedSearch)
         var matches: [UInt32] = []
         var matchedUIDs: [UInt32] = []
+        var modseqs: [UInt32: Int64] = [:]
         for (index, message) in messages.enumerated() {
             // Tasks run on the event loops: a long search lets the other connections of its loop in.
             if index % 64 == 63 { await Task.yield() }
@@ -42,15 +45,23 @@ extension IMAPSession {
             if evaluator.matches(command.key, candidate) {
                 matches.append(byUID ? candidate.uid : number)
                 matchedUIDs.append(candidate.uid)
+                if withModseq { modseqs[byUID ? candidate.uid : number] = message.modseq }
             }
         }
         matches.sort()
         // IMAP4rev2 has no SEARCH response: a search without RETURN is answered as RETURN (ALL).
-        guard let options = command.returnOptions ?? (imap4rev2 ? [] : nil) else { return [.untagged(.search(matches, modSeq: nil))] }
+        // RFC 7162 3.1.5: with MODSEQ in the key, a non-empty answer ends with the highest modseq found.
+        func highest(of found: [UInt32]) -> UInt64? {
+            guard withModseq, let top = found.compactMap({ modseqs[$0] }).max() else { return nil }
+            return UInt64(max(top, 0))
+        }
+        guard let options = command.returnOptions ?? (imap4rev2 ? [] : nil) else {
+            return early + [.untagged(.search(matches, modSeq: highest(of: matches)))]
+        }
         if options.contains(.save) {
             selected?.savedSearch = Self.savedResult(matchedUIDs.sorted(), options: options)
             // SAVE alone answers with nothing but the tagged OK (RFC 5182 2.4).
-            if options.allSatisfy({ $0 == .save }) { return [] }
+            if options.allSatisfy({ $0 == .save }) { return early }
         }
         let wanted = options.isEmpty ? [SearchReturnOption.all] : options
         var result = ESearchResponse(tag: tag, uid: byUID)
@@ -58,7 +69,11 @@ extension IMAPSession {
         if wanted.contains(.max) { result.max = matches.last }
         if wanted.contains(.all), !matches.isEmpty { result.all = SequenceSet.compact(matches) }
         if wanted.contains(.count) { result.count = matches.count }
-        return [.untagged(.esearch(result))]
+        // RFC 4731 3.2 by way of RFC 7162 3.1.10: MIN or MAX alone (or both) report the modseq of
+        // the messages they name; any other option, the highest of all found.
+        let onlyEnds = !wanted.contains(.all) && !wanted.contains(.count)
+        result.modSeq = onlyEnds ? highest(of: [result.min, result.max].compactMap { $0 }) : highest(of: matches)
+        return early + [.untagged(.esearch(result))]
     }
 
     /// What `SAVE` keeps (RFC 5182 2.4): with MIN and/or MAX and no other option, those messages;

@@ -30,6 +30,11 @@ final class IMAPSession {
     /// The client enabled IMAP4rev2 (RFC 9051): no `\Recent`, SEARCH answers in ESEARCH form, and
     /// mailbox names in UTF-8 both ways (RFC 9051 5.1, appendix E).
     private(set) var imap4rev2 = false
+    /// CONDSTORE is on (RFC 7162 3.1): enabled, or turned on by the first command that used it.
+    /// From then on the untagged FETCH responses of flag changes carry UID and MODSEQ.
+    var condstore = false
+    /// QRESYNC is enabled (RFC 7162 3.2.3): expunges are told as VANISHED, and SELECT takes QRESYNC.
+    var qresync = false
     private var logger: Logger
     /// When the input being answered arrived, for the command's duration.
     private var inputArrived = ContinuousClock.now
@@ -199,17 +204,32 @@ final class IMAPSession {
             let updates = (try? await synchronize(grant, force: true)) ?? []
             return updates + [ok("NOOP completed")]
         case .enable(let names):
-            // RFC 5161 3.1: the answer lists what this command enabled; unknown names are ignored.
+            // RFC 5161 3.1: the answer lists what this command enabled, in the order asked; names
+            // unknown or already enabled are left out.
             var enabled: [String] = []
-            if !imap4rev2, names.contains(where: { $0.uppercased() == "IMAP4REV2" }) {
-                imap4rev2 = true
-                encoder = ResponseEncoder(utf8Accepted: true)
-                // RFC 5161 3.1 asks clients to ENABLE before they select, and lets servers not check.
-                // A client that enables IMAP4rev2 with a mailbox selected gets no \Recent from then on.
-                selected?.forgetRecent()
-                enabled.append("IMAP4rev2")
+            var news: [Response] = []
+            for name in names {
+                switch name.uppercased() {
+                case "IMAP4REV2" where !imap4rev2:
+                    imap4rev2 = true
+                    encoder = ResponseEncoder(utf8Accepted: true)
+                    // RFC 5161 3.1 asks clients to ENABLE before they select, and lets servers not check.
+                    // A client that enables IMAP4rev2 with a mailbox selected gets no \Recent from then on.
+                    selected?.forgetRecent()
+                    enabled.append("IMAP4rev2")
+                case "CONDSTORE" where !condstore:
+                    news += beginCondstore()
+                    enabled.append("CONDSTORE")
+                case "QRESYNC" where !qresync:
+                    // QRESYNC includes CONDSTORE (RFC 7162 3.2.3).
+                    qresync = true
+                    news += beginCondstore()
+                    enabled.append("QRESYNC")
+                default:
+                    break
+                }
             }
-            return [.untagged(.enabled(enabled)), ok("ENABLE completed")]
+            return [.untagged(.enabled(enabled))] + news + [ok("ENABLE completed")]
         case .namespace:
             return [.untagged(.namespace(personal: [NamespaceDescription(prefix: "", delimiter: "/")], otherUsers: [], shared: [])),
                     ok("NAMESPACE completed")]
@@ -285,10 +305,10 @@ final class IMAPSession {
         let tag = tagged.tag
         func ok(_ text: String, code: ResponseCode? = nil) -> Response { .tagged(TaggedResponse(tag: tag, state: .ok, code: code, text)) }
         switch tagged.command {
-        case .select(let mailbox, _):
-            return try await select(grant, mailbox, readOnly: false, tag: tag)
-        case .examine(let mailbox, _):
-            return try await select(grant, mailbox, readOnly: true, tag: tag)
+        case .select(let mailbox, let parameters):
+            return try await select(grant, mailbox, parameters, readOnly: false, tag: tag)
+        case .examine(let mailbox, let parameters):
+            return try await select(grant, mailbox, parameters, readOnly: true, tag: tag)
         case .create(let mailbox, _):
             try await create(grant, mailbox)
             return [ok("CREATE completed")]
@@ -334,17 +354,17 @@ final class IMAPSession {
             selected = nil
             return [ok("UNSELECT completed")]
         case .expunge:
-            return try await expunge(grant, uids: nil) + [ok("EXPUNGE completed")]
+            return try await expunge(grant, uids: nil, tag: tag, name: "EXPUNGE")
         case .uidExpunge(let set):
-            return try await expunge(grant, uids: set) + [ok("UID EXPUNGE completed")]
+            return try await expunge(grant, uids: set, tag: tag, name: "UID EXPUNGE")
         case .fetch(let command):
             return try await fetch(grant, command, byUID: false) + [ok("FETCH completed")]
         case .uidFetch(let command):
             return try await fetch(grant, command, byUID: true) + [ok("UID FETCH completed")]
         case .store(let command):
-            return try await store(grant, command, byUID: false) + [ok("STORE completed")]
+            return try await store(grant, command, byUID: false, tag: tag)
         case .uidStore(let command):
-            return try await store(grant, command, byUID: true) + [ok("UID STORE completed")]
+            return try await store(grant, command, byUID: true, tag: tag)
         case .copy(let set, let mailbox):
             return try await copyOrMove(grant, set, to: mailbox, byUID: false, move: false, tag: tag)
         case .uidCopy(let set, let mailbox):

@@ -165,21 +165,81 @@ struct SelectedMailbox {
         return uidList.filter { set.contains($0, largest: largest) }.map { Int64($0) }
     }
 
+    /// The UIDs from 1 to `upper` that are not in the mailbox, within `known` when given (`*` in it
+    /// standing for `upper`), as ascending ranges: what a client is told vanished when the expunges
+    /// it asks about were forgotten (RFC 7162 3.2.5.2). Computed from the gaps between the UIDs,
+    /// never one UID at a time, since a client may name 1:4294967295.
+    func absentUIDs(upTo upper: UInt32, within known: SequenceSet?) -> [ClosedRange<UInt32>] {
+        guard upper > 0 else { return [] }
+        var gaps: [ClosedRange<UInt32>] = []
+        var next: UInt32 = 1
+        for uid in uidList where uid <= upper {
+            if uid > next { gaps.append(next...(uid - 1)) }
+            next = uid &+ 1
+            if next == 0 { return [] }
+        }
+        if next <= upper { gaps.append(next...upper) }
+        guard let known else { return gaps }
+        guard case .ranges(let ranges) = known else { return [] }
+        return Self.intersection(gaps, Self.normalized(ranges.map { $0.resolved(largest: upper) }))
+    }
+
+    /// Ranges sorted and merged, so that no two overlap or touch.
+    static func normalized(_ ranges: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {
+        var merged: [ClosedRange<UInt32>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, range.lowerBound <= last.upperBound || range.lowerBound == last.upperBound &+ 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        return merged
+    }
+
+    /// The overlap of two normalized lists of ranges, in one pass over both.
+    static func intersection(_ left: [ClosedRange<UInt32>], _ right: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {
+        var result: [ClosedRange<UInt32>] = []
+        var i = 0, j = 0
+        while i < left.count && j < right.count {
+            let low = max(left[i].lowerBound, right[j].lowerBound)
+            let high = min(left[i].upperBound, right[j].upperBound)
+            if low <= high { result.append(low...high) }
+            if left[i].upperBound < right[j].upperBound { i += 1 } else { j += 1 }
+        }
+        return result
+    }
+
     /// `$`: the saved messages still in the mailbox, the empty set when nothing was saved (RFC 5182 2.1).
     private func savedUIDs() -> [Int64] {
         (savedSearch ?? []).filter { position(of: Int64($0)) != nil }.map { Int64($0) }
     }
 
+    /// How changes are told to a client, by what it enabled (RFC 7162).
+    struct ChangeReporting {
+        /// QRESYNC: one `VANISHED` with the UIDs instead of an `EXPUNGE` per message.
+        var vanished = false
+        /// CONDSTORE: flag changes carry `MODSEQ`.
+        var modseq = false
+    }
+
     /// Folds in what changed elsewhere. Expunges come first (each with the sequence number it
-    /// has at that moment), then the new count, then flag changes.
-    mutating func apply(_ changes: FolderChanges, reportFlags: Bool = true) -> [Response] {
+    /// has at that moment, or all in one `VANISHED`), then the new count, then flag changes.
+    mutating func apply(_ changes: FolderChanges, reportFlags: Bool = true, reporting: ChangeReporting = ChangeReporting()) -> [Response] {
         var responses: [Response] = []
+        var vanished: [UInt32] = []
         for uid in changes.expunged.sorted(by: >) {
             guard let position = position(of: uid) else { continue }
-            recentUIDs.remove(uidList.remove(at: position))
+            let removed = uidList.remove(at: position)
+            recentUIDs.remove(removed)
             flagIndexes.remove(at: position)
-            responses.append(.untagged(.expunge(UInt32(position + 1))))
+            if reporting.vanished {
+                vanished.append(removed)
+            } else {
+                responses.append(.untagged(.expunge(UInt32(position + 1))))
+            }
         }
+        if !vanished.isEmpty { responses.append(.untagged(.vanished(earlier: false, .compact(vanished)))) }
         let added = changes.added.filter { $0.uid > largestUID && UInt32(exactly: $0.uid) != nil }.sorted { $0.uid < $1.uid }
         for message in added {
             uidList.append(UInt32(message.uid))
@@ -190,7 +250,9 @@ struct SelectedMailbox {
             guard let position = position(of: message.uid), palette.flags(at: flagIndexes[position]) != message.flags else { continue }
             flagIndexes[position] = palette.index(of: message.flags)
             if reportFlags {
-                responses.append(.untagged(.fetch(UInt32(position + 1), [.uid(UInt32(truncatingIfNeeded: message.uid)), .flags(fetchFlags(message.flags, uid: message.uid))])))
+                var values: [FetchValue] = [.uid(UInt32(truncatingIfNeeded: message.uid)), .flags(fetchFlags(message.flags, uid: message.uid))]
+                if reporting.modseq { values.append(.modSeq(UInt64(max(message.modseq, 0)))) }
+                responses.append(.untagged(.fetch(UInt32(position + 1), values)))
             }
         }
         knownModseq = max(knownModseq, changes.highestModseq)

@@ -247,9 +247,13 @@ public struct FolderChanges: Hashable, Sendable {
     /// When the read claimed recent messages: the first UID claimed (the claim runs from there to
     /// `uidNext - 1`); nil when it claimed nothing.
     public var firstClaimedRecent: Int64?
+    /// Expunges are remembered for a while, not for ever: those with a modseq at or below this one
+    /// may have been forgotten. `expunged` is complete only when the modseq asked about is at or
+    /// above it.
+    public var vanishedHorizon: Int64
 
     public init(uidValidity: Int64, uidNext: Int64, highestModseq: Int64, added: [MessageState], changed: [MessageState], expunged: [Int64],
-                firstClaimedRecent: Int64? = nil) {
+                firstClaimedRecent: Int64? = nil, vanishedHorizon: Int64 = 0) {
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.highestModseq = highestModseq
@@ -257,6 +261,7 @@ public struct FolderChanges: Hashable, Sendable {
         self.changed = changed
         self.expunged = expunged
         self.firstClaimedRecent = firstClaimedRecent
+        self.vanishedHorizon = vanishedHorizon
     }
 
     public var isEmpty: Bool { added.isEmpty && changed.isEmpty && expunged.isEmpty }

@@ -1,4 +1,5 @@
 import Foundation
+import IMAPServer
 import MailCore
 import Yams
 
@@ -72,6 +73,9 @@ struct NodeConfiguration: Sendable {
     var smtp = SMTP()
     /// `imap.content_cache_bytes`: the node's cache of message content read by FETCH (0 turns it off).
     var imapContentCacheBytes = MessageContentCache.defaultCapacityBytes
+    /// `imap.vanished_window_seconds`: how long expunges are remembered for clients that resynchronise
+    /// (QRESYNC); older ones are forgotten.
+    var imapVanishedWindowSeconds = ExpungeTombstonePruner.defaultWindowSeconds
 
     var servers: RegionServers { regions[region]! }
 
@@ -212,6 +216,9 @@ extension NodeConfiguration {
         configuration.webhooks = webhooks
         if let value = try reader.optionalInt("imap.content_cache_bytes", in: 0...17_179_869_184) {
             configuration.imapContentCacheBytes = value
+        }
+        if let value = try reader.optionalInt("imap.vanished_window_seconds", in: 3600...315_360_000) {
+            configuration.imapVanishedWindowSeconds = Int64(value)
         }
         configuration.smtp = try smtp(reader, environment: environment)
         return configuration

@@ -156,7 +156,9 @@ struct ServeCommand: AsyncParsableCommand {
                                         proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
         let smtp = try makeSMTP(runtime: runtime, mailStore: mailStore, mailboxEvents: mailboxEvents, tls: tls, hasher: hasher, logger: logger)
         let structures = StoredStructureRefresher(store: mailStore, logger: logger)
-        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher, structures] + smtp
+        let tombstones = ExpungeTombstonePruner(store: mailStore, windowSeconds: configuration.imapVanishedWindowSeconds, logger: logger)
+        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher, structures,
+                tombstones] + smtp
     }
 }
 

@@ -122,6 +122,18 @@ public struct SearchEvaluator: Sendable {
         }
     }
 
+    /// Whether the MODSEQ key appears anywhere in `key`: the search then turns CONDSTORE on and its
+    /// answer carries the highest modseq found (RFC 7162 3.1.5).
+    public static func mentionsModSeq(_ key: SearchKey) -> Bool {
+        switch key {
+        case .modSeq: true
+        case .not(let inner): mentionsModSeq(inner)
+        case .or(let left, let right): mentionsModSeq(left) || mentionsModSeq(right)
+        case .and(let keys): keys.contains(where: mentionsModSeq)
+        default: false
+        }
+    }
+
     public static func needsRaw(_ key: SearchKey) -> Bool {
         switch key {
         case .body, .text:

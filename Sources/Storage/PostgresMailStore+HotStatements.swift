@@ -79,17 +79,18 @@ extension PostgresMailStore {
 extension PostgresMailStore {
     // MARK: - Reads of the IMAP hot path
 
-    /// The folder's state, the messages whose modseq is above `since` (arrived_modseq <= modseq
-    /// always, so one range scan on (folder, modseq) finds additions and flag changes), and the
-    /// tombstones above it: one statement, so one snapshot. Parameters: grant, folder, modseq.
+    /// The folder's state (with the modseq up to which expunges may be forgotten), the messages
+    /// whose modseq is above `since` (arrived_modseq <= modseq always, so one range scan on
+    /// (folder, modseq) finds additions and flag changes), and the tombstones above it: one
+    /// statement, so one snapshot. Parameters: grant, folder, modseq.
     private static let changesRows = """
-        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[]
+        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[], vanished_horizon
         FROM folders WHERE grant_id = $1::text::uuid AND id = $2::text
         UNION ALL
-        SELECT 1, uid, modseq, arrived_modseq, id, flags FROM messages
+        SELECT 1, uid, modseq, arrived_modseq, id, flags, NULL FROM messages
         WHERE grant_id = $1::text::uuid AND folder_id = $2::text AND modseq > $3::bigint
         UNION ALL
-        SELECT 2, uid, modseq, NULL, NULL, NULL FROM expunged_messages
+        SELECT 2, uid, modseq, NULL, NULL, NULL, NULL FROM expunged_messages
         WHERE grant_id = $1::text::uuid AND folder_id = $2::text AND modseq > $3::bigint
         """
 
@@ -117,7 +118,7 @@ extension PostgresMailStore {
                 RETURNING before.first_recent_uid)
             \(changesRows)
             UNION ALL
-            SELECT 3, first_recent_uid, 0, NULL, NULL, NULL FROM claimed
+            SELECT 3, first_recent_uid, 0, NULL, NULL, NULL, NULL FROM claimed
             """, grant: grant, folderID: folderID, since: modseq)
     }
 

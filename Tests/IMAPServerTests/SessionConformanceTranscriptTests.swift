@@ -27,7 +27,8 @@ import Testing
         S: * \(exists) EXISTS
         S: * \(recent) RECENT
         S: * OK [UIDVALIDITY …] UIDs valid
-        S: * OK [UIDNEXT \(exists + 1)] Predicted next UID\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
+        S: * OK [UIDNEXT \(exists + 1)] Predicted next UID
+        S: * OK [HIGHESTMODSEQ …] Highest\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
         S: s OK [READ-WRITE] SELECT completed
 
         """
@@ -61,6 +62,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 4] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: w OK [READ-WRITE] SELECT completed
                 C: d UID STORE 2 +FLAGS.SILENT (\\Deleted)
@@ -210,6 +212,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: x OK [READ-ONLY] EXAMINE completed
                 C: f FETCH 1:2 FLAGS
@@ -334,6 +337,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: w OK [READ-WRITE] SELECT completed
                 C: f STORE 1 FLAGS.SILENT (\\Answered)

@@ -101,6 +101,34 @@ import Testing
         #expect(mailbox.apply(changes).isEmpty || mailbox.apply(changes) == [])
     }
 
+    /// RFC 7162 3.2.10: with QRESYNC one VANISHED names the UIDs the client knew; with CONDSTORE a
+    /// flag change carries its MODSEQ.
+    @Test func qresyncToldAsVanishedAndCondstoreWithModseqs() {
+        var mailbox = Self.mailbox([3, 5, 9, 12])
+        let changes = FolderChanges(uidValidity: 7, uidNext: 15, highestModseq: 20, added: [Self.state(14)],
+                                    changed: [Self.state(12, [MessageFlags.seen], modseq: 19)], expunged: [3, 9, 10])
+        let reporting = SelectedMailbox.ChangeReporting(vanished: true, modseq: true)
+        #expect(Self.wire(mailbox.apply(changes, reporting: reporting)) == [
+            "* VANISHED 3,9", "* 3 EXISTS", "* 2 FETCH (UID 12 FLAGS (\\Seen) MODSEQ (19))",
+        ])
+        #expect(mailbox.uids(forSequenceSet: SequenceSet([SequenceRange(1...3)])) == [5, 12, 14])
+    }
+
+    /// RFC 7162 3.2.5.2: when expunges were forgotten, every UID the client may know that is not in
+    /// the mailbox, worked out from the gaps, whatever the size of the set the client names.
+    @Test(arguments: [
+        ([3, 5, 9], 10, nil, "1:2,4,6:8,10"),
+        ([3, 5, 9], 9, SequenceSet([SequenceRange(1...4_294_967_295)]), "1:2,4,6:8"),
+        ([3, 5, 9], 12, SequenceSet([SequenceRange(2...4), SequenceRange(.number(8), .last)]), "2,4,8,10:12"),
+        ([1, 2, 3], 3, nil, ""),
+        ([], 0, nil, ""),
+        ([], 4, SequenceSet([SequenceRange(7...7), SequenceRange(2...2), SequenceRange(1...2)]), "1:2"),
+    ] as [([Int64], UInt32, SequenceSet?, String)])
+    func absentUIDsComeFromTheGaps(_ uids: [Int64], _ upper: UInt32, _ known: SequenceSet?, _ expected: String) {
+        let ranges = Self.mailbox(uids).absentUIDs(upTo: upper, within: known)
+        #expect(ranges.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound):\($0.upperBound)" }.joined(separator: ",") == expected)
+    }
+
     static func wire(_ responses: [Response]) -> [String] {
         responses.map { String(buffer: ResponseEncoder().encode($0)).trimmingCharacters(in: .newlines) }
     }

@@ -91,6 +91,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 1] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: s OK [READ-WRITE] SELECT completed
                 C: i IDLE
                 S: + idling

@@ -30,6 +30,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 1] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: s OK [READ-WRITE] SELECT completed
                 """)
             try await second.append(Self.plain)
@@ -60,6 +61,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
@@ -80,6 +82,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: e OK [READ-ONLY] EXAMINE completed
                 """)
@@ -111,6 +114,7 @@ import Testing
                 S: * 1 EXISTS
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * LIST () "/" INBOX
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
@@ -145,6 +149,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: l LIST "" "Gr*"
@@ -170,6 +175,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
@@ -202,6 +208,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: s OK [READ-WRITE] SELECT completed
                 """)
             try await setter.run("""
@@ -212,6 +219,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: s OK [READ-WRITE] SELECT completed
                 C: k STORE 1 +FLAGS ($Project)
                 S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project)
@@ -236,6 +244,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: e OK [READ-ONLY] EXAMINE completed
                 """)
             for client in [setter, watcher, late] { await client.close() }
@@ -316,6 +325,7 @@ import Testing
                 S: * 0 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 1] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: e1 OK [READ-ONLY] EXAMINE completed
                 C: d1 DELETE q&AOQA5A-
                 S: d1 OK DELETE completed
@@ -356,6 +366,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: a1 SEARCH SENTON 1-Dec-2026
@@ -416,6 +427,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: f FETCH 1 (BODYSTRUCTURE ENVELOPE)
@@ -467,6 +479,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: f1 FETCH 1 BODY.PEEK[1]
@@ -512,7 +525,7 @@ import Testing
             let size = Self.plain.replacingOccurrences(of: "\n", with: "\r\n").utf8.count
             try await client.run("""
                 C: c CAPABILITY
-                S: * CAPABILITY … STATUS=SIZE APPENDLIMIT=\(limit)
+                S: * CAPABILITY … STATUS=SIZE CONDSTORE QRESYNC APPENDLIMIT=\(limit)
                 S: c OK CAPABILITY completed
                 C: s STATUS INBOX (MESSAGES SIZE APPENDLIMIT)
                 S: * STATUS INBOX (MESSAGES 1 SIZE \(size) APPENDLIMIT \(limit))
@@ -589,6 +602,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: b1 FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])
@@ -629,6 +643,7 @@ import Testing
                 S: * 1 RECENT
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
                 S: * OK [UNSEEN 1] First unseen
                 S: e5 OK [READ-WRITE] SELECT completed
                 C: e6 COPY 1 Nowhere

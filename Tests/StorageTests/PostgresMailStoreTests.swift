@@ -90,4 +90,38 @@ import Testing
             }
         }
     }
+
+    /// Expunges older than the window are forgotten, and the folder says from which modseq down
+    /// its list of expunges may be incomplete (RFC 7162 3.2.5.2); newer ones stay exact.
+    @Test func expungesOlderThanTheWindowAreForgottenBehindAHorizon() async throws {
+        try await Self.withHarness { h in
+            let store = try #require(h.store as? PostgresMailStore)
+            let grant = try await h.makeGrant()
+            let old = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage(), flags: [MessageFlags.deleted])
+            let first = try await h.store.expunge(grant: grant, folderID: "inbox", uids: nil)
+            let firstModseq = try #require(first.modseq)
+            #expect(first.expunged == [old.uid])
+            let recent = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage(), flags: [MessageFlags.deleted])
+            let second = try await h.store.expunge(grant: grant, folderID: "inbox", uids: nil)
+            #expect(second.expunged == [recent.uid])
+            var before = try await h.store.changes(grant: grant, folderID: "inbox", since: 0)
+            #expect(before.expunged == [old.uid, recent.uid] && before.vanishedHorizon == 0)
+            // The first expunge happened long ago; only rows this old are touched by the prune.
+            try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+                try await client.query(
+                    "UPDATE expunged_messages SET expunged_at = 1000 WHERE grant_id = \(grant.rawValue)::uuid AND uid = \(old.uid)")
+            }
+            let now = WallClock.unixSeconds()
+            #expect(try await store.pruneExpungeTombstones(writtenBefore: now - 3600, limit: 100_000) >= 1)
+            before = try await h.store.changes(grant: grant, folderID: "inbox", since: 0)
+            #expect(before.expunged == [recent.uid])
+            #expect(before.vanishedHorizon == firstModseq)
+            // Trash got the expunged messages with no expunge of its own: its horizon stays.
+            #expect(try await h.store.changes(grant: grant, folderID: "trash", since: 0).vanishedHorizon == 0)
+            // Nothing left that old: a second prune forgets nothing of this grant and keeps the horizon.
+            _ = try await store.pruneExpungeTombstones(writtenBefore: now - 3600, limit: 100_000)
+            let after = try await h.store.changes(grant: grant, folderID: "inbox", since: firstModseq)
+            #expect(after.expunged == [recent.uid] && after.vanishedHorizon == firstModseq)
+        }
+    }
 }

@@ -1,0 +1,111 @@
+"""CONDSTORE and QRESYNC (RFC 7162) with clients nobody on this team wrote: imapclient's own
+support (enable, select_folder's HIGHESTMODSEQ, fetch modifiers, search results with .modseq) and
+imaplib for what imapclient has no call for (SELECT ... (QRESYNC ...), VANISHED). The writer and
+the reader sit on different nodes of the region.
+"""
+import imaplib
+import re
+
+import pytest
+
+from helpers import message
+
+
+def untagged(conn, name):
+    """Pops imaplib's collected untagged responses of one kind (bytes, without the name)."""
+    typ, data = conn.response(name)
+    return [item for item in data if item is not None]
+
+
+def seen_modseqs(items):
+    """{uid: modseq} from FETCH response items such as b'2 (UID 4 FLAGS (\\Seen) MODSEQ (17))'."""
+    found = {}
+    for item in items:
+        text = item.decode() if isinstance(item, bytes) else str(item)
+        uid, modseq = re.search(r"UID (\d+)", text), re.search(r"MODSEQ \((\d+)\)", text)
+        assert uid and modseq, text
+        found[int(uid.group(1))] = int(modseq.group(1))
+    return found
+
+
+def test_condstore_with_imapclient(account, us1, us2):
+    acct = account(us1)
+    client = acct.imapclient(us1)
+    caps = client.capabilities()
+    assert b"CONDSTORE" in caps and b"QRESYNC" in caps, caps
+    for i in range(3):
+        client.append("INBOX", message(f"condstore {i}"))
+    assert client.enable("CONDSTORE") == [b"CONDSTORE"]
+    selected = client.select_folder("INBOX")
+    start = selected[b"HIGHESTMODSEQ"]
+    assert isinstance(start, int) and start > 0, selected
+
+    client.add_flags([1], [b"\\Flagged"])
+    changed = client.fetch([1, 2, 3], ["FLAGS"], modifiers=[f"CHANGEDSINCE {start}"])
+    assert list(changed) == [1], changed
+    flagged_at = changed[1][b"MODSEQ"][0]
+    assert flagged_at > start and b"\\Flagged" in changed[1][b"FLAGS"], changed
+
+    found = client.search(["MODSEQ", str(flagged_at)])
+    assert list(found) == [1] and found.modseq == flagged_at, (found, getattr(found, "modseq", None))
+
+    # Another node changes message 2: the reader hears it with its modseq.
+    other = acct.imaplib(us2)
+    assert other.select("INBOX")[0] == "OK"
+    typ, data = other.store("2", "+FLAGS", "(\\Answered)")
+    assert typ == "OK", data
+    updates = client.noop()[1]
+    fetched = [item for item in updates if item[1] == b"FETCH"]
+    assert fetched and fetched[0][0] == 2, updates
+    answered_at = dict(zip(fetched[0][2][::2], fetched[0][2][1::2]))[b"MODSEQ"][0]
+    assert answered_at > flagged_at, updates
+
+    # A conditional STORE leaves what changed since the modseq it names, and says which.
+    raw = acct.imaplib(us1)
+    assert raw.select("INBOX")[0] == "OK"
+    typ, data = raw._simple_command("STORE", "1:3", f"(UNCHANGEDSINCE {flagged_at})", "+FLAGS.SILENT", "(\\Seen)")
+    assert typ == "OK" and b"[MODIFIED 2]" in data[0], (typ, data)
+    now_seen = seen_modseqs(untagged(raw, "FETCH"))
+    assert sorted(now_seen) == [1, 3] and min(now_seen.values()) > answered_at, now_seen
+    for conn in (other, raw):
+        conn.logout()
+    client.logout()
+
+
+def test_qresync_tells_a_returning_client_what_vanished(account, us1, us2):
+    acct = account(us1)
+    writer = acct.imapclient(us2)
+    for i in range(5):
+        writer.append("INBOX", message(f"qresync {i}"))
+    selected = writer.select_folder("INBOX")
+    validity, known = selected[b"UIDVALIDITY"], selected[b"HIGHESTMODSEQ"]
+    writer.add_flags([2], [b"\\Seen"])
+    writer.delete_messages([4])
+    writer.expunge()
+
+    reader = acct.imaplib(us1)
+    with pytest.raises(imaplib.IMAP4.error, match="QRESYNC must be enabled first"):
+        reader._simple_command("SELECT", "INBOX", f"(QRESYNC ({validity} {known}))")
+    typ, data = reader._simple_command("ENABLE", "QRESYNC")
+    assert typ == "OK" and untagged(reader, "ENABLED") == [b"QRESYNC"]
+    typ, data = reader._simple_command("SELECT", "INBOX", f"(QRESYNC ({validity} {known} 1:5))")
+    assert typ == "OK", data
+    reader.state = "SELECTED"  # imaplib tracks the state only through its own select()
+    assert untagged(reader, "VANISHED") == [b"(EARLIER) 4"]
+    changed = untagged(reader, "FETCH")
+    assert seen_modseqs(changed).keys() == {2} and b"\\Seen" in changed[0], changed
+
+    # From now on an expunge elsewhere is told as VANISHED, by UID, never as EXPUNGE.
+    writer.delete_messages([1])
+    writer.expunge()
+    typ, data = reader.noop()
+    assert typ == "OK"
+    assert untagged(reader, "VANISHED") == [b"1"]
+    assert untagged(reader, "EXPUNGE") == []
+
+    typ, data = reader._simple_command("UID", "FETCH", "1:*", "(FLAGS)", f"(CHANGEDSINCE {known} VANISHED)")
+    assert typ == "OK", data
+    assert untagged(reader, "VANISHED") == [b"(EARLIER) 1,4"]
+    assert seen_modseqs(untagged(reader, "FETCH")).keys() == {2}
+    reader.logout()
+    writer.logout()
