@@ -58,14 +58,25 @@ final class IMAPSession {
     // MARK: - The loop
 
     func run(events: AsyncStream<SessionEvent>) async {
-        if await perform(machine.receive(.started, at: context.clock.now())) {
+        if await performInChild(machine.receive(.started, at: context.clock.now())) {
             for await event in events {
                 if case .input = event { inputArrived = .now }
-                let input = machineInput(event)
-                guard await perform(machine.receive(input, at: context.clock.now())) else { break }
+                let actions = machine.receive(machineInput(event), at: context.clock.now())
+                // Most ticks find no timer due: nothing to do, and no child task for it.
+                if actions.isEmpty { continue }
+                guard await performInChild(actions) else { break }
             }
         }
         await end()
+    }
+
+    /// Performs the actions of one event in a child task. A task keeps the memory of the deepest
+    /// call stack it ever reached until it ends, and a session may sit in IDLE for hours after a
+    /// FETCH or an APPEND went deep; the child's memory goes back when the event is done.
+    private func performInChild(_ actions: [SessionMachine.Action]) async -> Bool {
+        let this = Unchecked(session: self)
+        async let keepGoing = this.session.perform(actions)
+        return await keepGoing
     }
 
     private func machineInput(_ event: SessionEvent) -> SessionMachine.Input {
@@ -100,18 +111,14 @@ final class IMAPSession {
             case .end:
                 return false
             case .effect(let effect):
-                // Each effect runs in a child task. A task keeps the memory of the deepest call
-                // stack it ever reached until it ends, and a session may sit in IDLE for hours
-                // after a FETCH or an APPEND went deep; the child's memory goes back when it is done.
-                let this = Unchecked(session: self)
-                async let outcome = this.session.outcome(of: effect)
-                queue = machine.receive(.finished(await outcome), at: context.clock.now())[...]
+                let outcome = await outcome(of: effect)
+                queue = machine.receive(.finished(outcome), at: context.clock.now())[...]
             }
         }
         return true
     }
 
-    /// Hands the session to the child task of one effect. `perform` awaits that child before it
+    /// Hands the session to the child task of one event. `run` awaits that child before it
     /// touches the session again, so the session is never used by two tasks at once.
     private struct Unchecked: @unchecked Sendable {
         let session: IMAPSession
