@@ -7,7 +7,7 @@ import Storage
 /// node starts and then every `interval`. Within the window a client that resynchronises (QRESYNC,
 /// RFC 7162) learns exactly which of its messages vanished; from further back it is told of every
 /// UID it may know that no longer exists, which the RFC allows and costs it only a longer answer.
-/// Several nodes may prune at once: each takes the rows the others do not hold.
+/// Nodes prune one at a time (a transaction-level advisory lock); the others wait their turn.
 public struct ExpungeTombstonePruner: Service {
     /// The window that applies when the region file names none: long enough for a laptop that was
     /// off for a month to resynchronise exactly.

@@ -27,6 +27,16 @@ extension IMAPSession {
     }
 
     func list(_ grant: Grant, _ command: ListCommand, lsub: Bool) async throws -> [Response] {
+        // RFC 5258 3: options the server does not know are a protocol error.
+        for case .other(let name) in command.selectionOptions { throw IMAPCommandError(.bad, "Unknown LIST selection option \(name)") }
+        var statusItems: [StatusAttribute]?
+        for option in command.returnOptions {
+            switch option {
+            case .other(let name): throw IMAPCommandError(.bad, "Unknown LIST return option \(name)")
+            case .status(let attributes): statusItems = (statusItems ?? []) + attributes
+            default: break
+            }
+        }
         if !lsub, command.patterns.allSatisfy(\.isEmpty) {
             // RFC 9051 6.3.9: an empty pattern asks for the hierarchy delimiter.
             let entry = MailboxListEntry(attributes: [.noSelect], delimiter: MailFolder.hierarchyDelimiter, name: MailboxName(wire: ""))
@@ -59,10 +69,19 @@ extension IMAPSession {
             entries = listing.entries(matching: matches, levelsMatching: { matches($0, levelPatterns) },
                                       markingSubscribed: command.returnOptions.contains(.subscribed))
         }
-        return entries.compactMap { entry in
-            if specialUseOnly && !entry.attributes.contains(where: \.isSpecialUse) { return nil }
-            return .untagged(lsub ? .lsub(entry) : .list(entry))
+        var responses: [Response] = []
+        // LIST-STATUS (RFC 5819): each mailbox that can be selected is followed by its STATUS.
+        let byName = Dictionary(folders.map { (utf8Names ? $0.name : ModifiedUTF7.encode($0.name), $0) }, uniquingKeysWith: { first, _ in first })
+        if statusItems?.contains(.highestModSeq) == true { responses += beginCondstore() }
+        for entry in entries {
+            if specialUseOnly && !entry.attributes.contains(where: \.isSpecialUse) { continue }
+            responses.append(.untagged(lsub ? .lsub(entry) : .list(entry)))
+            if let statusItems, !lsub, !entry.attributes.contains(.noSelect), !entry.attributes.contains(.nonExistent),
+               let folder = byName[entry.name.wire] {
+                responses.append(.untagged(.status(entry.name, try await statusValues(grant, folder, statusItems))))
+            }
         }
+        return responses
     }
 
     /// SUBSCRIBE takes any name a mailbox could have, existing or not (RFC 3501 6.3.6 lets the server
@@ -88,6 +107,11 @@ extension IMAPSession {
         let folder = try await lookUpFolder(grant, mailbox)
         // Asking for HIGHESTMODSEQ turns CONDSTORE on (RFC 7162 3.1).
         let news = attributes.contains(.highestModSeq) ? beginCondstore() : []
+        return news + [.untagged(.status(mailbox, try await statusValues(grant, folder, attributes)))]
+    }
+
+    /// The STATUS items of `folder`, for STATUS and for LIST's STATUS return option.
+    func statusValues(_ grant: Grant, _ folder: MailFolder, _ attributes: [StatusAttribute]) async throws -> [StatusValue] {
         var values: [StatusValue] = []
         for attribute in attributes {
             switch attribute {
@@ -109,9 +133,10 @@ extension IMAPSession {
             case .appendLimit: values.append(StatusValue(.appendLimit, UInt64(context.limits.maxAppendLiteralSize)))
             case .deleted: values.append(StatusValue(.deleted, UInt64(folder.deletedCount)))
             case .size: values.append(StatusValue(.size, UInt64(folder.sizeBytes)))
+            case .mailboxID: values.append(StatusValue(mailboxID: folder.id))
             }
         }
-        return news + [.untagged(.status(mailbox, values))]
+        return values
     }
 
     func select(_ grant: Grant, _ mailbox: MailboxName, _ parameters: [SelectParameter], readOnly: Bool, tag: String) async throws -> [Response] {
@@ -160,6 +185,7 @@ extension IMAPSession {
             .untagged(.ok(ResponseText(code: .uidNext(UInt32(truncatingIfNeeded: snapshot.folder.uidNext)), text: "Predicted next UID"))),
             // Every mailbox keeps modseqs, so every SELECT says the highest (RFC 7162 3.1.2.1).
             Self.highestModseq(mailbox.knownModseq),
+            .untagged(.ok(ResponseText(code: .mailboxID(snapshot.folder.id), text: "Mailbox id"))),
         ]
         if imap4rev2 {
             // RFC 9051 6.3.2: SELECT answers with the mailbox's LIST response; the UNSEEN code is gone.
@@ -175,13 +201,14 @@ extension IMAPSession {
         return responses
     }
 
-    func create(_ grant: Grant, _ mailbox: MailboxName) async throws {
+    /// Returns the new mailbox's id (RFC 8474 MAILBOXID).
+    func create(_ grant: Grant, _ mailbox: MailboxName) async throws -> String {
         var name = try folderName(mailbox, creating: true)
         // RFC 9051 6.3.4: a trailing delimiter only says the client means to create children.
         while name.hasSuffix("/") { name.removeLast() }
         guard name.uppercased() != "INBOX" else { throw IMAPCommandError(.no, code: .alreadyExists, "INBOX already exists") }
         do {
-            _ = try await context.store.createFolder(grant: grant.id, name: name)
+            return try await context.store.createFolder(grant: grant.id, name: name).id
         } catch let error as MailStoreError {
             throw IMAPCommandError(error)
         }

@@ -240,6 +240,8 @@ extension IMAPSession {
         case .bodyStructure(let extensible):
             return .bodyStructure(WireText(StoredBytes.wireBytes(extensible ? message.facts.bodyStructure : message.facts.body)), extensible: extensible)
         case .modSeq: return .modSeq(UInt64(message.modseq))
+        case .emailID: return .emailID(message.id)
+        case .threadID: return .threadID(message.threadID.isEmpty ? nil : message.threadID)
         case .rfc822:
             return .rfc822(message.raw.map(buffer))
         case .rfc822Header:

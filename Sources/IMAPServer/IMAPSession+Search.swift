@@ -41,7 +41,7 @@ extension IMAPSession {
             let candidate = SearchCandidate(
                 sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,
                 internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw,
-                recent: mailbox.isRecent(message.uid))
+                recent: mailbox.isRecent(message.uid), emailID: message.id, threadID: message.threadID)
             if evaluator.matches(command.key, candidate) {
                 matches.append(byUID ? candidate.uid : number)
                 matchedUIDs.append(candidate.uid)

@@ -317,8 +317,8 @@ final class IMAPSession {
         case .examine(let mailbox, let parameters):
             return try await select(grant, mailbox, parameters, readOnly: true, tag: tag)
         case .create(let mailbox, _):
-            try await create(grant, mailbox)
-            return [ok("CREATE completed")]
+            let id = try await create(grant, mailbox)
+            return [ok("CREATE completed", code: .mailboxID(id))]
         case .delete(let mailbox):
             try await delete(grant, mailbox)
             return [ok("DELETE completed")]

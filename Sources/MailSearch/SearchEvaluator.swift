@@ -20,9 +20,12 @@ public struct SearchCandidate: Sendable, Hashable {
     public var raw: [UInt8]?
     /// `\Recent` in the searching session (RFC 3501 2.3.2).
     public var recent: Bool
+    /// The message's and its thread's object ids (RFC 8474), the API's message and thread ids.
+    public var emailID: String
+    public var threadID: String
 
     public init(sequenceNumber: UInt32, uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64,
-                facts: MessageFacts, raw: [UInt8]?, recent: Bool = false) {
+                facts: MessageFacts, raw: [UInt8]?, recent: Bool = false, emailID: String = "", threadID: String = "") {
         self.sequenceNumber = sequenceNumber
         self.uid = uid
         self.flags = flags
@@ -32,6 +35,8 @@ public struct SearchCandidate: Sendable, Hashable {
         self.facts = facts
         self.raw = raw
         self.recent = recent
+        self.emailID = emailID
+        self.threadID = threadID
     }
 }
 
@@ -150,7 +155,7 @@ public struct SearchEvaluator: Sendable {
              .unanswered, .undeleted, .undraft, .unflagged, .unseen,
              .bcc, .cc, .from, .subject, .to, .keyword, .unkeyword,
              .before, .on, .since, .sentBefore, .sentOn, .sentSince,
-             .larger, .smaller, .uid, .sequenceSet, .modSeq:
+             .larger, .smaller, .uid, .sequenceSet, .modSeq, .emailID, .threadID:
             return false
         }
     }
@@ -225,6 +230,9 @@ public struct SearchEvaluator: Sendable {
             return set.contains(candidate.uid, largest: largestUID)
         case .modSeq(let modSeq):
             return candidate.modseq >= 0 && UInt64(candidate.modseq) >= modSeq.modSeq
+        // Object ids are case-sensitive (RFC 8474 7).
+        case .emailID(let id): return candidate.emailID == id
+        case .threadID(let id): return candidate.threadID == id
 
         // Combinations: keys that need no message text first, so the text is read only when needed.
         case .not(let inner):

@@ -16,13 +16,17 @@ enum VanishedWindowSchema {
         "CREATE INDEX expunged_messages_age ON expunged_messages (expunged_at)",
     ]
 
+    /// The transaction-level advisory lock that lets one node prune at a time: pruners on several
+    /// nodes would otherwise lock the same folder rows in different orders.
+    static let pruneLockKey: Int64 = 0x6D6E_7661_6E69_7368  // "mnvanish"
+
     /// Forgets up to `$2` tombstones written before `$1` (unix seconds), oldest first, and raises the
-    /// horizon of each folder that lost some to the highest modseq it lost, in one statement. Rows
-    /// another node is pruning at the same time are skipped. Returns how many were forgotten.
+    /// horizon of each folder that lost some to the highest modseq it lost, in one statement, run
+    /// under `pruneLockKey`. Returns how many were forgotten.
     static let prune = """
         WITH doomed AS (
             SELECT grant_id, folder_id, uid FROM expunged_messages
-            WHERE expunged_at < $1::bigint ORDER BY expunged_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED),
+            WHERE expunged_at < $1::bigint ORDER BY expunged_at LIMIT $2::bigint),
         pruned AS (
             DELETE FROM expunged_messages e USING doomed d
             WHERE e.grant_id = d.grant_id AND e.folder_id = d.folder_id AND e.uid = d.uid

@@ -94,6 +94,13 @@ let commandVectors: [(String, TaggedCommand)] = [
     ("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338",
      .init("a", .search(SearchCommand(key: .modSeq(SearchModSeq(entry: .init(flag: .draft, type: .all), modSeq: 620162338)))))),
     ("a SEARCH MODSEQ 620162338", .init("a", .search(SearchCommand(key: .modSeq(SearchModSeq(modSeq: 620162338)))))),
+    // RFC 8474 6: object ids are case-sensitive atoms of letters, digits, "_" and "-".
+    ("27 SEARCH EMAILID M6d99ac3275bb4e", .init("27", .search(SearchCommand(key: .emailID("M6d99ac3275bb4e"))))),
+    ("28 UID SEARCH THREADID T64b478a75b7ea9 EMAILID a_b-C",
+     .init("28", .uidSearch(SearchCommand(key: .and([.threadID("T64b478a75b7ea9"), .emailID("a_b-C")]))))),
+    ("a FETCH 1:* (EMAILID THREADID)",
+     .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet([SequenceRange(.number(1), .last)]), attributes: [.emailID, .threadID])))),
+    ("3 STATUS foo (MAILBOXID)", .init("3", .status("foo", [.mailboxID]))),
     ("t UID SEARCH UID 1:* HEADER Message-ID \"<x@y>\"",
      .init("t", .uidSearch(SearchCommand(key: .and([.uid(.ranges([SequenceRange(.number(1), .last)])), .header("Message-ID", "<x@y>")]))))),
     ("s SEARCH LARGER 1000 SMALLER 5000 BEFORE \"1-Feb-1994\" ON 23-Dec-2024",
@@ -195,6 +202,9 @@ func pipelined() {
 
 /// Bad syntax -> error with the tag (or nil), and the next command still parses.
 let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
+    ("a SEARCH EMAILID M.1", "a", .badSyntax),
+    ("a SEARCH THREADID", "a", .badSyntax),
+    ("a SEARCH EMAILID \(String(repeating: "x", count: 256))", "a", .badSyntax),
     ("a1 FOO", "a1", .unknownCommand),
     ("a2 NOOP extra", "a2", .badSyntax),
     ("a3 LOGIN onlyuser", "a3", .badSyntax),

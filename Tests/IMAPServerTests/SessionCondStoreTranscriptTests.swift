@@ -40,6 +40,7 @@ import Testing
             "S: * OK [UIDVALIDITY \(validity)] UIDs valid",
             "S: * OK [UIDNEXT \(uidNext)] Predicted next UID",
             "S: * OK [HIGHESTMODSEQ \(highest)] Highest",
+            "S: * OK [MAILBOXID (…)] Mailbox id",
             "S: * OK [UNSEEN 1] First unseen",
         ].compactMap { $0 } + resync.map { "S: \($0)" } + [
             readOnly ? "S: \(tag) OK [READ-ONLY] EXAMINE completed" : "S: \(tag) OK [READ-WRITE] SELECT completed",
@@ -64,6 +65,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 4] Predicted next UID
                 S: * OK [HIGHESTMODSEQ \(start)] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: s OK [READ-WRITE] SELECT completed
                 C: p STORE 1 +FLAGS (\\Flagged)
                 S: * 1 FETCH (FLAGS (\\Flagged \\Seen \\Recent))
@@ -121,6 +123,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 4] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: o OK [READ-WRITE] SELECT completed
                 C: x STORE 2 +FLAGS.SILENT (\\Flagged)
@@ -249,6 +252,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 5] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: o OK [READ-WRITE] SELECT completed
                 C: x STORE 1,2 +FLAGS.SILENT (\\Deleted)
@@ -326,7 +330,8 @@ import Testing
                 try await client.query("UPDATE expunged_messages SET expunged_at = 1000 WHERE grant_id = \(account.grant.id.rawValue)::uuid")
             }
             let pruner = ExpungeTombstonePruner(store: store, windowSeconds: 3600, logger: TestEnvironment.logger)
-            #expect(try await pruner.pruneAll(now: WallClock.unixSeconds()) >= 2)
+            // Another test's prune may take these rows first; pruners wait for each other.
+            _ = try await pruner.pruneAll(now: WallClock.unixSeconds())
             try await reader.run("C: u UNSELECT\nS: u OK UNSELECT completed")
             try await reader.run(select(between, "2:3"))
             // A modseq from after the last forgotten expunge is answered exactly again: nothing vanished.

@@ -28,7 +28,8 @@ import Testing
         S: * \(recent) RECENT
         S: * OK [UIDVALIDITY …] UIDs valid
         S: * OK [UIDNEXT \(exists + 1)] Predicted next UID
-        S: * OK [HIGHESTMODSEQ …] Highest\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
+        S: * OK [HIGHESTMODSEQ …] Highest
+        S: * OK [MAILBOXID (…)] Mailbox id\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
         S: s OK [READ-WRITE] SELECT completed
 
         """
@@ -63,6 +64,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 4] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: w OK [READ-WRITE] SELECT completed
                 C: d UID STORE 2 +FLAGS.SILENT (\\Deleted)
@@ -109,7 +111,7 @@ import Testing
             let client = try await nodes.login(try await nodes.makeAccount())
             try await client.run("""
                 C: c CREATE Projects/2026/Q1
-                S: c OK CREATE completed
+                S: c OK [MAILBOXID (…)] CREATE completed
                 C: d DELETE Projects
                 S: d OK DELETE completed
                 C: l1 LIST "" Proj%
@@ -125,7 +127,7 @@ import Testing
                 C: s SELECT Projects
                 S: s NO [NONEXISTENT] No such mailbox
                 C: c2 CREATE Projects
-                S: c2 OK CREATE completed
+                S: c2 OK [MAILBOXID (…)] CREATE completed
                 C: l4 LIST "" Proj%
                 S: * LIST (\\HasChildren) "/" Projects
                 S: l4 OK LIST completed
@@ -213,6 +215,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 3] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: x OK [READ-ONLY] EXAMINE completed
                 C: f FETCH 1:2 FLAGS
@@ -233,7 +236,7 @@ import Testing
                 C: c CREATE "caf\u{E9}"
                 S: c NO [CANNOT] Mailbox name is not valid modified UTF-7
                 C: d CREATE "caf&AOk-"
-                S: d OK CREATE completed
+                S: d OK [MAILBOXID (…)] CREATE completed
                 C: s STATUS "caf\u{E9}" (MESSAGES)
                 S: s NO [NONEXISTENT] Mailbox name is not valid modified UTF-7
                 """)
@@ -300,7 +303,7 @@ import Testing
             try await client.append(Self.message("i2"), flags: "\\Seen")
             try await client.run("""
                 C: c CREATE INBOX/Sub
-                S: c OK CREATE completed
+                S: c OK [MAILBOXID (…)] CREATE completed
                 C: r RENAME INBOX "Old mail"
                 S: r OK RENAME completed
                 C: s1 STATUS INBOX (MESSAGES)
@@ -338,6 +341,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: w OK [READ-WRITE] SELECT completed
                 C: f STORE 1 FLAGS.SILENT (\\Answered)

@@ -92,6 +92,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 1] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: s OK [READ-WRITE] SELECT completed
                 C: i IDLE
                 S: + idling

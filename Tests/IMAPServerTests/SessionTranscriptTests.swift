@@ -31,6 +31,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 1] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: s OK [READ-WRITE] SELECT completed
                 """)
             try await second.append(Self.plain)
@@ -62,6 +63,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
@@ -83,6 +85,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 3] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: e OK [READ-ONLY] EXAMINE completed
                 """)
@@ -115,6 +118,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * LIST () "/" INBOX
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
@@ -131,7 +135,7 @@ import Testing
                 C: t STATUS INBOX (RECENT)
                 S: t BAD RECENT is not a STATUS item of IMAP4rev2
                 C: c1 CREATE "Grüße & Co"
-                S: c1 OK CREATE completed
+                S: c1 OK [MAILBOXID (…)] CREATE completed
                 C: l1 LIST "" "Gr*"
                 S: * LIST (\\HasNoChildren) "/" "Grüße & Co"
                 S: l1 OK LIST completed
@@ -150,6 +154,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: l LIST "" "Gr*"
@@ -176,6 +181,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
@@ -209,6 +215,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: s OK [READ-WRITE] SELECT completed
                 """)
             try await setter.run("""
@@ -220,6 +227,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: s OK [READ-WRITE] SELECT completed
                 C: k STORE 1 +FLAGS ($Project)
                 S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Project)
@@ -245,6 +253,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: e OK [READ-ONLY] EXAMINE completed
                 """)
             for client in [setter, watcher, late] { await client.close() }
@@ -259,7 +268,7 @@ import Testing
             let client = try await nodes.login(account, node: 0)
             try await client.run("""
                 C: c CREATE Projects/2026
-                S: c OK CREATE completed
+                S: c OK [MAILBOXID (…)] CREATE completed
                 C: u SUBSCRIBE Projects/2026
                 S: u OK SUBSCRIBE completed
                 C: l LSUB "" Projects/%
@@ -304,9 +313,9 @@ import Testing
             let client = try await nodes.login(account)
             try await client.run("""
                 C: c1 CREATE p&AOQA5A-
-                S: c1 OK CREATE completed
+                S: c1 OK [MAILBOXID (…)] CREATE completed
                 C: c2 CREATE "stuff &- things"
-                S: c2 OK CREATE completed
+                S: c2 OK [MAILBOXID (…)] CREATE completed
                 C: l1 LIST "" p*
                 S: * LIST (\\HasNoChildren) "/" p&AOQA5A-
                 S: l1 OK LIST completed
@@ -326,6 +335,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 1] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: e1 OK [READ-ONLY] EXAMINE completed
                 C: d1 DELETE q&AOQA5A-
                 S: d1 OK DELETE completed
@@ -367,6 +377,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: a1 SEARCH SENTON 1-Dec-2026
@@ -428,6 +439,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: f FETCH 1 (BODYSTRUCTURE ENVELOPE)
@@ -480,6 +492,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-ONLY] EXAMINE completed
                 C: f1 FETCH 1 BODY.PEEK[1]
@@ -525,7 +538,7 @@ import Testing
             let size = Self.plain.replacingOccurrences(of: "\n", with: "\r\n").utf8.count
             try await client.run("""
                 C: c CAPABILITY
-                S: * CAPABILITY … STATUS=SIZE CONDSTORE QRESYNC APPENDLIMIT=\(limit)
+                S: * CAPABILITY … STATUS=SIZE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS OBJECTID APPENDLIMIT=\(limit)
                 S: c OK CAPABILITY completed
                 C: s STATUS INBOX (MESSAGES SIZE APPENDLIMIT)
                 S: * STATUS INBOX (MESSAGES 1 SIZE \(size) APPENDLIMIT \(limit))
@@ -603,6 +616,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: b1 FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])
@@ -644,6 +658,7 @@ import Testing
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: e5 OK [READ-WRITE] SELECT completed
                 C: e6 COPY 1 Nowhere

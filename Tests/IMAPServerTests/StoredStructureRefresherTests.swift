@@ -42,6 +42,7 @@ import TestSupport
                 S: * OK [UIDVALIDITY …] UIDs valid
                 S: * OK [UIDNEXT 2] Predicted next UID
                 S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
                 S: * OK [UNSEEN 1] First unseen
                 S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 (ENVELOPE BODY)

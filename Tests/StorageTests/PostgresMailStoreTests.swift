@@ -111,8 +111,10 @@ import Testing
                 try await client.query(
                     "UPDATE expunged_messages SET expunged_at = 1000 WHERE grant_id = \(grant.rawValue)::uuid AND uid = \(old.uid)")
             }
+            // Another test's prune may take this grant's row first; pruners wait for each other, so
+            // it is gone once this call returns either way.
             let now = WallClock.unixSeconds()
-            #expect(try await store.pruneExpungeTombstones(writtenBefore: now - 3600, limit: 100_000) >= 1)
+            _ = try await store.pruneExpungeTombstones(writtenBefore: now - 3600, limit: 100_000)
             before = try await h.store.changes(grant: grant, folderID: "inbox", since: 0)
             #expect(before.expunged == [recent.uid])
             #expect(before.vanishedHorizon == firstModseq)

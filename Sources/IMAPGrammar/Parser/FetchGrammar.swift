@@ -45,6 +45,8 @@ extension GrammarCursor {
         case "BODYSTRUCTURE": return .bodyStructure(extensible: true)
         case "UID": return .uid
         case "MODSEQ": return .modSeq
+        case "EMAILID": return .emailID
+        case "THREADID": return .threadID
         case "BODY", "BODY.PEEK":
             guard peek() == 0x5B else {
                 guard name == "BODY" else { throw .syntax("BODY.PEEK needs a section") }

@@ -127,9 +127,27 @@ extension GrammarCursor {
                 return .or(a, try c.searchKey())
             }
         case "MODSEQ": return .modSeq(try searchModSequence())
+        case "EMAILID": try space(); return .emailID(try objectID())
+        case "THREADID": try space(); return .threadID(try objectID())
         case "": throw .syntax("expected a search key")
         default: throw .syntax("unknown search key \(name)")
         }
+    }
+
+    // objectid = 1*255(ALPHA / DIGIT / "_" / "-")   (RFC 8474 7)
+    mutating func objectID() throws(GrammarError) -> String {
+        var bytes: [UInt8] = []
+        while let byte = peek(), Self.isObjectIDByte(byte) {
+            bytes.append(byte)
+            index += 1
+            if bytes.count > 255 { throw .syntax("object id longer than 255 characters") }
+        }
+        guard !bytes.isEmpty else { throw .syntax("expected an object id") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func isObjectIDByte(_ byte: UInt8) -> Bool {
+        (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x5F || byte == 0x2D
     }
 
     // search-modsequence = "MODSEQ" [search-modseq-ext] SP mod-sequence-valzer

@@ -1,9 +1,11 @@
-/// A FETCH data item (RFC 9051 section 6.4.5, RFC 3501, RFC 3516 BINARY, RFC 7162 MODSEQ).
+/// A FETCH data item (RFC 9051 section 6.4.5, RFC 3501, RFC 3516 BINARY, RFC 7162 MODSEQ, RFC 8474
+/// EMAILID and THREADID).
 ///
 /// ```
 /// fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822" [".HEADER" / ".SIZE" / ".TEXT"] /
 ///             "BODY" ["STRUCTURE"] / "UID" / "BODY" section [partial] / "BODY.PEEK" section [partial] /
-///             "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary / "MODSEQ"
+///             "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary / "MODSEQ" /
+///             "EMAILID" / "THREADID"
 /// ```
 /// The macros ALL, FAST and FULL are expanded by the parser (RFC 9051 section 6.4.5).
 public enum FetchAttribute: Hashable, Sendable {
@@ -25,6 +27,8 @@ public enum FetchAttribute: Hashable, Sendable {
     case binary(section: SectionSpecifier, partial: Partial?, peek: Bool)
     case binarySize(section: SectionSpecifier)
     case modSeq
+    case emailID
+    case threadID
 
     /// `FAST` = `(FLAGS INTERNALDATE RFC822.SIZE)`
     public static let fast: [FetchAttribute] = [.flags, .internalDate, .rfc822Size]

@@ -30,6 +30,10 @@ public enum FetchValue: Hashable, Sendable {
     case binary(section: SectionSpecifier, origin: UInt64?, data: ByteBuffer?)
     case binarySize(section: SectionSpecifier, size: Int)
     case modSeq(UInt64)
+    /// `EMAILID (objectid)` (RFC 8474 5.1).
+    case emailID(String)
+    /// `THREADID (objectid)`, or `THREADID NIL` for a message in no thread (RFC 8474 5.2).
+    case threadID(String?)
     case rfc822(ByteBuffer?)
     case rfc822Header(ByteBuffer?)
     case rfc822Text(ByteBuffer?)
@@ -67,6 +71,8 @@ public enum FetchValue: Hashable, Sendable {
         case .binarySize(let section, let size):
             writer.writeString("BINARY.SIZE[\(section.wire)] \(size)")
         case .modSeq(let n): writer.writeString("MODSEQ (\(n))")
+        case .emailID(let id): writer.writeString("EMAILID (\(id))")
+        case .threadID(let id): writer.writeString(id.map { "THREADID (\($0))" } ?? "THREADID NIL")
         case .rfc822(let data):
             writer.writeString("RFC822 ")
             Self.writeData(data, into: &writer)

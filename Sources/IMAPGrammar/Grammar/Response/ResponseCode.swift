@@ -54,6 +54,8 @@ public enum ResponseCode: Hashable, Sendable {
     case modified(SequenceSet)
     case closed
     case unknownCTE
+    /// `MAILBOXID (objectid)` (RFC 8474 4).
+    case mailboxID(String)
     /// Any other code: an atom and optional text.
     case other(String, String?)
 
@@ -105,6 +107,7 @@ public enum ResponseCode: Hashable, Sendable {
         case .modified(let set): writer.writeString("MODIFIED \(set.wire)")
         case .closed: writer.writeString("CLOSED")
         case .unknownCTE: writer.writeString("UNKNOWN-CTE")
+        case .mailboxID(let id): writer.writeString("MAILBOXID (\(id))")
         case .other(let atom, let text):
             writer.writeString(atom)
             if let text {

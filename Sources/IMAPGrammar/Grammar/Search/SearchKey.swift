@@ -30,4 +30,7 @@ public indirect enum SearchKey: Hashable, Sendable {
     /// All keys must match: a parenthesised list, or several keys at the top level.
     case and([SearchKey])
     case modSeq(SearchModSeq)
+    /// `EMAILID objectid`, `THREADID objectid` (RFC 8474 6).
+    case emailID(String)
+    case threadID(String)
 }

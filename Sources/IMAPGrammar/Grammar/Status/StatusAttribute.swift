@@ -2,7 +2,7 @@
 ///
 /// ```
 /// status-att = "MESSAGES" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN" / "DELETED" / "SIZE"
-///              / "RECENT" / "HIGHESTMODSEQ" / "APPENDLIMIT"
+///              / "RECENT" / "HIGHESTMODSEQ" / "APPENDLIMIT" / "MAILBOXID"
 /// ```
 public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
     case messages = "MESSAGES"
@@ -14,4 +14,6 @@ public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
     case size = "SIZE"
     case highestModSeq = "HIGHESTMODSEQ"
     case appendLimit = "APPENDLIMIT"
+    /// RFC 8474 4.
+    case mailboxID = "MAILBOXID"
 }

@@ -1,0 +1,97 @@
+@testable import IMAPServer
+import Testing
+
+/// The listing extensions clients use to fill a folder pane in one round trip: LIST-EXTENDED
+/// (RFC 5258) and LIST-STATUS (RFC 5819).
+@Suite struct SessionExtensionsTranscriptTests {
+    @Test func listReturnsStatusForEveryMailboxThatCanBeSelected() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append(SessionConformanceTranscriptTests.message("l1"))
+            try await client.append(SessionConformanceTranscriptTests.message("l2"), flags: "\\Seen")
+            try await client.run("""
+                C: c CREATE Projects/2026
+                S: c OK [MAILBOXID (…)] CREATE completed
+                C: d DELETE Projects
+                S: d OK DELETE completed
+                C: s SUBSCRIBE Gone
+                S: s OK SUBSCRIBE completed
+                C: l LIST "" (INBOX Projects%) RETURN (STATUS (MESSAGES UNSEEN UIDNEXT) CHILDREN)
+                S: * LIST (\\HasNoChildren) "/" INBOX
+                S: * STATUS INBOX (MESSAGES 2 UNSEEN 1 UIDNEXT 3)
+                S: * LIST (\\Noselect \\HasChildren) "/" Projects
+                S: l OK LIST completed
+                C: m LIST "" Projects/% RETURN (STATUS (MESSAGES SIZE))
+                S: * LIST (\\HasNoChildren) "/" Projects/2026
+                S: * STATUS Projects/2026 (MESSAGES 0 SIZE 0)
+                S: m OK LIST completed
+                C: n LIST (SUBSCRIBED) "" G* RETURN (STATUS (MESSAGES))
+                S: * LIST (\\NonExistent \\Subscribed) "/" Gone
+                S: n OK LIST completed
+                C: o LIST (REMOTE) "" INBOX RETURN (SUBSCRIBED)
+                S: * LIST (\\HasNoChildren \\Subscribed) "/" INBOX
+                S: o OK LIST completed
+                C: p LIST (SOMETHING) "" *
+                S: p BAD Unknown LIST selection option SOMETHING
+                C: q LIST "" * RETURN (SOMETHING)
+                S: q BAD Unknown LIST return option SOMETHING
+                """)
+            await client.close()
+        }
+    }
+
+    /// OBJECTID (RFC 8474): the ids IMAP shows are the API's folder, message and thread ids.
+    @Test func objectIDsAreTheAPIsIDs() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append(SessionConformanceTranscriptTests.message("o1"))
+            try await client.append(SessionConformanceTranscriptTests.message("o2"))
+            let store = nodes.contexts[0].store
+            let messages = try await store.fetch(grant: account.grant.id, folderID: "inbox", uids: .all, includeRaw: false)
+            let (first, second) = (messages[0], messages[1])
+            try await client.run("""
+                C: c CREATE Receipts
+                S: c OK [MAILBOXID (…)] CREATE completed
+                """)
+            let receipts = try #require(try await store.folders(grant: account.grant.id).first { $0.name == "Receipts" })
+            try await client.run("""
+                C: s STATUS Receipts (MESSAGES MAILBOXID)
+                S: * STATUS Receipts (MESSAGES 0 MAILBOXID (\(receipts.id)))
+                S: s OK STATUS completed
+                C: l LIST "" Receipts RETURN (STATUS (MAILBOXID))
+                S: * LIST (\\HasNoChildren) "/" Receipts
+                S: * STATUS Receipts (MAILBOXID (\(receipts.id)))
+                S: l OK LIST completed
+                C: x SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 2 EXISTS
+                S: * 2 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (inbox)] Mailbox id
+                S: * OK [UNSEEN 1] First unseen
+                S: x OK [READ-WRITE] SELECT completed
+                C: f FETCH 1:2 (EMAILID THREADID)
+                S: * 1 FETCH (EMAILID (\(first.id)) THREADID (\(first.threadID)))
+                S: * 2 FETCH (EMAILID (\(second.id)) THREADID (\(second.threadID)))
+                S: f OK FETCH completed
+                C: e SEARCH EMAILID \(second.id)
+                S: * SEARCH 2
+                S: e OK SEARCH completed
+                C: t UID SEARCH THREADID \(first.threadID)
+                S: * SEARCH 1
+                S: t OK UID SEARCH completed
+                C: u SEARCH EMAILID \(second.id.uppercased())
+                S: * SEARCH
+                S: u OK SEARCH completed
+                C: b SEARCH EMAILID not*an*id
+                S: b BAD …
+                """)
+            await client.close()
+        }
+    }
+}
