@@ -96,15 +96,18 @@ public struct SearchEvaluator: Sendable {
     let largestUID: UInt32
     /// UIDs of the result saved by `SEARCH RETURN (SAVE)`.
     let savedResult: Set<UInt32>
+    let now: Int64
 
     /// - Parameters:
     ///   - largestSequenceNumber: what `*` means in a sequence set (the message count).
     ///   - largestUID: what `*` means in a UID set (the highest UID in the mailbox).
     ///   - savedResult: the UIDs saved by `SEARCH RETURN (SAVE)`, nil when nothing is saved.
-    public init(largestSequenceNumber: UInt32, largestUID: UInt32, savedResult: [UInt32]? = nil) {
+    /// `now`: the time OLDER and YOUNGER count back from, seconds since 1970 UTC.
+    public init(largestSequenceNumber: UInt32, largestUID: UInt32, savedResult: [UInt32]? = nil, now: Int64 = WallClock.unixSeconds()) {
         self.largestSequenceNumber = largestSequenceNumber
         self.largestUID = largestUID
         self.savedResult = Set(savedResult ?? [])
+        self.now = now
     }
 
     /// True for `UTF-8` and `US-ASCII` in any letter case (RFC 9051 section 6.4.4: a server must
@@ -155,7 +158,7 @@ public struct SearchEvaluator: Sendable {
              .unanswered, .undeleted, .undraft, .unflagged, .unseen,
              .bcc, .cc, .from, .subject, .to, .keyword, .unkeyword,
              .before, .on, .since, .sentBefore, .sentOn, .sentSince,
-             .larger, .smaller, .uid, .sequenceSet, .modSeq, .emailID, .threadID:
+             .larger, .smaller, .uid, .sequenceSet, .modSeq, .emailID, .threadID, .older, .younger:
             return false
         }
     }
@@ -231,6 +234,9 @@ public struct SearchEvaluator: Sendable {
         case .modSeq(let modSeq):
             return candidate.modseq >= 0 && UInt64(candidate.modseq) >= modSeq.modSeq
         // Object ids are case-sensitive (RFC 8474 7).
+        // RFC 5032: the internal date against the time of the search, to the second.
+        case .older(let seconds): return candidate.internalDate < now - Int64(seconds)
+        case .younger(let seconds): return candidate.internalDate >= now - Int64(seconds)
         case .emailID(let id): return candidate.emailID == id
         case .threadID(let id): return candidate.threadID == id
 

@@ -101,6 +101,9 @@ let commandVectors: [(String, TaggedCommand)] = [
     ("a FETCH 1:* (EMAILID THREADID)",
      .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet([SequenceRange(.number(1), .last)]), attributes: [.emailID, .threadID])))),
     ("3 STATUS foo (MAILBOXID)", .init("3", .status("foo", [.mailboxID]))),
+    // RFC 5032 examples.
+    ("a1 SEARCH UNSEEN YOUNGER 259200", .init("a1", .search(SearchCommand(key: .and([.unseen, .younger(259200)]))))),
+    ("a2 SEARCH OLDER 3600", .init("a2", .search(SearchCommand(key: .older(3600))))),
     ("t UID SEARCH UID 1:* HEADER Message-ID \"<x@y>\"",
      .init("t", .uidSearch(SearchCommand(key: .and([.uid(.ranges([SequenceRange(.number(1), .last)])), .header("Message-ID", "<x@y>")]))))),
     ("s SEARCH LARGER 1000 SMALLER 5000 BEFORE \"1-Feb-1994\" ON 23-Dec-2024",
@@ -204,6 +207,7 @@ func pipelined() {
 let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
     ("a SEARCH EMAILID M.1", "a", .badSyntax),
     ("a SEARCH THREADID", "a", .badSyntax),
+    ("a SEARCH OLDER 0", "a", .badSyntax),
     ("a SEARCH EMAILID \(String(repeating: "x", count: 256))", "a", .badSyntax),
     ("a1 FOO", "a1", .unknownCommand),
     ("a2 NOOP extra", "a2", .badSyntax),

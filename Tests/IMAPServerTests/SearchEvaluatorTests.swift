@@ -287,6 +287,18 @@ private func range(_ first: SequenceNumber, _ second: SequenceNumber) -> Sequenc
         #expect(SearchFixtures.matchingUIDs(.not(.sequenceSet(.lastCommand)), evaluator: evaluator) == [10, 20, 35])
     }
 
+    /// RFC 5032: OLDER and YOUNGER count seconds back from the search, on the internal date
+    /// (UID 10 arrived at 1_672_704_000, UID 20 a second earlier, UID 35 at 1_672_833_600).
+    @Test(arguments: [
+        (SearchKey.younger(100), [35]), (.younger(129_600), [10, 35]), (.younger(129_601), [10, 20, 35]),
+        (.older(129_600), [20]), (.older(100), [10, 20]), (.older(1), [10, 20]), (.younger(1), [35]),
+        (.not(.older(129_600)), [10, 35]),
+    ] as [(SearchKey, [UInt32])])
+    func withinCountsBackFromTheSearch(_ key: SearchKey, _ uids: [UInt32]) {
+        let evaluator = SearchEvaluator(largestSequenceNumber: 3, largestUID: 35, now: 1_672_833_600)
+        #expect(SearchFixtures.matchingUIDs(key, evaluator: evaluator) == uids)
+    }
+
     @Test func emptyMailboxStar() {
         let evaluator = SearchEvaluator(largestSequenceNumber: 0, largestUID: 0)
         #expect(SearchFixtures.matchingUIDs(.sequenceSet(SequenceSet([range(.last, .last)])), evaluator: evaluator) == [])

@@ -114,6 +114,9 @@ extension GrammarCursor {
         case "SENTON": return .sentOn(try searchDate())
         case "SENTSINCE": return .sentSince(try searchDate())
         case "LARGER": try space(); return .larger(try number64())
+        // RFC 5032: "OLDER" SP nz-number / "YOUNGER" SP nz-number
+        case "OLDER": try space(); return .older(try nzNumber())
+        case "YOUNGER": try space(); return .younger(try nzNumber())
         case "SMALLER": try space(); return .smaller(try number64())
         case "UID": try space(); return .uid(try sequenceSet())
         case "NOT":

@@ -33,4 +33,6 @@ public indirect enum SearchKey: Hashable, Sendable {
     /// `EMAILID objectid`, `THREADID objectid` (RFC 8474 6).
     case emailID(String)
     case threadID(String)
+    /// `OLDER n`, `YOUNGER n`: the internal date is more than / at most `n` seconds ago (RFC 5032).
+    case older(UInt32), younger(UInt32)
 }
