@@ -23,16 +23,20 @@ extension IMAPSession {
     }
 
     /// `VANISHED (EARLIER)`: the UIDs of `set` expunged after `modseq` (RFC 7162 3.2.5, 3.2.6), `*`
-    /// standing for the highest UID the mailbox has given out. When the expunges after `modseq` were
-    /// forgotten (older than the window), every UID of the set up to there that is not in the
-    /// mailbox, as RFC 7162 3.2.5.2 allows. Nil when there is nothing to tell.
+    /// standing for the highest UID the session knows the mailbox gave out. When the expunges after
+    /// `modseq` were forgotten (older than the window), every UID of the set up to there that is not
+    /// in the mailbox, as RFC 7162 3.2.5.2 allows. Nil when there is nothing to tell.
+    ///
+    /// Told against the session's view of the mailbox, not the store's newer one: a message the
+    /// session still counts is not named (its VANISHED comes when the session learns of the
+    /// expunge), and a message it has not learnt of yet is not taken for a gap.
     func vanishedEarlier(_ grant: Grant, in mailbox: SelectedMailbox, since modseq: Int64, within set: SequenceSet?) async throws -> Response? {
         let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: modseq)
-        let upper = UInt32(clamping: max(changes.uidNext - 1, 0))
+        let upper = UInt32(clamping: max(mailbox.folder.uidNext - 1, 0))
         let ranges: [ClosedRange<UInt32>]
         if modseq >= changes.vanishedHorizon {
             let uids = changes.expunged.compactMap { UInt32(exactly: $0) }.filter { uid in
-                set.map { $0.contains(uid, largest: upper) } ?? (uid <= upper)
+                mailbox.sequenceNumber(of: Int64(uid)) == nil && (set.map { $0.contains(uid, largest: upper) } ?? (uid <= upper))
             }
             ranges = SelectedMailbox.normalized(uids.map { $0...$0 })
         } else {

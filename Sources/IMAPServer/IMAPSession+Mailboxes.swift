@@ -129,7 +129,11 @@ extension IMAPSession {
             case .uidNext: values.append(StatusValue(.uidNext, UInt64(folder.uidNext)))
             case .uidValidity: values.append(StatusValue(.uidValidity, UInt64(folder.uidValidity)))
             case .unseen: values.append(StatusValue(.unseen, UInt64(folder.unseenCount)))
-            case .highestModSeq: values.append(StatusValue(.highestModSeq, UInt64(folder.highestModseq)))
+            case .highestModSeq:
+                // The selected mailbox's is what the session has told, which lags while expunges wait
+                // (RFC 7162 3.2: never a modseq beyond changes the client has not seen).
+                let modseq = selected.flatMap { $0.folder.id == folder.id ? $0.knownModseq : nil } ?? folder.highestModseq
+                values.append(StatusValue(.highestModSeq, UInt64(max(modseq, 0))))
             case .appendLimit: values.append(StatusValue(.appendLimit, UInt64(context.limits.maxAppendLiteralSize)))
             case .deleted: values.append(StatusValue(.deleted, UInt64(folder.deletedCount)))
             case .size: values.append(StatusValue(.size, UInt64(folder.sizeBytes)))

@@ -30,8 +30,15 @@ extension IMAPSession {
         // A session that takes \Recent flags claims them in the read that tells it of new mail;
         // a read whose changes may be left for later claims nothing (the claim follows on its own).
         let claiming = !mailbox.readOnly && !imap4rev2 && allowExpunges
-        let changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq,
+        var changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq,
                                                       claimingRecent: claiming)
+        if changes.vanishedHorizon > mailbox.knownModseq {
+            // Expunges this session has not heard of may be forgotten (older than the window): the
+            // mailbox's UIDs now tell which of the messages it knows are gone.
+            let present = Set(try await context.store.snapshot(grant: grant.id, folderID: mailbox.folder.id).messages.map(\.uid))
+            let gone = mailbox.uids(forUIDSet: .ranges([SequenceRange(.number(1), .last)])).filter { !present.contains($0) }
+            changes.expunged = Array(Set(changes.expunged).union(gone)).sorted()
+        }
         // Only a message the client knows needs an EXPUNGE; one that came and went meanwhile does not.
         if !allowExpunges, changes.expunged.contains(where: { mailbox.sequenceNumber(of: $0) != nil }) {
             selectedMailboxChanged = true

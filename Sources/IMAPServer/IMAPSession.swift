@@ -257,7 +257,14 @@ final class IMAPSession {
                 case .fetch, .store, .search, .select, .examine, .close, .unselect, .logout: break
                 default:
                     let updates = try await synchronize(grant)
-                    if let last = responses.popLast() { responses += updates + [last] }
+                    if var last = responses.popLast() {
+                        // A HIGHESTMODSEQ in the tagged answer covers the updates sent before it.
+                        if !updates.isEmpty, case .tagged(var tagged) = last, case .highestModSeq = tagged.text.code, let selected {
+                            tagged.text.code = .highestModSeq(UInt64(max(selected.knownModseq, 0)))
+                            last = .tagged(tagged)
+                        }
+                        responses += updates + [last]
+                    }
                 }
                 return responses
             } catch let error as IMAPCommandError {

@@ -173,12 +173,14 @@ struct SelectedMailbox {
         guard upper > 0 else { return [] }
         var gaps: [ClosedRange<UInt32>] = []
         var next: UInt32 = 1
+        var pastTheTop = false
         for uid in uidList where uid <= upper {
             if uid > next { gaps.append(next...(uid - 1)) }
-            next = uid &+ 1
-            if next == 0 { return [] }
+            // The largest UID in use: nothing can follow it.
+            if uid == .max { pastTheTop = true; break }
+            next = uid + 1
         }
-        if next <= upper { gaps.append(next...upper) }
+        if !pastTheTop, next <= upper { gaps.append(next...upper) }
         guard let known else { return gaps }
         guard case .ranges(let ranges) = known else { return [] }
         return Self.intersection(gaps, Self.normalized(ranges.map { $0.resolved(largest: upper) }))
@@ -225,7 +227,7 @@ struct SelectedMailbox {
 
     /// Folds in what changed elsewhere. Expunges come first (each with the sequence number it
     /// has at that moment, or all in one `VANISHED`), then the new count, then flag changes.
-    mutating func apply(_ changes: FolderChanges, reportFlags: Bool = true, reporting: ChangeReporting = ChangeReporting()) -> [Response] {
+    mutating func apply(_ changes: FolderChanges, reportFlags: Bool = true, reporting: ChangeReporting) -> [Response] {
         var responses: [Response] = []
         var vanished: [UInt32] = []
         for uid in changes.expunged.sorted(by: >) {

@@ -10,12 +10,27 @@ extension PostgresMailStore {
         let logger = self.logger
         return try await transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(VanishedWindowSchema.pruneLockKey))", logger: logger)
-            var bindings = PostgresBindings(capacity: 2)
-            bindings.append(cutoff)
-            bindings.append(Int64(limit))
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: VanishedWindowSchema.prune, binds: bindings), logger: logger)
+            var oldest = PostgresBindings(capacity: 2)
+            oldest.append(cutoff)
+            oldest.append(Int64(limit))
+            var grants: [String] = [], folders: [String] = [], uids: [Int64] = []
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: VanishedWindowSchema.oldest, binds: oldest), logger: logger)
+            for try await (grant, folder, uid) in rows.decode((String, String, Int64).self) {
+                grants.append(grant)
+                folders.append(folder)
+                uids.append(uid)
+            }
+            guard !uids.isEmpty else { return 0 }
+            var lock = PostgresBindings(capacity: 1)
+            lock.append(Array(Set(grants)))
+            try await connection.query(PostgresQuery(unsafeSQL: VanishedWindowSchema.lockGrants, binds: lock), logger: logger)
+            var keys = PostgresBindings(capacity: 3)
+            keys.append(grants)
+            keys.append(folders)
+            keys.append(uids)
             var forgotten: Int64 = 0
-            for try await value in rows.decode(Int64.self) { forgotten = value }
+            let pruned = try await connection.query(PostgresQuery(unsafeSQL: VanishedWindowSchema.prune, binds: keys), logger: logger)
+            for try await value in pruned.decode(Int64.self) { forgotten = value }
             return Int(forgotten)
         }
     }

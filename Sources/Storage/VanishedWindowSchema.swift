@@ -16,19 +16,26 @@ enum VanishedWindowSchema {
         "CREATE INDEX expunged_messages_age ON expunged_messages (expunged_at)",
     ]
 
-    /// The transaction-level advisory lock that lets one node prune at a time: pruners on several
-    /// nodes would otherwise lock the same folder rows in different orders.
+    /// The transaction-level advisory lock that lets one node prune at a time.
     static let pruneLockKey: Int64 = 0x6D6E_7661_6E69_7368  // "mnvanish"
 
-    /// Forgets up to `$2` tombstones written before `$1` (unix seconds), oldest first, and raises the
-    /// horizon of each folder that lost some to the highest modseq it lost, in one statement, run
-    /// under `pruneLockKey`. Returns how many were forgotten.
+    /// Up to `$2` tombstones written before `$1` (unix seconds), oldest first.
+    static let oldest = """
+        SELECT grant_id::text, folder_id, uid FROM expunged_messages
+        WHERE expunged_at < $1::bigint ORDER BY expunged_at LIMIT $2::bigint
+        """
+
+    /// Locks the grants of `$1` the way every writer does, grant first, so that a mailbox or grant
+    /// being deleted (grant, then folder, then tombstones) waits for the prune, or the prune for it,
+    /// instead of the two deadlocking over a folder row and a tombstone.
+    static let lockGrants = "SELECT id FROM grants WHERE id = ANY($1::text[]::uuid[]) ORDER BY id FOR NO KEY UPDATE"
+
+    /// Forgets the tombstones named by `$1` (grants), `$2` (folders), `$3` (UIDs) and raises the
+    /// horizon of each folder that lost some to the highest modseq it lost, in one statement.
+    /// Returns how many were forgotten.
     static let prune = """
-        WITH doomed AS (
-            SELECT grant_id, folder_id, uid FROM expunged_messages
-            WHERE expunged_at < $1::bigint ORDER BY expunged_at LIMIT $2::bigint),
-        pruned AS (
-            DELETE FROM expunged_messages e USING doomed d
+        WITH pruned AS (
+            DELETE FROM expunged_messages e USING unnest($1::text[]::uuid[], $2::text[], $3::bigint[]) AS d(grant_id, folder_id, uid)
             WHERE e.grant_id = d.grant_id AND e.folder_id = d.folder_id AND e.uid = d.uid
             RETURNING e.grant_id, e.folder_id, e.modseq),
         horizons AS (

@@ -130,11 +130,13 @@ import Testing
                 S: x OK STORE completed
                 """)
             var modseq = try await Self.modseqs(nodes, account)
-            // The client hears of the other session's change first (it may, before a STORE), then
-            // CONDSTORE turns on; message 2 fails the test all the same.
+            // The client hears of the other session's change (NOOP reads the change log, whatever
+            // the announcement's timing), then CONDSTORE turns on; message 2 fails the test all the same.
             try await client.run("""
-                C: c STORE 1:3 (UNCHANGEDSINCE \(known)) +FLAGS.SILENT (\\Seen)
+                C: n NOOP
                 S: * 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent))
+                S: n OK NOOP completed
+                C: c STORE 1:3 (UNCHANGEDSINCE \(known)) +FLAGS.SILENT (\\Seen)
                 S: * OK [HIGHESTMODSEQ \(modseq[2]!)] Highest
                 S: * 1 FETCH (UID 1 MODSEQ (\(modseq[2]! + 1)))
                 S: * 3 FETCH (UID 3 MODSEQ (\(modseq[2]! + 1)))
@@ -150,8 +152,8 @@ import Testing
                 S: d OK UID STORE completed
                 C: e STORE 3 (UNCHANGEDSINCE 0) -FLAGS (\\Seen)
                 S: e OK [MODIFIED 3] Conditional STORE failed
-                C: n NOOP
-                S: n OK NOOP completed
+                C: m NOOP
+                S: m OK NOOP completed
                 """)
             for session in [client, other] { await session.close() }
         }
@@ -340,6 +342,54 @@ import Testing
                 S: t OK UID FETCH completed
                 """)
             for session in [client, reader] { await session.close() }
+        }
+    }
+
+    /// A session that has not heard of an expunge by the time it is forgotten still hears of it:
+    /// the mailbox's UIDs tell which of its messages are gone.
+    @Test func aSessionBehindTheWindowStillHearsOfItsExpunges() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let watcher = try await nodes.login(account)
+            for id in ["w1", "w2", "w3"] { try await watcher.append(Self.message(id)) }
+            try await watcher.run(SessionConformanceTranscriptTests.selectInbox(exists: 3, recent: 3))
+            let writer = try await nodes.login(account)
+            try await writer.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 3 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 4] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (inbox)] Mailbox id
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                C: a UID STORE 2 +FLAGS.SILENT (\\Deleted)
+                S: a OK UID STORE completed
+                C: b UID EXPUNGE 2
+                S: * 2 EXPUNGE
+                S: b OK UID EXPUNGE completed
+                """)
+            try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+                try await client.query("UPDATE expunged_messages SET expunged_at = 1000 WHERE grant_id = \(account.grant.id.rawValue)::uuid")
+            }
+            let store = try #require(nodes.contexts[0].store as? PostgresMailStore)
+            _ = try await ExpungeTombstonePruner(store: store, windowSeconds: 3600, logger: TestEnvironment.logger)
+                .pruneAll(now: WallClock.unixSeconds())
+            #expect(try await store.changes(grant: account.grant.id, folderID: "inbox", since: 0).expunged.isEmpty)
+            try await watcher.run("""
+                C: n NOOP
+                S: * 2 EXPUNGE
+                S: * 2 RECENT
+                S: n OK NOOP completed
+                C: f FETCH 1:* (UID)
+                S: * 1 FETCH (UID 1)
+                S: * 2 FETCH (UID 3)
+                S: f OK FETCH completed
+                """)
+            for session in [watcher, writer] { await session.close() }
         }
     }
 }

@@ -91,14 +91,14 @@ import Testing
         var mailbox = Self.mailbox([3, 5, 9, 12])
         let changes = FolderChanges(uidValidity: 7, uidNext: 15, highestModseq: 20,
                                     added: [Self.state(14)], changed: [Self.state(12, [MessageFlags.seen])], expunged: [3, 9])
-        let responses = mailbox.apply(changes)
+        let responses = mailbox.apply(changes, reporting: .init())
         #expect(responses == [
             .untagged(.expunge(3)), .untagged(.expunge(1)), .untagged(.exists(3)),
             .untagged(.fetch(2, [.uid(12), .flags([Flag(wire: "\\Seen")])])),
         ])
         #expect(mailbox.uids(forSequenceSet: SequenceSet([SequenceRange(1...3)])) == [5, 12, 14])
         #expect(mailbox.knownModseq == 20)
-        #expect(mailbox.apply(changes).isEmpty || mailbox.apply(changes) == [])
+        #expect(mailbox.apply(changes, reporting: .init()) == [])
     }
 
     /// RFC 7162 3.2.10: with QRESYNC one VANISHED names the UIDs the client knew; with CONDSTORE a
@@ -123,6 +123,9 @@ import Testing
         ([1, 2, 3], 3, nil, ""),
         ([], 0, nil, ""),
         ([], 4, SequenceSet([SequenceRange(7...7), SequenceRange(2...2), SequenceRange(1...2)]), "1:2"),
+        ([5, 4_294_967_295], 4_294_967_295, nil, "1:4,6:4294967294"),
+        ([5, 4_294_967_295], 4_294_967_295, SequenceSet([SequenceRange(3...6), SequenceRange(.number(4_294_967_290), .last)]),
+         "3:4,6,4294967290:4294967294"),
     ] as [([Int64], UInt32, SequenceSet?, String)])
     func absentUIDsComeFromTheGaps(_ uids: [Int64], _ upper: UInt32, _ known: SequenceSet?, _ expected: String) {
         let ranges = Self.mailbox(uids).absentUIDs(upTo: upper, within: known)
@@ -173,7 +176,7 @@ import Testing
         #expect(mailbox.recentCount == 2 && mailbox.isRecent(5) && mailbox.isRecent(9) && !mailbox.isRecent(3))
         #expect(mailbox.fetchFlags([MessageFlags.seen], uid: 5) == [Flag(wire: "\\Seen"), Flag(wire: "\\Recent")])
         #expect(mailbox.fetchFlags(.empty, uid: 3) == [])
-        _ = mailbox.apply(FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 30, added: [], changed: [], expunged: [5]))
+        _ = mailbox.apply(FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 30, added: [], changed: [], expunged: [5]), reporting: .init())
         #expect(mailbox.recentCount == 1 && !mailbox.isRecent(5))
         mailbox.markRecent(from: 100)
         #expect(mailbox.recentCount == 1)
