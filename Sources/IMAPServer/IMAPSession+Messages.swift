@@ -249,6 +249,9 @@ extension IMAPSession {
         case .modSeq: return .modSeq(UInt64(message.modseq))
         case .emailID: return .emailID(message.id)
         case .threadID: return .threadID(message.threadID.isEmpty ? nil : message.threadID)
+        // The API's snippet, stored with the message: no work to put off for LAZY. At most 256
+        // characters (RFC 8970 3.1); an empty one is NIL, no text to show.
+        case .preview: return .preview(message.facts.snippet.isEmpty ? nil : String(message.facts.snippet.prefix(256)))
         case .rfc822:
             return .rfc822(message.raw.map(buffer))
         case .rfc822Header:

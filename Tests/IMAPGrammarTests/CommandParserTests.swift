@@ -101,6 +101,10 @@ let commandVectors: [(String, TaggedCommand)] = [
     ("a FETCH 1:* (EMAILID THREADID)",
      .init("a", .fetch(FetchCommand(sequenceSet: SequenceSet([SequenceRange(.number(1), .last)]), attributes: [.emailID, .threadID])))),
     ("3 STATUS foo (MAILBOXID)", .init("3", .status("foo", [.mailboxID]))),
+    // RFC 8970 3.1 examples.
+    ("E1 FETCH 1 (PREVIEW)", .init("E1", .fetch(FetchCommand(sequenceSet: SequenceSet(1), attributes: [.preview(lazy: false)])))),
+    ("E2 UID FETCH 1:4 (PREVIEW (LAZY) FLAGS)",
+     .init("E2", .uidFetch(FetchCommand(sequenceSet: SequenceSet([SequenceRange(1...4)]), attributes: [.preview(lazy: true), .flags])))),
     // RFC 5032 examples.
     ("a1 SEARCH UNSEEN YOUNGER 259200", .init("a1", .search(SearchCommand(key: .and([.unseen, .younger(259200)]))))),
     ("a2 SEARCH OLDER 3600", .init("a2", .search(SearchCommand(key: .older(3600))))),
@@ -208,6 +212,8 @@ let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
     ("a SEARCH EMAILID M.1", "a", .badSyntax),
     ("a SEARCH THREADID", "a", .badSyntax),
     ("a SEARCH OLDER 0", "a", .badSyntax),
+    ("a FETCH 1 (PREVIEW (EAGER))", "a", .badSyntax),
+    ("a FETCH 1 (PREVIEW ())", "a", .badSyntax),
     ("a SEARCH EMAILID \(String(repeating: "x", count: 256))", "a", .badSyntax),
     ("a1 FOO", "a1", .unknownCommand),
     ("a2 NOOP extra", "a2", .badSyntax),

@@ -94,4 +94,39 @@ import Testing
             await client.close()
         }
     }
+
+    /// PREVIEW (RFC 8970): the API's snippet, in UTF-8, a literal when it is not ASCII.
+    @Test func previewIsTheAPIsSnippet() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.append("""
+                From: Ann <ann@example.test>
+                Subject: plans
+                Message-ID: <p1@example.test>
+
+                Lunch at noon,   then the review.
+                """)
+            try await client.append("""
+                From: Ann <ann@example.test>
+                Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=
+                Message-ID: <p2@example.test>
+                Content-Type: text/plain; charset=utf-8
+                Content-Transfer-Encoding: quoted-printable
+
+                Gr=C3=BC=C3=9Fe aus Z=C3=BCrich
+                """)
+            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 2, recent: 2))
+            try await client.run("""
+                C: p FETCH 1 (PREVIEW)
+                S: * 1 FETCH (PREVIEW "Lunch at noon, then the review.")
+                S: p OK FETCH completed
+                C: q FETCH 2 (PREVIEW (LAZY))
+                S: * 2 FETCH (PREVIEW {19}
+                S: Grüße aus Zürich)
+                S: q OK FETCH completed
+                """)
+            await client.close()
+        }
+    }
 }

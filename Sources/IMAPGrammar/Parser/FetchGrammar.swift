@@ -47,6 +47,15 @@ extension GrammarCursor {
         case "MODSEQ": return .modSeq
         case "EMAILID": return .emailID
         case "THREADID": return .threadID
+        case "PREVIEW":
+            guard peek() == 0x20, peek(1) == 0x28 else { return .preview(lazy: false) }
+            try space()
+            let modifiers = try parenthesizedList(allowEmpty: false) { (c: inout GrammarCursor) throws(GrammarError) -> String in
+                let modifier = c.keyword()
+                guard modifier == "LAZY" else { throw .syntax("unknown PREVIEW modifier \(modifier)") }
+                return modifier
+            }
+            return .preview(lazy: modifiers.contains("LAZY"))
         case "BODY", "BODY.PEEK":
             guard peek() == 0x5B else {
                 guard name == "BODY" else { throw .syntax("BODY.PEEK needs a section") }

@@ -5,7 +5,8 @@
 /// fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822" [".HEADER" / ".SIZE" / ".TEXT"] /
 ///             "BODY" ["STRUCTURE"] / "UID" / "BODY" section [partial] / "BODY.PEEK" section [partial] /
 ///             "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary / "MODSEQ" /
-///             "EMAILID" / "THREADID"
+///             "EMAILID" / "THREADID" / "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]
+/// preview-mod = "LAZY"                                                              (RFC 8970)
 /// ```
 /// The macros ALL, FAST and FULL are expanded by the parser (RFC 9051 section 6.4.5).
 public enum FetchAttribute: Hashable, Sendable {
@@ -29,6 +30,8 @@ public enum FetchAttribute: Hashable, Sendable {
     case modSeq
     case emailID
     case threadID
+    /// `PREVIEW`, or `PREVIEW (LAZY)`: the server may answer NIL rather than work for it (RFC 8970 3.1).
+    case preview(lazy: Bool)
 
     /// `FAST` = `(FLAGS INTERNALDATE RFC822.SIZE)`
     public static let fast: [FetchAttribute] = [.flags, .internalDate, .rfc822Size]

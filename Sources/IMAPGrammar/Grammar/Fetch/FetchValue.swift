@@ -34,6 +34,8 @@ public enum FetchValue: Hashable, Sendable {
     case emailID(String)
     /// `THREADID (objectid)`, or `THREADID NIL` for a message in no thread (RFC 8474 5.2).
     case threadID(String?)
+    /// `PREVIEW nstring` (RFC 8970 3.1): UTF-8, so a literal when it has 8-bit characters.
+    case preview(String?)
     case rfc822(ByteBuffer?)
     case rfc822Header(ByteBuffer?)
     case rfc822Text(ByteBuffer?)
@@ -73,6 +75,9 @@ public enum FetchValue: Hashable, Sendable {
         case .modSeq(let n): writer.writeString("MODSEQ (\(n))")
         case .emailID(let id): writer.writeString("EMAILID (\(id))")
         case .threadID(let id): writer.writeString(id.map { "THREADID (\($0))" } ?? "THREADID NIL")
+        case .preview(let text):
+            writer.writeString("PREVIEW ")
+            writer.writeNString(text)
         case .rfc822(let data):
             writer.writeString("RFC822 ")
             Self.writeData(data, into: &writer)
