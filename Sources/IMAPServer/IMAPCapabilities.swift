@@ -5,7 +5,7 @@ enum IMAPCapabilities {
     /// Extensions of the authenticated state (RFC 3501 clients may use only what is listed).
     static let afterLogin = [
         "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
-        "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "LIST-EXTENDED", "LIST-STATUS", "OBJECTID", "WITHIN", "PREVIEW",
+        "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "LIST-EXTENDED", "LIST-STATUS", "OBJECTID", "WITHIN", "PREVIEW", "UNAUTHENTICATE",
     ]
 
     /// The extensions are listed before login too: some clients (Python's imaplib, and

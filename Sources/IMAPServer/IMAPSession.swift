@@ -188,6 +188,22 @@ final class IMAPSession {
         case .renewSlot:
             if let grant { await context.slots.renew(grant: grant.id, connection: connectionID) }
             return .done
+        case .unauthenticate:
+            if let grant {
+                if let listenerToken { context.events.stopListening(grant: grant.id, token: listenerToken) }
+                listenerToken = nil
+                await context.slots.release(grant: grant.id, connection: connectionID)
+                IMAPMetrics.connections(state: "authenticated").decrement()
+                logger.info("IMAP unauthenticate")
+            }
+            logger[metadataKey: "grant_id"] = nil
+            selected = nil
+            append = nil
+            imap4rev2 = false
+            condstore = false
+            qresync = false
+            encoder = ResponseEncoder()
+            return .done
         case .checkCredentials:
             guard let grant else { return .credentials(.unknown) }
             let grants = context.grants

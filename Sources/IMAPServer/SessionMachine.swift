@@ -59,6 +59,9 @@ struct SessionMachine {
         case renewSlot
         /// Read whether the grant's credentials changed since login.
         case checkCredentials
+        /// Give back what the login took (connection slot, change listener) and forget the
+        /// session's state: the client logs out but keeps the connection (RFC 8437).
+        case unauthenticate
     }
 
     enum CredentialsCheck: Equatable {
@@ -134,6 +137,7 @@ struct SessionMachine {
         case login(tag: String, commandName: String)
         case startTLS
         case command(name: String)
+        case unauthenticate(tag: String)
         case append
         case idleStart
         case push
@@ -330,6 +334,10 @@ struct SessionMachine {
             }
         case .noop where grant == nil:
             return answer(ok("NOOP completed"))
+        case .unauthenticate:
+            guard grant != nil else { return answer(bad("UNAUTHENTICATE requires authentication")) }
+            awaiting = .unauthenticate(tag: tag)
+            return [.effect(.unauthenticate)]
         case .idle:
             guard grant != nil else { return answer(bad("IDLE requires authentication")) }
             expecting = .idle(tag: tag, since: now, lastKeepalive: now)
@@ -376,6 +384,12 @@ struct SessionMachine {
             return reply([], commandName: "STARTTLS")
         case (.command(let name), .answered(let responses, _)):
             return reply(responses, commandName: name)
+        case (.unauthenticate(let tag), .done):
+            // RFC 8437 3: as if the connection were new, TLS apart.
+            phase = .notAuthenticated
+            credentialsRevoked = false
+            lastActivity = now
+            return reply([.tagged(TaggedResponse(tag: tag, state: .ok, "UNAUTHENTICATE completed"))], commandName: "UNAUTHENTICATE")
         case (.append, .answered(let responses, let name)):
             return reply(responses, commandName: name)
         case (.idleStart, .synchronized(let updates)):

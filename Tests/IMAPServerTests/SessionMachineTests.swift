@@ -42,6 +42,7 @@ private struct MachineDriver {
         case .synchronize(let force): force ? "synchronize forced" : "synchronize if announced"
         case .renewSlot: "renew slot"
         case .checkCredentials: "check credentials"
+        case .unauthenticate: "unauthenticate"
         }
     }
 
@@ -314,6 +315,35 @@ private struct MachineDriver {
         #expect(leaving.client("z LOGOUT") == [
             "S: * BYE mail.test logging out | S: z OK LOGOUT completed", "count command(name: \"LOGOUT\", outcome: \"ok\")", "end",
         ])
+    }
+
+    /// RFC 8437: back to the not-authenticated state, with nothing of the login left.
+    @Test func unauthenticateReturnsToTheStateOfANewConnection() {
+        var driver = MachineDriver()
+        #expect(driver.receive(.started).count == 2)
+        #expect(driver.client("u UNAUTHENTICATE") == [
+            "next command", "S: u BAD UNAUTHENTICATE requires authentication", "count command(name: \"UNAUTHENTICATE\", outcome: \"bad\")",
+        ])
+        _ = driver.client("L LOGIN machine secret")
+        _ = driver.finish(.loggedIn(MachineDriver.grant))
+        _ = driver.receive(.credentialsChanged)
+        #expect(driver.client("v UNAUTHENTICATE") == [
+            "S: v NO [AUTHENTICATIONFAILED] Credentials changed; log in again | S: * BYE Credentials changed",
+            "count command(name: \"UNAUTHENTICATE\", outcome: \"bye\")", "end",
+        ])
+        var fresh = MachineDriver()
+        fresh.loggedIn()
+        #expect(fresh.client("w UNAUTHENTICATE") == ["effect unauthenticate"])
+        #expect(fresh.finish(.done) == [
+            "next command", "S: w OK UNAUTHENTICATE completed", "count command(name: \"UNAUTHENTICATE\", outcome: \"ok\")",
+        ])
+        #expect(fresh.machine.grant == nil)
+        #expect(fresh.client("x SELECT INBOX") == [
+            "next command", "S: x BAD SELECT requires authentication", "count command(name: \"SELECT\", outcome: \"bad\")",
+        ])
+        // No timers of the login go on: no slot renewal, no credentials check.
+        #expect(fresh.tick(after: SessionMachine.credentialsCheckInterval) == [])
+        #expect(fresh.client("y LOGIN machine secret") == ["effect login y machine secret"])
     }
 
     @Test func drainingSaysByeWithUnavailable() {

@@ -78,6 +78,42 @@ import Testing
         }
     }
 
+    /// UNAUTHENTICATE (RFC 8437) gives back the connection slot and the selected mailbox, and the
+    /// connection can log in again.
+    @Test func unauthenticateReleasesTheSlotAndForgetsTheMailbox() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let slots = nodes.contexts[0].slots
+            let account = try await nodes.makeAccount()
+            let key = "conn:\(slots.surface):\(account.grant.id.rawValue)"
+            let client = try await nodes.login(account)
+            try await client.run("""
+                C: e ENABLE QRESYNC
+                S: * ENABLED QRESYNC
+                S: e OK ENABLE completed
+                """)
+            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 0, recent: 0, unseen: false))
+            #expect(try await slots.redis.send(["ZCARD", key]) == .integer(1))
+            try await client.run("""
+                C: u UNAUTHENTICATE
+                S: u OK UNAUTHENTICATE completed
+                C: f FETCH 1 FLAGS
+                S: f BAD FETCH requires authentication
+                """)
+            #expect(try await slots.redis.send(["ZCARD", key]) == .integer(0))
+            try await client.run("""
+                C: l LOGIN \(account.login)
+                S: l OK [CAPABILITY …] Logged in
+                C: n NOOP
+                S: n OK NOOP completed
+                C: e ENABLE QRESYNC
+                S: * ENABLED QRESYNC
+                S: e OK ENABLE completed
+                """)
+            #expect(try await slots.redis.send(["ZCARD", key]) == .integer(1))
+            await client.close()
+        }
+    }
+
     @Test func idleSendsKeepalivesAndEndsAfterItsLimit() async throws {
         try await IMAPTestNodes.with { nodes in
             let timers = nodes.contexts[0].timers

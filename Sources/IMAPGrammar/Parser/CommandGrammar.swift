@@ -6,6 +6,7 @@ extension GrammarCursor {
         "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB",
         "NAMESPACE", "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",
         "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
+        "UNAUTHENTICATE",
     ]
 
     // command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -50,6 +51,8 @@ extension GrammarCursor {
             try space()
             return .lsub(reference: reference, pattern: try listMailbox())
         case "NAMESPACE": return .namespace
+        // RFC 8437: command-auth =/ "UNAUTHENTICATE"
+        case "UNAUTHENTICATE": return .unauthenticate
         case "STATUS": return try status()
         case "IDLE": return .idle
         case "GETQUOTA": try space(); return .getQuota(root: try astringText())

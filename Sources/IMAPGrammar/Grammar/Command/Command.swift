@@ -39,6 +39,8 @@ public enum Command: Hashable, Sendable {
     case check
     case close
     case unselect
+    /// Back to the not-authenticated state on the same connection (RFC 8437).
+    case unauthenticate
     case expunge
     case uidExpunge(SequenceSet)
     case search(SearchCommand)
@@ -83,6 +85,7 @@ extension Command {
         case .check: return "CHECK"
         case .close: return "CLOSE"
         case .unselect: return "UNSELECT"
+        case .unauthenticate: return "UNAUTHENTICATE"
         case .expunge: return "EXPUNGE"
         case .uidExpunge: return "UID EXPUNGE"
         case .search: return "SEARCH"
