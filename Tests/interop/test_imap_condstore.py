@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from helpers import message
+from helpers import append, by_subject, list_messages, message, ok, wait_for
 
 
 def untagged(conn, name):
@@ -109,3 +109,45 @@ def test_qresync_tells_a_returning_client_what_vanished(account, us1, us2):
     assert seen_modseqs(untagged(reader, "FETCH")).keys() == {2}
     reader.logout()
     writer.logout()
+
+
+def test_qresync_after_changes_through_the_api_and_smtp(account, us1, us2, eu1):
+    """A client comes back after the API and SMTP changed its INBOX on other nodes (a Thunderbird-like
+    resync): VANISHED (EARLIER) names exactly what left, and FETCH exactly what changed or arrived."""
+    acct = account(us1)
+    feeder = acct.imaplib(us2)
+    uids = {subject: append(feeder, "INBOX", message(subject)) for subject in ("keep", "star me", "trash me")}
+    feeder.logout()
+
+    away = acct.imaplib(us1)
+    typ, data = away._simple_command("ENABLE", "QRESYNC")
+    assert typ == "OK", data
+    assert away.select("INBOX")[0] == "OK"
+    validity = int(untagged(away, "UIDVALIDITY")[0])
+    known = int(untagged(away, "HIGHESTMODSEQ")[0])
+    away.logout()
+
+    # While it is away: the API stars one message and deletes another (through another node),
+    # and a grant of the other region sends it mail.
+    base = f"/v3/grants/{acct.grant['id']}/messages"
+    ok(us2.put(f"{base}/{by_subject(us2, acct.grant, 'star me')['id']}", json={"starred": True}))
+    assert us2.delete(f"{base}/{by_subject(us2, acct.grant, 'trash me')['id']}").status_code == 200
+    sender = account(eu1)
+    smtp = sender.smtp(eu1)
+    smtp.sendmail(sender.email, [acct.email], message("from afar", sender=sender.email, to=acct.email))
+    smtp.quit()
+    assert wait_for(lambda: [m for m in list_messages(us1, acct.grant) if m.get("subject") == "from afar"], timeout=20)
+
+    back = acct.imaplib(us1)
+    typ, data = back._simple_command("ENABLE", "QRESYNC")
+    assert typ == "OK", data
+    typ, data = back._simple_command("SELECT", "INBOX", f"(QRESYNC ({validity} {known}))")
+    assert typ == "OK", data
+    assert untagged(back, "VANISHED") == [f"(EARLIER) {uids['trash me']}".encode()]
+    fetched = untagged(back, "FETCH")
+    changed = seen_modseqs(fetched)
+    assert set(changed) == {uids["star me"], uids["trash me"] + 1}, fetched
+    assert all(modseq > known for modseq in changed.values()), (known, changed)
+    starred = [item for item in fetched if f"UID {uids['star me']} ".encode() in item]
+    assert b"\\Flagged" in starred[0], fetched
+    back.logout()
