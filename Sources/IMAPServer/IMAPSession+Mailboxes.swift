@@ -144,24 +144,27 @@ extension IMAPSession {
     }
 
     func select(_ grant: Grant, _ mailbox: MailboxName, _ parameters: [SelectParameter], readOnly: Bool, tag: String) async throws -> [Response] {
+        // A failed SELECT leaves no mailbox selected (RFC 9051 6.3.2), a refused one too; a
+        // successful one first closes the previous.
+        let requestedName = mailbox
+        var responses: [Response] = []
+        if selected != nil {
+            selected = nil
+            responses.append(.untagged(.ok(ResponseText(code: .closed, text: "Previous mailbox closed"))))
+        }
         var resynchronization: QResyncParameter?
         for parameter in parameters {
             switch parameter {
             case .condStore:
                 condstore = true
             case .qResync(let known):
-                guard qresync else { throw IMAPCommandError(.bad, "QRESYNC must be enabled first (ENABLE QRESYNC)") }
+                guard qresync else {
+                    return responses + [IMAPCommandError(.bad, "QRESYNC must be enabled first (ENABLE QRESYNC)").response(tag: tag)]
+                }
                 resynchronization = known
             case .other(let name):
-                throw IMAPCommandError(.bad, "Unknown SELECT parameter \(name)")
+                return responses + [IMAPCommandError(.bad, "Unknown SELECT parameter \(name)").response(tag: tag)]
             }
-        }
-        // A failed SELECT leaves no mailbox selected (RFC 9051 6.3.2); a successful one first closes the previous.
-        let requestedName = mailbox
-        var responses: [Response] = []
-        if selected != nil {
-            selected = nil
-            responses.append(.untagged(.ok(ResponseText(code: .closed, text: "Previous mailbox closed"))))
         }
         let found: MailboxSnapshot?
         do {

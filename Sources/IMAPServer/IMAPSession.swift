@@ -231,6 +231,8 @@ final class IMAPSession {
             // unknown or already enabled are left out.
             var enabled: [String] = []
             var news: [Response] = []
+            // CONDSTORE named beside QRESYNC was enabled by this command, whichever came first.
+            let condstoreBefore = condstore
             for name in names {
                 switch name.uppercased() {
                 case "IMAP4REV2" where !imap4rev2:
@@ -240,7 +242,7 @@ final class IMAPSession {
                     // A client that enables IMAP4rev2 with a mailbox selected gets no \Recent from then on.
                     selected?.forgetRecent()
                     enabled.append("IMAP4rev2")
-                case "CONDSTORE" where !condstore:
+                case "CONDSTORE" where !condstoreBefore && !enabled.contains("CONDSTORE"):
                     news += beginCondstore()
                     enabled.append("CONDSTORE")
                 case "QRESYNC" where !qresync:

@@ -173,6 +173,16 @@ import Testing
                 C: c ENABLE QRESYNC
                 S: * ENABLED
                 S: c OK ENABLE completed
+                """)
+            // Named together on a fresh connection, both are listed (RFC 5161 3.2), in the order asked.
+            let other = try await nodes.login(account)
+            try await other.run("""
+                C: a ENABLE QRESYNC x-none CONDSTORE
+                S: * ENABLED QRESYNC CONDSTORE
+                S: a OK ENABLE completed
+                """)
+            await other.close()
+            try await client.run("""
                 C: d STATUS INBOX (HIGHESTMODSEQ)
                 S: * STATUS INBOX (HIGHESTMODSEQ \(try await Self.highest(nodes, account)))
                 S: d OK STATUS completed
