@@ -19,9 +19,9 @@ import Testing
 
     /// `SELECT INBOX` of a mailbox holding `exists` messages, the first unseen (when `unseen`),
     /// `recent` of them recent here; then the transcript goes on.
-    static func selectInbox(exists: Int, recent: Int, unseen: Bool = true) -> String {
+    static func selectInbox(exists: Int, recent: Int, unseen: Bool = true, tag: String = "s") -> String {
         """
-        C: s SELECT INBOX
+        C: \(tag) SELECT INBOX
         S: * FLAGS (…)
         S: * OK [PERMANENTFLAGS (…)] …
         S: * \(exists) EXISTS
@@ -30,7 +30,7 @@ import Testing
         S: * OK [UIDNEXT \(exists + 1)] Predicted next UID
         S: * OK [HIGHESTMODSEQ …] Highest
         S: * OK [MAILBOXID (…)] Mailbox id\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
-        S: s OK [READ-WRITE] SELECT completed
+        S: \(tag) OK [READ-WRITE] SELECT completed
 
         """
     }

@@ -129,4 +129,53 @@ import Testing
             await client.close()
         }
     }
+
+    /// IMAP4rev2 with every extension of this server enabled together (issue 12's last item): no
+    /// \Recent anywhere, ESEARCH with MODSEQ, VANISHED, UTF-8 names in LIST-STATUS and OBJECTID.
+    @Test func imap4rev2WithEveryExtensionEnabled() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            for id in ["r1", "r2", "r3"] { try await client.append(SessionConformanceTranscriptTests.message(id)) }
+            let inbox = try #require(try await nodes.contexts[0].store.folder(grant: account.grant.id, id: "inbox"))
+            try await client.run("""
+                C: e ENABLE IMAP4rev2 QRESYNC CONDSTORE
+                S: * ENABLED IMAP4rev2 QRESYNC CONDSTORE
+                S: e OK ENABLE completed
+                C: c CREATE "Café"
+                S: c OK [MAILBOXID (…)] CREATE completed
+                C: l LIST "" "Caf*" RETURN (STATUS (MESSAGES HIGHESTMODSEQ MAILBOXID))
+                S: * LIST (\\HasNoChildren) "/" "Café"
+                S: * STATUS "Café" (MESSAGES 0 HIGHESTMODSEQ … MAILBOXID (…))
+                S: l OK LIST completed
+                C: s SELECT INBOX (QRESYNC (\(inbox.uidValidity) \(inbox.highestModseq)))
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 3 EXISTS
+                S: * OK [UIDVALIDITY \(inbox.uidValidity)] UIDs valid
+                S: * OK [UIDNEXT 4] Predicted next UID
+                S: * OK [HIGHESTMODSEQ \(inbox.highestModseq)] Highest
+                S: * OK [MAILBOXID (inbox)] Mailbox id
+                S: * LIST () "/" INBOX
+                S: s OK [READ-WRITE] SELECT completed
+                C: t STORE 2 +FLAGS.SILENT (\\Deleted)
+                S: * 2 FETCH (UID 2 MODSEQ (…))
+                S: t OK STORE completed
+                C: q SEARCH RETURN (MIN COUNT) MODSEQ \(inbox.highestModseq + 1)
+                S: * ESEARCH (TAG "q") MIN 2 COUNT 1 MODSEQ …
+                S: q OK SEARCH completed
+                C: f FETCH 1:* (FLAGS EMAILID) (CHANGEDSINCE \(inbox.highestModseq))
+                S: * 2 FETCH (FLAGS (\\Deleted) EMAILID (…) MODSEQ (…))
+                S: f OK FETCH completed
+                C: x EXPUNGE
+                S: * VANISHED 2
+                S: x OK [HIGHESTMODSEQ …] EXPUNGE completed
+                C: r SEARCH YOUNGER 3600 NOT RECENT
+                S: r BAD RECENT, NEW and OLD are not search keys of IMAP4rev2
+                C: u UNAUTHENTICATE
+                S: u OK UNAUTHENTICATE completed
+                """)
+            await client.close()
+        }
+    }
 }
