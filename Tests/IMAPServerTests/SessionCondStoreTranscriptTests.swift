@@ -372,4 +372,32 @@ import Testing
             for session in [watcher, writer] { await session.close() }
         }
     }
+
+    /// STATUS HIGHESTMODSEQ of the selected mailbox says what the session has told, not a change it
+    /// has not reported yet (RFC 7162 3.2): the client would otherwise skip that change.
+    @Test func statusOfTheSelectedMailboxDoesNotRunAheadOfTheSession() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            for id in ["h1", "h2"] { try await client.append(Self.message(id)) }
+            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 2, recent: 2))
+            let known = try await Self.highest(nodes, account)
+            let other = try await nodes.login(account, node: 1)
+            try await other.run(SessionConformanceTranscriptTests.selectInbox(exists: 2, recent: 0, tag: "o"))
+            try await other.run("""
+                C: x STORE 1 +FLAGS.SILENT (\\Flagged)
+                S: x OK STORE completed
+                """)
+            try await client.send("t STATUS INBOX (HIGHESTMODSEQ)")
+            var lines = try await client.readUntilTagged("t")
+            #expect(lines.contains("* STATUS INBOX (HIGHESTMODSEQ \(known))"), "\(lines)")
+            // The change itself is told at the latest by the next NOOP, with its modseq.
+            try await client.send("n NOOP")
+            lines += try await client.readUntilTagged("n")
+            let changed = try await Self.modseqs(nodes, account)[1]!
+            #expect(changed > known)
+            #expect(lines.contains("* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) MODSEQ (\(changed)))"), "\(lines)")
+            for session in [client, other] { await session.close() }
+        }
+    }
 }
