@@ -110,11 +110,11 @@ import Testing
             let account = try await nodes.makeAccount()
             let client = try await nodes.login(account)
             for id in ["c1", "c2", "c3"] { try await client.append(Self.message(id)) }
-            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 3, recent: 3))
+            try await client.run(selectInbox(exists: 3, recent: 3))
             let known = try await Self.highest(nodes, account)
             // Another session on another node flags message 2 after the client read the modseqs.
             let other = try await nodes.login(account, node: 1)
-            try await other.run(SessionConformanceTranscriptTests.selectInbox(exists: 3, recent: 0, tag: "o"))
+            try await other.run(selectInbox(exists: 3, recent: 0, tag: "o"))
             try await other.run("""
                 C: x STORE 2 +FLAGS.SILENT (\\Flagged)
                 S: x OK STORE completed
@@ -188,7 +188,7 @@ import Testing
             let account = try await nodes.makeAccount()
             let writer = try await nodes.login(account)
             for id in ["q1", "q2", "q3", "q4", "q5"] { try await writer.append(Self.message(id)) }
-            try await writer.run(SessionConformanceTranscriptTests.selectInbox(exists: 5, recent: 5))
+            try await writer.run(selectInbox(exists: 5, recent: 5))
             let known = try await Self.highest(nodes, account)
             let validity = try await Self.uidValidity(nodes, account)
             try await writer.run("""
@@ -243,9 +243,9 @@ import Testing
                 S: * ENABLED QRESYNC
                 S: e OK ENABLE completed
                 """)
-            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 4, recent: 4))
+            try await client.run(selectInbox(exists: 4, recent: 4))
             let other = try await nodes.login(account, node: 1)
-            try await other.run(SessionConformanceTranscriptTests.selectInbox(exists: 4, recent: 0, tag: "o"))
+            try await other.run(selectInbox(exists: 4, recent: 0, tag: "o"))
             try await other.run("""
                 C: x STORE 1,2 +FLAGS.SILENT (\\Deleted)
                 S: x OK STORE completed
@@ -284,7 +284,7 @@ import Testing
             let account = try await nodes.makeAccount()
             let client = try await nodes.login(account)
             for id in ["f1", "f2", "f3", "f4", "f5"] { try await client.append(Self.message(id)) }
-            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 5, recent: 5))
+            try await client.run(selectInbox(exists: 5, recent: 5))
             let validity = try await Self.uidValidity(nodes, account)
             try await client.run("""
                 C: a STORE 2 +FLAGS.SILENT (\\Deleted)
@@ -342,9 +342,9 @@ import Testing
             let account = try await nodes.makeAccount()
             let watcher = try await nodes.login(account)
             for id in ["w1", "w2", "w3"] { try await watcher.append(Self.message(id)) }
-            try await watcher.run(SessionConformanceTranscriptTests.selectInbox(exists: 3, recent: 3))
+            try await watcher.run(selectInbox(exists: 3, recent: 3))
             let writer = try await nodes.login(account)
-            try await writer.run(SessionConformanceTranscriptTests.selectInbox(exists: 3, recent: 0))
+            try await writer.run(selectInbox(exists: 3, recent: 0))
             try await writer.run("""
                 C: a UID STORE 2 +FLAGS.SILENT (\\Deleted)
                 S: a OK UID STORE completed
@@ -380,10 +380,10 @@ import Testing
             let account = try await nodes.makeAccount()
             let client = try await nodes.login(account)
             for id in ["h1", "h2"] { try await client.append(Self.message(id)) }
-            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 2, recent: 2))
+            try await client.run(selectInbox(exists: 2, recent: 2))
             let known = try await Self.highest(nodes, account)
             let other = try await nodes.login(account, node: 1)
-            try await other.run(SessionConformanceTranscriptTests.selectInbox(exists: 2, recent: 0, tag: "o"))
+            try await other.run(selectInbox(exists: 2, recent: 0, tag: "o"))
             try await other.run("""
                 C: x STORE 1 +FLAGS.SILENT (\\Flagged)
                 S: x OK STORE completed

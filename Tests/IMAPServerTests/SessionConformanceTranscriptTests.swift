@@ -17,24 +17,6 @@ import Testing
         """
     }
 
-    /// `SELECT INBOX` of a mailbox holding `exists` messages, the first unseen (when `unseen`),
-    /// `recent` of them recent here; then the transcript goes on.
-    static func selectInbox(exists: Int, recent: Int, unseen: Bool = true, tag: String = "s") -> String {
-        """
-        C: \(tag) SELECT INBOX
-        S: * FLAGS (…)
-        S: * OK [PERMANENTFLAGS (…)] …
-        S: * \(exists) EXISTS
-        S: * \(recent) RECENT
-        S: * OK [UIDVALIDITY …] UIDs valid
-        S: * OK [UIDNEXT \(exists + 1)] Predicted next UID
-        S: * OK [HIGHESTMODSEQ …] Highest
-        S: * OK [MAILBOXID (…)] Mailbox id\(unseen ? "\nS: * OK [UNSEEN 1] First unseen" : "")
-        S: \(tag) OK [READ-WRITE] SELECT completed
-
-        """
-    }
-
     // MARK: RECENT follows every change of the mailbox's size (RFC 3501 7.3.2)
 
     @Test func anExpungeOfRecentMessagesIsFollowedByTheNewRecentCount() async throws {
@@ -43,7 +25,7 @@ import Testing
             let writer = try await nodes.login(account, node: 1)
             for id in ["r1", "r2", "r3"] { try await writer.append(Self.message(id)) }
             let reader = try await nodes.login(account, node: 0)
-            try await reader.run(Self.selectInbox(exists: 3, recent: 3) + """
+            try await reader.run(selectInbox(exists: 3, recent: 3) + """
                 C: t STATUS INBOX (MESSAGES RECENT)
                 S: * STATUS INBOX (MESSAGES 3 RECENT 3)
                 S: t OK STATUS completed
@@ -91,7 +73,7 @@ import Testing
     @Test func aFailedSelectSaysThePreviousMailboxIsClosed() async throws {
         try await IMAPTestNodes.with { nodes in
             let client = try await nodes.login(try await nodes.makeAccount())
-            try await client.run(Self.selectInbox(exists: 0, recent: 0, unseen: false) + """
+            try await client.run(selectInbox(exists: 0, recent: 0, unseen: false) + """
                 C: m SELECT missing
                 S: * OK [CLOSED] Previous mailbox closed
                 S: m NO [NONEXISTENT] No such mailbox
@@ -146,7 +128,7 @@ import Testing
             try await client.append(Self.message("s1"), flags: "\\Flagged")
             try await client.append(Self.message("s2"))
             try await client.append(Self.message("s3"), flags: "\\Flagged")
-            try await client.run(Self.selectInbox(exists: 3, recent: 3) + """
+            try await client.run(selectInbox(exists: 3, recent: 3) + """
                 C: f0 FETCH $ (FLAGS)
                 S: f0 OK FETCH completed
                 C: a SEARCH RETURN (SAVE) FLAGGED
@@ -187,7 +169,7 @@ import Testing
             let client = try await nodes.login(account)
             try await client.append(Self.message("k1"))
             try await client.append(Self.message("k2"))
-            try await client.run(Self.selectInbox(exists: 2, recent: 2) + """
+            try await client.run(selectInbox(exists: 2, recent: 2) + """
                 C: a STORE 1 +FLAGS (Project)
                 S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project)
                 S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen Project \\*)] Flags permitted
@@ -249,7 +231,7 @@ import Testing
             let client = try await nodes.login(try await nodes.makeAccount())
             try await client.append(Self.message("h1", to: "\"Lead, Team\" <lead@example.test>"))
             try await client.append(Self.message("h2", to: "crew: a@example.test, b@example.test;"))
-            try await client.run(Self.selectInbox(exists: 2, recent: 2) + """
+            try await client.run(selectInbox(exists: 2, recent: 2) + """
                 C: a SEARCH HEADER To "\\"Lead, Team\\" <lead"
                 S: * SEARCH 1
                 S: a OK SEARCH completed
@@ -331,19 +313,9 @@ import Testing
             let writer = try await nodes.login(account, node: 1)
             try await writer.append(Self.message("c1"))
             let reader = try await nodes.login(account, node: 0)
-            try await reader.run(Self.selectInbox(exists: 1, recent: 1))
+            try await reader.run(selectInbox(exists: 1, recent: 1))
+            try await writer.run(selectInbox(exists: 1, recent: 0, tag: "w"))
             try await writer.run("""
-                C: w SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 1 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 2] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: * OK [UNSEEN 1] First unseen
-                S: w OK [READ-WRITE] SELECT completed
                 C: f STORE 1 FLAGS.SILENT (\\Answered)
                 S: f OK STORE completed
                 """)

@@ -116,7 +116,7 @@ import Testing
 
                 Gr=C3=BC=C3=9Fe aus Z=C3=BCrich
                 """)
-            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 2, recent: 2))
+            try await client.run(selectInbox(exists: 2, recent: 2))
             try await client.run("""
                 C: p FETCH 1 (PREVIEW)
                 S: * 1 FETCH (PREVIEW "Lunch at noon, then the review.")

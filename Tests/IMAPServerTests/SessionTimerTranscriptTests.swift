@@ -91,7 +91,7 @@ import Testing
                 S: * ENABLED QRESYNC
                 S: e OK ENABLE completed
                 """)
-            try await client.run(SessionConformanceTranscriptTests.selectInbox(exists: 0, recent: 0, unseen: false))
+            try await client.run(selectInbox(exists: 0, recent: 0, unseen: false))
             #expect(try await slots.redis.send(["ZCARD", key]) == .integer(1))
             try await client.run("""
                 C: u UNAUTHENTICATE
@@ -119,17 +119,8 @@ import Testing
             let timers = nodes.contexts[0].timers
             let account = try await nodes.makeAccount()
             let client = try await nodes.login(account)
+            try await client.run(selectInbox(exists: 0, recent: 0, unseen: false))
             try await client.run("""
-                C: s SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 0 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 1] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: s OK [READ-WRITE] SELECT completed
                 C: i IDLE
                 S: + idling
                 """)

@@ -22,18 +22,7 @@ import Testing
             let account = try await nodes.makeAccount()
             let first = try await nodes.login(account, node: 0)
             let second = try await nodes.login(account, node: 1)
-            try await first.run("""
-                C: s SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 0 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 1] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: s OK [READ-WRITE] SELECT completed
-                """)
+            try await first.run(selectInbox(exists: 0, recent: 0, unseen: false))
             try await second.append(Self.plain)
             try await first.run("""
                 C: n NOOP
@@ -54,18 +43,8 @@ import Testing
                 S: o OK SEARCH completed
                 """)
             // The other node's session sees the message, but not as recent.
+            try await second.run(selectInbox(exists: 1, recent: 0))
             try await second.run("""
-                C: s SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 1 EXISTS
-                S: * 0 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 2] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
                 S: * 1 FETCH (FLAGS ())
                 S: f OK FETCH completed
@@ -172,18 +151,8 @@ import Testing
             let account = try await nodes.makeAccount()
             let client = try await nodes.login(account)
             try await client.append(Self.plain)
+            try await client.run(selectInbox(exists: 1, recent: 1))
             try await client.run("""
-                C: s SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 1 EXISTS
-                S: * 1 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 2] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 FLAGS
                 S: * 1 FETCH (FLAGS (\\Recent))
                 S: f OK FETCH completed
@@ -607,18 +576,8 @@ import Testing
                 abc
                 --b--
                 """)
+            try await client.run(selectInbox(exists: 1, recent: 1))
             try await client.run("""
-                C: s SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 1 EXISTS
-                S: * 1 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 2] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
                 C: b1 FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])
                 S: * 1 FETCH (BINARY[1] {11}
                 S: hello world BINARY.SIZE[1] 11)

@@ -33,18 +33,8 @@ import TestSupport
             let refreshed = try await StoredStructureRefresher(store: store, batchSize: 2, logger: TestEnvironment.logger).refreshAll()
             #expect(refreshed >= 1)
             #expect(try await !store.staleStructures(after: nil, limit: 100_000).contains { $0.grant == account.grant.id })
+            try await client.run(selectInbox(exists: 1, recent: 1))
             try await client.run("""
-                C: s SELECT INBOX
-                S: * FLAGS (…)
-                S: * OK [PERMANENTFLAGS (…)] …
-                S: * 1 EXISTS
-                S: * 1 RECENT
-                S: * OK [UIDVALIDITY …] UIDs valid
-                S: * OK [UIDNEXT 2] Predicted next UID
-                S: * OK [HIGHESTMODSEQ …] Highest
-                S: * OK [MAILBOXID (…)] Mailbox id
-                S: * OK [UNSEEN 1] First unseen
-                S: s OK [READ-WRITE] SELECT completed
                 C: f FETCH 1 (ENVELOPE BODY)
                 S: * 1 FETCH (ENVELOPE (NIL "after the junk" (("Ann" NIL "ann" "example.test")) (("Ann" NIL "ann" "example.test")) (("Ann" NIL "ann" "example.test")) NIL NIL NIL NIL "<stale-structure@example.test>") BODY ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 0))
                 S: f OK FETCH completed
