@@ -6,6 +6,7 @@ enum IMAPCapabilities {
     static let afterLogin = [
         "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
         "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "LIST-EXTENDED", "LIST-STATUS", "OBJECTID", "WITHIN", "PREVIEW", "UNAUTHENTICATE",
+        "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
     ]
 
     /// The extensions are listed before login too: some clients (Python's imaplib, and

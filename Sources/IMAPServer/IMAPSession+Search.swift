@@ -18,35 +18,17 @@ extension IMAPSession {
     }
 
     private func searchAndSave(_ grant: Grant, _ command: SearchCommand, byUID: Bool, tag: String) async throws -> [Response] {
-        let mailbox = try requireSelected()
-        if let charset = command.charset, !SearchEvaluator.isSupportedCharset(charset) {
-            throw IMAPCommandError(.no, code: .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset")
-        }
-        if imap4rev2, SearchEvaluator.mentionsRecent(command.key) {
-            throw IMAPCommandError(.bad, "RECENT, NEW and OLD are not search keys of IMAP4rev2")
-        }
+        try checkSearchable(command)
         let withModseq = SearchEvaluator.mentionsModSeq(command.key)
         let early = withModseq ? beginCondstore() : []
-        let needsRaw = SearchEvaluator.needsRaw(command.key)
-        let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
-        let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID),
-                                        savedResult: mailbox.savedSearch)
+        let found = try await matchingMessages(grant, command)
         var matches: [UInt32] = []
         var matchedUIDs: [UInt32] = []
         var modseqs: [UInt32: Int64] = [:]
-        for (index, message) in messages.enumerated() {
-            // Tasks run on the event loops: a long search lets the other connections of its loop in.
-            if index % 64 == 63 { await Task.yield() }
-            guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
-            let candidate = SearchCandidate(
-                sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,
-                internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw,
-                recent: mailbox.isRecent(message.uid), emailID: message.id, threadID: message.threadID)
-            if evaluator.matches(command.key, candidate) {
-                matches.append(byUID ? candidate.uid : number)
-                matchedUIDs.append(candidate.uid)
-                if withModseq { modseqs[byUID ? candidate.uid : number] = message.modseq }
-            }
+        for candidate in found {
+            matches.append(byUID ? candidate.uid : candidate.sequenceNumber)
+            matchedUIDs.append(candidate.uid)
+            if withModseq { modseqs[byUID ? candidate.uid : candidate.sequenceNumber] = candidate.modseq }
         }
         matches.sort()
         // IMAP4rev2 has no SEARCH response: a search without RETURN is answered as RETURN (ALL).
@@ -74,6 +56,41 @@ extension IMAPSession {
         let onlyEnds = !wanted.contains(.all) && !wanted.contains(.count)
         result.modSeq = onlyEnds ? highest(of: [result.min, result.max].compactMap { $0 }) : highest(of: matches)
         return early + [.untagged(.esearch(result))]
+    }
+
+    /// Refuses, before anything else happens, a search without a selected mailbox, in a charset
+    /// not supported, or with keys this session's protocol version lacks.
+    func checkSearchable(_ command: SearchCommand) throws {
+        _ = try requireSelected()
+        if let charset = command.charset, !SearchEvaluator.isSupportedCharset(charset) {
+            throw IMAPCommandError(.no, code: .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset")
+        }
+        if imap4rev2, SearchEvaluator.mentionsRecent(command.key) {
+            throw IMAPCommandError(.bad, "RECENT, NEW and OLD are not search keys of IMAP4rev2")
+        }
+    }
+
+    /// The messages of the selected mailbox that `command`'s key matches, in mailbox order, for
+    /// SEARCH, SORT and THREAD alike.
+    func matchingMessages(_ grant: Grant, _ command: SearchCommand) async throws -> [SearchCandidate] {
+        try checkSearchable(command)
+        let mailbox = try requireSelected()
+        let needsRaw = SearchEvaluator.needsRaw(command.key)
+        let messages = mailbox.count == 0 ? [] : try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: .all, includeRaw: needsRaw)
+        let evaluator = SearchEvaluator(largestSequenceNumber: mailbox.count, largestUID: UInt32(truncatingIfNeeded: mailbox.largestUID),
+                                        savedResult: mailbox.savedSearch)
+        var found: [SearchCandidate] = []
+        for (index, message) in messages.enumerated() {
+            // Tasks run on the event loops: a long search lets the other connections of its loop in.
+            if index % 64 == 63 { await Task.yield() }
+            guard let number = mailbox.sequenceNumber(of: message.uid) else { continue }
+            let candidate = SearchCandidate(
+                sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,
+                internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw,
+                recent: mailbox.isRecent(message.uid), emailID: message.id, threadID: message.threadID)
+            if evaluator.matches(command.key, candidate) { found.append(candidate) }
+        }
+        return found.sorted { $0.sequenceNumber < $1.sequenceNumber }
     }
 
     /// What `SAVE` keeps (RFC 5182 2.4): with MIN and/or MAX and no other option, those messages;

@@ -260,19 +260,19 @@ final class IMAPSession {
                     ok("NAMESPACE completed")]
         default:
             do {
-                // FETCH, STORE and SEARCH by sequence number may not report expunges (RFC 9051
-                // 7.4.1), but they answer from the mailbox as it is now: other sessions' flag
+                // FETCH, STORE and SEARCH by sequence number (and SORT and THREAD, which answer
+                // with sequence numbers too) may not report expunges (RFC 9051 7.4.1), but they answer from the mailbox as it is now: other sessions' flag
                 // changes and new messages are told first.
                 var early: [Response] = []
                 switch tagged.command {
-                case .fetch, .store, .search: early = try await synchronize(grant, allowExpunges: false)
+                case .fetch, .store, .search, .sort, .thread: early = try await synchronize(grant, allowExpunges: false)
                 default: break
                 }
                 var responses = try await early + executeAuthenticated(tagged, grant: grant)
                 // Report what other sessions changed, except where RFC 9051 7.4.1 forbids
-                // EXPUNGE responses (FETCH, STORE, SEARCH by sequence number).
+                // EXPUNGE responses (FETCH, STORE, SEARCH, SORT, THREAD by sequence number).
                 switch tagged.command {
-                case .fetch, .store, .search, .select, .examine, .close, .unselect, .logout: break
+                case .fetch, .store, .search, .sort, .thread, .select, .examine, .close, .unselect, .logout: break
                 default:
                     let updates = try await synchronize(grant)
                     if var last = responses.popLast() {
@@ -409,6 +409,14 @@ final class IMAPSession {
             return try await search(grant, command, byUID: false, tag: tag) + [ok("SEARCH completed")]
         case .uidSearch(let command):
             return try await search(grant, command, byUID: true, tag: tag) + [ok("UID SEARCH completed")]
+        case .sort(let command):
+            return try await sort(grant, command, byUID: false, tag: tag) + [ok("SORT completed")]
+        case .uidSort(let command):
+            return try await sort(grant, command, byUID: true, tag: tag) + [ok("UID SORT completed")]
+        case .thread(let command):
+            return try await thread(grant, command, byUID: false) + [ok("THREAD completed")]
+        case .uidThread(let command):
+            return try await thread(grant, command, byUID: true) + [ok("UID THREAD completed")]
         default:
             throw IMAPCommandError(.bad, "\(tagged.command.name) is not valid in this state")
         }

@@ -507,7 +507,7 @@ import Testing
             let size = Self.plain.replacingOccurrences(of: "\n", with: "\r\n").utf8.count
             try await client.run("""
                 C: c CAPABILITY
-                S: * CAPABILITY … STATUS=SIZE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS OBJECTID WITHIN PREVIEW UNAUTHENTICATE APPENDLIMIT=\(limit)
+                S: * CAPABILITY … STATUS=SIZE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS OBJECTID WITHIN PREVIEW UNAUTHENTICATE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES APPENDLIMIT=\(limit)
                 S: c OK CAPABILITY completed
                 C: s STATUS INBOX (MESSAGES SIZE APPENDLIMIT)
                 S: * STATUS INBOX (MESSAGES 1 SIZE \(size) APPENDLIMIT \(limit))

@@ -6,7 +6,7 @@ extension GrammarCursor {
         "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB",
         "NAMESPACE", "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",
         "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
-        "UNAUTHENTICATE",
+        "UNAUTHENTICATE", "SORT", "THREAD",
     ]
 
     // command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -67,6 +67,8 @@ extension GrammarCursor {
         case "UNSELECT": return .unselect
         case "EXPUNGE": return .expunge
         case "SEARCH": return .search(try search())
+        case "SORT": return .sort(try sort())
+        case "THREAD": return .thread(try thread())
         case "FETCH": return .fetch(try fetch())
         case "STORE": return .store(try store())
         case "COPY": try space(); let (s, m) = try copyArguments(); return .copy(s, m)
@@ -78,6 +80,7 @@ extension GrammarCursor {
     }
 
     // uid = "UID" SP ("COPY" / "MOVE" / "FETCH" / "SEARCH" / "STORE" / "EXPUNGE" SP sequence-set)
+    //       / "UID" SP ("SORT" / "THREAD")   (RFC 5256)
     mutating func uid() throws(GrammarError) -> Command {
         try space()
         let name = keyword()
@@ -86,6 +89,8 @@ extension GrammarCursor {
         case "MOVE": try space(); let (s, m) = try copyArguments(); return .uidMove(s, m)
         case "FETCH": return .uidFetch(try fetch())
         case "SEARCH": return .uidSearch(try search())
+        case "SORT": return .uidSort(try sort())
+        case "THREAD": return .uidThread(try thread())
         case "STORE": return .uidStore(try store())
         case "EXPUNGE": try space(); return .uidExpunge(try sequenceSet())
         default: throw GrammarError(kind: .unknownCommand, message: "unknown UID command \(name)")

@@ -19,21 +19,28 @@ extension GrammarCursor {
         save = index
         if keyword() == "CHARSET", peek() == 0x20 {
             try space()
-            if peek() == 0x22 {
-                charset = String(decoding: try quoted(), as: UTF8.self).uppercased()
-            } else {
-                charset = try atom().uppercased()
-            }
+            charset = try searchCharset()
             try space()
         } else {
             index = save
         }
+        return SearchCommand(returnOptions: returnOptions, charset: charset, key: try searchKeys())
+    }
+
+    // charset = atom / quoted   (upper-cased)
+    mutating func searchCharset() throws(GrammarError) -> String {
+        if peek() == 0x22 { return String(decoding: try quoted(), as: UTF8.self).uppercased() }
+        return try atom().uppercased()
+    }
+
+    // search-key *(SP search-key), several keys folded into `.and`
+    mutating func searchKeys() throws(GrammarError) -> SearchKey {
         var keys = [try searchKey()]
         while take(0x20) {
             keys.append(try searchKey())
             guard keys.count <= limits.maxListItems else { throw GrammarError(kind: .tooManyItems, message: "too many search keys") }
         }
-        return SearchCommand(returnOptions: returnOptions, charset: charset, key: keys.count == 1 ? keys[0] : .and(keys))
+        return keys.count == 1 ? keys[0] : .and(keys)
     }
 
     // search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"

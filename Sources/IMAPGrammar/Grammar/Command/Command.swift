@@ -45,6 +45,10 @@ public enum Command: Hashable, Sendable {
     case uidExpunge(SequenceSet)
     case search(SearchCommand)
     case uidSearch(SearchCommand)
+    case sort(SortCommand)
+    case uidSort(SortCommand)
+    case thread(ThreadCommand)
+    case uidThread(ThreadCommand)
     case fetch(FetchCommand)
     case uidFetch(FetchCommand)
     case store(StoreCommand)
@@ -90,6 +94,10 @@ extension Command {
         case .uidExpunge: return "UID EXPUNGE"
         case .search: return "SEARCH"
         case .uidSearch: return "UID SEARCH"
+        case .sort: return "SORT"
+        case .uidSort: return "UID SORT"
+        case .thread: return "THREAD"
+        case .uidThread: return "UID THREAD"
         case .fetch: return "FETCH"
         case .uidFetch: return "UID FETCH"
         case .store: return "STORE"

@@ -44,4 +44,18 @@ public enum SequenceSet: Hashable, Sendable {
         }
         return .ranges(ranges)
     }
+
+    /// The numbers in the order given (an ESORT `ALL`, RFC 5267 section 3.1): only runs that
+    /// ascend by one in that order become ranges, so reading the set back gives the same order.
+    public static func ordered(_ numbers: [UInt32]) -> SequenceSet {
+        var ranges: [SequenceRange] = []
+        var index = 0
+        while index < numbers.count {
+            var end = index
+            while end + 1 < numbers.count, numbers[end] < UInt32.max, numbers[end + 1] == numbers[end] + 1 { end += 1 }
+            ranges.append(end == index ? SequenceRange(.number(numbers[index])) : SequenceRange(numbers[index]...numbers[end]))
+            index = end + 1
+        }
+        return .ranges(ranges)
+    }
 }

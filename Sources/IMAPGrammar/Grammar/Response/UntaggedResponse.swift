@@ -1,4 +1,4 @@
-/// Untagged server data (RFC 9051 section 7, plus ENABLE, ID, QUOTA, ESEARCH, QRESYNC).
+/// Untagged server data (RFC 9051 section 7, plus ENABLE, ID, QUOTA, ESEARCH, QRESYNC, SORT, THREAD).
 ///
 /// ```
 /// response-data = "*" SP (resp-cond-state / resp-cond-bye / mailbox-data / message-data /
@@ -29,6 +29,10 @@ public enum UntaggedResponse: Hashable, Sendable {
     /// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]` (RFC 3501, RFC 7162)
     case search([UInt32], modSeq: UInt64?)
     case esearch(ESearchResponse)
+    /// `"SORT" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]` (RFC 5256, RFC 7162)
+    case sort([UInt32], modSeq: UInt64?)
+    /// `"THREAD" [SP 1*thread-list]` (RFC 5256)
+    case thread([ThreadNode])
     /// `nz-number SP "FETCH" SP msg-att`
     case fetch(UInt32, [FetchValue])
     /// `enable-data = "ENABLED" *(SP capability)` (RFC 5161)
@@ -71,6 +75,13 @@ public enum UntaggedResponse: Hashable, Sendable {
             for n in numbers { writer.writeString(" \(n)") }
             if let modSeq { writer.writeString(" (MODSEQ \(modSeq))") }
         case .esearch(let response): response.write(into: &writer)
+        case .sort(let numbers, let modSeq):
+            writer.writeString("SORT")
+            for n in numbers { writer.writeString(" \(n)") }
+            if let modSeq { writer.writeString(" (MODSEQ \(modSeq))") }
+        case .thread(let threads):
+            writer.writeString(threads.isEmpty ? "THREAD" : "THREAD ")
+            for thread in threads { thread.write(into: &writer) }
         case .fetch(let n, let values):
             writer.writeString("\(n) FETCH ")
             writer.writeList(values) { w, v in v.write(into: &w) }
