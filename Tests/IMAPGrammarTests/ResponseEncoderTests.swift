@@ -116,6 +116,12 @@ let encoderVectors: [(Response, String)] = [
     (.untagged(.thread([ThreadNode(nil, children: [ThreadNode(3), ThreadNode(5)])])), "* THREAD ((3)(5))\r\n"),
     (.untagged(.thread([ThreadNode(174, children: [ThreadNode(175), ThreadNode(176)]), ThreadNode(1, children: [ThreadNode(nil, children: [ThreadNode(2)])])])),
      "* THREAD (174 (175)(176))(1 2)\r\n"),
+    // RFC 4314 sections 3.6 to 3.8.
+    (.untagged(.acl(.inbox, [ACLEntry(identifier: "Fred", rights: "rwipsldexta")])), "* ACL INBOX Fred rwipsldexta\r\n"),
+    (.untagged(.listRights("~/Mail/saved", identifier: "smith", required: "la", optional: ["r", "swicdkxte"])),
+     "* LISTRIGHTS ~/Mail/saved smith la r swicdkxte\r\n"),
+    (.untagged(.listRights(.inbox, identifier: "a b", required: "", optional: [])), "* LISTRIGHTS INBOX \"a b\" \"\"\r\n"),
+    (.untagged(.myRights(.inbox, "rwiptsldaex")), "* MYRIGHTS INBOX rwiptsldaex\r\n"),
     (.untagged(.enabled(["CONDSTORE", "QRESYNC"])), "* ENABLED CONDSTORE QRESYNC\r\n"),
     (.untagged(.enabled([])), "* ENABLED\r\n"),
     (.untagged(.id([IDField("name", "Cyrus"), IDField("version", "1.5"), IDField("support-url", nil)])),

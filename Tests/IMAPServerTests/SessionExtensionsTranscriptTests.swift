@@ -179,3 +179,45 @@ import Testing
         }
     }
 }
+
+/// ACL (RFC 4314) for a mailbox with one user: the owner's rights are reported and fixed.
+@Suite struct SessionACLTranscriptTests {
+    @Test func theOwnerHasEveryRightAndCannotShareThem() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            let owner = account.email
+            try await client.run("""
+                C: c CREATE Projects
+                S: c OK [MAILBOXID (…)] CREATE completed
+                C: a GETACL Projects
+                S: * ACL Projects \(owner) lrswipkxtea
+                S: a OK GETACL completed
+                C: b MYRIGHTS INBOX
+                S: * MYRIGHTS INBOX lrswipktea
+                S: b OK MYRIGHTS completed
+                C: d LISTRIGHTS Projects \(owner.uppercased())
+                S: * LISTRIGHTS Projects \(owner.uppercased()) lrswipkxtea
+                S: d OK LISTRIGHTS completed
+                C: e LISTRIGHTS Projects anyone
+                S: * LISTRIGHTS Projects anyone ""
+                S: e OK LISTRIGHTS completed
+                C: f SETACL Projects anyone +r
+                S: f NO [CANNOT] This mailbox has one user; rights cannot be given to anyone
+                C: g SETACL Projects \(owner) -w
+                S: g NO [CANNOT] The owner's rights are fixed
+                C: h SETACL Projects \(owner) +lr
+                S: h OK SETACL completed
+                C: i SETACL INBOX \(owner) +c
+                S: i NO [CANNOT] The owner's rights are fixed
+                C: j DELETEACL Projects somebody
+                S: j NO [CANNOT] somebody has no rights on this mailbox
+                C: k GETACL Nowhere
+                S: k NO [NONEXISTENT] No such mailbox
+                C: l SETACL Projects anyone lrQ
+                S: l BAD …
+                """)
+            await client.close()
+        }
+    }
+}

@@ -6,7 +6,7 @@ extension GrammarCursor {
         "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB",
         "NAMESPACE", "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",
         "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
-        "UNAUTHENTICATE", "SORT", "THREAD",
+        "UNAUTHENTICATE", "SORT", "THREAD", "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS",
     ]
 
     // command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -58,6 +58,12 @@ extension GrammarCursor {
         case "GETQUOTA": try space(); return .getQuota(root: try astringText())
         case "GETQUOTAROOT": try space(); return .getQuotaRoot(try mailbox())
         case "SETQUOTA": return try setQuota()
+        // RFC 4314: command-auth =/ setacl / deleteacl / getacl / listrights / myrights
+        case "SETACL": return try setACL()
+        case "DELETEACL": let (m, i) = try mailboxAndIdentifier(); return .deleteACL(m, identifier: i)
+        case "GETACL": try space(); return .getACL(try mailbox())
+        case "LISTRIGHTS": let (m, i) = try mailboxAndIdentifier(); return .listRights(m, identifier: i)
+        case "MYRIGHTS": try space(); return .myRights(try mailbox())
         case "APPEND":
             // APPEND always arrives with a message literal, which the framer streams.
             throw .syntax("APPEND requires a message literal")

@@ -34,6 +34,12 @@ public enum Command: Hashable, Sendable {
     case getQuota(root: String)
     case getQuotaRoot(MailboxName)
     case setQuota(root: String, [QuotaLimit])
+    // ACL (RFC 4314 section 3)
+    case setACL(MailboxName, identifier: String, RightsModification)
+    case deleteACL(MailboxName, identifier: String)
+    case getACL(MailboxName)
+    case listRights(MailboxName, identifier: String)
+    case myRights(MailboxName)
 
     // Selected (section 6.4)
     case check
@@ -86,6 +92,11 @@ extension Command {
         case .getQuota: return "GETQUOTA"
         case .getQuotaRoot: return "GETQUOTAROOT"
         case .setQuota: return "SETQUOTA"
+        case .setACL: return "SETACL"
+        case .deleteACL: return "DELETEACL"
+        case .getACL: return "GETACL"
+        case .listRights: return "LISTRIGHTS"
+        case .myRights: return "MYRIGHTS"
         case .check: return "CHECK"
         case .close: return "CLOSE"
         case .unselect: return "UNSELECT"

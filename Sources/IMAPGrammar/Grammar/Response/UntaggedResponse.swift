@@ -45,6 +45,13 @@ public enum UntaggedResponse: Hashable, Sendable {
     case quota(root: String, [QuotaResource])
     /// `quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)`
     case quotaRoot(MailboxName, [String])
+    /// `acl-data = "ACL" SP mailbox *(SP identifier SP rights)` (RFC 4314 section 3.6)
+    case acl(MailboxName, [ACLEntry])
+    /// `listrights-data = "LISTRIGHTS" SP mailbox SP identifier SP rights *(SP rights)` (RFC 4314 3.7):
+    /// the rights always granted, then each group of rights that may be granted.
+    case listRights(MailboxName, identifier: String, required: String, optional: [String])
+    /// `myrights-data = "MYRIGHTS" SP mailbox SP rights` (RFC 4314 section 3.8)
+    case myRights(MailboxName, String)
     /// `"VANISHED" [SP "(EARLIER)"] SP known-uids` (RFC 7162 section 3.2.10)
     case vanished(earlier: Bool, SequenceSet)
 
@@ -116,6 +123,29 @@ public enum UntaggedResponse: Hashable, Sendable {
                 writer.writeString(" ")
                 writer.writeAStringOrEmpty(root)
             }
+        case .acl(let name, let entries):
+            writer.writeString("ACL ")
+            writer.writeMailbox(name)
+            for entry in entries {
+                writer.writeString(" ")
+                writer.writeAString(entry.identifier)
+                writer.writeString(" ")
+                writer.writeAString(entry.rights)
+            }
+        case .listRights(let name, let identifier, let required, let optional):
+            writer.writeString("LISTRIGHTS ")
+            writer.writeMailbox(name)
+            writer.writeString(" ")
+            writer.writeAString(identifier)
+            for rights in [required] + optional {
+                writer.writeString(" ")
+                writer.writeAString(rights)
+            }
+        case .myRights(let name, let rights):
+            writer.writeString("MYRIGHTS ")
+            writer.writeMailbox(name)
+            writer.writeString(" ")
+            writer.writeAString(rights)
         case .vanished(let earlier, let uids):
             writer.writeString(earlier ? "VANISHED (EARLIER) " : "VANISHED ")
             writer.writeString(uids.wire)
