@@ -43,8 +43,10 @@ extension IMAPSession {
         if wanted.contains(.max) { result.max = numbers.last }
         if wanted.contains(.all), !numbers.isEmpty { result.all = SequenceSet.ordered(numbers) }
         if wanted.contains(.count) { result.count = numbers.count }
+        // RFC 4731 3.2: MIN or MAX alone (or both) report the modseq of the messages they name.
         let onlyEnds = !wanted.contains(.all) && !wanted.contains(.count)
-        result.modSeq = onlyEnds ? highest(of: [ordered.first, ordered.last].compactMap { $0 }) : highest(of: ordered)
+        let ends = [wanted.contains(.min) ? ordered.first : nil, wanted.contains(.max) ? ordered.last : nil].compactMap { $0 }
+        result.modSeq = onlyEnds ? highest(of: ends) : highest(of: ordered)
         return early + [.untagged(.esearch(result))]
     }
 

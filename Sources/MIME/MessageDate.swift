@@ -165,10 +165,11 @@ public struct MessageDate: Sendable, Hashable, Comparable {
         guard let day, let year, let monthNumber, (1...12).contains(monthNumber), (1...31).contains(day),
               (1...9999).contains(year) else { return nil }
         var hour = clock?[0] ?? 0
-        let minute = clock.map { $0.count > 1 ? $0[1] : 0 } ?? 0
+        var minute = clock.map { $0.count > 1 ? $0[1] : 0 } ?? 0
         var second = clock.map { $0.count > 2 ? $0[2] : 0 } ?? 0
         if let isPM { if isPM && hour < 12 { hour += 12 } else if !isPM && hour == 12 { hour = 0 } }
-        guard hour <= 24, minute <= 59, second <= 60 else { return nil }
+        // A valid day with an impossible time is that day at midnight (RFC 5256 2.2).
+        if hour > 24 || minute > 59 || second > 60 { (hour, minute, second) = (0, 0, 0) }
         if second == 60 { second = 59 }  // a leap second: keep it within the minute
         let offset = zone ?? 0
         let days = Self.daysSince1970(year: year, month: monthNumber, day: day)

@@ -16,7 +16,8 @@ public enum MessageIDParser {
                 let start = index + 1
                 var end = start
                 while end < bytes.count, bytes[end] != ASCII.greaterThan, bytes[end] != ASCII.lessThan { end += 1 }
-                // obs-id-left / obs-id-right allow CFWS: drop whitespace and comments.
+                // obs-id-left / obs-id-right allow CFWS: drop whitespace and comments. Quoting is
+                // dropped too, so `<"a1"@x>` and `<a1@x>` are one id (RFC 5256 section 3).
                 var identifier: [UInt8] = []
                 var position = start
                 while position < end {
@@ -26,7 +27,14 @@ public enum MessageIDParser {
                         position = min(probe, end)
                         continue
                     }
-                    if !ASCII.isWhitespaceOrNewline(bytes[position]) { identifier.append(bytes[position]) }
+                    if bytes[position] == ASCII.backslash, position + 1 < end {
+                        identifier.append(bytes[position + 1])
+                        position += 2
+                        continue
+                    }
+                    if !ASCII.isWhitespaceOrNewline(bytes[position]), bytes[position] != ASCII.doubleQuote {
+                        identifier.append(bytes[position])
+                    }
                     position += 1
                 }
                 if !identifier.isEmpty { identifiers.append(textFromHeaderBytes(identifier)) }

@@ -1,3 +1,4 @@
+import Foundation
 import MailCore
 
 /// Orders messages for SORT (RFC 5256 section 3, RFC 5957 DISPLAYFROM/DISPLAYTO).
@@ -13,12 +14,12 @@ import MailCore
 /// * ARRIVAL: the internal date. SIZE: RFC822.SIZE.
 /// * DATE: the Date header's time in UTC, or the internal date when there is no usable Date header
 ///   (section 2.2).
-/// * FROM, TO, CC: the mailbox part (before the `@`) of the header's first address; a message
-///   without such an address sorts as the empty string, first.
-/// * DISPLAYFROM, DISPLAYTO: the first address's display name, or its `mailbox@host` without one
-///   (RFC 5957 section 2).
+/// * FROM, TO, CC: the addr-mailbox of the first address in the ENVELOPE (a group's name for a
+///   group); a message without such an address sorts as the empty string, first.
+/// * DISPLAYFROM, DISPLAYTO: the first address's display name, or `mailbox@host` without one
+///   (RFC 5957 section 3).
 /// * SUBJECT: the base subject (section 2.1).
-/// Strings compare case-insensitively: upper-cased, then by UTF-8 bytes.
+/// Strings compare under i;unicode-casemap (RFC 5051), by `collationKey(_:)`.
 public struct MessageSorter: Sendable {
     public let criteria: [SortCriterionKey]
 
@@ -43,8 +44,12 @@ public struct MessageSorter: Sendable {
 
     /// `messages` in sort order.
     public func sorted(_ messages: [SearchCandidate]) -> [SearchCandidate] {
+        let readsAddresses = criteria.contains { [.from, .to, .cc, .displayFrom, .displayTo].contains($0.key) }
         // Each message's values are computed once, not once per comparison.
-        let rows = messages.map { message in (message, criteria.map { Self.value(of: $0.key, for: message) }) }
+        let rows = messages.map { message in
+            let addresses = readsAddresses ? EnvelopeFirstAddresses(message.facts.envelope) : nil
+            return (message, criteria.map { Self.value(of: $0.key, for: message, addresses: addresses) })
+        }
         return rows.sorted { a, b in
             for (index, criterion) in criteria.enumerated() {
                 let order = a.1[index].compare(b.1[index])
@@ -68,18 +73,17 @@ public struct MessageSorter: Sendable {
         }
     }
 
-    static func value(of key: Key, for message: SearchCandidate) -> Value {
-        let facts = message.facts
+    static func value(of key: Key, for message: SearchCandidate, addresses: EnvelopeFirstAddresses?) -> Value {
         switch key {
         case .arrival: return .number(message.internalDate)
         case .size: return .number(message.size)
         case .date: return .number(sentDate(of: message))
-        case .from: return .text(collationKey(mailboxPart(facts.from.first)))
-        case .to: return .text(collationKey(mailboxPart(facts.to.first)))
-        case .cc: return .text(collationKey(mailboxPart(facts.cc.first)))
-        case .displayFrom: return .text(collationKey(displayName(facts.from.first)))
-        case .displayTo: return .text(collationKey(displayName(facts.to.first)))
-        case .subject: return .text(collationKey(BaseSubject(facts.subject ?? "").text))
+        case .from: return .text(collationKey(addresses?.from?.mailbox ?? ""))
+        case .to: return .text(collationKey(addresses?.to?.mailbox ?? ""))
+        case .cc: return .text(collationKey(addresses?.cc?.mailbox ?? ""))
+        case .displayFrom: return .text(collationKey(addresses?.from?.displayValue ?? ""))
+        case .displayTo: return .text(collationKey(addresses?.to?.displayValue ?? ""))
+        case .subject: return .text(collationKey(BaseSubject(message.facts.subject ?? "").text))
         }
     }
 
@@ -88,20 +92,27 @@ public struct MessageSorter: Sendable {
         message.facts.sentDate ?? message.internalDate
     }
 
-    /// The key strings compare by: case folded the way i;unicode-casemap starts (to upper case).
+    /// The bytes strings compare by under i;unicode-casemap (RFC 5051), which RFC 5256 section 7
+    /// requires: each character's simple titlecase mapping, then its compatibility decomposition,
+    /// both again on what the decomposition gives, as UTF-8. Swift gives only the full titlecase
+    /// mapping; where that is more than one character (`ß` to `Ss`) the simple mapping is the
+    /// character itself.
     public static func collationKey(_ text: String) -> [UInt8] {
-        Array(text.uppercased().utf8)
+        var mapped = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { appendCaseMapped(scalar, to: &mapped, depth: 0) }
+        return Array(String(mapped).utf8)
     }
 
-    static func mailboxPart(_ participant: Participant?) -> String {
-        guard let email = participant?.email else { return "" }
-        guard let at = email.lastIndex(of: "@") else { return email }
-        return String(email[..<at])
-    }
-
-    static func displayName(_ participant: Participant?) -> String {
-        guard let participant else { return "" }
-        if let name = participant.name?.trimmingWhitespace(), !name.isEmpty { return name }
-        return participant.email
+    private static func appendCaseMapped(_ scalar: Unicode.Scalar, to mapped: inout String.UnicodeScalarView, depth: Int) {
+        if scalar.isASCII {
+            mapped.append(("a"..."z").contains(scalar) ? Unicode.Scalar(scalar.value - 32)! : scalar)
+            return
+        }
+        let title = scalar.properties.titlecaseMapping.unicodeScalars
+        let cased = title.count == 1 ? title.first! : scalar
+        let decomposed = String(cased).decomposedStringWithCompatibilityMapping.unicodeScalars
+        // Decompositions are a few levels deep at most; the bound only guards against a cycle.
+        guard depth < 8, decomposed.count != 1 || decomposed.first != cased else { mapped.append(cased); return }
+        for part in decomposed { appendCaseMapped(part, to: &mapped, depth: depth + 1) }
     }
 }

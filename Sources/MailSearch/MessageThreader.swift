@@ -93,16 +93,18 @@ public struct MessageThreader: Sendable {
             // A message without a usable Message-ID, or repeating an earlier message's, gets a
             // container of its own that nothing can reference.
             let own: Int
-            if let id = facts.messageIDHeader, let existing = byMessageID[id], containers[existing].message == nil {
+            let messageID = facts.messageIDHeader.flatMap { Self.isValid($0) ? $0 : nil }
+            if let id = messageID, let existing = byMessageID[id], containers[existing].message == nil {
                 own = existing
                 containers[own].message = message
             } else {
                 own = containers.count
                 containers.append(Container(message: message))
-                if let id = facts.messageIDHeader, byMessageID[id] == nil { byMessageID[id] = own }
+                if let id = messageID, byMessageID[id] == nil { byMessageID[id] = own }
             }
-            // The References ids, or failing those the first In-Reply-To id.
-            let references = facts.references.isEmpty ? Array(facts.inReplyTo.prefix(1)) : facts.references
+            // The valid References ids, or failing those the first valid In-Reply-To id.
+            let listed = facts.references.filter(Self.isValid)
+            let references = listed.isEmpty ? Array(facts.inReplyTo.filter(Self.isValid).prefix(1)) : listed
             var chain: [Int] = []
             for id in references { chain.append(container(for: id)) }
             // (A) Each reference the parent of the next, unless the next has a parent already.
@@ -113,6 +115,13 @@ public struct MessageThreader: Sendable {
             // earlier message's (possibly truncated) References.
             if let parent = containers[own].parent { unlink(own, from: parent) }
             if let last = chain.last { link(last, own) }
+        }
+
+        /// A msg-id has an `@` with text on both sides (RFC 5322 3.6.4); the store keeps what a
+        /// lenient reading found, `<junk>` included.
+        static func isValid(_ id: String) -> Bool {
+            guard let at = id.firstIndex(of: "@") else { return false }
+            return at != id.startIndex && id.index(after: at) != id.endIndex
         }
 
         mutating func container(for id: String) -> Int {

@@ -107,6 +107,16 @@ struct MessageThreaderTests {
         #expect(references(messages) == "(2 1)(3)")
     }
 
+    @Test("REFERENCES: ids without an @ are no ids; In-Reply-To stands in for References that hold none")
+    func invalidIDs() {
+        let messages = [
+            M.message(1, subject: "a", sent: 1, id: "p@x"),
+            M.message(2, subject: "b", sent: 2, id: "junk", references: ["junk2"], inReplyTo: ["p@x"]),
+            M.message(3, subject: "c", sent: 3, id: "q@x", references: ["junk"]),
+        ]
+        #expect(references(messages) == "(1 2)(3)")
+    }
+
     @Test("REFERENCES: a later message's last reference replaces a parent taken from a truncated list")
     func lastReferenceWins() {
         let messages = [

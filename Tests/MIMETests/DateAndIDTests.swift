@@ -20,6 +20,8 @@ import Testing
         // RFC 5322 A.6.3 (obsolete white space and comments) and A.5 (folded).
         ("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600", 880_127_706, -360),
         ("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)", -27_723_480, -210),
+        // A valid day with an impossible time is that day at midnight (RFC 5256 2.2).
+        ("Mon, 1 Jan 2001 25:61:00 +0000", 978_307_200, 0),
     ]
 
     @Test(arguments: vectors)
@@ -53,6 +55,9 @@ import Testing
         ("bare@id.example", ["bare@id.example"]),
         // RFC 5322 A.6.3.
         ("<1234   @   local(blah)  .machine .example>", ["1234@local.machine.example"]),
+        // RFC 5256 section 3: quoting is no part of the id.
+        ("<\"01KF8JCEOCBS0045PS\"@xxx.yyy.com>", ["01KF8JCEOCBS0045PS@xxx.yyy.com"]),
+        ("<\"a\\\"b\"@x>", ["a\"b@x"]),
         ("", []),
     ]
 
