@@ -372,6 +372,8 @@ final class IMAPSession {
             throw IMAPCommandError(.no, code: .noPerm, "Quotas are set by the operator")
         case .getACL, .myRights, .listRights, .setACL, .deleteACL:
             return try await accessControl(grant, tagged.command, tag: tag)
+        case .getMetadata, .setMetadata:
+            return try await metadata(grant, tagged.command, tag: tag)
         case .check:
             // RFC 3501 6.4.1: with no housekeeping to do, CHECK is a NOOP, and a NOOP polls.
             _ = try requireSelected()

@@ -267,7 +267,7 @@ import Testing
                 """)
             try await client.sendRaw("s SEARCH SUBJECT ~{3+}\r\nabc\r\n")
             try await client.run("""
-                S: s BAD literal8 is only allowed for APPEND data
+                S: s BAD literal8 is only allowed for APPEND data and metadata values
                 C: n NOOP
                 S: n OK NOOP completed
                 """)

@@ -1,4 +1,5 @@
 @testable import IMAPServer
+import MailCore
 import Testing
 
 /// The listing extensions clients use to fill a folder pane in one round trip: LIST-EXTENDED
@@ -216,6 +217,102 @@ import Testing
                 S: k NO [NONEXISTENT] No such mailbox
                 C: l SETACL Projects anyone lrQ
                 S: l BAD …
+                """)
+            await client.close()
+        }
+    }
+}
+
+/// METADATA (RFC 5464): entries on the server and on mailboxes, shared by every node, carried by
+/// RENAME and dropped by DELETE.
+@Suite struct SessionMetadataTranscriptTests {
+    @Test func entriesLiveInPostgresAndFollowTheirMailbox() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let first = try await nodes.login(account, node: 0)
+            let second = try await nodes.login(account, node: 1)
+            try await first.run("""
+                C: c CREATE Projects
+                S: c OK [MAILBOXID (…)] CREATE completed
+                C: a SETMETADATA "" (/private/comment "My own comment" /shared/Vendor/x/y "1")
+                S: a OK SETMETADATA completed
+                C: b SETMETADATA Projects (/shared/comment {8+}
+                C: two
+                C: ok!)
+                S: b OK SETMETADATA completed
+                C: e SETMETADATA Projects (/private/blob ~{3+}
+                C: a\u{0}b)
+                S: e OK SETMETADATA completed
+                """)
+            try await second.run("""
+                C: a GETMETADATA "" (/private/comment /shared/comment)
+                S: * METADATA "" (/private/comment "My own comment" /shared/comment NIL)
+                S: a OK GETMETADATA completed
+                C: b GETMETADATA (DEPTH infinity) "" /shared
+                S: * METADATA "" (/shared/vendor/x/y "1")
+                S: b OK GETMETADATA completed
+                C: c GETMETADATA (DEPTH 1) "" /shared/vendor
+                S: c OK GETMETADATA completed
+                """)
+            try await second.run("""
+                C: d GETMETADATA (MAXSIZE 3) Projects (/shared/comment /private/blob)
+                S: * METADATA Projects (/private/blob ~{3}
+                S: a\u{0}b)
+                S: d OK [METADATA LONGENTRIES 8] GETMETADATA completed
+                C: e RENAME Projects Work
+                S: e OK RENAME completed
+                C: f GETMETADATA Work /shared/comment
+                S: * METADATA Work (/shared/comment {8}
+                S: two
+                S: ok!)
+                S: f OK GETMETADATA completed
+                C: g GETMETADATA Sent /private/specialuse
+                S: * METADATA Sent (/private/specialuse "\\\\Sent")
+                S: g OK GETMETADATA completed
+                C: h SETMETADATA Sent (/private/specialuse "\\\\Junk")
+                S: h NO [CANNOT] A mailbox's special use is set by the server
+                C: i SETMETADATA Work (/shared/comment NIL)
+                S: i OK SETMETADATA completed
+                C: j GETMETADATA Work /shared/comment
+                S: * METADATA Work (/shared/comment NIL)
+                S: j OK GETMETADATA completed
+                C: k SETMETADATA Nowhere (/shared/comment "x")
+                S: k NO [NONEXISTENT] No such mailbox
+                C: l SETMETADATA "" (/shared "x")
+                S: l BAD /shared names a hierarchy, not an entry
+                C: m SETMETADATA "" (/shared/big "\(String(repeating: "x", count: 16 * 1024 + 1))")
+                S: m NO [METADATA MAXSIZE 16384] Value too long
+                C: n DELETE Work
+                S: n OK DELETE completed
+                C: o CREATE Work
+                S: o OK [MAILBOXID (…)] CREATE completed
+                C: p GETMETADATA (DEPTH infinity) Work /private
+                S: p OK GETMETADATA completed
+                C: q SETMETADATA INBOX (/foo "1")
+                S: q BAD …
+                """)
+            await first.close()
+            await second.close()
+        }
+    }
+
+    @Test func aGrantHoldsABoundedNumberOfEntries() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            let limit = IMAPSession.metadataEntryLimit
+            let full = (0..<limit).map { MailboxAnnotation(name: "/private/n\($0)", value: [0x31]) }
+            #expect(try await nodes.contexts[0].store.setAnnotations(grant: account.grant.id, folderID: nil, full, limit: limit))
+            try await client.run("""
+                C: a SETMETADATA INBOX (/private/one-more "1")
+                S: a NO [METADATA TOOMANY] Too many metadata entries (at most \(limit))
+                C: b GETMETADATA INBOX /private/one-more
+                S: * METADATA INBOX (/private/one-more NIL)
+                S: b OK GETMETADATA completed
+                C: c SETMETADATA "" (/private/n0 "2" /private/n1 NIL)
+                S: c OK SETMETADATA completed
+                C: d SETMETADATA INBOX (/private/one-more "1")
+                S: d OK SETMETADATA completed
                 """)
             await client.close()
         }

@@ -7,6 +7,7 @@ extension GrammarCursor {
         "NAMESPACE", "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",
         "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
         "UNAUTHENTICATE", "SORT", "THREAD", "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS",
+        "GETMETADATA", "SETMETADATA",
     ]
 
     // command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -64,6 +65,9 @@ extension GrammarCursor {
         case "GETACL": try space(); return .getACL(try mailbox())
         case "LISTRIGHTS": let (m, i) = try mailboxAndIdentifier(); return .listRights(m, identifier: i)
         case "MYRIGHTS": try space(); return .myRights(try mailbox())
+        // RFC 5464: command-auth =/ setmetadata / getmetadata
+        case "GETMETADATA": return try getMetadata()
+        case "SETMETADATA": return try setMetadata()
         case "APPEND":
             // APPEND always arrives with a message literal, which the framer streams.
             throw .syntax("APPEND requires a message literal")

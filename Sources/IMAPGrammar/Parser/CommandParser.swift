@@ -269,8 +269,10 @@ public struct CommandParser: Sendable {
 
         // An ordinary literal (a string argument).
         let tag = Self.leadingTag(pending)
-        if marker.binary {
-            return reject(.badSyntax, "literal8 is only allowed for APPEND data", tag: tag, before: marker, upTo: limits.maxLiteralSize)
+        // A metadata value may be a literal8 (RFC 5464 section 5); no other argument may.
+        if marker.binary, !Self.takesLiteral8(pending) {
+            return reject(.badSyntax, "literal8 is only allowed for APPEND data and metadata values", tag: tag, before: marker,
+                          upTo: limits.maxLiteralSize)
         }
         if marker.size > UInt64(limits.maxLiteralSize) {
             resetCommand()
@@ -425,5 +427,12 @@ public struct CommandParser: Sendable {
             tag.append(b)
         }
         return nil
+    }
+
+    /// Whether the command in `bytes` is SETMETADATA, whose values may be literal8.
+    static func takesLiteral8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
+        guard let tag = leadingTag(bytes) else { return false }
+        let rest = bytes.dropFirst(tag.utf8.count + 1).prefix(12).map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        return rest.elementsEqual("SETMETADATA ".utf8)
     }
 }

@@ -76,7 +76,7 @@ extension GrammarCursor {
 
     // literal = "{" number64 ["+"] "}" CRLF *CHAR8   ; RFC 7888 adds "+"
     // The framer has already checked the size and collected the bytes.
-    mutating func literal() throws(GrammarError) -> [UInt8] {
+    mutating func literal(allowingNUL: Bool = false) throws(GrammarError) -> [UInt8] {
         try expect(0x7B, "'{'")
         let size = try number64()
         _ = take(0x2B)
@@ -86,7 +86,7 @@ extension GrammarCursor {
         guard size <= UInt64(bytes.count - index) else { throw .syntax("truncated literal") }
         let data = Array(bytes[index..<index + Int(size)])
         index += Int(size)
-        guard !data.contains(0) else { throw .syntax("NUL in literal") }
+        guard allowingNUL || !data.contains(0) else { throw .syntax("NUL in literal") }
         return data
     }
 

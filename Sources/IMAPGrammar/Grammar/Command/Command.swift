@@ -40,6 +40,9 @@ public enum Command: Hashable, Sendable {
     case getACL(MailboxName)
     case listRights(MailboxName, identifier: String)
     case myRights(MailboxName)
+    // METADATA (RFC 5464 section 4); the empty mailbox name means the server's entries.
+    case getMetadata(MailboxName, options: MetadataOptions, entries: [String])
+    case setMetadata(MailboxName, [MetadataEntry])
 
     // Selected (section 6.4)
     case check
@@ -97,6 +100,8 @@ extension Command {
         case .getACL: return "GETACL"
         case .listRights: return "LISTRIGHTS"
         case .myRights: return "MYRIGHTS"
+        case .getMetadata: return "GETMETADATA"
+        case .setMetadata: return "SETMETADATA"
         case .check: return "CHECK"
         case .close: return "CLOSE"
         case .unselect: return "UNSELECT"

@@ -56,6 +56,8 @@ public enum ResponseCode: Hashable, Sendable {
     case unknownCTE
     /// `MAILBOXID (objectid)` (RFC 8474 4).
     case mailboxID(String)
+    /// `"METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE" SP number / "TOOMANY" / "NOPRIVATE")` (RFC 5464)
+    case metadata(MetadataResponseCode)
     /// Any other code: an atom and optional text.
     case other(String, String?)
 
@@ -108,6 +110,13 @@ public enum ResponseCode: Hashable, Sendable {
         case .closed: writer.writeString("CLOSED")
         case .unknownCTE: writer.writeString("UNKNOWN-CTE")
         case .mailboxID(let id): writer.writeString("MAILBOXID (\(id))")
+        case .metadata(let code):
+            switch code {
+            case .longEntries(let size): writer.writeString("METADATA LONGENTRIES \(size)")
+            case .maxSize(let size): writer.writeString("METADATA MAXSIZE \(size)")
+            case .tooMany: writer.writeString("METADATA TOOMANY")
+            case .noPrivate: writer.writeString("METADATA NOPRIVATE")
+            }
         case .other(let atom, let text):
             writer.writeString(atom)
             if let text {

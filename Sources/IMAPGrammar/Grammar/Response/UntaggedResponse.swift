@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Untagged server data (RFC 9051 section 7, plus ENABLE, ID, QUOTA, ESEARCH, QRESYNC, SORT, THREAD).
 ///
 /// ```
@@ -52,6 +54,9 @@ public enum UntaggedResponse: Hashable, Sendable {
     case listRights(MailboxName, identifier: String, required: String, optional: [String])
     /// `myrights-data = "MYRIGHTS" SP mailbox SP rights` (RFC 4314 section 3.8)
     case myRights(MailboxName, String)
+    /// `metadata-resp = "METADATA" SP mailbox SP (entry-values / entry-list)` (RFC 5464 4.4): entries with
+    /// their values (GETMETADATA), or names alone (an unsolicited change).
+    case metadata(MailboxName, [MetadataEntry], namesOnly: Bool)
     /// `"VANISHED" [SP "(EARLIER)"] SP known-uids` (RFC 7162 section 3.2.10)
     case vanished(earlier: Bool, SequenceSet)
 
@@ -146,6 +151,25 @@ public enum UntaggedResponse: Hashable, Sendable {
             writer.writeMailbox(name)
             writer.writeString(" ")
             writer.writeAString(rights)
+        case .metadata(let name, let entries, let namesOnly):
+            writer.writeString("METADATA ")
+            writer.writeMailbox(name)
+            writer.writeString(" ")
+            if namesOnly {
+                writer.writeString(entries.map(\.name).joined(separator: " "))
+            } else {
+                writer.writeList(entries) { w, entry in
+                    w.writeAString(entry.name)
+                    w.writeString(" ")
+                    if let value = entry.value, value.contains(0) {
+                        w.writeLiteral8(ByteBuffer(bytes: value))
+                    } else if let value = entry.value {
+                        w.writeIMAPString(value)
+                    } else {
+                        w.writeString("NIL")
+                    }
+                }
+            }
         case .vanished(let earlier, let uids):
             writer.writeString(earlier ? "VANISHED (EARLIER) " : "VANISHED ")
             writer.writeString(uids.wire)
