@@ -26,6 +26,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "MailCore",
             dependencies: ["CCrypt"]
@@ -126,7 +127,7 @@ let package = Package(
         .target(
             name: "IMAPServer",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch",
+                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

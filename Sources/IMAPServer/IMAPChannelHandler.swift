@@ -126,6 +126,18 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
     }
 
+    /// Puts COMPRESS=DEFLATE between TLS and this handler. Bytes the client sent after the
+    /// command can only be compressed ones (it waits for the `OK`), so they go to the inflater.
+    /// Event loop only.
+    func startCompression() throws {
+        guard let context else { return }
+        let deflate = try DeflateHandler()
+        deflate.takeEarly(buffer)
+        buffer.clear()
+        parser.reset()
+        try context.pipeline.syncOperations.addHandler(deflate, position: .before(self))
+    }
+
     /// Hands the connection over to a byte relay (cross-region proxying): removes this handler
     /// and returns what the client already sent but the session has not parsed. Event loop only.
     func handOff() -> ByteBuffer {

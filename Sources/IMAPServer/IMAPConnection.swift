@@ -44,6 +44,23 @@ struct IMAPConnection: Sendable {
         }.get()
     }
 
+    /// Writes the `OK` to COMPRESS, then compresses everything that follows both ways. The
+    /// handler goes in on the event loop right after the `OK` passed on its way out, so that
+    /// nothing written later escapes it.
+    func startCompression(ok: Response, encoder: ResponseEncoder) async throws {
+        let buffer = encoder.encode(ok)
+        let handler = self.handler
+        try await channel.eventLoop.flatSubmit { [channel] () -> EventLoopFuture<Void> in
+            let written = channel.writeAndFlush(buffer)
+            do {
+                try handler.value.startCompression()
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return written
+        }.get()
+    }
+
     /// Splices this client connection to an authenticated upstream session: from now on bytes
     /// flow unchanged both ways until either side closes.
     func splice(to upstream: any Channel) async throws {

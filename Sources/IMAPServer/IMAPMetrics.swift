@@ -45,6 +45,12 @@ enum IMAPMetrics {
         Counter(label: "mailnode_limit_refusals_total", dimensions: [("limit", limit)]).increment()
     }
 
+    /// COMPRESS=DEFLATE (RFC 4978): sessions that turned it on, and the compressed bytes on the
+    /// wire (`mailnode_imap_bytes_total` counts them before compression and after decompression).
+    static let compressedSessions = Counter(label: "mailnode_imap_compressed_sessions_total")
+    static let compressedBytesIn = Counter(label: "mailnode_imap_compressed_bytes_total", dimensions: [("direction", "in")])
+    static let compressedBytesOut = Counter(label: "mailnode_imap_compressed_bytes_total", dimensions: [("direction", "out")])
+
     /// Sessions this node relays to a grant's home region.
     static let relayedSessions = Counter(label: "mailnode_imap_relayed_sessions_total")
     static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")

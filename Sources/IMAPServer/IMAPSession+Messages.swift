@@ -242,6 +242,7 @@ extension IMAPSession {
         case .uid: return .uid(UInt32(truncatingIfNeeded: message.uid))
         case .flags: return .flags(selected?.fetchFlags(message.flags, uid: message.uid) ?? message.flags.imapFlags)
         case .internalDate: return .internalDate(IMAPDateTime(secondsSince1970: message.internalDate))
+        case .saveDate: return .saveDate(IMAPDateTime(secondsSince1970: message.savedAt))
         case .rfc822Size: return .rfc822Size(Int(message.size))
         case .envelope: return .envelope(WireText(StoredBytes.wireBytes(message.facts.envelope)))
         case .bodyStructure(let extensible):

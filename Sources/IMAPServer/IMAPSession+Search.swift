@@ -87,7 +87,7 @@ extension IMAPSession {
             let candidate = SearchCandidate(
                 sequenceNumber: number, uid: UInt32(truncatingIfNeeded: message.uid), flags: message.flags,
                 internalDate: message.internalDate, size: message.size, modseq: message.modseq, facts: message.facts, raw: message.raw,
-                recent: mailbox.isRecent(message.uid), emailID: message.id, threadID: message.threadID)
+                recent: mailbox.isRecent(message.uid), emailID: message.id, threadID: message.threadID, savedDate: message.savedAt)
             if evaluator.matches(command.key, candidate) { found.append(candidate) }
         }
         return found.sorted { $0.sequenceNumber < $1.sequenceNumber }

@@ -171,6 +171,15 @@ final class IMAPSession {
             } catch {
                 return .failed
             }
+        case .startCompression(let ok):
+            do {
+                try await connection.startCompression(ok: ok, encoder: encoder)
+                IMAPMetrics.compressedSessions.increment()
+                logger.debug("IMAP compression on")
+                return .compressionStarted
+            } catch {
+                return .failed
+            }
         case .command(let tagged):
             guard let grant else { return .failed }
             return .answered(await execute(tagged, grant: grant), commandName: tagged.command.name)

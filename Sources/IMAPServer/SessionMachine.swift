@@ -49,6 +49,8 @@ struct SessionMachine {
         case login(tag: String, account: String, password: String)
         /// Write `ok`, then put TLS in front of the connection.
         case startTLS(ok: Response)
+        /// Write `ok`, then compress both directions (RFC 4978).
+        case startCompression(ok: Response)
         /// A command of the authenticated or selected state, for the grant logged in.
         case command(TaggedCommand)
         /// One step of an APPEND (RFC 3502: its messages arrive in several parts).
@@ -78,6 +80,7 @@ struct SessionMachine {
         /// The connection was handed to another region's node, which answers from now on.
         case handedOff
         case tlsStarted
+        case compressionStarted
         /// The effect could not be done and the connection cannot go on.
         case failed
         /// A command's or an APPEND step's answer (none while an APPEND is under way); the name
@@ -136,6 +139,7 @@ struct SessionMachine {
     enum Awaiting: Equatable {
         case login(tag: String, commandName: String)
         case startTLS
+        case startCompression
         case command(name: String)
         case unauthenticate(tag: String)
         case append
@@ -149,6 +153,8 @@ struct SessionMachine {
     private(set) var phase: Phase = .notAuthenticated
     private(set) var expecting: Expecting = .command
     private(set) var isTLS: Bool
+    /// COMPRESS=DEFLATE is on; it stays on for the connection's life, across UNAUTHENTICATE.
+    private(set) var isCompressed = false
     private(set) var awaiting: Awaiting?
     /// The server ended an IDLE: the client's DONE may still be on its way.
     private var lateDoneExpected = false
@@ -334,6 +340,12 @@ struct SessionMachine {
             }
         case .noop where grant == nil:
             return answer(ok("NOOP completed"))
+        case .compress(let mechanism):
+            guard grant != nil else { return answer(bad("COMPRESS requires authentication")) }
+            guard mechanism == "DEFLATE" else { return answer(bad("Unknown compression mechanism \(mechanism)")) }
+            guard !isCompressed else { return answer(no("Compression is already active", code: .compressionActive)) }
+            awaiting = .startCompression
+            return [.effect(.startCompression(ok: ok("DEFLATE active")))]
         case .unauthenticate:
             guard grant != nil else { return answer(bad("UNAUTHENTICATE requires authentication")) }
             awaiting = .unauthenticate(tag: tag)
@@ -382,6 +394,9 @@ struct SessionMachine {
         case (.startTLS, .tlsStarted):
             isTLS = true
             return reply([], commandName: "STARTTLS")
+        case (.startCompression, .compressionStarted):
+            isCompressed = true
+            return reply([], commandName: "COMPRESS")
         case (.command(let name), .answered(let responses, _)):
             return reply(responses, commandName: name)
         case (.unauthenticate(let tag), .done):

@@ -352,9 +352,13 @@ public struct StoredMessage: Hashable, Sendable {
     public var raw: [UInt8]?
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// When the message was saved in its folder (RFC 8514 SAVEDATE): stored, copied or moved there.
+    public var savedAt: Int64
 
     public init(id: String, grantID: GrantID, folderID: String, uid: Int64, threadID: String, flags: MessageFlags, modseq: Int64,
-                internalDate: Int64, size: Int64, facts: MessageFacts, raw: [UInt8]?, createdAt: Int64, updatedAt: Int64) {
+                internalDate: Int64, size: Int64, facts: MessageFacts, raw: [UInt8]?, createdAt: Int64, updatedAt: Int64,
+                savedAt: Int64? = nil) {
+        self.savedAt = savedAt ?? createdAt
         self.id = id
         self.grantID = grantID
         self.folderID = folderID

@@ -23,9 +23,13 @@ public struct SearchCandidate: Sendable, Hashable {
     /// The message's and its thread's object ids (RFC 8474), the API's message and thread ids.
     public var emailID: String
     public var threadID: String
+    /// When the message was saved in this mailbox (RFC 8514), seconds since 1970 UTC.
+    public var savedDate: Int64
 
     public init(sequenceNumber: UInt32, uid: UInt32, flags: MessageFlags, internalDate: Int64, size: Int64, modseq: Int64,
-                facts: MessageFacts, raw: [UInt8]?, recent: Bool = false, emailID: String = "", threadID: String = "") {
+                facts: MessageFacts, raw: [UInt8]?, recent: Bool = false, emailID: String = "", threadID: String = "",
+                savedDate: Int64? = nil) {
+        self.savedDate = savedDate ?? internalDate
         self.sequenceNumber = sequenceNumber
         self.uid = uid
         self.flags = flags
@@ -158,7 +162,8 @@ public struct SearchEvaluator: Sendable {
              .unanswered, .undeleted, .undraft, .unflagged, .unseen,
              .bcc, .cc, .from, .subject, .to, .keyword, .unkeyword,
              .before, .on, .since, .sentBefore, .sentOn, .sentSince,
-             .larger, .smaller, .uid, .sequenceSet, .modSeq, .emailID, .threadID, .older, .younger:
+             .larger, .smaller, .uid, .sequenceSet, .modSeq, .emailID, .threadID, .older, .younger,
+             .savedBefore, .savedOn, .savedSince, .saveDateSupported:
             return false
         }
     }
@@ -219,6 +224,11 @@ public struct SearchEvaluator: Sendable {
         case .sentBefore(let date): return Self.sentDay(candidate).map { $0 < SearchDay(date) } ?? false
         case .sentOn(let date): return Self.sentDay(candidate).map { $0 == SearchDay(date) } ?? false
         case .sentSince(let date): return Self.sentDay(candidate).map { $0 >= SearchDay(date) } ?? false
+        // RFC 8514 4.2: the save date's day; every mailbox here keeps save dates.
+        case .savedBefore(let date): return SearchDay(seconds: candidate.savedDate) < SearchDay(date)
+        case .savedOn(let date): return SearchDay(seconds: candidate.savedDate) == SearchDay(date)
+        case .savedSince(let date): return SearchDay(seconds: candidate.savedDate) >= SearchDay(date)
+        case .saveDateSupported: return true
 
         // Sizes: LARGER is strictly larger, SMALLER strictly smaller.
         case .larger(let limit): return candidate.size >= 0 && UInt64(candidate.size) > limit

@@ -91,6 +91,7 @@ public enum Migrations {
         Migration(version: 20, name: "the thread lookup by subject keeps the subject index", statements: SubjectLookupSchema.statements),
         Migration(version: 21, name: "expunges remembered for a window", statements: VanishedWindowSchema.statements),
         Migration(version: 22, name: "IMAP METADATA entries", statements: MetadataSchema.statements),
+        Migration(version: 23, name: "messages keep the date they were saved in their folder", statements: SaveDateSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -433,7 +433,8 @@ extension PostgresMailStore {
         m.id, m.folder_id, m.uid, m.thread_id, m.flags, m.modseq, m.internal_date, m.size, m.created_at, m.updated_at,
         c.message_id_header, c.in_reply_to, c.refs, c.subject, c.normalized_subject, c.subject_reply_prefix,
         c.from_json::text, c.to_json::text, c.cc_json::text, c.bcc_json::text, c.reply_to_json::text,
-        c.sent_date, c.snippet, c.has_attachments, c.envelope, c.body_structure, c.body, c.extra::text
+        c.sent_date, c.snippet, c.has_attachments, c.envelope, c.body_structure, c.body, c.extra::text,
+        COALESCE(m.saved_at, m.created_at)
         """
     static let messageColumnsWithRaw = messageColumns + ", c.raw"
 
@@ -466,7 +467,7 @@ extension PostgresMailStore {
         facts.subjectHasReplyPrefix = try cells[15].decode(Bool.self)
         var raw: [UInt8]?
         if includeRaw {
-            var buffer = try cells[28].decode(ByteBuffer.self)
+            var buffer = try cells[29].decode(ByteBuffer.self)
             raw = buffer.readBytes(length: buffer.readableBytes)
         }
         return StoredMessage(
@@ -474,6 +475,7 @@ extension PostgresMailStore {
             uid: try cells[2].decode(Int64.self), threadID: try cells[3].decode(String.self),
             flags: MessageFlags(try cells[4].decode([String].self)), modseq: try cells[5].decode(Int64.self),
             internalDate: try cells[6].decode(Int64.self), size: try cells[7].decode(Int64.self), facts: facts, raw: raw,
-            createdAt: try cells[8].decode(Int64.self), updatedAt: try cells[9].decode(Int64.self))
+            createdAt: try cells[8].decode(Int64.self), updatedAt: try cells[9].decode(Int64.self),
+            savedAt: try cells[28].decode(Int64.self))
     }
 }

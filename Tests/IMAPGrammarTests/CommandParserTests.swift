@@ -165,6 +165,13 @@ let commandVectors: [(String, TaggedCommand)] = [
      .init("a", .setMetadata(.inbox, [MetadataEntry("/private/comment", value: nil), MetadataEntry("/shared/x", value: Array("1".utf8))]))),
     ("a SETMETADATA \"\" (/private/blob ~{3+}\r\na\u{0}b)",
      .init("a", .setMetadata("", [MetadataEntry("/private/blob", value: [0x61, 0x00, 0x62])]))),
+    // RFC 8514 section 4, RFC 4978 section 3.
+    ("a FETCH 1:3 (SAVEDATE UID)", .init("a", .fetch(FetchCommand(sequenceSet: .ranges([SequenceRange(1...3)]), attributes: [.saveDate, .uid])))),
+    ("a UID SEARCH SAVEDBEFORE 1-Feb-2020 SAVEDON 2-Feb-2020 SAVEDSINCE 3-Feb-2020 SAVEDATESUPPORTED",
+     .init("a", .uidSearch(SearchCommand(key: .and([.savedBefore(IMAPDate(year: 2020, month: 2, day: 1)),
+        .savedOn(IMAPDate(year: 2020, month: 2, day: 2)), .savedSince(IMAPDate(year: 2020, month: 2, day: 3)), .saveDateSupported]))))),
+    ("a COMPRESS DEFLATE", .init("a", .compress("DEFLATE"))),
+    ("a compress deflate", .init("a", .compress("DEFLATE"))),
     ("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])",
      .init("A654", .fetch(FetchCommand(sequenceSet: .ranges([SequenceRange(2...4)]), attributes: [
         .flags, .body(section: SectionSpecifier(kind: .headerFields(["DATE", "FROM"])), partial: nil, peek: false)])))),
@@ -292,6 +299,8 @@ let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
     ("m9 GETMETADATA INBOX \"/private/caf\u{e9}\"", "m9", .badSyntax),
     ("m10 GETMETADATA INBOX /private/\(String(repeating: "a", count: 1020))", "m10", .badSyntax),
     ("m11 GETMETADATA (FOO 1) INBOX /private/a", "m11", .badSyntax),
+    ("z1 COMPRESS", "z1", .badSyntax),
+    ("z2 SEARCH SAVEDON", "z2", .badSyntax),
     ("b1 SEARCH", "b1", .badSyntax),
     ("b2 SEARCH FROM", "b2", .badSyntax),
     ("b3 SEARCH (SEEN", "b3", .badSyntax),

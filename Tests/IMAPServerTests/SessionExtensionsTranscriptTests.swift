@@ -1,4 +1,5 @@
 @testable import IMAPServer
+import IMAPGrammar
 import MailCore
 import Testing
 
@@ -313,6 +314,35 @@ import Testing
                 S: c OK SETMETADATA completed
                 C: d SETMETADATA INBOX (/private/one-more "1")
                 S: d OK SETMETADATA completed
+                """)
+            await client.close()
+        }
+    }
+}
+
+/// SAVEDATE (RFC 8514): when a message came into the mailbox, whatever its internal date says.
+@Suite struct SessionSaveDateTranscriptTests {
+    @Test func theSaveDateIsWhenTheMessageArrivedInTheMailbox() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            let before = WallClock.unixSeconds()
+            try await client.sendRaw("a APPEND INBOX \"01-Jan-2000 10:00:00 +0000\" {26+}\r\nSubject: old\r\n\r\nold mail\r\n\r\n")
+            _ = try await client.readLine()
+            let now = IMAPDateTime(secondsSince1970: before)
+            try await client.run(selectInbox(exists: 1, recent: 1) + """
+                C: f FETCH 1 (INTERNALDATE SAVEDATE)
+                S: * 1 FETCH (INTERNALDATE " 1-Jan-2000 10:00:00 +0000" SAVEDATE "\(now.wire.prefix(11))…")
+                S: f OK FETCH completed
+                C: g SEARCH SAVEDON \(now.date.wire) BEFORE 2-Jan-2000
+                S: * SEARCH 1
+                S: g OK SEARCH completed
+                C: h SEARCH SAVEDBEFORE \(now.date.wire)
+                S: * SEARCH
+                S: h OK SEARCH completed
+                C: i SEARCH SAVEDSINCE 1-Jan-2000 SAVEDATESUPPORTED
+                S: * SEARCH 1
+                S: i OK SEARCH completed
                 """)
             await client.close()
         }

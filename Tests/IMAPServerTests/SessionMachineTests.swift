@@ -35,6 +35,7 @@ private struct MachineDriver {
         switch effect {
         case .login(let tag, let account, let password): "login \(tag) \(account) \(password)"
         case .startTLS(let ok): "startTLS after \(lines([ok]))"
+        case .startCompression(let ok): "startCompression after \(lines([ok]))"
         case .command(let tagged): "command \(tagged.tag) \(tagged.command.name)"
         case .append(.appendStart(let tag, _)): "append start \(tag)"
         case .append(.appendFinish): "append finish"
@@ -124,6 +125,21 @@ private struct MachineDriver {
         #expect(driver.client("c NOOP") == [
             "next command", "S: c OK NOOP completed", "count command(name: \"NOOP\", outcome: \"ok\")",
         ])
+    }
+
+    @Test("COMPRESS DEFLATE (RFC 4978): once, after login, for DEFLATE only")
+    func compressIsAnEffectOnceAfterLogin() {
+        var driver = MachineDriver()
+        _ = driver.receive(.started)
+        #expect(driver.client("c COMPRESS DEFLATE") == ["next command", "S: c BAD COMPRESS requires authentication",
+                                                         "count command(name: \"COMPRESS\", outcome: \"bad\")"])
+        driver.loggedIn()
+        #expect(driver.client("d COMPRESS LZMA") == ["next command", "S: d BAD Unknown compression mechanism LZMA",
+                                                      "count command(name: \"COMPRESS\", outcome: \"bad\")"])
+        #expect(driver.client("e COMPRESS deflate") == ["effect startCompression after S: e OK DEFLATE active"])
+        #expect(driver.finish(.compressionStarted) == ["next command", "count command(name: \"COMPRESS\", outcome: \"none\")"])
+        #expect(driver.client("f COMPRESS DEFLATE") == ["next command", "S: f NO [COMPRESSIONACTIVE] Compression is already active",
+                                                         "count command(name: \"COMPRESS\", outcome: \"no\")"])
     }
 
     @Test func startTLSIsAnEffectAndChangesWhatIsOffered() {

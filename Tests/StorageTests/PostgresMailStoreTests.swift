@@ -126,4 +126,28 @@ import Testing
             #expect(after.expunged == [recent.uid] && after.vanishedHorizon == firstModseq)
         }
     }
+
+    /// RFC 8514: the save date is when the message came into its folder: stored, copied or moved.
+    @Test func aMoveGivesTheMessageANewSaveDate() async throws {
+        try await Self.withHarness { h in
+            let grant = try await h.makeGrant()
+            let stored = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage())
+            let copied = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage())
+            // Both were stored long ago.
+            try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+                try await client.query("UPDATE messages SET created_at = 1000 WHERE grant_id = \(grant.rawValue)::uuid")
+            }
+            var inbox = try await h.store.fetch(grant: grant, folderID: "inbox", uids: .all, includeRaw: false)
+            #expect(inbox.map(\.savedAt) == [1000, 1000])
+            let before = WallClock.unixSeconds()
+            _ = try await h.store.move(grant: grant, from: "inbox", uids: UIDSet(uids: [stored.uid]), to: "archive")
+            _ = try await h.store.copy(grant: grant, from: "inbox", uids: UIDSet(uids: [copied.uid]), to: "archive")
+            let archive = try await h.store.fetch(grant: grant, folderID: "archive", uids: .all, includeRaw: false)
+            #expect(archive.count == 2 && archive.allSatisfy { $0.savedAt >= before })
+            // The moved message keeps its creation date for the API; the copy is a new message.
+            #expect(archive.first { $0.id == stored.messageID }?.createdAt == 1000)
+            inbox = try await h.store.fetch(grant: grant, folderID: "inbox", uids: .all, includeRaw: false)
+            #expect(inbox.map(\.savedAt) == [1000])
+        }
+    }
 }

@@ -7,7 +7,7 @@ extension GrammarCursor {
         "NAMESPACE", "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",
         "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
         "UNAUTHENTICATE", "SORT", "THREAD", "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS",
-        "GETMETADATA", "SETMETADATA",
+        "GETMETADATA", "SETMETADATA", "COMPRESS",
     ]
 
     // command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -54,6 +54,8 @@ extension GrammarCursor {
         case "NAMESPACE": return .namespace
         // RFC 8437: command-auth =/ "UNAUTHENTICATE"
         case "UNAUTHENTICATE": return .unauthenticate
+        // RFC 4978: compress = "COMPRESS" SP algorithm ; algorithm = "DEFLATE"
+        case "COMPRESS": try space(); return .compress(try atom().uppercased())
         case "STATUS": return try status()
         case "IDLE": return .idle
         case "GETQUOTA": try space(); return .getQuota(root: try astringText())

@@ -38,6 +38,7 @@ extension GrammarCursor {
         case "ENVELOPE": return .envelope
         case "FLAGS": return .flags
         case "INTERNALDATE": return .internalDate
+        case "SAVEDATE": return .saveDate
         case "RFC822": return .rfc822
         case "RFC822.HEADER": return .rfc822Header
         case "RFC822.SIZE": return .rfc822Size

@@ -137,6 +137,11 @@ extension GrammarCursor {
                 return .or(a, try c.searchKey())
             }
         case "MODSEQ": return .modSeq(try searchModSequence())
+        // RFC 8514 4.2
+        case "SAVEDBEFORE": return .savedBefore(try searchDate())
+        case "SAVEDON": return .savedOn(try searchDate())
+        case "SAVEDSINCE": return .savedSince(try searchDate())
+        case "SAVEDATESUPPORTED": return .saveDateSupported
         case "EMAILID": try space(); return .emailID(try objectID())
         case "THREADID": try space(); return .threadID(try objectID())
         case "": throw .syntax("expected a search key")

@@ -48,6 +48,8 @@ public enum Command: Hashable, Sendable {
     case check
     case close
     case unselect
+    /// `COMPRESS mechanism` (RFC 4978), mechanism upper-cased.
+    case compress(String)
     /// Back to the not-authenticated state on the same connection (RFC 8437).
     case unauthenticate
     case expunge
@@ -106,6 +108,7 @@ extension Command {
         case .close: return "CLOSE"
         case .unselect: return "UNSELECT"
         case .unauthenticate: return "UNAUTHENTICATE"
+        case .compress: return "COMPRESS"
         case .expunge: return "EXPUNGE"
         case .uidExpunge: return "UID EXPUNGE"
         case .search: return "SEARCH"

@@ -32,6 +32,8 @@ public enum FetchAttribute: Hashable, Sendable {
     case threadID
     /// `PREVIEW`, or `PREVIEW (LAZY)`: the server may answer NIL rather than work for it (RFC 8970 3.1).
     case preview(lazy: Bool)
+    /// `SAVEDATE` (RFC 8514 4.1): when the message was saved in this mailbox.
+    case saveDate
 
     /// `FAST` = `(FLAGS INTERNALDATE RFC822.SIZE)`
     public static let fast: [FetchAttribute] = [.flags, .internalDate, .rfc822Size]

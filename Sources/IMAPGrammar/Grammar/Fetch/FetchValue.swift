@@ -36,6 +36,8 @@ public enum FetchValue: Hashable, Sendable {
     case threadID(String?)
     /// `PREVIEW nstring` (RFC 8970 3.1): UTF-8, so a literal when it has 8-bit characters.
     case preview(String?)
+    /// `"SAVEDATE" SP (date-time / nil)` (RFC 8514 4.1)
+    case saveDate(IMAPDateTime?)
     case rfc822(ByteBuffer?)
     case rfc822Header(ByteBuffer?)
     case rfc822Text(ByteBuffer?)
@@ -49,6 +51,7 @@ public enum FetchValue: Hashable, Sendable {
             writer.writeList(flags) { w, f in w.writeString(f.wire) }
         case .uid(let uid): writer.writeString("UID \(uid)")
         case .internalDate(let date): writer.writeString("INTERNALDATE \"\(date.wire)\"")
+        case .saveDate(let date): writer.writeString(date.map { "SAVEDATE \"\($0.wire)\"" } ?? "SAVEDATE NIL")
         case .rfc822Size(let size): writer.writeString("RFC822.SIZE \(size)")
         case .envelope(let raw):
             writer.writeString("ENVELOPE ")

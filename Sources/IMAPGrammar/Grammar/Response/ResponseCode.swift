@@ -56,6 +56,8 @@ public enum ResponseCode: Hashable, Sendable {
     case unknownCTE
     /// `MAILBOXID (objectid)` (RFC 8474 4).
     case mailboxID(String)
+    /// `COMPRESSIONACTIVE` (RFC 4978): COMPRESS when the connection is compressed already.
+    case compressionActive
     /// `"METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE" SP number / "TOOMANY" / "NOPRIVATE")` (RFC 5464)
     case metadata(MetadataResponseCode)
     /// Any other code: an atom and optional text.
@@ -110,6 +112,7 @@ public enum ResponseCode: Hashable, Sendable {
         case .closed: writer.writeString("CLOSED")
         case .unknownCTE: writer.writeString("UNKNOWN-CTE")
         case .mailboxID(let id): writer.writeString("MAILBOXID (\(id))")
+        case .compressionActive: writer.writeString("COMPRESSIONACTIVE")
         case .metadata(let code):
             switch code {
             case .longEntries(let size): writer.writeString("METADATA LONGENTRIES \(size)")

@@ -35,4 +35,7 @@ public indirect enum SearchKey: Hashable, Sendable {
     case threadID(String)
     /// `OLDER n`, `YOUNGER n`: the internal date is more than / at most `n` seconds ago (RFC 5032).
     case older(UInt32), younger(UInt32)
+    /// `SAVEDBEFORE date`, `SAVEDON date`, `SAVEDSINCE date`, `SAVEDATESUPPORTED` (RFC 8514 4.2).
+    case savedBefore(IMAPDate), savedOn(IMAPDate), savedSince(IMAPDate)
+    case saveDateSupported
 }
