@@ -162,7 +162,7 @@ public struct MessageDate: Sendable, Hashable, Comparable {
             if let value = year, yearDigits <= 2 { year = value < 50 ? 2000 + value : 1900 + value }
             if let value = year, yearDigits == 3 { year = value + 1900 }
         }
-        guard let day, let year, let monthNumber, (1...12).contains(monthNumber), (1...31).contains(day),
+        guard let day, let year, let monthNumber, (1...12).contains(monthNumber), (1...Self.daysIn(month: monthNumber, year: year)).contains(day),
               (1...9999).contains(year) else { return nil }
         var hour = clock?[0] ?? 0
         var minute = clock.map { $0.count > 1 ? $0[1] : 0 } ?? 0
@@ -186,6 +186,15 @@ public struct MessageDate: Sendable, Hashable, Comparable {
         ParameterGrammar.skipWhitespaceAndComments(bytes, &probe)
         guard probe < bytes.count, bytes[probe] >= 0x30 && bytes[probe] <= 0x39 else { return nil }
         return probe
+    }
+
+    /// The days of `month` in `year` (Gregorian): a Date on 31 Feb names no day, and is no date.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil algorithm).

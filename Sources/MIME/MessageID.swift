@@ -3,8 +3,10 @@ public enum MessageIDParser {
     // msg-id     = [CFWS] "<" id-left "@" id-right ">" [CFWS]
     // references = "References:" 1*msg-id CRLF    ; obs-references = *(phrase / msg-id)
     /// Identifiers without their angle brackets, in order. Lenient: phrases between ids (the
-    /// obsolete syntax) are skipped; a value without any `<...>` yields its words that hold `@`.
-    public static func parseList<Bytes: Collection>(_ value: Bytes) -> [String] where Bytes.Element == UInt8 {
+    /// obsolete syntax) are skipped. Words with `@` outside brackets count only with `bareWords`
+    /// (a Message-ID written without them): in In-Reply-To and References such a word is an
+    /// address, as old mailers wrote there, and no id (RFC 5256 threads by valid ids only).
+    public static func parseList<Bytes: Collection>(_ value: Bytes, bareWords: Bool = false) -> [String] where Bytes.Element == UInt8 {
         let bytes = Array(value)
         var identifiers: [String] = []
         var index = 0
@@ -43,7 +45,7 @@ public enum MessageIDParser {
             }
             index += 1
         }
-        if identifiers.isEmpty {
+        if identifiers.isEmpty, bareWords {
             var wordStart: Int? = nil
             for position in 0...bytes.count {
                 let isSeparator = position == bytes.count || ASCII.isWhitespaceOrNewline(bytes[position]) || bytes[position] == ASCII.comma
@@ -63,6 +65,6 @@ public enum MessageIDParser {
 
     /// The first identifier, for Message-ID itself.
     public static func parse<Bytes: Collection>(_ value: Bytes) -> String? where Bytes.Element == UInt8 {
-        parseList(value).first
+        parseList(value, bareWords: true).first
     }
 }

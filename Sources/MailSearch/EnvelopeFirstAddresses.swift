@@ -1,5 +1,4 @@
 import MIME
-import MailCore
 
 /// The first address of From, To and Cc as the message's ENVELOPE gives them, which is what SORT's
 /// FROM, TO, CC (RFC 5256) and DISPLAYFROM, DISPLAYTO (RFC 5957 section 3) are defined on: a group's
@@ -12,10 +11,10 @@ struct EnvelopeFirstAddresses: Sendable, Hashable {
         var mailbox: String?
         var host: String?
 
-        /// RFC 5957 section 3: the display name when there is a non-empty one, else
-        /// `mailbox@host`, else the mailbox (a group's name).
+        /// RFC 5957 section 3: the display name when it is not the empty string (spaces count),
+        /// else `mailbox@host`, else the mailbox (a group's name).
         var displayValue: String {
-            if let name, !name.trimmingWhitespace().isEmpty { return name }
+            if let name, !name.isEmpty { return name }
             guard let mailbox else { return "" }
             guard let host else { return mailbox }
             return "\(mailbox)@\(host)"

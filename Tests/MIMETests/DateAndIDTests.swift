@@ -31,7 +31,8 @@ import Testing
         #expect(date?.utcOffsetMinutes == offset)
     }
 
-    @Test(arguments: ["", "garbage", "32 Jan 2020 10:00:00 +0000", "Fri, 21 Foo 1997", "10:00:00"])
+    @Test(arguments: ["", "garbage", "32 Jan 2020 10:00:00 +0000", "Fri, 21 Foo 1997", "10:00:00", "31 Feb 2010 10:00:00 +0000",
+                      "29 Feb 2100 10:00:00 +0000", "31 Apr 2020 10:00:00 +0000"])
     func rejects(input: String) {
         #expect(MessageDate(parsing: Array(input.utf8)) == nil)
     }
@@ -52,7 +53,8 @@ import Testing
         // obs-in-reply-to: a phrase between identifiers.
         ("Your message of \"Mon, 1 Jan\" <a@b>", ["a@b"]),
         ("(comment) <x@y> (more)", ["x@y"]),
-        ("bare@id.example", ["bare@id.example"]),
+        // A word outside brackets is no id in a list (In-Reply-To: an address, as old mailers wrote).
+        ("bare@id.example", []),
         // RFC 5322 A.6.3.
         ("<1234   @   local(blah)  .machine .example>", ["1234@local.machine.example"]),
         // RFC 5256 section 3: quoting is no part of the id.
@@ -64,6 +66,12 @@ import Testing
     @Test(arguments: vectors)
     func parsesList(input: String, expected: [String]) {
         #expect(MessageIDParser.parseList(Array(input.utf8)) == expected)
+    }
+
+    @Test("a Message-ID written without brackets is still the message's id")
+    func bareMessageID() {
+        #expect(MessageIDParser.parse(Array("bare@id.example".utf8)) == "bare@id.example")
+        #expect(MessageDate(parsing: Array("29 Feb 2000 10:00:00 +0000".utf8)) != nil)
     }
 
     @Test(arguments: [MIMELimits.maximumMessageIDCount, MIMELimits.maximumMessageIDCount + 1])
