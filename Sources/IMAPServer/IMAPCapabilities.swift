@@ -4,7 +4,7 @@ enum IMAPCapabilities {
     static let always = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE"]
     /// Extensions of the authenticated state (RFC 3501 clients may use only what is listed).
     static let afterLogin = [
-        "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
+        "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
         "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "LIST-EXTENDED", "LIST-STATUS", "OBJECTID", "WITHIN", "PREVIEW", "UNAUTHENTICATE",
         "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
         "ACL", "RIGHTS=texk", "METADATA", "COMPRESS=DEFLATE", "SAVEDATE",

@@ -208,14 +208,44 @@ extension IMAPSession {
         return responses
     }
 
+    /// The special-use attributes a custom mailbox may be created with (RFC 6154 CREATE-SPECIAL-USE):
+    /// the ones that label a folder of mail. `\All` and `\Flagged` describe mailboxes whose content
+    /// the server would have to gather, which it does not keep.
+    static let creatableUses = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"]
+
+    /// A folder's RFC 6154 attribute as IMAP shows it (INBOX has none).
+    static func useAttribute(of folder: MailFolder) -> String? {
+        guard folder.systemFolder != .inbox else { return nil }
+        return folder.specialUse
+    }
+
     /// Returns the new mailbox's id (RFC 8474 MAILBOXID).
-    func create(_ grant: Grant, _ mailbox: MailboxName) async throws -> String {
+    func create(_ grant: Grant, _ mailbox: MailboxName, _ parameters: [CreateParameter] = []) async throws -> String {
+        var specialUse: String?
+        for parameter in parameters {
+            switch parameter {
+            case .other(let name):
+                throw IMAPCommandError(.bad, "Unknown CREATE parameter \(name)")
+            case .use(let attributes):
+                // RFC 6154 3: a use the server cannot give is NO [USEATTR], and nothing is created.
+                let wanted = attributes.map(\.wire)
+                guard wanted.count <= 1, specialUse == nil || wanted.isEmpty else {
+                    throw IMAPCommandError(.no, code: .useAttr, "A mailbox takes one special use")
+                }
+                if let use = wanted.first {
+                    guard let known = Self.creatableUses.first(where: { $0.lowercased() == use.lowercased() }) else {
+                        throw IMAPCommandError(.no, code: .useAttr, "\(use) is not a use a mailbox can be created with")
+                    }
+                    specialUse = known
+                }
+            }
+        }
         var name = try folderName(mailbox, creating: true)
         // RFC 9051 6.3.4: a trailing delimiter only says the client means to create children.
         while name.hasSuffix("/") { name.removeLast() }
         guard name.uppercased() != "INBOX" else { throw IMAPCommandError(.no, code: .alreadyExists, "INBOX already exists") }
         do {
-            return try await context.store.createFolder(grant: grant.id, name: name).id
+            return try await context.store.createFolder(grant: grant.id, name: name, specialUse: specialUse).id
         } catch let error as MailStoreError {
             throw IMAPCommandError(error)
         }

@@ -34,8 +34,8 @@ extension IMAPSession {
                              tag: String) async throws -> [Response] {
         let folder = try await metadataFolder(grant, mailbox)
         var stored = try await context.store.annotations(grant: grant.id, folderID: folder?.id, under: names)
-        if let use = folder?.systemFolder, use != .inbox {
-            stored.append(MailboxAnnotation(name: Self.specialUseEntry, value: Array(use.specialUse.utf8)))
+        if let folder, let use = Self.useAttribute(of: folder) {
+            stored.append(MailboxAnnotation(name: Self.specialUseEntry, value: Array(use.utf8)))
         }
         var found: [MetadataEntry] = []
         var longest: UInt64 = 0

@@ -350,8 +350,8 @@ final class IMAPSession {
             return try await select(grant, mailbox, parameters, readOnly: false, tag: tag)
         case .examine(let mailbox, let parameters):
             return try await select(grant, mailbox, parameters, readOnly: true, tag: tag)
-        case .create(let mailbox, _):
-            let id = try await create(grant, mailbox)
+        case .create(let mailbox, let parameters):
+            let id = try await create(grant, mailbox, parameters)
             return [ok("CREATE completed", code: .mailboxID(id))]
         case .delete(let mailbox):
             try await delete(grant, mailbox)

@@ -26,14 +26,7 @@ struct MailboxListing {
 
     static func attributes(of folder: MailFolder, hasChildren: Bool) -> [MailboxAttribute] {
         var attributes: [MailboxAttribute] = [hasChildren ? .hasChildren : .hasNoChildren]
-        switch folder.systemFolder {
-        case .sent: attributes.append(.sent)
-        case .drafts: attributes.append(.drafts)
-        case .trash: attributes.append(.trash)
-        case .junk: attributes.append(.junk)
-        case .archive: attributes.append(.archive)
-        case .inbox, .none: break
-        }
+        if let use = IMAPSession.useAttribute(of: folder) { attributes.append(MailboxAttribute(wire: use)) }
         return attributes
     }
 

@@ -19,9 +19,9 @@ public protocol MailStore: Sendable {
     /// The folder of `name` (as `folder(grant:name:)` finds it) and the grant's quota, read
     /// together: an APPEND checks both before the client sends the message.
     func appendTarget(grant: GrantID, name: String) async throws -> (MailFolder, QuotaUsage)?
-    /// Creates a custom folder (and any missing parents, RFC 9051 6.3.4). Throws `folderExists`,
-    /// `invalidFolderName`.
-    func createFolder(grant: GrantID, name: String) async throws -> MailFolder
+    /// Creates a custom folder (and any missing parents, RFC 9051 6.3.4), marked with `specialUse`
+    /// (an RFC 6154 attribute) when given. Throws `folderExists`, `invalidFolderName`.
+    func createFolder(grant: GrantID, name: String, specialUse: String?) async throws -> MailFolder
     /// Renames a custom folder and its children. Throws `cannotModifySystemFolder`, `folderExists`, `noSuchFolder`.
     func renameFolder(grant: GrantID, id: String, to newName: String) async throws -> MailFolder
     /// Deletes a custom folder and the messages in it (quota released). Throws `cannotModifySystemFolder`, `noSuchFolder`.
@@ -265,5 +265,12 @@ extension MailStore {
     /// What changed in the folder after `modseq`, claiming nothing.
     public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
         try await changes(grant: grant, folderID: folderID, since: modseq, claimingRecent: false)
+    }
+}
+
+extension MailStore {
+    /// A custom folder without a special use.
+    public func createFolder(grant: GrantID, name: String) async throws -> MailFolder {
+        try await createFolder(grant: grant, name: name, specialUse: nil)
     }
 }

@@ -158,10 +158,14 @@ public struct MailFolder: Hashable, Sendable {
     /// session; a session that selects the folder read-write, or is told of new mail, claims them.
     public var firstRecentUID: Int64
     public var createdAt: Int64
+    /// The RFC 6154 attribute (`\Sent`, ...): a system folder's own, or one a custom folder was
+    /// created with (IMAP CREATE-SPECIAL-USE); nil for other custom folders.
+    public var specialUse: String?
 
     public init(id: String, name: String, parentID: String?, systemFolder: SystemFolder?, uidValidity: Int64, uidNext: Int64,
                 highestModseq: Int64, totalCount: Int, unseenCount: Int, deletedCount: Int = 0, sizeBytes: Int64 = 0,
-                firstRecentUID: Int64 = 1, createdAt: Int64) {
+                firstRecentUID: Int64 = 1, createdAt: Int64, specialUse: String? = nil) {
+        self.specialUse = specialUse ?? systemFolder?.specialUse
         self.id = id
         self.name = name
         self.parentID = parentID
@@ -176,9 +180,6 @@ public struct MailFolder: Hashable, Sendable {
         self.sizeBytes = sizeBytes
         self.createdAt = createdAt
     }
-
-    /// The RFC 6154 attribute (`\Sent`, ...) or nil for custom folders.
-    public var specialUse: String? { systemFolder?.specialUse }
 
     /// The IMAP hierarchy delimiter of every folder.
     public static let hierarchyDelimiter: Character = "/"

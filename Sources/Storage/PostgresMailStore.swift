@@ -215,14 +215,15 @@ public struct PostgresMailStore: MailStore {
         }
     }
 
-    public func createFolder(grant: GrantID, name: String) async throws -> MailFolder {
+    public func createFolder(grant: GrantID, name: String, specialUse: String?) async throws -> MailFolder {
         let canonical = try FolderName.validate(name)
         let logger = self.logger
         return try await mutate(grant) { connection, lock in
             let wanted = FolderName.ancestors(of: canonical) + [canonical]
             let existing = try await Self.existingFolderNames(connection, logger: logger, grant: grant, names: wanted)
             guard !existing.contains(canonical) else { throw MailStoreError.folderExists }
-            _ = try await Self.insertFolders(connection, logger: logger, lock: lock, names: wanted.filter { !existing.contains($0) })
+            _ = try await Self.insertFolders(connection, logger: logger, lock: lock, names: wanted.filter { !existing.contains($0) },
+                                             specialUse: specialUse)
             guard let folder = try await Self.selectFolders(connection, logger: logger, grant: grant, where: .name(canonical)).first else {
                 throw MailStoreError.noSuchFolder
             }
@@ -330,7 +331,7 @@ public struct PostgresMailStore: MailStore {
         f.id, f.name, f.system_role, f.uid_validity, f.uid_next, f.highest_modseq, f.created_at,
         (SELECT p.id FROM folders p WHERE p.grant_id = f.grant_id AND strpos(f.name, '/') > 0
             AND p.name = regexp_replace(f.name, '/[^/]*$', '')) AS parent_id,
-        f.message_count, f.unseen_count, f.deleted_count, f.size_bytes, f.first_recent_uid
+        f.message_count, f.unseen_count, f.deleted_count, f.size_bytes, f.first_recent_uid, f.special_use
         """
 
     static func selectFolders(_ connection: PostgresConnection, logger: Logger, grant: GrantID, where filter: FolderFilter?) async throws -> [MailFolder] {
@@ -347,7 +348,7 @@ public struct PostgresMailStore: MailStore {
         return folders
     }
 
-    static let folderColumnCount = 13
+    static let folderColumnCount = 14
 
     /// A row of `folderColumns`, from its first column on.
     static func decodeFolder(_ row: PostgresRow) throws -> MailFolder {
@@ -364,7 +365,8 @@ public struct PostgresMailStore: MailStore {
         return MailFolder(id: id, name: name, parentID: parent, systemFolder: role.flatMap(SystemFolder.init(rawValue:)),
                           uidValidity: validity, uidNext: next, highestModseq: modseq, totalCount: Int(total),
                           unseenCount: Int(unseen), deletedCount: Int(deleted), sizeBytes: bytes,
-                          firstRecentUID: try cells[12].decode(Int64.self), createdAt: created)
+                          firstRecentUID: try cells[12].decode(Int64.self), createdAt: created,
+                          specialUse: try cells[13].decode(String?.self))
     }
 
     static func existingFolderNames(_ connection: PostgresConnection, logger: Logger, grant: GrantID, names: [String]) async throws -> Set<String> {
@@ -377,15 +379,18 @@ public struct PostgresMailStore: MailStore {
     }
 
     /// Inserts custom folders (parents first) and their `folder.created` events; returns their ids.
-    static func insertFolders(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, names: [String]) async throws -> [String] {
+    /// The last one gets `specialUse`.
+    static func insertFolders(_ connection: PostgresConnection, logger: Logger, lock: GrantLock, names: [String],
+                              specialUse: String? = nil) async throws -> [String] {
         var ids: [String] = []
-        for name in names {
+        for (index, name) in names.enumerated() {
+            let use = index == names.count - 1 ? specialUse : nil
             // A handful of hierarchy levels at most: one row each.
             let id = ObjectIDGenerator.random()
             try await connection.query(
                 """
                 INSERT INTO folders (grant_id, id, name, system_role, special_use, uid_validity, uid_next, highest_modseq, created_at)
-                VALUES (\(lock.grant.rawValue)::uuid, \(id), \(name), NULL, NULL, nextval('folder_uid_validity'), 1, \(lock.modseq), \(lock.now))
+                VALUES (\(lock.grant.rawValue)::uuid, \(id), \(name), NULL, \(use), nextval('folder_uid_validity'), 1, \(lock.modseq), \(lock.now))
                 """, logger: logger)
             ids.append(id)
         }

@@ -348,3 +348,44 @@ import Testing
         }
     }
 }
+
+/// CREATE-SPECIAL-USE (RFC 6154 section 3): a custom mailbox created for a use carries it in LIST,
+/// in its metadata and in the API; a use it cannot have creates nothing.
+@Suite struct SessionCreateSpecialUseTranscriptTests {
+    @Test func aMailboxCreatedForAUseShowsIt() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account)
+            try await client.run("""
+                C: a CREATE "Old Mail" (USE (\\Archive))
+                S: a OK [MAILBOXID (…)] CREATE completed
+                C: b CREATE Everything (USE (\\All))
+                S: b NO [USEATTR] \\All is not a use a mailbox can be created with
+                C: c CREATE Two (USE (\\Sent \\Trash))
+                S: c NO [USEATTR] A mailbox takes one special use
+                C: d CREATE Plain (USE ())
+                S: d OK [MAILBOXID (…)] CREATE completed
+                C: e CREATE Odd (FOO)
+                S: e BAD Unknown CREATE parameter FOO
+                C: f LIST (SPECIAL-USE) "" *
+                S: * LIST (\\HasNoChildren \\Sent) "/" Sent
+                S: * LIST (\\HasNoChildren \\Drafts) "/" Drafts
+                S: * LIST (\\HasNoChildren \\Trash) "/" Trash
+                S: * LIST (\\HasNoChildren \\Junk) "/" Junk
+                S: * LIST (\\HasNoChildren \\Archive) "/" Archive
+                S: * LIST (\\HasNoChildren \\Archive) "/" "Old Mail"
+                S: f OK LIST completed
+                C: g GETMETADATA "Old Mail" /private/specialuse
+                S: * METADATA "Old Mail" (/private/specialuse "\\\\Archive")
+                S: g OK GETMETADATA completed
+                C: h LIST "" (Everything Two Odd)
+                S: h OK LIST completed
+                """)
+            let folders = try await nodes.contexts[0].store.folders(grant: account.grant.id)
+            #expect(folders.first { $0.name == "Old Mail" }?.specialUse == "\\Archive")
+            #expect(folders.first { $0.name == "Old Mail" }?.systemFolder == nil)
+            #expect(folders.first { $0.name == "Plain" }?.specialUse == nil)
+            await client.close()
+        }
+    }
+}

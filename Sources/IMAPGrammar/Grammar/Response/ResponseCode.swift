@@ -58,6 +58,8 @@ public enum ResponseCode: Hashable, Sendable {
     case mailboxID(String)
     /// `COMPRESSIONACTIVE` (RFC 4978): COMPRESS when the connection is compressed already.
     case compressionActive
+    /// `USEATTR` (RFC 6154 6): CREATE refused for the special use it asked for.
+    case useAttr
     /// `"METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE" SP number / "TOOMANY" / "NOPRIVATE")` (RFC 5464)
     case metadata(MetadataResponseCode)
     /// Any other code: an atom and optional text.
@@ -113,6 +115,7 @@ public enum ResponseCode: Hashable, Sendable {
         case .unknownCTE: writer.writeString("UNKNOWN-CTE")
         case .mailboxID(let id): writer.writeString("MAILBOXID (\(id))")
         case .compressionActive: writer.writeString("COMPRESSIONACTIVE")
+        case .useAttr: writer.writeString("USEATTR")
         case .metadata(let code):
             switch code {
             case .longEntries(let size): writer.writeString("METADATA LONGENTRIES \(size)")
