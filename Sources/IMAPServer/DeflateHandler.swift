@@ -35,32 +35,46 @@ final class DeflateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var bytes = unwrapInboundIn(data)
         IMAPMetrics.compressedBytesIn.increment(by: Int64(bytes.readableBytes))
         pending.writeBuffer(&bytes)
-        deliverChunk(context: context)
+        deliver(context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        if pending.readableBytes > 0 {
-            deliverChunk(context: context)
+        if hasInput {
+            deliver(context: context)
         } else {
             context.read()
         }
     }
 
-    private func deliverChunk(context: ChannelHandlerContext) {
-        guard !failed, pending.readableBytes > 0 else { return }
-        do {
-            let plain = try inflater.inflate(&pending, limit: Self.chunkLimit, allocator: context.channel.allocator)
-            if pending.readableBytes == 0 { pending.clear() }
-            if plain.readableBytes > 0 {
-                context.fireChannelRead(wrapInboundOut(plain))
-            } else {
-                // Too little of a block to give anything yet: read on.
-                context.read()
+    private var hasInput: Bool { pending.readableBytes > 0 || inflater.mayHoldOutput }
+    /// Set while a chunk is being handed on: a read asked for meanwhile is served by the loop in
+    /// `deliver`, not by a nested call (one level per chunk otherwise).
+    private var delivering = false
+    private var readWanted = false
+
+    private func deliver(context: ChannelHandlerContext) {
+        guard !delivering else { readWanted = true; return }
+        delivering = true
+        defer { delivering = false }
+        repeat {
+            readWanted = false
+            guard !failed, hasInput else { break }
+            do {
+                let plain = try inflater.inflate(&pending, limit: Self.chunkLimit, allocator: context.channel.allocator)
+                if pending.readableBytes == 0 { pending.clear() }
+                if plain.readableBytes > 0 {
+                    context.fireChannelRead(wrapInboundOut(plain))
+                } else {
+                    // Too little of a block to give anything yet.
+                    readWanted = true
+                }
+            } catch {
+                failed = true
+                context.fireErrorCaught(error)
+                return
             }
-        } catch {
-            failed = true
-            context.fireErrorCaught(error)
-        }
+        } while readWanted && hasInput
+        if readWanted, !failed { context.read() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -7,7 +7,7 @@ enum IMAPCapabilities {
         "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
         "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "LIST-EXTENDED", "LIST-STATUS", "OBJECTID", "WITHIN", "PREVIEW", "UNAUTHENTICATE",
         "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-        "ACL", "RIGHTS=texk", "METADATA", "COMPRESS=DEFLATE", "SAVEDATE",
+        "ACL", "RIGHTS=texk", "METADATA", "COMPRESS=DEFLATE", "SAVEDATE", "NOTIFY",
     ]
 
     /// The extensions are listed before login too: some clients (Python's imaplib, and

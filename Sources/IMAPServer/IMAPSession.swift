@@ -15,6 +15,13 @@ final class IMAPSession {
     private var listenerToken: Int?
     /// Set once the connection is relayed to the grant's home region.
     private var handedOff = false
+    /// Set once COMPRESS=DEFLATE is on; it stays on for the connection's life.
+    private var compressed = false
+    /// The NOTIFY in force (RFC 5465); nil before the first one.
+    var notify: NotifySettings?
+    /// The grant's folders as last told under NOTIFY, by id: what a change is measured against.
+    var notifyBaseline: [String: MailFolder] = [:]
+    var isIdling: Bool { machine.isIdling }
     /// The mailbox of the selected state, nil otherwise.
     var selected: SelectedMailbox? {
         didSet { if selected?.folder.id != oldValue?.folder.id { selectedMailboxChanged = false } }
@@ -174,6 +181,7 @@ final class IMAPSession {
         case .startCompression(let ok):
             do {
                 try await connection.startCompression(ok: ok, encoder: encoder)
+                compressed = true
                 IMAPMetrics.compressedSessions.increment()
                 logger.debug("IMAP compression on")
                 return .compressionStarted
@@ -189,6 +197,7 @@ final class IMAPSession {
         case .synchronize(let force):
             guard let grant else { return .synchronized([]) }
             do {
+                if notify != nil { return .synchronized(try await notifyUpdates(grant, force: force)) }
                 return .synchronized(try await synchronize(grant, force: force))
             } catch {
                 logger.debug("change log unreadable", metadata: ["error": "\(error)"])
@@ -207,6 +216,8 @@ final class IMAPSession {
             }
             logger[metadataKey: "grant_id"] = nil
             selected = nil
+            notify = nil
+            notifyBaseline = [:]
             append = nil
             imap4rev2 = false
             condstore = false
@@ -352,12 +363,15 @@ final class IMAPSession {
             return try await select(grant, mailbox, parameters, readOnly: true, tag: tag)
         case .create(let mailbox, let parameters):
             let id = try await create(grant, mailbox, parameters)
+            try await forgetOwnMailboxChanges(grant)
             return [ok("CREATE completed", code: .mailboxID(id))]
         case .delete(let mailbox):
             try await delete(grant, mailbox)
+            try await forgetOwnMailboxChanges(grant)
             return [ok("DELETE completed")]
         case .rename(let from, let to):
             try await rename(grant, from: from, to: to)
+            try await forgetOwnMailboxChanges(grant)
             return [ok("RENAME completed")]
         case .subscribe(let mailbox):
             try await subscribe(grant, mailbox)
@@ -383,6 +397,8 @@ final class IMAPSession {
             return try await accessControl(grant, tagged.command, tag: tag)
         case .getMetadata, .setMetadata:
             return try await metadata(grant, tagged.command, tag: tag)
+        case .notify(let command):
+            return try await notify(grant, command, tag: tag)
         case .check:
             // RFC 3501 6.4.1: with no housekeeping to do, CHECK is a NOOP, and a NOOP polls.
             _ = try requireSelected()
@@ -550,6 +566,12 @@ extension IMAPSession {
     func relay(tag: String, account: String, password: String, to home: Region) async -> SessionMachine.Outcome {
         guard let registry = context.registries[home] else {
             return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Region \(home) is not reachable from this node")))
+        }
+        // A connection this node decompresses (COMPRESS before UNAUTHENTICATE) cannot become a
+        // byte relay: the other region would read compressed bytes as commands.
+        if compressed {
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable,
+                                                        "This compressed connection cannot reach region \(home); open a new one")))
         }
         let upstream = IMAPUpstreamLogin(registry: registry, tls: context.upstreamTLS)
         switch await upstream.login(account: account, password: password, group: connection.channel.eventLoop) {

@@ -53,8 +53,9 @@ final class RawDeflateStream {
     /// far: each batch of responses goes out whole.
     func deflate(_ input: inout ByteBuffer, allocator: ByteBufferAllocator) throws -> ByteBuffer {
         var output = allocator.buffer(capacity: Int(deflateBound(stream, UInt(input.readableBytes))) + 16)
-        try input.withUnsafeMutableReadableBytes { source in
-            stream.pointee.next_in = source.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        // zlib never writes through next_in: reading in place spares a copy of the whole response.
+        try input.withUnsafeReadableBytes { source in
+            stream.pointee.next_in = source.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
             stream.pointee.avail_in = UInt32(source.count)
             repeat {
                 if output.writableBytes < 64 { output.reserveCapacity(minimumWritableBytes: 4096) }
@@ -74,15 +75,23 @@ final class RawDeflateStream {
         return output
     }
 
+    /// True when the last `inflate` stopped at its limit with output it may still hold (the rest
+    /// of a back-reference): the next call must run even without new input.
+    private(set) var mayHoldOutput = false
+    /// The client ended its stream (Z_FINISH): whatever follows is an error.
+    private(set) var ended = false
+
     /// Decompresses from `input` until it is used up or `limit` bytes came out; what is left of
-    /// `input` waits for the next call. A corrupt stream throws.
+    /// `input` waits for the next call. A corrupt stream, or input after its end, throws.
     func inflate(_ input: inout ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        if ended, input.readableBytes > 0 { throw StreamError(code: Z_STREAM_END) }
         var output = allocator.buffer(capacity: min(limit, max(4096, input.readableBytes * 4)))
-        let consumed: Int = try input.withUnsafeMutableReadableBytes { source in
-            stream.pointee.next_in = source.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        let consumed: Int = try input.withUnsafeReadableBytes { source in
+            // zlib never writes through next_in.
+            stream.pointee.next_in = source.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
             stream.pointee.avail_in = UInt32(source.count)
             defer { stream.pointee.next_in = nil }
-            while stream.pointee.avail_in > 0, output.readableBytes < limit {
+            while !ended, output.readableBytes < limit, stream.pointee.avail_in > 0 || mayHoldOutput {
                 if output.writableBytes == 0 { output.reserveCapacity(minimumWritableBytes: min(16 * 1024, limit - output.readableBytes)) }
                 let room = min(output.writableBytes, limit - output.readableBytes)
                 let (status, produced) = output.withUnsafeMutableWritableBytes { target in
@@ -92,9 +101,10 @@ final class RawDeflateStream {
                     return (status, room - Int(stream.pointee.avail_out))
                 }
                 output.moveWriterIndex(forwardBy: produced)
-                // The client ends its stream only by closing the connection.
+                mayHoldOutput = produced == room
+                if status == Z_STREAM_END { ended = true; mayHoldOutput = false; break }
                 guard status == Z_OK || status == Z_BUF_ERROR else { throw StreamError(code: status) }
-                if status == Z_BUF_ERROR, produced == 0 { break }
+                if produced == 0 { mayHoldOutput = false; if status == Z_BUF_ERROR { break } }
             }
             return source.count - Int(stream.pointee.avail_in)
         }

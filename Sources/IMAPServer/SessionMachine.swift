@@ -140,6 +140,8 @@ struct SessionMachine {
         case login(tag: String, commandName: String)
         case startTLS
         case startCompression
+        /// A NOTIFY command; `set`: SET rather than NONE.
+        case notify(set: Bool)
         case command(name: String)
         case unauthenticate(tag: String)
         case append
@@ -155,6 +157,8 @@ struct SessionMachine {
     private(set) var isTLS: Bool
     /// COMPRESS=DEFLATE is on; it stays on for the connection's life, across UNAUTHENTICATE.
     private(set) var isCompressed = false
+    /// A NOTIFY SET is in force (RFC 5465): changes are told between commands too, not only in IDLE.
+    private(set) var notifying = false
     private(set) var awaiting: Awaiting?
     /// The server ended an IDLE: the client's DONE may still be on its way.
     private var lateDoneExpected = false
@@ -214,8 +218,9 @@ struct SessionMachine {
             return continueTick(from: .slot, facts: facts, at: now)
         case .mailboxChanged(let folderID, let modseq):
             var actions: [Action] = [.noteMailboxChange(folderID: folderID, modseq: modseq)]
-            // Pushed at once during IDLE; otherwise reported at the end of the next command.
-            if isIdling, grant != nil {
+            // Pushed at once during IDLE, and between commands once NOTIFY asked for it (RFC 5465
+            // 4); otherwise reported at the end of the next command.
+            if grant != nil, isIdling || (notifying && expecting == .command) {
                 awaiting = .push
                 actions.append(.effect(.synchronize(force: false)))
             }
@@ -340,10 +345,15 @@ struct SessionMachine {
             }
         case .noop where grant == nil:
             return answer(ok("NOOP completed"))
+        case .notify(let notify):
+            guard grant != nil else { return answer(bad("NOTIFY requires authentication")) }
+            awaiting = .notify(set: notify != .none)
+            return [.effect(.command(tagged))]
         case .compress(let mechanism):
             guard grant != nil else { return answer(bad("COMPRESS requires authentication")) }
             guard mechanism == "DEFLATE" else { return answer(bad("Unknown compression mechanism \(mechanism)")) }
-            guard !isCompressed else { return answer(no("Compression is already active", code: .compressionActive)) }
+            // RFC 4978 3: COMPRESS once more is BAD (COMPRESSIONACTIVE is for compression below IMAP).
+            guard !isCompressed else { return answer(bad("Compression is already active")) }
             awaiting = .startCompression
             return [.effect(.startCompression(ok: ok("DEFLATE active")))]
         case .unauthenticate:
@@ -394,6 +404,9 @@ struct SessionMachine {
         case (.startTLS, .tlsStarted):
             isTLS = true
             return reply([], commandName: "STARTTLS")
+        case (.notify(let set), .answered(let responses, _)):
+            if case .tagged(let done)? = responses.last, done.state == .ok { notifying = set }
+            return reply(responses, commandName: "NOTIFY")
         case (.startCompression, .compressionStarted):
             isCompressed = true
             return reply([], commandName: "COMPRESS")
@@ -402,6 +415,7 @@ struct SessionMachine {
         case (.unauthenticate(let tag), .done):
             // RFC 8437 3: as if the connection were new, TLS apart.
             phase = .notAuthenticated
+            notifying = false
             credentialsRevoked = false
             lastActivity = now
             return reply([.tagged(TaggedResponse(tag: tag, state: .ok, "UNAUTHENTICATE completed"))], commandName: "UNAUTHENTICATE")

@@ -171,6 +171,20 @@ let commandVectors: [(String, TaggedCommand)] = [
      .init("a", .uidSearch(SearchCommand(key: .and([.savedBefore(IMAPDate(year: 2020, month: 2, day: 1)),
         .savedOn(IMAPDate(year: 2020, month: 2, day: 2)), .savedSince(IMAPDate(year: 2020, month: 2, day: 3)), .saveDateSupported]))))),
     ("a COMPRESS DEFLATE", .init("a", .compress("DEFLATE"))),
+    // RFC 5465 sections 3.1 and 6 examples.
+    ("A01 NOTIFY SET (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))",
+     .init("A01", .notify(.set(status: false, groups: [
+        NotifyEventGroup(.selected, events: [.messageNew([.uid, .body(section: SectionSpecifier(kind: .headerFields(["FROM", "TO", "SUBJECT"])),
+                                                                       partial: nil, peek: true)]), .messageExpunge]),
+        NotifyEventGroup(.subtree(["Lists"]), events: [.messageNew([]), .messageExpunge])])))),
+    ("A02 NOTIFY SET STATUS (selected-delayed (MessageNew MessageExpunge FlagChange)) (mailboxes (INBOX \"a b\") (MessageNew MessageExpunge)) (personal (MailboxName SubscriptionChange)) (inboxes NONE)",
+     .init("A02", .notify(.set(status: true, groups: [
+        NotifyEventGroup(.selectedDelayed, events: [.messageNew([]), .messageExpunge, .flagChange]),
+        NotifyEventGroup(.mailboxes([.inbox, "a b"]), events: [.messageNew([]), .messageExpunge]),
+        NotifyEventGroup(.personal, events: [.mailboxName, .subscriptionChange]),
+        NotifyEventGroup(.inboxes, events: [])])))),
+    ("A03 NOTIFY NONE", .init("A03", .notify(.none))),
+    ("A04 notify set (subscribed (X-Weather))", .init("A04", .notify(.set(status: false, groups: [NotifyEventGroup(.subscribed, events: [.other("X-Weather")])])))),
     ("a compress deflate", .init("a", .compress("DEFLATE"))),
     ("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])",
      .init("A654", .fetch(FetchCommand(sequenceSet: .ranges([SequenceRange(2...4)]), attributes: [
@@ -300,6 +314,11 @@ let badSyntaxVectors: [(String, String?, CommandParseError.Kind)] = [
     ("m10 GETMETADATA INBOX /private/\(String(repeating: "a", count: 1020))", "m10", .badSyntax),
     ("m11 GETMETADATA (FOO 1) INBOX /private/a", "m11", .badSyntax),
     ("z1 COMPRESS", "z1", .badSyntax),
+    ("n1 NOTIFY SET", "n1", .badSyntax),
+    ("n2 NOTIFY SET (personal)", "n2", .badSyntax),
+    ("n3 NOTIFY SET (everything (MessageNew))", "n3", .badSyntax),
+    ("n4 NOTIFY SET (personal ())", "n4", .badSyntax),
+    ("n5 NOTIFY ALL", "n5", .badSyntax),
     ("z2 SEARCH SAVEDON", "z2", .badSyntax),
     ("b1 SEARCH", "b1", .badSyntax),
     ("b2 SEARCH FROM", "b2", .badSyntax),

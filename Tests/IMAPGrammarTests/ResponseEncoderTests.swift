@@ -140,6 +140,12 @@ let encoderVectors: [(Response, String)] = [
      "a NO [METADATA TOOMANY] Too many annotations\r\n"),
     (.tagged(TaggedResponse(tag: "a", state: .no, code: .metadata(.noPrivate), "Private annotations not supported")),
      "a NO [METADATA NOPRIVATE] Private annotations not supported\r\n"),
+    // RFC 5465 3.1, 5.4.
+    (.tagged(TaggedResponse(tag: "a", state: .no, code: .badEvent(["MessageNew", "MessageExpunge", "FlagChange"]), "Unsupported event")),
+     "a NO [BADEVENT (MessageNew MessageExpunge FlagChange)] Unsupported event\r\n"),
+    (.untagged(.list(MailboxListEntry(attributes: [], delimiter: "/", name: "NewMailbox", oldName: "OldMailbox"))),
+     "* LIST () \"/\" NewMailbox (\"OLDNAME\" (OldMailbox))\r\n"),
+    (.untagged(.list(MailboxListEntry(attributes: [.nonExistent], delimiter: "/", name: "Gone"))), "* LIST (\\NonExistent) \"/\" Gone\r\n"),
     // RFC 8514 4.1.
     (.untagged(.fetch(1, [.saveDate(IMAPDateTime(date: IMAPDate(year: 2020, month: 2, day: 1), hour: 0, minute: 0, second: 0, zoneMinutes: 0))])), "* 1 FETCH (SAVEDATE \" 1-Feb-2020 00:00:00 +0000\")\r\n"),
     (.untagged(.fetch(2, [.saveDate(nil)])), "* 2 FETCH (SAVEDATE NIL)\r\n"),

@@ -193,13 +193,13 @@ import Testing
                 C: c CREATE Projects
                 S: c OK [MAILBOXID (…)] CREATE completed
                 C: a GETACL Projects
-                S: * ACL Projects \(owner) lrswipkxtea
+                S: * ACL Projects \(owner) lrswipkxteacd
                 S: a OK GETACL completed
                 C: b MYRIGHTS INBOX
-                S: * MYRIGHTS INBOX lrswipktea
+                S: * MYRIGHTS INBOX lrswipkteacd
                 S: b OK MYRIGHTS completed
                 C: d LISTRIGHTS Projects \(owner.uppercased())
-                S: * LISTRIGHTS Projects \(owner.uppercased()) lrswipkxtea
+                S: * LISTRIGHTS Projects \(owner.uppercased()) lrswipkxteacd
                 S: d OK LISTRIGHTS completed
                 C: e LISTRIGHTS Projects anyone
                 S: * LISTRIGHTS Projects anyone ""
@@ -213,7 +213,13 @@ import Testing
                 C: i SETACL INBOX \(owner) +c
                 S: i NO [CANNOT] The owner's rights are fixed
                 C: j DELETEACL Projects somebody
-                S: j NO [CANNOT] somebody has no rights on this mailbox
+                S: j OK DELETEACL completed
+                C: m SETACL INBOX \(owner) -x
+                S: m OK SETACL completed
+                C: n SETACL INBOX \(owner) +d
+                S: n OK SETACL completed
+                C: o LISTRIGHTS INBOX ""
+                S: o BAD The identifier is empty
                 C: k GETACL Nowhere
                 S: k NO [NONEXISTENT] No such mailbox
                 C: l SETACL Projects anyone lrQ

@@ -17,13 +17,13 @@ def test_acl_reports_the_owner_and_shares_nothing(account, us1):
     client = acct.imapclient(us1)
     assert b"ACL" in client.capabilities() and b"RIGHTS=TEXK" in [c.upper() for c in client.capabilities()]
     client.create_folder("Shared")
-    assert client.getacl("Shared") == [(acct.email.encode(), b"lrswipkxtea")]
-    assert client.getacl("INBOX") == [(acct.email.encode(), b"lrswipktea")]
+    assert client.getacl("Shared") == [(acct.email.encode(), b"lrswipkxteacd")]
+    assert client.getacl("INBOX") == [(acct.email.encode(), b"lrswipkteacd")]
     with pytest.raises(imapclient_error()):
         client.setacl("Shared", "somebody@example.org", "lr")
     raw = acct.imaplib(us1)
     typ, data = raw._simple_command("MYRIGHTS", "Shared")
-    assert typ == "OK" and raw.response("MYRIGHTS")[1] == [b"Shared lrswipkxtea"]
+    assert typ == "OK" and raw.response("MYRIGHTS")[1] == [b"Shared lrswipkxteacd"]
     typ, data = raw._simple_command("LISTRIGHTS", "Shared", "anyone")
     assert typ == "OK" and raw.response("LISTRIGHTS")[1] == [b'Shared anyone ""']
     raw.logout()

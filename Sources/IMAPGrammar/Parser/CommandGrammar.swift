@@ -7,7 +7,7 @@ extension GrammarCursor {
         "NAMESPACE", "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",
         "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID",
         "UNAUTHENTICATE", "SORT", "THREAD", "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS",
-        "GETMETADATA", "SETMETADATA", "COMPRESS",
+        "GETMETADATA", "SETMETADATA", "COMPRESS", "NOTIFY",
     ]
 
     // command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -56,6 +56,8 @@ extension GrammarCursor {
         case "UNAUTHENTICATE": return .unauthenticate
         // RFC 4978: compress = "COMPRESS" SP algorithm ; algorithm = "DEFLATE"
         case "COMPRESS": try space(); return .compress(try atom().uppercased())
+        // RFC 5465: command-auth =/ notify
+        case "NOTIFY": return try notify()
         case "STATUS": return try status()
         case "IDLE": return .idle
         case "GETQUOTA": try space(); return .getQuota(root: try astringText())

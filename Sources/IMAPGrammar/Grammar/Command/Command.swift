@@ -48,6 +48,8 @@ public enum Command: Hashable, Sendable {
     case check
     case close
     case unselect
+    /// `NOTIFY SET ...` / `NOTIFY NONE` (RFC 5465).
+    case notify(NotifyCommand)
     /// `COMPRESS mechanism` (RFC 4978), mechanism upper-cased.
     case compress(String)
     /// Back to the not-authenticated state on the same connection (RFC 8437).
@@ -109,6 +111,7 @@ extension Command {
         case .unselect: return "UNSELECT"
         case .unauthenticate: return "UNAUTHENTICATE"
         case .compress: return "COMPRESS"
+        case .notify: return "NOTIFY"
         case .expunge: return "EXPUNGE"
         case .uidExpunge: return "UID EXPUNGE"
         case .search: return "SEARCH"

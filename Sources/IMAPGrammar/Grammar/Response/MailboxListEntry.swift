@@ -12,12 +12,16 @@ public struct MailboxListEntry: Hashable, Sendable {
     public var name: MailboxName
     /// RFC 5258 `("CHILDINFO" ("SUBSCRIBED"))`: selection criteria met by children.
     public var childInfo: [String]
+    /// RFC 5465 5.4 / RFC 9051 `("OLDNAME" ("name"))`: the name a renamed mailbox had.
+    public var oldName: MailboxName?
 
-    public init(attributes: [MailboxAttribute], delimiter: Character?, name: MailboxName, childInfo: [String] = []) {
+    public init(attributes: [MailboxAttribute], delimiter: Character?, name: MailboxName, childInfo: [String] = [],
+                oldName: MailboxName? = nil) {
         self.attributes = attributes
         self.delimiter = delimiter
         self.name = name
         self.childInfo = childInfo
+        self.oldName = oldName
     }
 
     func write(into writer: inout ResponseWriter) {
@@ -30,10 +34,26 @@ public struct MailboxListEntry: Hashable, Sendable {
         }
         writer.writeString(" ")
         writer.writeMailbox(name)
+        var extended: [(inout ResponseWriter) -> Void] = []
         if !childInfo.isEmpty {
-            writer.writeString(" (\"CHILDINFO\" ")
-            writer.writeList(childInfo) { w, c in w.writeIMAPString(c) }
-            writer.writeString(")")
+            extended.append { w in
+                w.writeString("\"CHILDINFO\" ")
+                w.writeList(childInfo) { w, c in w.writeIMAPString(c) }
+            }
         }
+        if let oldName {
+            extended.append { w in
+                w.writeString("\"OLDNAME\" (")
+                w.writeMailbox(oldName)
+                w.writeString(")")
+            }
+        }
+        guard !extended.isEmpty else { return }
+        writer.writeString(" (")
+        for (index, item) in extended.enumerated() {
+            if index > 0 { writer.writeString(" ") }
+            item(&writer)
+        }
+        writer.writeString(")")
     }
 }

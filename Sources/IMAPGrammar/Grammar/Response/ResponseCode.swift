@@ -60,6 +60,9 @@ public enum ResponseCode: Hashable, Sendable {
     case compressionActive
     /// `USEATTR` (RFC 6154 6): CREATE refused for the special use it asked for.
     case useAttr
+    /// `BADEVENT (event ...)` (RFC 5465 3.1): NOTIFY asked for an event the server does not tell;
+    /// lists the events it does.
+    case badEvent([String])
     /// `"METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE" SP number / "TOOMANY" / "NOPRIVATE")` (RFC 5464)
     case metadata(MetadataResponseCode)
     /// Any other code: an atom and optional text.
@@ -116,6 +119,7 @@ public enum ResponseCode: Hashable, Sendable {
         case .mailboxID(let id): writer.writeString("MAILBOXID (\(id))")
         case .compressionActive: writer.writeString("COMPRESSIONACTIVE")
         case .useAttr: writer.writeString("USEATTR")
+        case .badEvent(let events): writer.writeString("BADEVENT (\(events.joined(separator: " ")))")
         case .metadata(let code):
             switch code {
             case .longEntries(let size): writer.writeString("METADATA LONGENTRIES \(size)")
