@@ -33,7 +33,8 @@ extension IMAPSession {
     private func getMetadata(_ grant: Grant, _ mailbox: MailboxName, _ options: MetadataOptions, _ names: [String],
                              tag: String) async throws -> [Response] {
         let folder = try await metadataFolder(grant, mailbox)
-        var stored = try await context.store.annotations(grant: grant.id, folderID: folder?.id, under: names)
+        var stored = try await context.store.annotations(grant: grant.id, folderID: folder?.id, under: names,
+                                                         descendants: options.depth != .zero)
         if let folder, let use = Self.useAttribute(of: folder) {
             stored.append(MailboxAnnotation(name: Self.specialUseEntry, value: Array(use.utf8)))
         }

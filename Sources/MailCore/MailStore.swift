@@ -50,8 +50,9 @@ public protocol MailStore: Sendable {
     // MARK: IMAP
 
     /// The METADATA entries (RFC 5464) of folder `folderID`, or of the grant itself when nil, whose
-    /// names equal one of `names` or lie below one (`/shared` holds `/shared/comment`), by name.
-    func annotations(grant: GrantID, folderID: String?, under names: [String]) async throws -> [MailboxAnnotation]
+    /// names equal one of `names` or, with `descendants`, lie below one (`/shared` holds
+    /// `/shared/comment`), by name.
+    func annotations(grant: GrantID, folderID: String?, under names: [String], descendants: Bool) async throws -> [MailboxAnnotation]
     /// Sets and removes (nil value) entries together, unless the grant would then hold more than
     /// `limit` entries in all: then nothing changes and the answer is false. Throws `noSuchFolder`.
     func setAnnotations(grant: GrantID, folderID: String?, _ annotations: [MailboxAnnotation], limit: Int) async throws -> Bool

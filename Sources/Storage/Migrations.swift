@@ -92,6 +92,7 @@ public enum Migrations {
         Migration(version: 21, name: "expunges remembered for a window", statements: VanishedWindowSchema.statements),
         Migration(version: 22, name: "IMAP METADATA entries", statements: MetadataSchema.statements),
         Migration(version: 23, name: "messages keep the date they were saved in their folder", statements: SaveDateSchema.statements),
+        Migration(version: 24, name: "METADATA entries found by their folder", statements: MetadataFolderIndexSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

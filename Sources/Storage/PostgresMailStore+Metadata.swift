@@ -5,10 +5,10 @@ import PostgresNIO
 /// The `mailbox_metadata` table (see `MetadataSchema`). Entries are not mailbox state: they take no
 /// grant lock and bump no modseq; a per-grant advisory lock keeps the entry count exact.
 extension PostgresMailStore {
-    public func annotations(grant: GrantID, folderID: String?, under names: [String]) async throws -> [MailboxAnnotation] {
+    public func annotations(grant: GrantID, folderID: String?, under names: [String], descendants: Bool) async throws -> [MailboxAnnotation] {
         guard !names.isEmpty else { return [] }
         let logger = self.logger
-        let below = names.map { $0 + "/" }
+        let below = descendants ? names.map { $0 + "/" } : []
         return try await read { connection in
             let rows = try await connection.query(
                 """
@@ -32,6 +32,7 @@ extension PostgresMailStore {
             try await transaction { connection in
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtextextended('mailbox_metadata:' || \(grant.rawValue), 0))", logger: logger)
+                let before = try await Self.annotationCount(connection, logger: logger, grant: grant)
                 for annotation in annotations {
                     if let value = annotation.value {
                         try await connection.query(
@@ -48,11 +49,9 @@ extension PostgresMailStore {
                             """, logger: logger)
                     }
                 }
-                let rows = try await connection.query(
-                    "SELECT count(*) FROM mailbox_metadata WHERE grant_id = \(grant.rawValue)::uuid", logger: logger)
-                var count = 0
-                for try await value in rows.decode(Int.self) { count = value }
-                if count > limit { throw AnnotationLimitExceeded() }
+                // Only a change that adds entries can pass the limit: removing stays possible above it.
+                let after = try await Self.annotationCount(connection, logger: logger, grant: grant)
+                if after > limit, after > before { throw AnnotationLimitExceeded() }
             }
             return true
         } catch is AnnotationLimitExceeded {
@@ -61,6 +60,15 @@ extension PostgresMailStore {
             // The folder (or the grant) went away since the session looked it up.
             throw folderID == nil ? MailStoreError.noSuchGrant : MailStoreError.noSuchFolder
         }
+    }
+}
+
+extension PostgresMailStore {
+    static func annotationCount(_ connection: PostgresConnection, logger: Logger, grant: GrantID) async throws -> Int {
+        let rows = try await connection.query("SELECT count(*) FROM mailbox_metadata WHERE grant_id = \(grant.rawValue)::uuid", logger: logger)
+        var count = 0
+        for try await value in rows.decode(Int.self) { count = value }
+        return count
     }
 }
 

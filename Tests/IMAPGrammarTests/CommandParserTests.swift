@@ -159,6 +159,9 @@ let commandVectors: [(String, TaggedCommand)] = [
     ("a GETMETADATA (DEPTH 1 MAXSIZE 7) INBOX (/private/filters/values)",
      .init("a", .getMetadata(.inbox, options: MetadataOptions(maxSize: 7, depth: .one), entries: ["/private/filters/values"]))),
     ("a GETMETADATA (depth infinity) \"\" /private", .init("a", .getMetadata("", options: MetadataOptions(depth: .infinity), entries: ["/private"]))),
+    // Options after the mailbox, as some clients send them.
+    ("a GETMETADATA \"\" (DEPTH 1) (/private/a /shared/b)",
+     .init("a", .getMetadata("", options: MetadataOptions(depth: .one), entries: ["/private/a", "/shared/b"]))),
     ("a SETMETADATA INBOX (/private/comment {33+}\r\nMy new comment across\r\ntwo lines.)",
      .init("a", .setMetadata(.inbox, [MetadataEntry("/private/comment", value: Array("My new comment across\r\ntwo lines.".utf8))]))),
     ("a SETMETADATA INBOX (/private/comment NIL /shared/x \"1\")",

@@ -321,6 +321,12 @@ import Testing
                 C: d SETMETADATA INBOX (/private/one-more "1")
                 S: d OK SETMETADATA completed
                 """)
+            // A grant above a lowered limit may still remove entries, one at a time, but add none.
+            let store = nodes.contexts[0].store
+            #expect(try await store.setAnnotations(grant: account.grant.id, folderID: nil, [MailboxAnnotation(name: "/private/n2", value: nil)],
+                                                   limit: limit - 10))
+            #expect(try await !store.setAnnotations(grant: account.grant.id, folderID: nil, [MailboxAnnotation(name: "/private/x", value: [1])],
+                                                    limit: limit - 10))
             await client.close()
         }
     }
