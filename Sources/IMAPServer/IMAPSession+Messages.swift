@@ -26,9 +26,6 @@ extension IMAPSession {
     /// left whole for a later command, and `selectedMailboxChanged` stays set.
     func synchronize(_ grant: Grant, force: Bool = false, allowExpunges: Bool = true) async throws -> [Response] {
         guard var mailbox = selected else { return [] }
-        // RFC 5465 3.1: after a NOTIFY without SELECTED the client wants nothing told of this
-        // mailbox; the changes stay in the log, and the session's view where it was.
-        if let notify, notify.selected == nil { return [] }
         guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
         // A session that takes \Recent flags claims them in the read that tells it of new mail;
         // a read whose changes may be left for later claims nothing (the claim follows on its own).

@@ -42,7 +42,7 @@ final class IMAPSession {
     var condstore = false
     /// QRESYNC is enabled (RFC 7162 3.2.3): expunges are told as VANISHED, and SELECT takes QRESYNC.
     var qresync = false
-    private var logger: Logger
+    var logger: Logger
     /// When the input being answered arrived, for the command's duration.
     private var inputArrived = ContinuousClock.now
 
@@ -244,7 +244,7 @@ final class IMAPSession {
         case .noop:
             // NOOP is how a client without IDLE polls (RFC 9051 6.1.2): report what changed.
             guard selected != nil else { return [ok("NOOP completed")] }
-            let updates = (try? await synchronize(grant, force: true)) ?? []
+            let updates = (try? await tellSelectedChanges(grant, force: true)) ?? []
             return updates + [ok("NOOP completed")]
         case .enable(let names):
             // RFC 5161 3.1: the answer lists what this command enabled, in the order asked; names
@@ -285,16 +285,17 @@ final class IMAPSession {
                 // changes and new messages are told first.
                 var early: [Response] = []
                 switch tagged.command {
-                case .fetch, .store, .search, .sort, .thread: early = try await synchronize(grant, allowExpunges: false)
+                case .fetch, .store, .search, .sort, .thread: early = try await tellSelectedChanges(grant, allowExpunges: false)
                 default: break
                 }
                 var responses = try await early + executeAuthenticated(tagged, grant: grant)
                 // Report what other sessions changed, except where RFC 9051 7.4.1 forbids
                 // EXPUNGE responses (FETCH, STORE, SEARCH, SORT, THREAD by sequence number).
                 switch tagged.command {
-                case .fetch, .store, .search, .sort, .thread, .select, .examine, .close, .unselect, .logout: break
+                // NOTIFY SET told what changed itself (its implicit NOOP).
+                case .fetch, .store, .search, .sort, .thread, .select, .examine, .close, .unselect, .logout, .notify: break
                 default:
-                    let updates = try await synchronize(grant)
+                    let updates = try await tellSelectedChanges(grant)
                     if var last = responses.popLast() {
                         // A HIGHESTMODSEQ in the tagged answer covers the updates sent before it.
                         if !updates.isEmpty, case .tagged(var tagged) = last, case .highestModSeq = tagged.text.code, let selected {
@@ -363,15 +364,15 @@ final class IMAPSession {
             return try await select(grant, mailbox, parameters, readOnly: true, tag: tag)
         case .create(let mailbox, let parameters):
             let id = try await create(grant, mailbox, parameters)
-            try await forgetOwnMailboxChanges(grant)
+            await forgetOwnMailboxChanges(grant)
             return [ok("CREATE completed", code: .mailboxID(id))]
         case .delete(let mailbox):
             try await delete(grant, mailbox)
-            try await forgetOwnMailboxChanges(grant)
+            await forgetOwnMailboxChanges(grant)
             return [ok("DELETE completed")]
         case .rename(let from, let to):
             try await rename(grant, from: from, to: to)
-            try await forgetOwnMailboxChanges(grant)
+            await forgetOwnMailboxChanges(grant)
             return [ok("RENAME completed")]
         case .subscribe(let mailbox):
             try await subscribe(grant, mailbox)
@@ -402,7 +403,7 @@ final class IMAPSession {
         case .check:
             // RFC 3501 6.4.1: with no housekeeping to do, CHECK is a NOOP, and a NOOP polls.
             _ = try requireSelected()
-            return try await synchronize(grant, force: true) + [ok("CHECK completed")]
+            return try await tellSelectedChanges(grant, force: true) + [ok("CHECK completed")]
         case .close:
             let mailbox = try requireSelected()
             if !mailbox.readOnly {

@@ -82,12 +82,13 @@ struct NotifySettings: Sendable, Equatable {
                     throw .bad("MessageNew takes FETCH attributes for the selected mailbox only")
                 }
             }
+            // 3.1: an event not told here is NO [BADEVENT], whatever group names it.
+            guard events.allSatisfy({ Self.supportedEvents.contains($0.name) && !Self.isOther($0) }) else { throw .unsupported }
             if group.mailboxes.isSelected {
                 guard !sawSelected else { throw .bad("SELECTED and SELECTED-DELAYED may be named once") }
                 sawSelected = true
                 guard events.allSatisfy(\.isMessageEvent) else { throw .bad("SELECTED takes message events only") }
             }
-            guard events.allSatisfy({ Self.supportedEvents.contains($0.name) && !Self.isOther($0) }) else { throw .unsupported }
             let fetchAttributes = events.compactMap { event -> [FetchAttribute]? in
                 if case .messageNew(let attributes) = event { return attributes }
                 return nil

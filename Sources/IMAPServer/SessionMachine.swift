@@ -424,7 +424,9 @@ struct SessionMachine {
         case (.idleStart, .synchronized(let updates)):
             return reply([.continuation(.text(ResponseText(text: "idling")))] + (updates ?? []), commandName: "IDLE")
         case (.push, .synchronized(let updates)):
-            guard let updates else { return [.end] }
+            // A change log that cannot be read ends an IDLE (the client reconnects); between
+            // commands (NOTIFY) the next command reads it again.
+            guard let updates else { return isIdling ? [.end] : [] }
             return pushing(updates)
         case (.tick(let next, let facts), .done):
             return continueTick(from: next, facts: facts, at: now)

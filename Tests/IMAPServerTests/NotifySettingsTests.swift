@@ -21,6 +21,7 @@ struct NotifySettingsTests {
         ([G(.personal, events: [.messageNew([.uid]), .messageExpunge])], .bad("MessageNew takes FETCH attributes for the selected mailbox only")),
         ([G(.personal, events: [.subscriptionChange])], .unsupported),
         ([G(.personal, events: [.other("X-Weather")])], .unsupported),
+        ([G(.selected, events: [.messageNew([]), .messageExpunge, .other("X-Foo")])], .unsupported),
         ([G(.selected, events: [.messageNew([]), .messageExpunge, .annotationChange])], .unsupported),
     ]
 

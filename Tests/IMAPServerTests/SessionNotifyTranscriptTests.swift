@@ -128,4 +128,66 @@ import Testing
             await watcher.close()
         }
     }
+
+    /// Without SELECTED the selected mailbox's changes are not told, but a command still answers
+    /// for what it did itself (EXPUNGE's own EXPUNGE responses).
+    @Test func aCommandStillReportsWhatItDidItself() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account, node: 0)
+            try await client.append(Self.message("e1"))
+            try await client.append(Self.message("e2"))
+            try await client.run(selectInbox(exists: 2, recent: 2) + """
+                C: n NOTIFY SET (mailboxes Archive (MessageNew MessageExpunge))
+                S: n OK NOTIFY completed
+                """)
+            // Another node's new mail in Archive moves the grant's modseq on.
+            let other = try await nodes.login(account, node: 1)
+            try await other.append(Self.message("e3"), to: "Archive")
+            try await client.run("""
+                S: * STATUS Archive (MESSAGES 1 UIDNEXT 2 UNSEEN 1)
+                C: s STORE 1 +FLAGS.SILENT (\\Deleted)
+                S: s OK STORE completed
+                C: x EXPUNGE
+                S: * 1 EXPUNGE
+                S: * 1 RECENT
+                S: x OK EXPUNGE completed
+                C: f FETCH 1 (UID)
+                S: * 1 FETCH (UID 2)
+                S: f OK FETCH completed
+                """)
+            await client.close()
+            await other.close()
+        }
+    }
+
+    /// MessageNew's FETCH items follow new mail however it is told: here by CHECK, whether or not a
+    /// push came first (both give the same lines in the same order).
+    @Test func messageNewItemsFollowNewMailToldByACommand() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let client = try await nodes.login(account, node: 0)
+            try await client.run(selectInbox(exists: 0, recent: 0, unseen: false) + """
+                C: n NOTIFY SET (selected-delayed (MessageNew (UID BODY[HEADER.FIELDS (SUBJECT)]) MessageExpunge))
+                S: n OK NOTIFY completed
+                """)
+            let other = try await nodes.login(account, node: 1)
+            try await other.append(Self.message("m1"))
+            try await client.run("""
+                C: c CHECK
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {20}
+                S: Subject: note m1
+                S: 
+                S: )
+                S: c OK CHECK completed
+                C: f FETCH 1 (FLAGS)
+                S: * 1 FETCH (FLAGS (\\Recent))
+                S: f OK FETCH completed
+                """)
+            await client.close()
+            await other.close()
+        }
+    }
 }
