@@ -22,6 +22,22 @@ public final class RoutingTable: GrantRouter, Sendable {
         self.logger = logger
     }
 
+    // MARK: - Address claims
+
+    /// Releases the claim on an address (`RoutingKeys.claim`) if `owner` still holds it, in one
+    /// step on the primary: a GET then a DEL could delete a claim another request took after this
+    /// one's expired. Returns whether it was released.
+    @discardableResult
+    public func releaseClaim(_ normalizedEmail: String, owner: String) async throws -> Bool {
+        let reply = try await primary.send(["EVAL", Self.releaseClaimScript, "1", RoutingKeys.claim(normalizedEmail), owner])
+        return reply.int == 1
+    }
+
+    static let releaseClaimScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """
+
     // MARK: - Reading
 
     public func route(for grantID: GrantID) async throws -> GrantRoute? {

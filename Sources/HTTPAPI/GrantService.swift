@@ -174,9 +174,6 @@ public struct GrantService: Sendable {
     }
 
     private func releaseReservation(_ email: EmailAddress, for id: GrantID) async {
-        let key = RoutingKeys.claim(email.normalized)
-        if (try? await routing.primary.send(["GET", key]).string) == id.rawValue {
-            _ = try? await routing.primary.send(["DEL", key])
-        }
+        _ = try? await routing.releaseClaim(email.normalized, owner: id.rawValue)
     }
 }

@@ -53,6 +53,20 @@ import Testing
         return false
     }
 
+    /// The claim is released only by its holder: a request whose claim expired and was taken by
+    /// another must leave the other's claim alone.
+    @Test func aClaimIsReleasedOnlyByItsHolder() async throws {
+        try await withFixture { fixture in
+            let email = TestEnvironment.uniqueEmail("claim")
+            let key = RoutingKeys.claim(email)
+            _ = try await fixture.table.primary.send(["SET", key, "second-request", "PX", "30000"])
+            #expect(try await !fixture.table.releaseClaim(email, owner: "first-request"))
+            #expect(try await fixture.table.primary.send(["GET", key]).string == "second-request")
+            #expect(try await fixture.table.releaseClaim(email, owner: "second-request"))
+            #expect(try await fixture.table.primary.send(["GET", key]).isNull)
+        }
+    }
+
     @Test func publishedRoutesAreReadFromTheReplica() async throws {
         try await withFixture { fixture in
             let grant = Self.makeGrant(region: Self.eu)
