@@ -69,6 +69,8 @@ struct NodeConfiguration: Sendable {
     var limits: Limits
     var heartbeatInterval: Duration
     var heartbeatTimeToLive: Duration
+    /// `cluster.drain_seconds`: after SIGTERM, how long the node waits for its sessions to finish.
+    var drainDuration: Duration = .seconds(30)
     var webhooks = Webhooks()
     var smtp = SMTP()
     /// `imap.content_cache_bytes`: the node's cache of message content read by FETCH (0 turns it off).
@@ -216,6 +218,9 @@ extension NodeConfiguration {
         configuration.webhooks = webhooks
         if let value = try reader.optionalInt("imap.content_cache_bytes", in: 0...17_179_869_184) {
             configuration.imapContentCacheBytes = value
+        }
+        if let value = try reader.optionalInt("cluster.drain_seconds", in: 1...3600) {
+            configuration.drainDuration = .seconds(value)
         }
         if let value = try reader.optionalInt("imap.vanished_window_seconds", in: 3600...315_360_000) {
             configuration.imapVanishedWindowSeconds = Int64(value)

@@ -77,11 +77,21 @@ struct ServeCommand: AsyncParsableCommand {
                 fail("cannot migrate the \(configuration.region) Postgres: \(String(reflecting: error))")
             }
             logger.info("node starting", metadata: ["endpoints": "\(configuration.endpoints)", "tasks_on_event_loops": "\(executorOnEventLoops)"])
-            let group = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) },
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: services.map { .init(service: $0) }
+                    + [.init(service: ShutdownWatchdog(drain: configuration.drainDuration, logger: logger), successTerminationBehavior: .ignore)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-            try await group.run()
+                logger: logger)
+            // Drain ends: sessions get the drain time, then are cancelled (see ShutdownWatchdog for
+            // what happens if even that does not end them).
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDuration
+            groupConfiguration.maximumCancellationDuration = ShutdownWatchdog.cancellationDuration
+            let group = ServiceGroup(configuration: groupConfiguration)
+            do {
+                try await group.run()
+            } catch {
+                logger.warning("services did not stop cleanly", metadata: ["error": "\(error)"])
+            }
             await runtime.closeRedis()
             logger.info("node stopped")
         }

@@ -19,6 +19,7 @@ import Testing
         #expect(configuration.limits.messageSizeBytes == 26_214_400)
         #expect(configuration.limits.imapConnectionsPerGrant == 20)
         #expect(configuration.imapContentCacheBytes == 67_108_864)
+        #expect(configuration.drainDuration == .seconds(30))
     }
 
     @Test func contentCacheSizeIsOptionalAndBounded() throws {
@@ -57,6 +58,7 @@ import Testing
         (validFile.replacingOccurrences(of: "api: 8080", with: "api: eighty"), "listen.api"),
         (validFile.replacingOccurrences(of: "bcrypt_cost: 10", with: "bcrypt_cost: 99"), "security.bcrypt_cost"),
         (validFile.replacingOccurrences(of: "heartbeat_ttl_seconds: 6", with: "heartbeat_ttl_seconds: 2"), "cluster.heartbeat_ttl_seconds"),
+        (validFile.replacingOccurrences(of: "heartbeat_ttl_seconds: 6", with: "heartbeat_ttl_seconds: 6\n  drain_seconds: 0"), "cluster.drain_seconds"),
         (validFile.replacingOccurrences(of: "  us:\n", with: "  ux:\n"), "regions.us"),
         ("region: [unclosed\n", "-"),
     ])

@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Makes sure a node that was asked to stop does stop: once the graceful shutdown begins, a thread
+/// outside Swift's cooperative pool waits for the drain time, the cancellation time and a margin
+/// for closing connections, and ends the process if it is still there. A node that logged "node
+/// stopped" but hung on, listening on nothing while a region's Redis was down, looked alive to a
+/// supervisor that checks its pid, and was never restarted.
+struct ShutdownWatchdog: Service {
+    static let cancellationDuration: Duration = .seconds(5)
+    /// Time for what follows the services: closing Redis and Postgres clients.
+    static let teardownMargin: Duration = .seconds(10)
+
+    let drain: Duration
+    let logger: Logger
+
+    var deadline: Duration { drain + Self.cancellationDuration + Self.teardownMargin }
+
+    func run() async throws {
+        // Only the shutdown matters here: wait for it, whatever ends the wait.
+        try? await gracefulShutdown()
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+        let logger = self.logger
+        logger.info("node draining", metadata: ["deadline_seconds": "\(Int(seconds))"])
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: seconds)
+            logger.error("node still running \(Int(seconds)) s after it was asked to stop; exiting")
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+"""Runs last (marker `last`): a node drained with SIGTERM while its region's Redis is down still
+ends within its drain deadline (cluster.drain_seconds, 30, then 5 s of cancellation and 10 s of
+teardown). Afterwards cluster/up starts the Redis and the node again, as the webhook failover test
+does (the same helper)."""
+import os
+import signal
+import time
+
+import pytest
+
+from helpers import wait_for
+from test_zz_webhook_failover import NodeKiller, ready
+
+DEADLINE = 30 + 5 + 10
+
+
+def alive(pid):
+    return os.path.exists(f"/proc/{pid}") and b"zombie" not in open(f"/proc/{pid}/status", "rb").read().lower()
+
+
+@pytest.fixture
+def restarter(cluster, tmp_path):
+    killer = NodeKiller(cluster, tmp_path)
+    yield killer
+    if killer.killed:
+        killer.restart()
+
+
+@pytest.mark.last
+def test_a_node_drained_while_its_regions_redis_is_down_exits(cluster, restarter, account):
+    node_id = "eu-2"
+    node = cluster.node(node_id)
+    # Clients in the middle of things: a session in IDLE, an SMTP session between commands.
+    acct = account(node)
+    idler = acct.imaplib(node)
+    assert idler.select("INBOX")[0] == "OK"
+    tag = idler._command("IDLE")
+    assert idler.readline().startswith(b"+"), "no IDLE continuation"
+    smtp = acct.smtp(node)
+    smtp.ehlo()
+    redis_pid = int((cluster.run_dir / "pids" / "redis-eu.pid").read_text().strip())
+    node_pid = int((cluster.run_dir / "pids" / f"{node_id}.pid").read_text().strip())
+    assert alive(node_pid) and ready(cluster.node(node_id))
+    os.kill(redis_pid, signal.SIGKILL)
+    restarter.killed.append(node_id)  # cluster/up starts what is not running: the node and the Redis
+    assert wait_for(lambda: not alive(redis_pid), timeout=10), "the region's Redis is still running"
+    started = time.monotonic()
+    os.kill(node_pid, signal.SIGTERM)
+    assert wait_for(lambda: not alive(node_pid), timeout=DEADLINE + 15, interval=0.2), (
+        f"{node_id} still runs {DEADLINE + 15} s after SIGTERM with its region's Redis down")
+    took = time.monotonic() - started
+    assert took <= DEADLINE + 5, f"{node_id} took {took:.1f} s to stop"
+    # The IDLE session was told to go elsewhere (or simply cut) rather than left hanging.
+    try:
+        line = idler.readline()
+        assert line == b"" or line.startswith(b"* BYE"), line
+    except OSError:
+        pass
+    del tag
+    restarter.restart()
+    assert ready(cluster.node(node_id))
