@@ -1,15 +1,17 @@
 """Runs last (marker `last`): a node drained with SIGTERM while its region's Redis is down still
 ends within its drain deadline (cluster.drain_seconds, 30, then 5 s of cancellation and 10 s of
-teardown). Afterwards cluster/up starts the Redis and the node again, as the webhook failover test
-does (the same helper)."""
+teardown); a node process that answers nothing counts as down for cluster/up and cluster/status.
+Afterwards cluster/up starts what it stopped again, as the webhook failover test does (the same
+helper)."""
 import os
 import signal
+import subprocess
 import time
 
 import pytest
 
 from helpers import wait_for
-from test_zz_webhook_failover import NodeKiller, ready
+from test_zz_webhook_failover import REPO, NodeKiller, ready
 
 DEADLINE = 30 + 5 + 10
 
@@ -59,3 +61,24 @@ def test_a_node_drained_while_its_regions_redis_is_down_exits(cluster, restarter
     del tag
     restarter.restart()
     assert ready(cluster.node(node_id))
+
+
+@pytest.mark.last
+def test_cluster_up_restarts_a_node_that_does_not_answer_healthz(cluster, restarter):
+    """A node process that is alive but answers nothing (here: stopped with SIGSTOP) counts as down:
+    cluster/up kills it and starts it again, and cluster/status says it is not ready meanwhile."""
+    node_id = "eu-1"
+    pid = int((cluster.run_dir / "pids" / f"{node_id}.pid").read_text().strip())
+    os.kill(pid, signal.SIGSTOP)
+    restarter.killed.append(node_id)
+    try:
+        status = subprocess.run(["bash", str(REPO / "cluster" / "status")], capture_output=True, timeout=60,
+                                env=dict(os.environ, CLUSTER_RUN_DIR=str(cluster.run_dir)))
+        assert status.returncode != 0, status.stdout.decode()
+        restarter.restart()
+    finally:
+        if alive(pid):
+            os.kill(pid, signal.SIGCONT)
+    assert not alive(pid), "the unresponsive process was left running"
+    new_pid = int((cluster.run_dir / "pids" / f"{node_id}.pid").read_text().strip())
+    assert new_pid != pid and ready(cluster.node(node_id))
