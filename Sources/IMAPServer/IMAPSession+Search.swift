@@ -8,11 +8,18 @@ extension IMAPSession {
     /// An ESEARCH answer names the command's tag (RFC 4731 3.1), so that a client with several searches
     /// in flight can tell the answers apart.
     func search(_ grant: Grant, _ command: SearchCommand, byUID: Bool, tag: String) async throws -> [Response] {
+        try await emptyingSavedResultOnFailure(saving: command.returnOptions) {
+            try await searchAndSave(grant, command, byUID: byUID, tag: tag)
+        }
+    }
+
+    /// RFC 5182 2.1: a SEARCH (or SORT) with SAVE that fails, for whatever reason, leaves `$` empty.
+    func emptyingSavedResultOnFailure(saving options: [SearchReturnOption]?,
+                                      _ body: () async throws -> [Response]) async throws -> [Response] {
         do {
-            return try await searchAndSave(grant, command, byUID: byUID, tag: tag)
+            return try await body()
         } catch {
-            // RFC 5182 2.1: a SEARCH with SAVE that fails, for whatever reason, leaves `$` empty.
-            if command.returnOptions?.contains(.save) == true, selected != nil { selected?.savedSearch = [] }
+            if options?.contains(.save) == true, selected != nil { selected?.savedSearch = [] }
             throw error
         }
     }

@@ -6,12 +6,8 @@ import MailSearch
 /// THREAD and UID THREAD (RFC 5256). Both search as SEARCH does, then order what matched.
 extension IMAPSession {
     func sort(_ grant: Grant, _ command: SortCommand, byUID: Bool, tag: String) async throws -> [Response] {
-        do {
-            return try await sortAndSave(grant, command, byUID: byUID, tag: tag)
-        } catch {
-            // RFC 5182 2.1: a failed command with SAVE leaves `$` empty.
-            if command.returnOptions?.contains(.save) == true, selected != nil { selected?.savedSearch = [] }
-            throw error
+        try await emptyingSavedResultOnFailure(saving: command.returnOptions) {
+            try await sortAndSave(grant, command, byUID: byUID, tag: tag)
         }
     }
 

@@ -6,17 +6,9 @@ extension GrammarCursor {
     // charset = atom / quoted
     mutating func search() throws(GrammarError) -> SearchCommand {
         try space()
-        var returnOptions: [SearchReturnOption]? = nil
-        var save = index
-        if keyword() == "RETURN" {
-            try space()
-            returnOptions = try searchReturnOptions()
-            try space()
-        } else {
-            index = save
-        }
+        let returnOptions = try optionalReturnOptions()
         var charset: String? = nil
-        save = index
+        let save = index
         if keyword() == "CHARSET", peek() == 0x20 {
             try space()
             charset = try searchCharset()
@@ -41,6 +33,19 @@ extension GrammarCursor {
             guard keys.count <= limits.maxListItems else { throw GrammarError(kind: .tooManyItems, message: "too many search keys") }
         }
         return keys.count == 1 ? keys[0] : .and(keys)
+    }
+
+    /// `RETURN (...) SP` when it comes next (SEARCH, and SORT per RFC 5267), else nil.
+    mutating func optionalReturnOptions() throws(GrammarError) -> [SearchReturnOption]? {
+        let save = index
+        guard keyword() == "RETURN" else {
+            index = save
+            return nil
+        }
+        try space()
+        let options = try searchReturnOptions()
+        try space()
+        return options
     }
 
     // search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"

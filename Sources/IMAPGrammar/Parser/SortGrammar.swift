@@ -5,15 +5,7 @@ extension GrammarCursor {
     // sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"
     mutating func sort() throws(GrammarError) -> SortCommand {
         try space()
-        var returnOptions: [SearchReturnOption]? = nil
-        let save = index
-        if keyword() == "RETURN" {
-            try space()
-            returnOptions = try searchReturnOptions()
-            try space()
-        } else {
-            index = save
-        }
+        let returnOptions = try optionalReturnOptions()
         let criteria = try parenthesizedList(allowEmpty: false, limit: SortCriterion.Key.allCases.count * 2) {
             (c: inout GrammarCursor) throws(GrammarError) -> SortCriterion in try c.sortCriterion()
         }
