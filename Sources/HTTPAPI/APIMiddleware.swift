@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Metrics
+import Storage
 
 /// Wraps every API request: turns thrown errors into Nylas-style JSON with the request id, and
 /// records `mailnode_api_requests_total` and `mailnode_api_request_duration_seconds` by route
@@ -41,6 +42,10 @@ struct APIErrorAndMetricsMiddleware: RouterMiddleware {
             case .unauthorized: return APIError(.unauthorized, "missing or invalid API key")
             default: return APIError(.init(status: error.status, type: "invalid_request_error"), error.body ?? "\(error.status.reasonPhrase)")
             }
+        case _ where PostgresErrors.isUnavailable(error):
+            // A database that is down is the service's state, not a fault: 503, to be retried.
+            context.logger.warning("request failed: Postgres unavailable", metadata: ["error": "\(error)"])
+            return APIError(.unavailable, "the region's database is unavailable right now; try again")
         default:
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             return APIError(.internalError, "internal error; the request id identifies it in the node's log")

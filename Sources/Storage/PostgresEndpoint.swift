@@ -40,17 +40,18 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The pool's size: every node holds at most this many connections to each region's Postgres.
     public static let poolSize = 20
 
-    /// - Parameter keepsPoolOpen: hold `poolSize` connections open all the time (a node's own
-    ///   region, used by every command). The pool starts a timer whenever a connection goes back
-    ///   idle unless the pool is at its minimum (measured: a load of LIST alone ran 20% faster
-    ///   without those timers); other regions' pools, rarely used, let idle connections go after a
-    ///   minute instead.
+    /// - Parameter keepsPoolOpen: kept for callers; every pool now starts empty and lets idle
+    ///   connections go after a minute. A minimum of open connections made a lease crash the
+    ///   node while Postgres was down: postgres-nio's pool asserts that its minimum is open
+    ///   (`PoolStateMachine.ConnectionGroup.createNewDemandConnectionIfPossible`), which a
+    ///   Postgres that refuses connections makes false. It cost the LIST-heavy load some speed
+    ///   (a timer per connection going idle), which a node that survives an outage is worth.
     public func clientConfiguration(keepsPoolOpen: Bool = false) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.maximumConnections = Self.poolSize
-        configuration.options.minimumConnections = keepsPoolOpen ? Self.poolSize : 0
+        configuration.options.minimumConnections = 0
         // No keep-alive queries: they too run on a timer per idle connection, and a connection that
         // died is found by its next query, which fails like any query to a Postgres that is down.
         configuration.options.keepAliveBehavior = nil

@@ -16,4 +16,30 @@ public enum PostgresErrors {
 
     /// `23505 unique_violation`.
     public static func isUniqueViolation(_ error: any Error) -> Bool { sqlState(error) == "23505" }
+
+    /// Whether `error` says Postgres could not be asked (down, unreachable, shutting down, out of
+    /// connections, too slow to answer): a temporary condition a client should retry, never its
+    /// fault nor a bug.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        switch error {
+        case is DeadlineExceeded:
+            return true
+        case let error as PostgresTransactionError:
+            return [error.beginError, error.closureError, error.commitError].compactMap { $0 }.contains(where: isUnavailable)
+        case let error as PSQLError:
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+                return true
+            case .server:
+                // Classes 08 (connection exception), 53 (insufficient resources), 57P (operator
+                // intervention: shutting down, cannot connect now).
+                let state = error.serverInfo?[.sqlState] ?? ""
+                return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P")
+            default:
+                return false
+            }
+        default:
+            return false
+        }
+    }
 }

@@ -151,3 +151,35 @@ import Testing
         }
     }
 }
+
+/// A Postgres that cannot be asked is told apart from a query that is wrong: the first is a
+/// temporary condition (API 503, SMTP 451, IMAP UNAVAILABLE), the second a fault.
+@Suite struct PostgresUnavailabilityTests {
+    @Test func anUnreachableServerIsUnavailable() async throws {
+        // Port 1 on loopback refuses connections: a Postgres that is down.
+        let client = PostgresClient(configuration: try PostgresEndpoint(url: "postgres://mailnode@127.0.0.1:1/mail").clientConfiguration(),
+                                    backgroundLogger: TestEnvironment.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let store = PostgresGrantStore(client: client, logger: TestEnvironment.logger, timeout: .seconds(2))
+            do {
+                _ = try await store.grant(id: .random())
+                Issue.record("an unreachable Postgres answered")
+            } catch {
+                #expect(PostgresErrors.isUnavailable(error), "\(error)")
+            }
+        }
+    }
+
+    @Test func aWrongQueryIsNot() async throws {
+        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            do {
+                try await client.query("SELECT * FROM no_such_table_at_all")
+                Issue.record("the query ran")
+            } catch {
+                #expect(!PostgresErrors.isUnavailable(error), "\(error)")
+            }
+        }
+    }
+}

@@ -75,10 +75,37 @@ def test_cluster_up_restarts_a_node_that_does_not_answer_healthz(cluster, restar
         status = subprocess.run(["bash", str(REPO / "cluster" / "status")], capture_output=True, timeout=60,
                                 env=dict(os.environ, CLUSTER_RUN_DIR=str(cluster.run_dir)))
         assert status.returncode != 0, status.stdout.decode()
+        # However recently the node started, it does not answer: no grace for starting up.
+        os.environ["CLUSTER_HEALTHZ_GRACE"] = "0"
         restarter.restart()
     finally:
+        os.environ.pop("CLUSTER_HEALTHZ_GRACE", None)
         if alive(pid):
             os.kill(pid, signal.SIGCONT)
     assert not alive(pid), "the unresponsive process was left running"
     new_pid = int((cluster.run_dir / "pids" / f"{node_id}.pid").read_text().strip())
     assert new_pid != pid and ready(cluster.node(node_id))
+
+
+@pytest.mark.last
+def test_a_region_whose_postgres_is_down_answers_503_and_recovers(cluster, restarter, create_grant):
+    """While the EU Postgres is down, the API answers 503 for an EU grant (never a 500), and the
+    same request succeeds again once cluster/up has started Postgres, without restarting a node."""
+    eu1 = cluster.node("eu-1")
+    grant = create_grant(eu1)
+    path = f"/v3/grants/{grant['id']}/messages"
+    assert eu1.get(path).status_code == 200
+    pid = int((cluster.run_dir / "pids" / "postgres-eu.pid").read_text().strip())
+    node_pids = {n: (cluster.run_dir / "pids" / f"{n}.pid").read_text() for n in ("eu-1", "eu-2")}
+    os.kill(pid, signal.SIGINT)  # fast shutdown: clients are disconnected
+    restarter.killed.append("eu-1")  # cluster/up starts Postgres again; eu-1 itself keeps running
+    assert wait_for(lambda: not alive(pid), timeout=30), "Postgres did not stop"
+    statuses = set()
+    for _ in range(3):
+        response = eu1.get(path)
+        statuses.add(response.status_code)
+        assert response.status_code == 503, (response.status_code, response.text)
+        assert response.json()["error"]["type"] == "service_unavailable"
+    restarter.restart()
+    assert wait_for(lambda: eu1.get(path).status_code == 200, timeout=30), "the API did not recover"
+    assert {n: (cluster.run_dir / "pids" / f"{n}.pid").read_text() for n in node_pids} == node_pids
