@@ -36,6 +36,7 @@ let package = Package(
             dependencies: [
                 "MailCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -142,7 +143,8 @@ let package = Package(
             path: "Sources/TestSupport"
         ),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "MailCore", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "MailCore", "TestSupport",
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio")]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "MailCore", "Storage", "TestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Storage", "Cluster", "MailCore", "MIME", "TestSupport",

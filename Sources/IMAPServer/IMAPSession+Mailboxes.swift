@@ -1,5 +1,6 @@
 import IMAPGrammar
 import MailCore
+import Storage
 
 /// Mailbox-level commands (RFC 9051 6.3): LIST, STATUS, SELECT, CREATE, DELETE, RENAME, ...
 extension IMAPSession {
@@ -381,6 +382,15 @@ struct IMAPCommandError: Error {
         case .noSuchGrant: self.init(.no, code: .unavailable, "This account no longer exists")
         case .invalidCursor: self.init(.bad, "Invalid cursor")
         }
+    }
+
+    /// An error no command expects: `[UNAVAILABLE]` when the store cannot be reached (the client
+    /// should retry later), otherwise `[SERVERBUG]`.
+    static func unexpected(_ error: any Error) -> IMAPCommandError {
+        if PostgresErrors.isUnavailable(error) {
+            return IMAPCommandError(.no, code: .unavailable, "The mailbox store is unavailable; try again later")
+        }
+        return IMAPCommandError(.no, code: .serverBug, "Server error; try again")
     }
 
     func response(tag: String) -> Response {

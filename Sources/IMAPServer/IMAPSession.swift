@@ -312,7 +312,7 @@ final class IMAPSession {
                 return [IMAPCommandError(error).response(tag: tag)]
             } catch {
                 logger.error("IMAP command failed", metadata: ["command": "\(tagged.command.name)", "error": "\(error)"])
-                return [.tagged(TaggedResponse(tag: tag, state: .no, code: .serverBug, "Server error; try again"))]
+                return [IMAPCommandError.unexpected(error).response(tag: tag)]
             }
         }
     }
@@ -489,7 +489,7 @@ final class IMAPSession {
             } catch let error as IMAPCommandError {
                 pending.failure = error
             } catch {
-                pending.failure = IMAPCommandError(.no, code: .serverBug, "Server error; try again")
+                pending.failure = IMAPCommandError.unexpected(error)
             }
         }
         if pending.failure != nil { return await refuseAppend(pending, isSynchronizing: message.isSynchronizing) }
@@ -543,7 +543,7 @@ final class IMAPSession {
                 pending.failure = IMAPCommandError(error)
             } catch {
                 logger.error("APPEND failed", metadata: ["error": "\(error)"])
-                pending.failure = IMAPCommandError(.no, code: .serverBug, "Server error; try again")
+                pending.failure = IMAPCommandError.unexpected(error)
             }
         }
         if let failure = pending.failure { return [failure.response(tag: pending.tag)] }

@@ -67,6 +67,9 @@ struct IMAPUpstreamLogin {
                     return .authenticated(channel, capabilities: nil)
                 }
                 channel.close(promise: nil)
+                // The home node could not check the password (its Postgres is down): a temporary
+                // condition, never a wrong password that would make the client ask for another.
+                if status.hasPrefix("NO [UNAVAILABLE]") { return .unavailable("\(node.node) answered \(status)") }
                 return .refused(String(status))
             }
         } catch {

@@ -353,7 +353,15 @@ final class SMTPSession {
         }
         if let grant, let home {
             // A password change ends the grant's sessions (the design's rotation rule).
-            let current = try? await home.grants.grant(id: grant.id)
+            let current: Grant?
+            do {
+                current = try await home.grants.grant(id: grant.id)
+            } catch {
+                // The store cannot say: neither a refusal of the sender nor of the credentials.
+                logger.warning("cannot recheck the session's credentials", metadata: ["error": "\(error)"])
+                try await refuse(451, "4.3.0", "Local error in processing; try again later")
+                return
+            }
             guard let current, current.credentialsVersion == grant.credentialsVersion else {
                 try await reply(421, "4.7.0", "\(context.hostname) credentials changed; log in again")
                 throw Ending.closed

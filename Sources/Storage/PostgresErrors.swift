@@ -1,4 +1,5 @@
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// Reading Postgres's SQLSTATE through the wrappers postgres-nio puts around it.
 public enum PostgresErrors {
@@ -24,6 +25,9 @@ public enum PostgresErrors {
         switch error {
         case is DeadlineExceeded:
             return true
+        case let error as ConnectionPoolError:
+            // The pool gave up connecting (its circuit breaker) or is closing with the node.
+            return error == .connectionCreationCircuitBreakerTripped || error == .poolShutdown
         case let error as PostgresTransactionError:
             return [error.beginError, error.closureError, error.commitError].compactMap { $0 }.contains(where: isUnavailable)
         case let error as PSQLError:

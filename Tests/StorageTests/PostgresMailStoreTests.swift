@@ -1,6 +1,7 @@
 import Logging
 import MailCore
 import PostgresNIO
+import _ConnectionPoolModule
 import Storage
 import TestSupport
 import Testing
@@ -170,6 +171,13 @@ import Testing
                 #expect(PostgresErrors.isUnavailable(error), "\(error)")
             }
         }
+    }
+
+    /// After failing to connect for a while the pool stops trying and fails requests at once.
+    @Test func thePoolGivingUpIsUnavailableButACancelledRequestIsNot() {
+        #expect(PostgresErrors.isUnavailable(ConnectionPoolError.connectionCreationCircuitBreakerTripped))
+        #expect(PostgresErrors.isUnavailable(ConnectionPoolError.poolShutdown))
+        #expect(!PostgresErrors.isUnavailable(ConnectionPoolError.requestCancelled))
     }
 
     @Test func aWrongQueryIsNot() async throws {

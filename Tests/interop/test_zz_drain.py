@@ -1,16 +1,20 @@
 """Runs last (marker `last`): a node drained with SIGTERM while its region's Redis is down still
 ends within its drain deadline (cluster.drain_seconds, 30, then 5 s of cancellation and 10 s of
-teardown); a node process that answers nothing counts as down for cluster/up and cluster/status.
+teardown); a node process that answers nothing counts as down for cluster/up and cluster/status;
+a region whose Postgres is down answers temporary errors on every surface and recovers by itself.
 Afterwards cluster/up starts what it stopped again, as the webhook failover test does (the same
 helper)."""
+import imaplib
 import os
 import signal
+import smtplib
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from helpers import wait_for
+from helpers import append, message, smtp_connect, wait_for
 from test_zz_webhook_failover import REPO, NodeKiller, ready
 
 DEADLINE = 30 + 5 + 10
@@ -88,24 +92,92 @@ def test_cluster_up_restarts_a_node_that_does_not_answer_healthz(cluster, restar
 
 
 @pytest.mark.last
-def test_a_region_whose_postgres_is_down_answers_503_and_recovers(cluster, restarter, create_grant):
-    """While the EU Postgres is down, the API answers 503 for an EU grant (never a 500), and the
-    same request succeeds again once cluster/up has started Postgres, without restarting a node."""
-    eu1 = cluster.node("eu-1")
-    grant = create_grant(eu1)
-    path = f"/v3/grants/{grant['id']}/messages"
+def test_a_region_whose_postgres_is_down_answers_temporary_errors_and_recovers(cluster, restarter, account):
+    """While the EU Postgres is down, every surface of an EU grant answers a temporary error and
+    never a false success nor a verdict on the password: the API 503 (on the home node and through
+    a US node), /readyz 503, IMAP LOGIN `NO [UNAVAILABLE]` (also relayed from a US node), a command
+    in an open session `NO [UNAVAILABLE]`, SMTP AUTH `454 4.7.0`, MAIL FROM in an authenticated
+    session and inbound RCPT/DATA `451 4.3.0`. Once cluster/up has started Postgres again, the
+    same open sessions and new ones work, without a node restart."""
+    eu1, us1 = cluster.node("eu-1"), cluster.node("us-1")
+    acct = account(eu1)
+    path = f"/v3/grants/{acct.grant['id']}/messages"
     assert eu1.get(path).status_code == 200
+    session = acct.imaplib(eu1)
+    assert session.select("INBOX")[0] == "OK"
+    assert append(session, "INBOX", message("before the outage")) == 1
+    submission = acct.smtp(eu1)
+    inbound = smtp_connect(cluster, eu1, "smtp", starttls=False)
     pid = int((cluster.run_dir / "pids" / "postgres-eu.pid").read_text().strip())
     node_pids = {n: (cluster.run_dir / "pids" / f"{n}.pid").read_text() for n in ("eu-1", "eu-2")}
     os.kill(pid, signal.SIGINT)  # fast shutdown: clients are disconnected
     restarter.killed.append("eu-1")  # cluster/up starts Postgres again; eu-1 itself keeps running
     assert wait_for(lambda: not alive(pid), timeout=30), "Postgres did not stop"
-    statuses = set()
-    for _ in range(3):
-        response = eu1.get(path)
-        statuses.add(response.status_code)
-        assert response.status_code == 503, (response.status_code, response.text)
-        assert response.json()["error"]["type"] == "service_unavailable"
+
+    def imap_login(node):
+        conn = acct.imaplib(node, login=False)
+        try:
+            conn.login(acct.email, acct.password)
+        except imaplib.IMAP4.error as error:
+            return str(error)
+        return "logged in"
+
+    def smtp_auth():
+        conn = acct.smtp(eu1, login=False)
+        try:
+            conn.login(acct.email, acct.password)
+        except smtplib.SMTPAuthenticationError as error:
+            return error.smtp_code, error.smtp_error.decode()
+        return "authenticated"
+
+    def open_sessions():
+        answers = [session.uid("STORE", "1", "+FLAGS", r"(\Flagged)"), session.status("INBOX", "(MESSAGES)")]
+        for typ, data in answers:
+            assert typ == "NO" and b"[UNAVAILABLE]" in data[0], (typ, data)
+        code, text = submission.mail(acct.email)
+        assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+        submission.rset()
+
+    def inbound_mail():
+        code, text = inbound.mail("sender@example.org")
+        if code == 250:
+            code, text = inbound.rcpt(acct.email)
+            if code == 250:
+                code, text = inbound.data(message("during the outage", to=acct.email))
+        assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+        inbound.rset()
+
+    # Every check at the same time, each on its own connection: each may wait out Postgres's timeouts.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        api_home = pool.submit(lambda: eu1.get(path))
+        api_relayed = pool.submit(lambda: us1.get(path))
+        readyz = pool.submit(lambda: eu1.admin_get("/readyz"))
+        login_home = pool.submit(imap_login, eu1)
+        login_relayed = pool.submit(imap_login, us1)
+        auth = pool.submit(smtp_auth)
+        sessions = pool.submit(open_sessions)
+        delivery = pool.submit(inbound_mail)
+        for response in (api_home.result(), api_relayed.result()):
+            assert response.status_code == 503, (response.status_code, response.text)
+            assert response.json()["error"]["type"] == "service_unavailable"
+        assert readyz.result().status_code == 503 and "postgres" in readyz.result().text
+        for answer in (login_home.result(), login_relayed.result()):
+            assert "[UNAVAILABLE]" in answer, answer
+        code, text = auth.result()
+        assert code == 454 and text.startswith("4.7.0"), (code, text)
+        sessions.result()
+        delivery.result()
+
     restarter.restart()
     assert wait_for(lambda: eu1.get(path).status_code == 200, timeout=30), "the API did not recover"
     assert {n: (cluster.run_dir / "pids" / f"{n}.pid").read_text() for n in node_pids} == node_pids
+    # The sessions opened before the outage go on.
+    assert wait_for(lambda: session.uid("STORE", "1", "+FLAGS", r"(\Flagged)")[0] == "OK", timeout=30)
+    assert session.status("INBOX", "(MESSAGES)")[0] == "OK"
+    assert submission.mail(acct.email)[0] == 250
+    submission.rset()
+    assert inbound.sendmail("sender@example.org", [acct.email], message("after the outage", to=acct.email)) == {}
+    assert imap_login(eu1) == "logged in" and imap_login(us1) == "logged in"
+    assert smtp_auth() == "authenticated"
+    subjects = {m["subject"] for m in eu1.get(path).json()["data"]}
+    assert subjects == {"before the outage", "after the outage"}, subjects
