@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Storage
 
 /// Wraps every API request: turns thrown errors into Nylas-style JSON with the request id, and
@@ -17,6 +18,15 @@ struct APIErrorAndMetricsMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             response = JSONResponses.error(Self.apiError(for: error, context: context), requestID: context.requestID)
+        }
+        if response.status == .contentTooLarge, request.headers[GrantForwardingMiddleware.forwardedByHeader] == nil {
+            // The rest of the body is not wanted: end the connection after this answer rather than
+            // make the client send all of it first. The quiesce event makes the HTTP layer close
+            // once the answer is out. A node forwarding from another region has sent the whole
+            // body already; its pooled connection is kept (the body is drained) so that it reads
+            // the answer instead of a broken pipe.
+            response.headers[.connection] = "close"
+            context.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         response.headers[.init("X-Request-Id")!] = context.requestID
         if response.headers[.init("X-Mailnode-Node")!] == nil {
@@ -42,6 +52,8 @@ struct APIErrorAndMetricsMiddleware: RouterMiddleware {
             case .unauthorized: return APIError(.unauthorized, "missing or invalid API key")
             default: return APIError(.init(status: error.status, type: "invalid_request_error"), error.body ?? "\(error.status.reasonPhrase)")
             }
+        case is NIOTooManyBytesError:
+            return APIError(.tooLarge, "the request body is too large")
         case _ where PostgresErrors.isUnavailable(error):
             // A database that is down is the service's state, not a fault: 503, to be retried.
             context.logger.warning("request failed: Postgres unavailable", metadata: ["error": "\(error)"])

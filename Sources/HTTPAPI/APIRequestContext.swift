@@ -1,14 +1,18 @@
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The per-request context of the REST API: Hummingbird's core plus the request id that every
 /// response, success or error, carries.
 public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let requestID: String
+    /// The connection the request came on, to close it after an answer that leaves its body unread.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         requestID = APIRequestContext.makeRequestID()
         logger[metadataKey: "request_id"] = "\(requestID)"
     }

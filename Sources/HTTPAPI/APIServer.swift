@@ -31,7 +31,8 @@ public enum APIServer {
         router.add(middleware: APIErrorAndMetricsMiddleware(node: settings.node))
         let v3 = router.group("v3")
             .add(middleware: BearerKeyMiddleware(keys: settings.apiKeys))
-            .add(middleware: GrantForwardingMiddleware(region: grants.region, node: settings.node, routing: grants.routing, registries: registries))
+            .add(middleware: GrantForwardingMiddleware(region: grants.region, node: settings.node, routing: grants.routing, registries: registries,
+                                                  jsonBodyLimit: settings.jsonBodyLimit))
         GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
         if let store {
             MessagesController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)

@@ -21,6 +21,8 @@ struct GrantForwardingMiddleware: RouterMiddleware {
     let node: String
     let routing: RoutingTable
     let registries: [Region: NodeRegistry]
+    /// `limits.api_json_body_bytes`, the same in every region.
+    let jsonBodyLimit: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
@@ -55,8 +57,23 @@ struct GrantForwardingMiddleware: RouterMiddleware {
         }
         guard !candidates.isEmpty else { throw APIError(.unavailable, "no live node in region \(home)") }
 
+        // A body the home node would refuse for its size is refused here before it is read, so
+        // that the client gets its 413 while it is still sending (the relay reads bodies whole).
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }) {
+            if declared > Self.maximumForwardedBodyBytes {
+                throw APIError(.tooLarge, "the request body is larger than \(Self.maximumForwardedBodyBytes) bytes")
+            }
+            if declared > jsonBodyLimit, request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true {
+                throw APIError(.tooLarge, "the JSON body is larger than \(jsonBodyLimit) bytes")
+            }
+        }
         var request = request
-        let body = try await request.collectBody(upTo: Self.maximumForwardedBodyBytes)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumForwardedBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.tooLarge, "the request body is larger than \(Self.maximumForwardedBodyBytes) bytes")
+        }
         var lastError: (any Error)?
         for target in candidates.prefix(2) {
             var outgoing = HTTPClientRequest(url: "http://\(target.endpoints["api"]!)\(request.uri.description)")

@@ -360,6 +360,37 @@ def test_send_rejects_bad_input(account, us1, us2):
 
 # --- drafts ------------------------------------------------------------------------------------------
 
+def test_an_oversized_body_gets_413_and_the_connection_closed(account, us1, eu1):
+    """A client that declares a body over the limit and waits for the server after sending part of
+    it (past the limit) gets its 413 and then the end of the connection, on a keep-alive
+    connection, directly and through a node of the other region: it never waits on a server that
+    neither reads the rest nor hangs up."""
+    grant = account(eu1).grant
+    for node, path in ((eu1, "/v3/connect/custom"), (eu1, f"/v3/grants/{grant['id']}/messages/send"),
+                       (us1, f"/v3/grants/{grant['id']}/messages/send")):
+        host, port = node.entry["api"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {node.api_key}\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: {10 * JSON_LIMIT}\r\n\r\n").encode())
+            sent = 0
+            try:
+                while sent < JSON_LIMIT + 65536:
+                    sock.sendall(b" " * 65536)
+                    sent += 65536
+            except OSError:
+                pass
+            received = bytearray()
+            try:
+                while chunk := sock.recv(65536):  # b"" once the server has closed; a timeout fails the test
+                    received.extend(chunk)
+            except ConnectionResetError:
+                pass
+        head, _, body = bytes(received).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), (node.id, path, bytes(received[:300]))
+        assert b"connection: close" in head.lower(), head
+        assert json.loads(body)["error"]["type"] == "request_too_large"
+
+
 def test_drafts_create_update_delete_and_send(account, us1, us2):
     acct = account(us1)
     g = acct.grant
