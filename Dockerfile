@@ -10,9 +10,12 @@ ARG SWIFT_VERSION=6.3
 
 # ---- build ---------------------------------------------------------------------------------------
 FROM swift:${SWIFT_VERSION}-bookworm AS build
+# Packages follow the Debian release the base image is on (its security updates included) rather
+# than pinned versions, which the Debian mirrors drop after each point release.
+# hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update -q \
-    && apt-get install -y -q --no-install-recommends libhiredis-dev libcrypt-dev \
+    && apt-get install -y -q --no-install-recommends libhiredis-dev libcrypt-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 # Resolve first, so that a source edit does not refetch the dependencies.
@@ -29,6 +32,7 @@ RUN swift build -c release --static-swift-stdlib --product mailnode \
 
 # ---- run -----------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
+# hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
@@ -40,7 +44,8 @@ RUN export DEBIAN_FRONTEND=noninteractive \
 COPY --from=build /staging/ /usr/local/bin/
 # Readable crash reports without a debugger in the image.
 ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/usr/local/bin/swift-backtrace-static
-USER mailnode:mailnode
+# Numeric, so that the host and Kubernetes (runAsNonRoot) can check it is not root.
+USER 10001:10001
 # REST API, admin (metrics, health), IMAPS, IMAP, SMTPS, submission, SMTP. Docker (20.10 and later)
 # lets an unprivileged process bind ports below 1024 inside its own network namespace.
 EXPOSE 8080 9090 993 143 465 587 25
