@@ -29,28 +29,78 @@ public struct NodeInfo: Codable, Sendable, Hashable {
 /// unless their node refreshes them: a node that stops heartbeating drops out by itself.
 public struct NodeRegistry: Sendable {
     public static func key(_ node: String) -> String { "node:\(node)" }
+    /// The copy of a node's entry in the routing tables' Redis.
+    public static func mirrorKey(region: Region, node: String) -> String { "registry:\(region.rawValue):\(node)" }
+
+    /// Where every region's registry is copied: the routing primary (written by heartbeats) and
+    /// this node's routing replica (read), so that a region whose own Redis is down can still be
+    /// reached from the others.
+    public struct Mirror: Sendable {
+        public let primary: RedisClient
+        public let replica: RedisClient
+
+        public init(primary: RedisClient, replica: RedisClient) {
+            self.primary = primary
+            self.replica = replica
+        }
+    }
 
     public let redis: RedisClient
     public let region: Region
+    public let mirror: Mirror?
 
-    public init(redis: RedisClient, region: Region) {
+    public init(redis: RedisClient, region: Region, mirror: Mirror? = nil) {
         self.redis = redis
         self.region = region
+        self.mirror = mirror
     }
 
+    /// Writes the entry to the region's Redis and to the mirror; both are tried, the first failure
+    /// is thrown.
     public func announce(_ info: NodeInfo, timeToLive: Duration) async throws {
         let payload = String(decoding: try JSONEncoder().encode(info), as: UTF8.self)
-        let milliseconds = timeToLive.components.seconds * 1000 + timeToLive.components.attoseconds / 1_000_000_000_000_000
-        _ = try await redis.send(["SET", Self.key(info.node), payload, "PX", String(milliseconds)])
+        let milliseconds = String(timeToLive.components.seconds * 1000 + timeToLive.components.attoseconds / 1_000_000_000_000_000)
+        var failure: (any Error)?
+        do {
+            _ = try await redis.send(["SET", Self.key(info.node), payload, "PX", milliseconds])
+        } catch {
+            failure = error
+        }
+        if let mirror {
+            do {
+                _ = try await mirror.primary.send(["SET", Self.mirrorKey(region: region, node: info.node), payload, "PX", milliseconds])
+            } catch {
+                Counter(label: "mailnode_redis_errors_total", dimensions: [("role", "registry_mirror")]).increment()
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
     }
 
     public func withdraw(node: String) async throws {
+        if let mirror { _ = try? await mirror.primary.send(["DEL", Self.mirrorKey(region: region, node: node)]) }
         _ = try await redis.send(["DEL", Self.key(node)])
     }
 
-    /// The nodes whose heartbeat has not expired, ordered by id.
+    /// The nodes whose heartbeat has not expired, ordered by id: from the region's Redis, or from
+    /// the mirror when that Redis cannot be asked or has just restarted empty.
     public func liveNodes() async throws -> [NodeInfo] {
-        let keys = try await redis.scan(match: "node:*")
+        let nodes: [NodeInfo]
+        do {
+            nodes = try await Self.read(from: redis, match: "node:*", region: region)
+        } catch {
+            guard let mirror else { throw error }
+            Counter(label: "mailnode_registry_fallbacks_total", dimensions: [("region", region.rawValue)]).increment()
+            return try await Self.read(from: mirror.replica, match: Self.mirrorKey(region: region, node: "*"), region: region)
+        }
+        if nodes.isEmpty, let mirror {
+            return (try? await Self.read(from: mirror.replica, match: Self.mirrorKey(region: region, node: "*"), region: region)) ?? []
+        }
+        return nodes
+    }
+
+    private static func read(from redis: RedisClient, match pattern: String, region: Region) async throws -> [NodeInfo] {
+        let keys = try await redis.scan(match: pattern)
         guard !keys.isEmpty else { return [] }
         let values = try await redis.send(["MGET"] + keys).array ?? []
         let decoder = JSONDecoder()

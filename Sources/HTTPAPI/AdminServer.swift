@@ -4,15 +4,20 @@ import NIOCore
 import Prometheus
 
 /// The operator's endpoint on its own port: `/healthz` (the process answers), `/readyz` (its
-/// Postgres and Redis answer) and `/metrics` (Prometheus text).
+/// required dependencies answer; 200 naming the optional ones that do not) and `/metrics`
+/// (Prometheus text).
 public enum AdminServer {
     /// A named dependency whose reachability decides readiness.
     public struct Check: Sendable {
         public let name: String
+        /// Whether the node is unready without it; an optional dependency that fails makes the
+        /// node ready but degraded.
+        public let required: Bool
         public let probe: @Sendable () async throws -> Void
 
-        public init(name: String, probe: @escaping @Sendable () async throws -> Void) {
+        public init(name: String, required: Bool = true, probe: @escaping @Sendable () async throws -> Void) {
             self.name = name
+            self.required = required
             self.probe = probe
         }
     }
@@ -21,23 +26,26 @@ public enum AdminServer {
         let router = Router()
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            let unreachable = await withTaskGroup(of: String?.self) { group in
+            let failed = await withTaskGroup(of: Check?.self) { group in
                 for check in checks {
                     group.addTask {
                         do {
                             try await check.probe()
                             return nil
                         } catch {
-                            return check.name
+                            return check
                         }
                     }
                 }
-                var names: [String] = []
-                for await name in group { if let name { names.append(name) } }
-                return names.sorted()
+                var failed: [Check] = []
+                for await check in group { if let check { failed.append(check) } }
+                return failed.sorted { $0.name < $1.name }
             }
+            let unreachable = failed.filter(\.required).map(\.name)
             if unreachable.isEmpty {
-                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                let degraded = failed.map(\.name)
+                let text = degraded.isEmpty ? "ready\n" : "ready (degraded: \(degraded.joined(separator: ", ")) unreachable)\n"
+                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: text)))
             }
             let text = "unavailable: \(unreachable.joined(separator: ", ")) unreachable\n"
             return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: text)))

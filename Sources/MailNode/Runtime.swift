@@ -50,7 +50,8 @@ struct Runtime {
     var localPostgres: PostgresClient { postgres[configuration.region]! }
 
     var registries: [Region: NodeRegistry] {
-        Dictionary(uniqueKeysWithValues: regionRedis.map { ($0.key, NodeRegistry(redis: $0.value, region: $0.key)) })
+        let mirror = NodeRegistry.Mirror(primary: routingPrimary, replica: routingReplica)
+        return Dictionary(uniqueKeysWithValues: regionRedis.map { ($0.key, NodeRegistry(redis: $0.value, region: $0.key, mirror: mirror)) })
     }
 
     /// Runs `body` while the Postgres pools run, then stops them.

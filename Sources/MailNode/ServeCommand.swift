@@ -133,24 +133,26 @@ struct ServeCommand: AsyncParsableCommand {
 
         let localStore = runtime.stores.first!.1
         let replica = runtime.routingReplica
+        // Without its Postgres a node can do nothing; without a Redis it works in a degraded mode
+        // (see README, "Faults"): it stays ready and says which dependency is down.
+        let checks: [AdminServer.Check] = [
+            .init(name: "postgres") { try await localStore.ping() },
+            .init(name: "redis", required: false) { _ = try await regionRedis.send(["PING"]) },
+            .init(name: "routing-redis", required: false) { _ = try await replica.send(["PING"]) },
+        ]
         let admin = AdminServer.application(
             host: configuration.listen.host, port: configuration.listen.ports[.admin]!, registry: registry,
-            checks: [
-                .init(name: "postgres") { try await localStore.ping() },
-                .init(name: "redis") { _ = try await regionRedis.send(["PING"]) },
-                .init(name: "routing-redis") { _ = try await replica.send(["PING"]) },
-            ],
-            logger: logger)
+            checks: checks, logger: logger)
 
         let heartbeat = NodeHeartbeat(
-            registry: NodeRegistry(redis: regionRedis, region: configuration.region),
+            registry: runtime.registries[configuration.region]!,
             info: NodeInfo(node: configuration.node, region: configuration.region, endpoints: configuration.endpoints,
                            startedAt: WallClock.unixSeconds()),
             interval: configuration.heartbeatInterval, timeToLive: configuration.heartbeatTimeToLive, logger: logger)
         let invalidation = RoutingInvalidationListener(
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
             cache: runtime.routing.cache, logger: logger)
-        let liveNodes = LiveNodesGauge(registries: runtime.registries)
+        let liveNodes = ClusterHealthGauges(registries: runtime.registries, checks: checks)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
         let imap = IMAPServerContext(
@@ -230,8 +232,9 @@ extension ServeCommand {
 }
 
 /// `mailnode_live_nodes{region}`: what the registries say, refreshed every few seconds.
-struct LiveNodesGauge: Service {
+struct ClusterHealthGauges: Service {
     let registries: [Region: NodeRegistry]
+    let checks: [AdminServer.Check]
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -239,6 +242,10 @@ struct LiveNodesGauge: Service {
                 if let nodes = try? await registry.liveNodes() {
                     Gauge(label: "mailnode_live_nodes", dimensions: [("region", region.rawValue)]).record(nodes.count)
                 }
+            }
+            for check in checks {
+                let up = (try? await check.probe()) != nil
+                Gauge(label: "mailnode_dependency_up", dimensions: [("dependency", check.name)]).record(up ? 1 : 0)
             }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }

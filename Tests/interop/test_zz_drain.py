@@ -181,3 +181,69 @@ def test_a_region_whose_postgres_is_down_answers_temporary_errors_and_recovers(c
     assert smtp_auth() == "authenticated"
     subjects = {m["subject"] for m in eu1.get(path).json()["data"]}
     assert subjects == {"before the outage", "after the outage"}, subjects
+
+
+def metric(node, name, **labels):
+    """The sum of the node's /metrics series `name` that carry `labels`, or None when there is none."""
+    total = None
+    for line in node.admin_get("/metrics").text.splitlines():
+        if line.startswith("#"):
+            continue
+        series, _, value = line.rpartition(" ")
+        metric_name, _, label_text = series.partition("{")
+        if metric_name == name and all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total = (total or 0) + float(value)
+    return total
+
+
+@pytest.mark.last
+def test_a_region_whose_redis_is_down_keeps_serving_and_resubscribes(cluster, restarter, account, make_webhook):
+    """With the EU Redis down, EU grants are served on every surface (the other region finds the EU
+    nodes through the registry's copy in the routing tables), /readyz stays 200 but names the
+    degraded dependency, `mailnode_dependency_up{dependency="redis"}` drops to 0, an IDLE session
+    still hears of new mail (from the change log) and webhooks still fire. When cluster/up has
+    started Redis again, the node's subscriber reconnects by itself (counted) and pushes go on."""
+    eu1, eu2, us1 = cluster.node("eu-1"), cluster.node("eu-2"), cluster.node("us-1")
+    acct = account(eu1)
+    webhook = make_webhook(node=us1, trigger_types=["message.created"])
+    idler = acct.imaplib(eu1)
+    assert idler.select("INBOX")[0] == "OK"
+    writer = acct.imaplib(eu2)
+    reconnects_before = metric(eu1, "mailnode_redis_reconnects_total") or 0
+
+    def pushed_after_append(subject):
+        tag = idler._new_tag()
+        idler.send(tag + b" IDLE\r\n")
+        assert idler.readline().startswith(b"+"), "no IDLE continuation"
+        append(writer, "INBOX", message(subject))
+        idler.sock.settimeout(30)
+        line = idler.readline()
+        idler.send(b"DONE\r\n")
+        while not idler.readline().startswith(tag):
+            pass
+        return line
+
+    pid = int((cluster.run_dir / "pids" / "redis-eu.pid").read_text().strip())
+    os.kill(pid, signal.SIGKILL)
+    restarter.killed.append("eu-1")  # cluster/up starts the Redis again
+    assert wait_for(lambda: not alive(pid), timeout=10), "the region's Redis is still running"
+
+    readyz = eu1.admin_get("/readyz")
+    assert readyz.status_code == 200 and "degraded" in readyz.text and "redis" in readyz.text, readyz.text
+    assert wait_for(lambda: metric(eu1, "mailnode_dependency_up", dependency="redis") == 0, timeout=20)
+    assert metric(eu1, "mailnode_dependency_up", dependency="postgres") == 1
+    # Every surface, from this region and through the other one.
+    relayed = acct.imaplib(us1)
+    assert relayed.select("INBOX")[0] == "OK"
+    assert us1.get(f"/v3/grants/{acct.grant['id']}/messages").status_code == 200
+    inbound = smtp_connect(cluster, eu2, "smtp", starttls=False)
+    assert inbound.sendmail("sender@example.org", [acct.email], message("inbound while redis is down", to=acct.email)) == {}
+    assert pushed_after_append("appended while redis is down").rstrip().endswith(b"EXISTS")
+    webhook.wait(acct.grant["id"], "message.created", where=lambda o: o.get("subject") == "appended while redis is down")
+
+    restarter.restart()
+    assert wait_for(lambda: (metric(eu1, "mailnode_redis_reconnects_total") or 0) > reconnects_before, timeout=30), (
+        "the subscriber did not reconnect")
+    assert wait_for(lambda: eu1.admin_get("/readyz").text == "ready\n", timeout=30)
+    assert pushed_after_append("appended after redis returned").rstrip().endswith(b"EXISTS")
+    webhook.wait(acct.grant["id"], "message.created", where=lambda o: o.get("subject") == "appended after redis returned")

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -138,10 +139,17 @@ public final class RedisSubscriber: Sendable {
     /// service in a `ServiceGroup` must) and closes the subscriber.
     public func run() async throws {
         var backoff = RedisReconnectBackoff()
+        var connectedBefore = false
         while !Task.isCancelled && !self.isClosed {
             do {
                 let channel = try await self.connectedChannel()
                 backoff.reset()
+                if connectedBefore {
+                    Counter(label: "mailnode_redis_reconnects_total", dimensions: [("connection", connectionName ?? "subscriber")])
+                        .increment()
+                    self.logger.info("Redis subscriber reconnected; subscriptions restored")
+                }
+                connectedBefore = true
                 try await withTaskCancellationHandler {
                     try await channel.closeFuture.get()
                 } onCancel: {
