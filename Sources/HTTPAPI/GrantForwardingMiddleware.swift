@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+#if canImport(Glibc)
+import Glibc
+#endif
 import Cluster
 import HTTPTypes
 import Hummingbird
@@ -6,6 +9,7 @@ import Logging
 import MailCore
 import Metrics
 import NIOCore
+import NIOPosix
 
 /// Serves every `/v3/grants/{id}...` request in the grant's home region: a request that reaches a
 /// node of another region is relayed to a live node of the home region, headers and body
@@ -95,9 +99,35 @@ struct GrantForwardingMiddleware: RouterMiddleware {
             } catch {
                 lastError = error
                 context.logger.warning("forwarding to a home-region node failed", metadata: ["node": "\(target.node)", "error": "\(error)"])
+                // A request that may have reached the node may have been carried out there: sent
+                // again to another node, a POST would be done twice. Only a request that is safe
+                // to repeat, or that never left, goes to the next node.
+                guard Self.isIdempotent(request.method) || Self.neverReached(error) else { break }
             }
         }
         throw APIError(.badGateway, "region \(home) did not answer (\(lastError.map { "\($0)" } ?? "no node"))")
+    }
+
+    static func isIdempotent(_ method: HTTPRequest.Method) -> Bool {
+        [.get, .head, .options, .put, .delete].contains(method)
+    }
+
+    /// Whether `error` says the connection to the node was never made, so the request cannot
+    /// have been received.
+    static func neverReached(_ error: any Error) -> Bool {
+        switch error {
+        case let error as HTTPClientError:
+            return error == .connectTimeout
+        case is NIOConnectionError:
+            return true
+        case let error as ChannelError:
+            if case .connectTimeout = error { return true }
+            return false
+        case let error as IOError:
+            return error.errnoCode == ECONNREFUSED
+        default:
+            return false
+        }
     }
 
     private static let hopByHop: Set<String> = [

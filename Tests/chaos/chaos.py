@@ -475,6 +475,8 @@ class Chaos:
         self.stop = threading.Event()
         self.pace = 0.05
         self.hold = (1.0, 6.0)
+        self.kinds = [k for k in Faults.KINDS if not args.faults or k.split()[0] in args.faults.split(",")]
+        assert self.kinds, f"--faults {args.faults}: none of {', '.join(k.split()[0] for k in Faults.KINDS)}"
 
     def api(self, node, method, path, **kwargs):
         """A request retried through the recovery after the faults (the final accounting must not
@@ -546,11 +548,11 @@ class Chaos:
             deadline = started + self.args.minutes * 60
             while time.monotonic() < deadline:
                 self.stop.wait(faults.rng.uniform(3, 20))
-                if not faults.inflict(faults.rng.choice(Faults.KINDS)):
+                if not faults.inflict(faults.rng.choice(self.kinds)):
                     self.ledger.wrong_answer("cluster/up did not bring the cluster back")
                     return
         else:
-            kinds = list(Faults.KINDS)
+            kinds = list(self.kinds)
             faults.rng.shuffle(kinds)
             for kind in kinds:
                 self.stop.wait(faults.rng.uniform(2, 5))
@@ -672,6 +674,9 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="Tests/chaos/run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=0,
                         help="long form: random faults for this many minutes (default: the short form)")
+    parser.add_argument("--faults", default="",
+                        help="only these kinds of fault, comma separated: kill, drain, restart (Postgres) "
+                             "(default: every kind; `kill` covers nodes, Redis and the routing primary)")
     parser.add_argument("--seed", default=str(random.randrange(1 << 30)), help="the random seed, to replay a run")
     args = parser.parse_args(argv)
     return Chaos(args).run()

@@ -1,0 +1,34 @@
+import AsyncHTTPClient
+import HTTPTypes
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import HTTPAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request relayed to another region is sent to a second node only when doing it twice cannot
+/// matter: a method that is idempotent, or a first attempt that never reached its node.
+@Suite struct GrantForwardingRetryTests {
+    @Test func onlyIdempotentMethodsAreRepeatedAfterAnAnswerWentMissing() {
+        for method: HTTPRequest.Method in [.get, .head, .options, .put, .delete] {
+            #expect(GrantForwardingMiddleware.isIdempotent(method), "\(method)")
+        }
+        for method: HTTPRequest.Method in [.post, .patch] {
+            #expect(!GrantForwardingMiddleware.isIdempotent(method), "\(method)")
+        }
+    }
+
+    @Test func aConnectionNeverMadeIsToldApartFromOneThatBroke() {
+        #expect(GrantForwardingMiddleware.neverReached(HTTPClientError.connectTimeout))
+        #expect(GrantForwardingMiddleware.neverReached(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
+        #expect(GrantForwardingMiddleware.neverReached(ChannelError.connectTimeout(.seconds(1))))
+        #expect(!GrantForwardingMiddleware.neverReached(HTTPClientError.remoteConnectionClosed))
+        #expect(!GrantForwardingMiddleware.neverReached(HTTPClientError.readTimeout))
+        #expect(!GrantForwardingMiddleware.neverReached(IOError(errnoCode: ECONNRESET, reason: "read")))
+        #expect(!GrantForwardingMiddleware.neverReached(CancellationError()))
+    }
+}
