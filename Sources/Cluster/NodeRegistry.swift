@@ -55,6 +55,19 @@ public struct NodeRegistry: Sendable {
         self.mirror = mirror
     }
 
+    /// Set by `mailnode drain <node>` in the node's region Redis; the node's heartbeat takes it.
+    public static func drainKey(_ node: String) -> String { "drain:\(node)" }
+
+    /// Asks `node` to drain: it sees the request at its next heartbeat.
+    public func requestDrain(node: String) async throws {
+        _ = try await redis.send(["SET", Self.drainKey(node), "1", "EX", "300"])
+    }
+
+    /// Whether a drain of `node` was asked for; the request is consumed.
+    func takeDrainRequest(node: String) async throws -> Bool {
+        try await redis.send(["GETDEL", Self.drainKey(node)]).string != nil
+    }
+
     /// Writes the entry to the region's Redis and to the mirror; both are tried, the first failure
     /// is thrown.
     public func announce(_ info: NodeInfo, timeToLive: Duration) async throws {
@@ -122,12 +135,18 @@ public struct NodeHeartbeat: Service {
     let timeToLive: Duration
     let logger: Logger
 
-    public init(registry: NodeRegistry, info: NodeInfo, interval: Duration, timeToLive: Duration, logger: Logger) {
+    let onDrainRequest: @Sendable () -> Void
+
+    /// - Parameter onDrainRequest: called when an operator asked this node to drain
+    ///   (`mailnode drain`, which sets ``NodeRegistry/drainKey(_:)``); it starts the drain.
+    public init(registry: NodeRegistry, info: NodeInfo, interval: Duration, timeToLive: Duration, logger: Logger,
+                onDrainRequest: @escaping @Sendable () -> Void = {}) {
         self.registry = registry
         self.info = info
         self.interval = interval
         self.timeToLive = timeToLive
         self.logger = logger
+        self.onDrainRequest = onDrainRequest
     }
 
     public func run() async throws {
@@ -137,6 +156,10 @@ public struct NodeHeartbeat: Service {
                 try await registry.announce(info, timeToLive: timeToLive)
                 if !announced { logger.info("node registered", metadata: ["node": "\(info.node)", "region": "\(info.region)"]) }
                 announced = true
+                if try await registry.takeDrainRequest(node: info.node) {
+                    logger.notice("drain requested by an operator", metadata: ["node": "\(info.node)"])
+                    onDrainRequest()
+                }
             } catch {
                 Counter(label: "mailnode_redis_errors_total", dimensions: [("role", "registry")]).increment()
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])

@@ -5,7 +5,8 @@ struct MailNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailnode",
         abstract: "A node of the multi-region mail cluster: REST API, IMAP and SMTP over one mailbox store.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, RoutingCommand.self, NodesCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, RoutingCommand.self, NodesCommand.self, GrantsCommand.self,
+                      QueueCommand.self, DrainCommand.self])
 }
 
 struct ConfigOption: ParsableArguments {

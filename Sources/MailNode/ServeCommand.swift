@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Cluster
 import HTTPAPI
 import IMAPGrammar
@@ -148,7 +151,9 @@ struct ServeCommand: AsyncParsableCommand {
             registry: runtime.registries[configuration.region]!,
             info: NodeInfo(node: configuration.node, region: configuration.region, endpoints: configuration.endpoints,
                            startedAt: WallClock.unixSeconds()),
-            interval: configuration.heartbeatInterval, timeToLive: configuration.heartbeatTimeToLive, logger: logger)
+            interval: configuration.heartbeatInterval, timeToLive: configuration.heartbeatTimeToLive, logger: logger,
+            // The same drain as an operator's SIGTERM, through the same signal handling.
+            onDrainRequest: { kill(getpid(), SIGTERM) })
         let invalidation = RoutingInvalidationListener(
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
             cache: runtime.routing.cache, logger: logger)
