@@ -26,3 +26,16 @@ def test_the_compose_file_is_valid():
                             capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin:/usr/local/bin", "MAILNODE_API_KEYS": "example-key"})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_compose_profiles_prometheus_configuration_is_valid(tmp_path):
+    """The observability profile's Prometheus configuration, with its rules file where the
+    container mounts it replaced by the repository's, passes `promtool check config`."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing (Debian package prometheus; cluster/up --observability installs it)"
+    source = (REPO / "cluster" / "observability" / "prometheus-compose.yml").read_text()
+    assert "/etc/prometheus/rules.yml" in source
+    config = tmp_path / "prometheus.yml"
+    config.write_text(source.replace("/etc/prometheus/rules.yml", str(REPO / "cluster" / "observability" / "rules.yml")))
+    result = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
