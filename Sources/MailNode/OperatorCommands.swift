@@ -182,8 +182,8 @@ struct QueueCommand: AsyncParsableCommand {
         abstract: "Show this region's outbound mail and webhook backlogs; retry or drop one item.",
         discussion: """
             Items are named outbound:<job id> and webhook:<webhook id>:<event id>. --retry makes an \
-            item due now (a failed one is tried again); --drop gives it up (no bounce is sent) and \
-            asks for confirmation unless --yes is given.
+            item due now (a failed one is tried again); --drop gives it up (a dropped outbound job is \
+            deleted and no bounce is sent) and asks for confirmation unless --yes is given.
             """)
     @OptionGroup var options: ConfigOption
     @Option(help: "How many waiting items of each queue to list.") var limit: Int = 20

@@ -125,16 +125,22 @@ public struct PostgresQueueInspector: Sendable {
         }
     }
 
-    /// Gives the item up: it is marked failed with the reason "dropped by an operator" (no bounce
-    /// is sent for a dropped outbound job) and kept until housekeeping prunes it.
+    /// Gives the item up. A dropped outbound job is deleted (no bounce is sent), with its message
+    /// once no other job of it waits; a dropped webhook delivery is marked failed with the reason
+    /// "dropped by an operator" and goes with its event when the event is pruned.
     public func drop(_ id: String) async throws -> Change {
         switch Self.parse(id) {
         case .outbound(let job):
             let rows = try await client.query(
                 """
-                UPDATE outbound_jobs SET state = 'failed', last_error = 'dropped by an operator',
-                       updated_at = extract(epoch FROM now())::bigint
-                WHERE id = \(job) AND state = 'queued' RETURNING id
+                WITH dropped AS (
+                    DELETE FROM outbound_jobs WHERE id = \(job) AND state = 'queued' RETURNING id, outbound_message_id),
+                forgotten AS (
+                    DELETE FROM outbound_messages m USING dropped d
+                    WHERE m.id = d.outbound_message_id
+                      AND NOT EXISTS (SELECT 1 FROM outbound_jobs j WHERE j.outbound_message_id = m.id AND j.id <> d.id
+                                      AND j.state = 'queued'))
+                SELECT id FROM dropped
                 """, logger: logger)
             return try await Self.changed(rows)
         case .webhook(let webhook, let event):
