@@ -43,13 +43,24 @@ public struct PostgresOutboundQueue: OutboundQueue {
             }
             guard let job = claimed else { return nil }
             let outcomes = await deliver(job)
-            do {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
+            // The message went out: its outcome must be recorded, or the job is sent again once
+            // the lease ends. A Postgres that is down for a moment (a restart) is waited for, as
+            // long as the lease holds (the deadline around this closure ends it sooner).
+            var pause = Duration.milliseconds(250)
+            while true {
+                do {
+                    try await client.withTransaction(logger: logger) { connection in
+                        try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
+                    }
+                    break
+                } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
+                    logger.warning("cannot record an outbound attempt yet; retrying", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(5))
+                } catch let error as PostgresTransactionError {
+                    if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                    throw error
                 }
-            } catch let error as PostgresTransactionError {
-                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
-                throw error
             }
             return job.id
         }

@@ -582,6 +582,43 @@ class Chaos:
             if not token:
                 return found
 
+    def backlog(self):
+        """Waiting items per region and queue, from `mailnode queue`."""
+        waiting = {}
+        for region, info in self.cluster.regions.items():
+            result = subprocess.run([self.cluster.mailnode_bin, "queue", "--limit", "0", "--config", str(info["path"])],
+                                    capture_output=True, text=True, timeout=60)
+            for line in result.stdout.splitlines():
+                fields = line.split()
+                if len(fields) >= 2 and fields[0] in ("outbound", "webhook", "events") and fields[1].isdigit():
+                    waiting[(region, fields[0])] = int(fields[1])
+        return waiting
+
+    def wait_for_queues(self, deadline_seconds):
+        """Waits until no outbound job, webhook delivery or event waits in any region (deliveries
+        leased by a killed node wait for their lease to lapse)."""
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            waiting = self.backlog()
+            if waiting and not any(waiting.values()):
+                return True
+            if time.monotonic() > deadline:
+                print(f"chaos: queues still not empty after {deadline_seconds} s: {waiting}", flush=True)
+                return False
+            time.sleep(2)
+
+    def bounce_mentions(self, account, subject):
+        """Whether the sender's INBOX holds a message (the bounce) whose text names `subject`."""
+        node = self.cluster.nodes_in(account.grant["region"])[0]
+        conn = imaplib.IMAP4_SSL(*addr(node), ssl_context=tls_context(self.cluster, node), timeout=CLIENT_TIMEOUT)
+        try:
+            conn.login(account.email, account.password)
+            conn.select("INBOX", readonly=True)
+            typ, data = conn.search(None, "TEXT", f'"{subject}"')
+            return typ == "OK" and bool(data[0].split())
+        finally:
+            conn.logout()
+
     def account_for(self, imap, smtp, receiver, clients):
         ledger = self.ledger
         region_of = {a.grant["id"]: a.grant["region"] for a in list(imap.values()) + list(smtp.values())}
@@ -613,7 +650,17 @@ class Chaos:
                     return everything, missing
                 time.sleep(2)
 
-        everything, missing = look(180)
+        drained = self.wait_for_queues(deadline_seconds=1200 if self.args.minutes else 300)
+        everything, missing = look(60)
+        # A submission whose delivery kept failing past smtp.retry_window_seconds is bounced to its
+        # sender: an accounted outcome (the sender was told), not a loss.
+        bounced = []
+        for entry in [m for m in missing if m.startswith("submission (delivered copy) ")]:
+            subject = entry.rsplit(" ", 1)[1]
+            sender = ledger.submitted[subject][0]
+            if self.bounce_mentions(next(a for a in smtp.values() if a.grant["id"] == sender), subject):
+                missing.remove(entry)
+                bounced.append(subject)
         lost += missing
         for grant, by_subject in everything.items():
             for subject, copies in by_subject.items():
@@ -627,7 +674,7 @@ class Chaos:
         # Webhooks: every acknowledged new message is announced at least once.
         expected = {s: g for s, g in ledger.appended.items()}
         expected.update(ledger.received)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 60
         while True:
             events = receiver.events(lambda d: d.type == "message.created")
             announced = collections.defaultdict(set)
@@ -652,7 +699,9 @@ class Chaos:
               f"drafts {len(ledger.drafts)}, webhook events expected {len(expected)})")
         print(f"found                     {acknowledged - len(lost):6}")
         print(f"lost                      {len(lost):6}")
+        print(f"bounced after the retry window {len(bounced):3}  (submissions whose sender got a delivery status notification)")
         print(f"duplicates stored         {len(duplicates):6}")
+        print(f"queues drained            {'yes' if drained else 'NO (backlog left when looking)'}")
         print(f"webhook deliveries        {sum(deliveries.values()):6}  (repeated deliveries {repeated}, "
               f"events announced under two ids {twice_announced}; allowed, counted)")
         print(f"IDLE pushes received      {sum(c.pushes for c in clients if isinstance(c, Idler)):6}")
@@ -661,6 +710,8 @@ class Chaos:
         print("errors seen by clients, by kind:")
         for kind, count in ledger.errors.most_common():
             print(f"  {count:6}  {kind}")
+        for kind, count in collections.Counter(line.rsplit(" ", 1)[0] for line in lost).most_common():
+            print(f"LOST {count:6}  {kind}")
         for line in lost[:50]:
             print(f"LOST: {line}")
         for line in duplicates[:50]:
