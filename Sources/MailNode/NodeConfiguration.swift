@@ -64,6 +64,14 @@ struct NodeConfiguration: Sendable {
     var listen: Listen
     var tlsCertificatePath: String
     var tlsKeyPath: String
+    /// `tls.sni`: a certificate and key per public hostname a client may ask for (SNI).
+    var tlsByHostname: [(hostname: String, certificate: String, key: String)] = []
+
+    /// Every certificate the listeners present, the default first.
+    var tlsSources: [TLSCertificates.Source] {
+        [TLSCertificates.Source(hostname: nil, certificate: tlsCertificatePath, key: tlsKeyPath)]
+            + tlsByHostname.map { TLSCertificates.Source(hostname: $0.hostname, certificate: $0.certificate, key: $0.key) }
+    }
     var apiKeys: [String]
     var bcryptCost: Int
     var limits: Limits
@@ -195,6 +203,17 @@ extension NodeConfiguration {
         if let value = try reader.optionalInt("webhooks.dispatchers", in: 1...64) {
             webhooks.dispatchers = value
         }
+        var tlsByHostname: [(hostname: String, certificate: String, key: String)] = []
+        if reader.node("tls.sni") != nil {
+            for (hostname, entry) in try reader.mapping("tls.sni") {
+                let key = "tls.sni.\(hostname)"
+                guard let certificate = entry.mapping?[Yams.Node("certificate")]?.scalar?.string, !certificate.isEmpty,
+                      let privateKey = entry.mapping?[Yams.Node("key")]?.scalar?.string, !privateKey.isEmpty else {
+                    throw reader.error(key, "must be a mapping with certificate and key")
+                }
+                tlsByHostname.append((hostname.lowercased(), resolve(certificate, against: folder), resolve(privateKey, against: folder)))
+            }
+        }
         var configuration = NodeConfiguration(
             file: path,
             region: region,
@@ -206,6 +225,7 @@ extension NodeConfiguration {
             listen: listen,
             tlsCertificatePath: resolve(try reader.string("tls.certificate"), against: folder),
             tlsKeyPath: resolve(keyPath, against: folder),
+            tlsByHostname: tlsByHostname,
             apiKeys: apiKeys,
             bcryptCost: bcryptCost,
             limits: Limits(

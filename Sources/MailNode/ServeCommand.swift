@@ -35,26 +35,15 @@ struct ServeCommand: AsyncParsableCommand {
         guard !configuration.apiKeys.isEmpty else {
             fail("\(configuration.file): api_keys: no API key configured (set \(NodeConfiguration.Environment.apiKeys) or api_keys)")
         }
-        // The certificate is for the IMAP and SMTP listeners; a node that cannot read it must not
-        // start and fail its first TLS handshake later.
-        let certificates: [NIOSSLCertificate]
-        do {
-            certificates = try NIOSSLCertificate.fromPEMFile(configuration.tlsCertificatePath)
-        } catch {
-            fail("\(configuration.file): tls.certificate: cannot load \(configuration.tlsCertificatePath) (\(error))")
-        }
-        let privateKey: NIOSSLPrivateKey
-        do {
-            privateKey = try NIOSSLPrivateKey(file: configuration.tlsKeyPath, format: .pem)
-        } catch {
-            fail("\(configuration.file): tls.key: cannot load \(configuration.tlsKeyPath) (\(error))")
-        }
+        // The certificates are for the IMAP and SMTP listeners; a node that cannot read them must
+        // not start and fail its first TLS handshake later.
+        let certificates: TLSCertificates
         let tls: NIOSSLContext
         do {
-            tls = try NIOSSLContext(configuration: .makeServerConfiguration(
-                certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
+            certificates = try TLSCertificates(sources: configuration.tlsSources)
+            tls = try certificates.serverContext()
         } catch {
-            fail("\(configuration.file): tls: the certificate and key do not make a TLS context (\(error))")
+            fail("\(configuration.file): tls: \(error)")
         }
         LoggingSetup.bootstrap()
         let metrics = PrometheusMetricsFactory()
@@ -70,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
             fail("\(configuration.file): \(error)")
         }
         let services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, logger: logger)
+            + [CertificateReloader(certificates: certificates, logger: logger)]
         let nodeLogger = logger
 
         try await runtime.withPostgres {

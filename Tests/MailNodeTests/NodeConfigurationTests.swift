@@ -22,6 +22,24 @@ import Testing
         #expect(configuration.drainDuration == .seconds(30))
     }
 
+    @Test func sniCertificatesAreReadPerHostname() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sni = "tls:\n  certificate: tls/cert.pem\n  key: tls/key.pem\n  sni:\n    Mail.Other.example.com: {certificate: tls/other.crt, key: /keys/other.key}\n"
+        try Self.validFile.replacingOccurrences(of: "tls:\n  certificate: tls/cert.pem\n  key: tls/key.pem\n", with: sni)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let configuration = try NodeConfiguration.load(path: path, node: "n1", environment: [:])
+        let folder = (path as NSString).deletingLastPathComponent
+        #expect(configuration.tlsSources == [
+            .init(hostname: nil, certificate: "\(folder)/tls/cert.pem", key: "\(folder)/tls/key.pem"),
+            .init(hostname: "mail.other.example.com", certificate: "\(folder)/tls/other.crt", key: "/keys/other.key"),
+        ])
+        try Self.validFile.replacingOccurrences(of: "tls:\n  certificate: tls/cert.pem\n  key: tls/key.pem\n",
+                                                with: "tls:\n  certificate: tls/cert.pem\n  key: tls/key.pem\n  sni:\n    a.example.com: x\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: (any Error).self) { _ = try NodeConfiguration.load(path: path, node: "n1", environment: [:]) }
+    }
+
     @Test func contentCacheSizeIsOptionalAndBounded() throws {
         let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -6,6 +6,7 @@ Afterwards cluster/up starts what it stopped again, as the webhook failover test
 helper)."""
 import imaplib
 import os
+import pathlib
 import signal
 import smtplib
 import subprocess
@@ -247,3 +248,61 @@ def test_a_region_whose_redis_is_down_keeps_serving_and_resubscribes(cluster, re
     assert wait_for(lambda: eu1.admin_get("/readyz").text == "ready\n", timeout=30)
     assert pushed_after_append("appended after redis returned").rstrip().endswith(b"EXISTS")
     webhook.wait(acct.grant["id"], "message.created", where=lambda o: o.get("subject") == "appended after redis returned")
+
+
+def served_certificate(node, port_kind="imaps"):
+    """The DER certificate the node presents on its IMAPS (or SMTPS) port, unverified."""
+    import socket
+    import ssl
+    host, port = node.entry[port_kind].rsplit(":", 1)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="mail.us.localhost") as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+@pytest.mark.last
+def test_sighup_reloads_the_certificate_without_dropping_sessions(cluster, account, tmp_path):
+    """A renewed certificate put in place of the region's files is presented to new connections of
+    a node after SIGHUP (and only of that node), while a session opened before goes on; the old
+    files put back and SIGHUP again restore it. A broken file makes the reload fail and changes
+    nothing."""
+    import ssl
+    us1, us2 = cluster.node("us-1"), cluster.node("us-2")
+    region = cluster.regions["us"]["doc"]["tls"]
+    certificate, key = pathlib.Path(region["certificate"]), pathlib.Path(region["key"])
+    original = (certificate.read_bytes(), key.read_bytes())
+    acct = account(us1)
+    session = acct.imaplib(us1)
+    assert session.select("INBOX")[0] == "OK"
+    before = served_certificate(us1)
+    pid = int((cluster.run_dir / "pids" / "us-1.pid").read_text().strip())
+    log = cluster.run_dir / "logs" / "us-1.log"
+    renewed_crt, renewed_key = tmp_path / "renewed.crt", tmp_path / "renewed.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
+                    "-subj", "/CN=mail.us.localhost", "-addext", "subjectAltName=DNS:mail.us.localhost,IP:127.0.0.1",
+                    "-keyout", str(renewed_key), "-out", str(renewed_crt)], check=True, capture_output=True, timeout=60)
+    try:
+        certificate.write_bytes(renewed_crt.read_bytes())
+        key.write_bytes(renewed_key.read_bytes())
+        reloads = log.read_text(errors="replace").count("TLS certificates reloaded")
+        os.kill(pid, signal.SIGHUP)
+        assert wait_for(lambda: log.read_text(errors="replace").count("TLS certificates reloaded") > reloads, timeout=10)
+        after = served_certificate(us1)
+        assert after != before and after == ssl.PEM_cert_to_DER_cert(renewed_crt.read_text())
+        assert served_certificate(us2) == before, "a node that got no SIGHUP changed its certificate"
+        assert served_certificate(us1, "smtps") == after
+        assert session.noop()[0] == "OK" and session.select("INBOX")[0] == "OK", "the open session was dropped"
+
+        certificate.write_text("not a certificate")
+        failures = log.read_text(errors="replace").count("TLS certificates not reloaded")
+        os.kill(pid, signal.SIGHUP)
+        assert wait_for(lambda: log.read_text(errors="replace").count("TLS certificates not reloaded") > failures, timeout=10)
+        assert served_certificate(us1) == after
+    finally:
+        certificate.write_bytes(original[0])
+        key.write_bytes(original[1])
+        os.kill(pid, signal.SIGHUP)
+    assert wait_for(lambda: served_certificate(us1) == before, timeout=10), "the original certificate is not back"

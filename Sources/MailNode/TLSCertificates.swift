@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// The certificates the node's IMAP and SMTP listeners present: a default one (`tls.certificate`)
+/// and one per public hostname a client may ask for by SNI (`tls.sni`). They are read from their
+/// files at start and again on SIGHUP; every new TLS handshake takes the current ones, while
+/// sessions already open keep theirs.
+final class TLSCertificates: Sendable {
+    struct Source: Sendable, Equatable {
+        /// nil for the default certificate.
+        let hostname: String?
+        let certificate: String
+        let key: String
+    }
+
+    struct Pair: Sendable {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+    }
+
+    struct Loaded: Sendable {
+        let fallback: Pair
+        let byHostname: [String: Pair]
+    }
+
+    let sources: [Source]
+    private let loaded: NIOLockedValueBox<Loaded>
+
+    init(sources: [Source]) throws {
+        self.sources = sources
+        loaded = NIOLockedValueBox(try Self.load(sources))
+    }
+
+    /// Reads every file again; on any failure nothing changes and the error says which file.
+    func reload() throws {
+        let fresh = try Self.load(sources)
+        loaded.withLockedValue { $0 = fresh }
+    }
+
+    /// The pair for a client that asked for `serverName`: an exact hostname, then a `*.` wildcard
+    /// entry for its parent domain, else the default.
+    func pair(for serverName: String?) -> Pair {
+        loaded.withLockedValue { loaded in
+            guard let name = serverName?.lowercased() else { return loaded.fallback }
+            if let exact = loaded.byHostname[name] { return exact }
+            if let dot = name.firstIndex(of: "."), let wildcard = loaded.byHostname["*" + name[dot...]] { return wildcard }
+            return loaded.fallback
+        }
+    }
+
+    /// A server context whose every handshake asks this set for its certificate.
+    func serverContext() throws -> NIOSSLContext {
+        let initial = pair(for: nil)
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: initial.chain.map { .certificate($0) }, privateKey: .privateKey(initial.key))
+        configuration.sslContextCallback = { [self] values, promise in
+            let chosen = pair(for: values.serverHostname)
+            var override = NIOSSLContextConfigurationOverride()
+            override.certificateChain = chosen.chain.map { .certificate($0) }
+            override.privateKey = .privateKey(chosen.key)
+            promise.succeed(override)
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    struct LoadError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func load(_ sources: [Source]) throws -> Loaded {
+        var fallback: Pair?
+        var byHostname: [String: Pair] = [:]
+        for source in sources {
+            let chain: [NIOSSLCertificate]
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(source.certificate)
+            } catch {
+                throw LoadError(description: "cannot load the certificate \(source.certificate) (\(error))")
+            }
+            guard !chain.isEmpty else { throw LoadError(description: "\(source.certificate) holds no certificate") }
+            let key: NIOSSLPrivateKey
+            do {
+                key = try NIOSSLPrivateKey(file: source.key, format: .pem)
+            } catch {
+                throw LoadError(description: "cannot load the key \(source.key) (\(error))")
+            }
+            // A certificate and a key that do not belong together would fail every handshake.
+            do {
+                _ = try NIOSSLContext(configuration: .makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+            } catch {
+                throw LoadError(description: "\(source.certificate) and \(source.key) do not make a TLS context (\(error))")
+            }
+            if let hostname = source.hostname {
+                byHostname[hostname.lowercased()] = Pair(chain: chain, key: key)
+            } else {
+                fallback = Pair(chain: chain, key: key)
+            }
+        }
+        guard let fallback else { throw LoadError(description: "no default certificate (tls.certificate)") }
+        return Loaded(fallback: fallback, byHostname: byHostname)
+    }
+}
+
+/// Reloads the certificates when the process gets SIGHUP (`kill -HUP`), logging the outcome and
+/// counting it in `mailnode_tls_reloads_total{result}`.
+struct CertificateReloader: Service {
+    let certificates: TLSCertificates
+    let logger: Logger
+
+    func run() async throws {
+        signal(SIGHUP, SIG_IGN)
+        let (hangups, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { continuation.yield() }
+        source.resume()
+        defer { source.cancel() }
+        try? await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                do {
+                    try certificates.reload()
+                    Counter(label: "mailnode_tls_reloads_total", dimensions: [("result", "ok")]).increment()
+                    logger.notice("TLS certificates reloaded", metadata: ["files": "\(certificates.sources.count)"])
+                } catch {
+                    Counter(label: "mailnode_tls_reloads_total", dimensions: [("result", "failed")]).increment()
+                    logger.error("TLS certificates not reloaded; the previous ones stay in use", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
