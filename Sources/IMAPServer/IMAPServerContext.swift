@@ -33,8 +33,12 @@ public struct IMAPServerContext: Sendable {
     public var tls: NIOSSLContext
     /// Every region's node registry, to find a live node of a grant's home region.
     public var registries: [Region: NodeRegistry]
-    /// TLS towards other nodes when relaying a session to a grant's home region.
+    /// TLS towards other nodes when relaying a session to a grant's home region, for regions
+    /// without an entry in `relayTLS` (tests): it does not check the peer.
     public var upstreamTLS: NIOSSLContext
+    /// Per home region: the TLS context that verifies its nodes' certificate and the name that
+    /// certificate must carry (the region's hostname).
+    public var relayTLS: [Region: RelayTLS] = [:]
     public var limits: IMAPLimits
     /// The content of messages sessions read, shared by every session of the node.
     public var contentCache: MessageContentCache
@@ -67,5 +71,20 @@ public struct IMAPServerContext: Sendable {
         self.timers = timers
         self.clock = clock
         self.logger = logger
+    }
+}
+
+/// How a relay checks the node it hands a session to: either its certificate is one of `pinned`
+/// (the region's own certificates, which may be self-signed), or, with nothing pinned, it must
+/// chain to the trust roots of `context` and be valid for `hostname`.
+public struct RelayTLS: Sendable {
+    public let context: NIOSSLContext
+    public let hostname: String
+    public let pinned: [NIOSSLCertificate]?
+
+    public init(context: NIOSSLContext, hostname: String, pinned: [NIOSSLCertificate]? = nil) {
+        self.context = context
+        self.hostname = hostname
+        self.pinned = pinned
     }
 }

@@ -574,7 +574,10 @@ extension IMAPSession {
             return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable,
                                                         "This compressed connection cannot reach region \(home); open a new one")))
         }
-        let upstream = IMAPUpstreamLogin(registry: registry, tls: context.upstreamTLS)
+        // The password goes to the other node: its certificate must be the home region's.
+        let checked = context.relayTLS[home]
+        let upstream = IMAPUpstreamLogin(registry: registry, tls: checked?.context ?? context.upstreamTLS,
+                                         serverHostname: checked?.hostname, pinned: checked?.pinned)
         switch await upstream.login(account: account, password: password, group: connection.channel.eventLoop) {
         case .refused:
             IMAPMetrics.authFailure(reason: "password")

@@ -21,6 +21,10 @@ struct IMAPUpstreamLogin {
 
     let registry: NodeRegistry
     let tls: NIOSSLContext
+    /// The name the node's certificate must carry; nil when `tls` checks nothing.
+    var serverHostname: String? = nil
+    /// When set, the node's certificate must be one of these (and nothing else is checked).
+    var pinned: [NIOSSLCertificate]? = nil
 
     func login(account: String, password: String, group: any EventLoopGroup) async -> Outcome {
         let nodes: [NodeInfo]
@@ -41,7 +45,15 @@ struct IMAPUpstreamLogin {
                 .connectTimeout(Self.timeout)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                        if let pinned {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(
+                                context: tls, serverHostname: serverHostname,
+                                customVerificationCallback: { presented, promise in
+                                    promise.succeed(presented.first.map(pinned.contains) == true ? .certificateVerified : .failed)
+                                }))
+                        } else {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                        }
                         try channel.pipeline.syncOperations.addHandler(lines)
                     }
                 }

@@ -9,6 +9,9 @@ struct NodeConfiguration: Sendable {
         var hostname: String
         var postgres: String
         var redis: String
+        /// `regions.<name>.tls_trust`: the certificate (or CA) this region's nodes are checked
+        /// against when a session is relayed to them; nil: the system's trust store.
+        var tlsTrust: String? = nil
     }
 
     struct Listen: Sendable, Equatable {
@@ -152,7 +155,8 @@ extension NodeConfiguration {
                 hostname: try reader.string("regions.\(name).hostname"),
                 postgres: try reader.url("regions.\(name).postgres", schemes: ["postgres", "postgresql"],
                                          password: environment[Environment.postgresPassword]),
-                redis: try reader.url("regions.\(name).redis", schemes: ["redis"], password: environment[Environment.redisPassword]))
+                redis: try reader.url("regions.\(name).redis", schemes: ["redis"], password: environment[Environment.redisPassword]),
+                tlsTrust: try reader.optionalString("regions.\(name).tls_trust").map { resolve($0, against: folder) })
         }
         guard regions[region] != nil else { throw reader.error("regions.\(region)", "is missing: the file's own region must be listed") }
 

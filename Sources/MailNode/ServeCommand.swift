@@ -150,13 +150,14 @@ struct ServeCommand: AsyncParsableCommand {
         let liveNodes = ClusterHealthGauges(registries: runtime.registries, checks: checks)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
-        let imap = IMAPServerContext(
+        var imap = IMAPServerContext(
             region: configuration.region, node: configuration.node, hostname: configuration.hostname,
             router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
             tls: tls, registries: runtime.registries, upstreamTLS: try Self.nodeToNodeTLS(), limits: imapLimits,
             contentCache: MessageContentCache(capacityBytes: configuration.imapContentCacheBytes), logger: logger)
+        imap.relayTLS = try Self.relayTLS(configuration)
         let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS,
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
@@ -216,9 +217,28 @@ extension ServeCommand {
         return listeners + [workers]
     }
 
-    /// TLS from this node to another node's listener when relaying a session. Nodes present the
-    /// public certificate of their region's hostname and are reached by address from the
-    /// registry, so the name cannot be checked here; the link stays encrypted.
+    /// Per region, TLS that checks a node of that region before a relayed login's password goes
+    /// to it: its certificate must be one of `regions.<name>.tls_trust` (pinned: the local
+    /// cluster's are self-signed), or, when that is not set, chain to the system's trust store and
+    /// be valid for the region's hostname (the node is reached by the address the registry gives).
+    static func relayTLS(_ configuration: NodeConfiguration) throws -> [Region: RelayTLS] {
+        var relays: [Region: RelayTLS] = [:]
+        for (region, servers) in configuration.regions {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .fullVerification
+            do {
+                let pinned = try servers.tlsTrust.map { try NIOSSLCertificate.fromPEMFile($0) }
+                if pinned?.isEmpty == true { throw TLSCertificates.LoadError(description: "no certificate in the file") }
+                relays[region] = RelayTLS(context: try NIOSSLContext(configuration: tls), hostname: servers.hostname, pinned: pinned)
+            } catch {
+                throw ConfigurationError(file: configuration.file, key: "regions.\(region).tls_trust",
+                                         problem: "cannot make a TLS context from \(servers.tlsTrust ?? "the system trust store") (\(error))")
+            }
+        }
+        return relays
+    }
+
+    /// TLS that checks nothing, for a region without a `relayTLS` entry (none in a running node).
     static func nodeToNodeTLS() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none

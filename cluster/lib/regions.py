@@ -103,6 +103,12 @@ def cmd_render(args):
             tls = {"certificate": os.path.join(tls_dir, doc["hostname"] + ".crt"),
                    "key": os.path.join(tls_dir, doc["hostname"] + ".key")}
         doc["tls"] = tls
+        # Relayed sessions check the home region's nodes against that region's self-signed
+        # certificate (cluster/up makes one per region hostname in the same folder).
+        for servers in (doc.get("regions") or {}).values():
+            if isinstance(servers, dict) and servers.get("hostname"):
+                trust = os.path.basename(servers.get("tls_trust") or servers["hostname"] + ".crt")
+                servers["tls_trust"] = os.path.join(tls_dir, trust)
         target = os.path.join(args.out, os.path.basename(path))
         tmp = target + ".tmp"
         with open(tmp, "w") as f:
