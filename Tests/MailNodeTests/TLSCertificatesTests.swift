@@ -21,9 +21,14 @@ import Testing
         return (certificate, key)
     }
 
-    @Test func sniChoosesTheHostnamesCertificateAndReloadReplacesThem() throws {
+    static func temporaryFolder() throws -> String {
         let folder = NSTemporaryDirectory() + "tls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func sniChoosesTheHostnamesCertificateAndReloadReplacesThem() throws {
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let main = try Self.makeCertificate("mail.us.example.com", in: folder, file: "main")
         let other = try Self.makeCertificate("mail.other.example.com", in: folder, file: "other")
@@ -58,8 +63,7 @@ import Testing
     }
 
     @Test func aKeyThatDoesNotMatchItsCertificateIsRefused() throws {
-        let folder = NSTemporaryDirectory() + "tls-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let one = try Self.makeCertificate("one.example.com", in: folder, file: "one")
         let two = try Self.makeCertificate("two.example.com", in: folder, file: "two")

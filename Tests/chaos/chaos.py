@@ -140,6 +140,13 @@ class Client(threading.Thread):
         finally:
             self.ledger.waited(time.monotonic() - started, f"{self.name} {what}")
 
+    def refused(self, error, what):
+        """An SMTP refusal: a permanent one (5xx) of valid mail is a wrong answer."""
+        codes = [error.smtp_code] if isinstance(error, smtplib.SMTPResponseException) else [
+            c for c, _ in error.recipients.values()]
+        if any(c >= 500 for c in codes):
+            self.ledger.wrong_answer(f"{self.name}: {what} refused for good: {error}")
+
     def drop(self):
         conn, self.conn = self.conn, None
         if conn is not None:
@@ -315,10 +322,7 @@ class Submitter(Client):
         try:
             refused = self.timed("submission", lambda: self.conn.sendmail(self.sender.email, [self.recipient.email], data))
         except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as error:
-            codes = [error.smtp_code] if isinstance(error, smtplib.SMTPResponseException) else [
-                c for c, _ in error.recipients.values()]
-            if any(c >= 500 for c in codes):
-                self.ledger.wrong_answer(f"{self.name}: a valid submission refused for good: {error}")
+            self.refused(error, "a valid submission")
             raise
         if refused:
             raise smtplib.SMTPException(f"recipient refused: {refused}")
@@ -346,10 +350,7 @@ class InboundSender(Client):
             self.timed("inbound", lambda: self.conn.sendmail("someone@example.org", [recipient.email],
                                                            message(subject, to=recipient.email)))
         except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as error:
-            codes = [error.smtp_code] if isinstance(error, smtplib.SMTPResponseException) else [
-                c for c, _ in error.recipients.values()]
-            if any(c >= 500 for c in codes):
-                self.ledger.wrong_answer(f"{self.name}: mail for {recipient.email} refused for good: {error}")
+            self.refused(error, f"mail for {recipient.email}")
             raise
         with self.ledger.lock:
             self.ledger.received[subject] = recipient.grant["id"]
