@@ -13,19 +13,24 @@ import PostgresNIO
 public struct PostgresOutboundQueue: OutboundQueue {
     public let client: PostgresClient
     public let logger: Logger
-    /// The longest one attempt may take; its lease lasts a minute more.
+    /// The longest one attempt may take.
     public var attemptTimeout: Duration
+    /// How long a claim holds unless the worker renews it (every third of it, while the attempt
+    /// runs): a worker that dies leaves its job to others after at most this long.
+    public var leaseDuration: Duration
 
-    public init(client: PostgresClient, logger: Logger, attemptTimeout: Duration = .seconds(300)) {
+    public init(client: PostgresClient, logger: Logger, attemptTimeout: Duration = .seconds(300), leaseDuration: Duration = .seconds(30)) {
         self.client = client
         self.logger = logger
         self.attemptTimeout = attemptTimeout
+        self.leaseDuration = leaseDuration
     }
 
     public func deliverNext(policy: DeliveryRetryPolicy,
                             deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64? {
         let client = self.client, logger = self.logger
-        let leaseMilliseconds = attemptTimeout.components.seconds * 1000 + 60_000
+        let leaseMilliseconds = leaseDuration.components.seconds * 1000 + leaseDuration.components.attoseconds / 1_000_000_000_000_000
+        let renewEvery = leaseDuration / 3
         return try await withDeadline(attemptTimeout, what: "Postgres") {
             let token = ObjectIDGenerator.random()
             let now = WallClock.unixMilliseconds()
@@ -42,7 +47,33 @@ public struct PostgresOutboundQueue: OutboundQueue {
                 return job
             }
             guard let job = claimed else { return nil }
-            let outcomes = await deliver(job)
+            // The lease is renewed while the attempt runs, however long the smart host takes.
+            let outcomes = await withTaskGroup(of: [String: RecipientOutcome]?.self) { group in
+                group.addTask { await deliver(job) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: renewEvery)
+                        if Task.isCancelled { break }
+                        let leaseEnd = WallClock.unixMilliseconds() + leaseMilliseconds
+                        do {
+                            try await client.query(
+                                "UPDATE outbound_jobs SET next_attempt_at = \(leaseEnd) WHERE id = \(job.id) AND lease_token = \(token)",
+                                logger: logger)
+                        } catch {
+                            logger.warning("cannot renew an outbound lease", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+                        }
+                    }
+                    return nil
+                }
+                var outcomes: [String: RecipientOutcome] = [:]
+                for await result in group {
+                    if let result {
+                        outcomes = result
+                        group.cancelAll()
+                    }
+                }
+                return outcomes
+            }
             // The message went out: its outcome must be recorded, or the job is sent again once
             // the lease ends. A Postgres that is down for a moment (a restart) is waited for, as
             // long as the lease holds (the deadline around this closure ends it sooner).
