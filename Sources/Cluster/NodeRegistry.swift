@@ -68,26 +68,20 @@ public struct NodeRegistry: Sendable {
         try await redis.send(["GETDEL", Self.drainKey(node)]).string != nil
     }
 
-    /// Writes the entry to the region's Redis and to the mirror; both are tried, the first failure
-    /// is thrown.
+    /// Writes the entry to the region's Redis (its failure is thrown) and to the mirror (a failure
+    /// there is counted and logged by the caller's metrics only: the region's own registry is what
+    /// its nodes and the drain requests rely on).
     public func announce(_ info: NodeInfo, timeToLive: Duration) async throws {
         let payload = String(decoding: try JSONEncoder().encode(info), as: UTF8.self)
         let milliseconds = String(timeToLive.components.seconds * 1000 + timeToLive.components.attoseconds / 1_000_000_000_000_000)
-        var failure: (any Error)?
-        do {
-            _ = try await redis.send(["SET", Self.key(info.node), payload, "PX", milliseconds])
-        } catch {
-            failure = error
-        }
         if let mirror {
             do {
                 _ = try await mirror.primary.send(["SET", Self.mirrorKey(region: region, node: info.node), payload, "PX", milliseconds])
             } catch {
                 Counter(label: "mailnode_redis_errors_total", dimensions: [("role", "registry_mirror")]).increment()
-                failure = failure ?? error
             }
         }
-        if let failure { throw failure }
+        _ = try await redis.send(["SET", Self.key(info.node), payload, "PX", milliseconds])
     }
 
     public func withdraw(node: String) async throws {

@@ -182,7 +182,7 @@ struct QueueCommand: AsyncParsableCommand {
         abstract: "Show this region's outbound mail and webhook backlogs; retry or drop one item.",
         discussion: """
             Items are named outbound:<job id> and webhook:<webhook id>:<event id>. --retry makes an \
-            item due now (a failed one is tried again); --drop gives it up (a dropped outbound job is \
+            item due now (a failed webhook delivery is tried again); --drop gives it up (a dropped outbound job is \
             deleted and no bounce is sent) and asks for confirmation unless --yes is given.
             """)
     @OptionGroup var options: ConfigOption
@@ -239,7 +239,7 @@ struct QueueCommand: AsyncParsableCommand {
     private static func describe(_ change: PostgresQueueInspector.Change, _ id: String, done: String) -> String {
         switch change {
         case .changed: "\(id) \(done)"
-        case .noSuchItem: "error: no waiting item \(id) in this region"
+        case .noSuchItem: "error: no waiting item \(id) in this region (or a worker is sending it right now)"
         case .malformedID: "error: \(id) is not an item name (outbound:<job id> or webhook:<webhook id>:<event id>)"
         }
     }

@@ -47,9 +47,29 @@ public struct PostgresOutboundQueue: OutboundQueue {
                 return job
             }
             guard let job = claimed else { return nil }
-            // The lease is renewed while the attempt runs, however long the smart host takes.
-            let outcomes = await withTaskGroup(of: [String: RecipientOutcome]?.self) { group in
-                group.addTask { await deliver(job) }
+            // The lease is renewed until the attempt's outcome is recorded: while the smart host
+            // takes its time, and while a Postgres that is restarting is waited for (the message
+            // went out: unrecorded, the job would be sent again once the lease ends).
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    let outcomes = await deliver(job)
+                    var pause = Duration.milliseconds(250)
+                    while true {
+                        do {
+                            try await client.withTransaction(logger: logger) { connection in
+                                try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
+                            }
+                            return true
+                        } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
+                            logger.warning("cannot record an outbound attempt yet; retrying", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+                            try await Task.sleep(for: pause)
+                            pause = min(pause * 2, .seconds(5))
+                        } catch let error as PostgresTransactionError {
+                            if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                            throw error
+                        }
+                    }
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: renewEvery)
@@ -63,34 +83,11 @@ public struct PostgresOutboundQueue: OutboundQueue {
                             logger.warning("cannot renew an outbound lease", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
                         }
                     }
-                    return nil
+                    return false
                 }
-                var outcomes: [String: RecipientOutcome] = [:]
-                for await result in group {
-                    if let result {
-                        outcomes = result
-                        group.cancelAll()
-                    }
-                }
-                return outcomes
-            }
-            // The message went out: its outcome must be recorded, or the job is sent again once
-            // the lease ends. A Postgres that is down for a moment (a restart) is waited for, as
-            // long as the lease holds (the deadline around this closure ends it sooner).
-            var pause = Duration.milliseconds(250)
-            while true {
-                do {
-                    try await client.withTransaction(logger: logger) { connection in
-                        try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
-                    }
-                    break
-                } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
-                    logger.warning("cannot record an outbound attempt yet; retrying", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
-                    try await Task.sleep(for: pause)
-                    pause = min(pause * 2, .seconds(5))
-                } catch let error as PostgresTransactionError {
-                    if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
-                    throw error
+                // The attempt ends the group (its error too); the renewal only follows it.
+                for try await attemptEnded in group where attemptEnded {
+                    group.cancelAll()
                 }
             }
             return job.id

@@ -26,6 +26,7 @@ public struct PostgresQueueInspector: Sendable {
 
     public enum Change: Sendable, Equatable {
         case changed
+        /// No such item waits, or a worker is sending it right now.
         case noSuchItem
         case malformedID
     }
@@ -100,22 +101,23 @@ public struct PostgresQueueInspector: Sendable {
         return (0, 0)
     }
 
-    /// Makes the item due now (a failed one waits again), so that the next worker takes it.
+    /// Makes the item due now, so that the next worker takes it: a waiting outbound job (not one a
+    /// worker is sending), or a webhook delivery, waiting or failed, whose retry window starts again.
     public func retry(_ id: String) async throws -> Change {
         switch Self.parse(id) {
         case .outbound(let job):
             let rows = try await client.query(
                 """
-                UPDATE outbound_jobs SET state = 'queued', next_attempt_at = (extract(epoch FROM now()) * 1000)::bigint,
+                UPDATE outbound_jobs SET next_attempt_at = (extract(epoch FROM now()) * 1000)::bigint,
                        updated_at = extract(epoch FROM now())::bigint
-                WHERE id = \(job) AND state IN ('queued', 'failed') RETURNING id
+                WHERE id = \(job) AND state = 'queued' AND \(unescaped: Self.notHeldByAWorker) RETURNING id
                 """, logger: logger)
             return try await Self.changed(rows)
         case .webhook(let webhook, let event):
             let rows = try await client.query(
                 """
                 WITH delivery AS (
-                    UPDATE webhook_deliveries SET state = 'pending'
+                    UPDATE webhook_deliveries SET state = 'pending', attempts = 0, first_attempt_at = NULL, last_error = NULL
                     WHERE webhook_id = \(webhook) AND event_id = \(event) AND state IN ('pending', 'failed') RETURNING webhook_id)
                 UPDATE webhooks SET retry_at_ms = 0 WHERE id IN (SELECT webhook_id FROM delivery) RETURNING id
                 """, logger: logger)
@@ -134,7 +136,8 @@ public struct PostgresQueueInspector: Sendable {
             let rows = try await client.query(
                 """
                 WITH dropped AS (
-                    DELETE FROM outbound_jobs WHERE id = \(job) AND state = 'queued' RETURNING id, outbound_message_id),
+                    DELETE FROM outbound_jobs WHERE id = \(job) AND state = 'queued' AND \(unescaped: Self.notHeldByAWorker)
+                    RETURNING id, outbound_message_id),
                 forgotten AS (
                     DELETE FROM outbound_messages m USING dropped d
                     WHERE m.id = d.outbound_message_id
@@ -154,6 +157,10 @@ public struct PostgresQueueInspector: Sendable {
             return .malformedID
         }
     }
+
+    /// A job a worker is sending right now carries a lease that has not ended: retrying it would
+    /// send it twice, dropping it would not stop it.
+    static let notHeldByAWorker = "(lease_token IS NULL OR next_attempt_at <= (extract(epoch FROM now()) * 1000)::bigint)"
 
     enum ItemID: Equatable {
         case outbound(Int64)
