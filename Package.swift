@@ -56,6 +56,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -63,6 +66,8 @@ let package = Package(
             dependencies: [
                 "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -147,7 +152,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "MailCore", "TestSupport",
             .product(name: "_ConnectionPoolModule", package: "postgres-nio")]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "MailCore", "Storage", "TestSupport",
-            .product(name: "NIOEmbedded", package: "swift-nio")]),
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Storage", "Cluster", "MailCore", "MIME", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

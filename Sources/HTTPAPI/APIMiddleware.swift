@@ -10,6 +10,10 @@ import Storage
 struct APIErrorAndMetricsMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let node: String
+    /// False on the cluster listener: a forwarding node has sent the whole body already, and its
+    /// pooled connection is kept (the body is drained) so that it reads the answer instead of a
+    /// broken pipe.
+    let closesOnTooLarge: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -19,12 +23,10 @@ struct APIErrorAndMetricsMiddleware: RouterMiddleware {
         } catch {
             response = JSONResponses.error(Self.apiError(for: error, context: context), requestID: context.requestID)
         }
-        if response.status == .contentTooLarge, request.headers[GrantForwardingMiddleware.forwardedByHeader] == nil {
+        if response.status == .contentTooLarge, closesOnTooLarge {
             // The rest of the body is not wanted: end the connection after this answer rather than
             // make the client send all of it first. The quiesce event makes the HTTP layer close
-            // once the answer is out. A node forwarding from another region has sent the whole
-            // body already; its pooled connection is kept (the body is drained) so that it reads
-            // the answer instead of a broken pipe.
+            // once the answer is out.
             response.headers[.connection] = "close"
             context.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }

@@ -1,5 +1,6 @@
 import Cluster
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import MailCore
 
@@ -24,14 +25,28 @@ public enum APIServer {
         }
     }
 
+    /// Which listener a router serves.
+    public enum Listener: Sendable {
+        /// The public API: requests for other regions' grants are forwarded over `link`.
+        case `public`(link: ClusterLink?)
+        /// The cluster listener (mutual TLS, other nodes only): forwarded API requests for this
+        /// region's grants, and mail handed over by other regions' nodes to `intake`.
+        case cluster(intake: any HomeRegionMailIntake)
+    }
+
     public static func router(settings: Settings, grants: GrantService, store: (any MailStore)? = nil,
                               webhooks: [(Region, any WebhookStore)] = [],
-                              registries: [Region: NodeRegistry]) -> Router<APIRequestContext> {
+                              listener: Listener = .public(link: nil)) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: APIErrorAndMetricsMiddleware(node: settings.node))
+        var link: ClusterLink?
+        if case .public(let publicLink) = listener { link = publicLink }
+        router.add(middleware: APIErrorAndMetricsMiddleware(node: settings.node, closesOnTooLarge: !isCluster(listener)))
+        if case .cluster(let intake) = listener {
+            ClusterIntakeController(intake: intake, messageSizeLimit: settings.messageSizeLimit).register(on: router)
+        }
         let v3 = router.group("v3")
             .add(middleware: BearerKeyMiddleware(keys: settings.apiKeys))
-            .add(middleware: GrantForwardingMiddleware(region: grants.region, node: settings.node, routing: grants.routing, registries: registries,
+            .add(middleware: GrantForwardingMiddleware(region: grants.region, routing: grants.routing, link: link,
                                                   jsonBodyLimit: settings.jsonBodyLimit))
         GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
         if let store {
@@ -46,13 +61,32 @@ public enum APIServer {
         return router
     }
 
+    private static func isCluster(_ listener: Listener) -> Bool {
+        if case .cluster = listener { return true }
+        return false
+    }
+
+    /// The public API, on `settings.port`.
     public static func application(settings: Settings, grants: GrantService, store: any MailStore,
-                                   webhooks: [(Region, any WebhookStore)], registries: [Region: NodeRegistry],
+                                   webhooks: [(Region, any WebhookStore)], link: ClusterLink,
                                    logger: Logger) -> some ApplicationProtocol
     {
         Application(
-            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, registries: registries),
+            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, listener: .public(link: link)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "mailnode"),
+            logger: logger)
+    }
+
+    /// The cluster listener on `port`: HTTPS that only a client with a certificate of the
+    /// cluster's authority can open.
+    public static func clusterApplication(settings: Settings, port: Int, grants: GrantService, store: any MailStore,
+                                          webhooks: [(Region, any WebhookStore)], intake: any HomeRegionMailIntake,
+                                          tls: ClusterTLS, logger: Logger) throws -> some ApplicationProtocol
+    {
+        Application(
+            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, listener: .cluster(intake: intake)),
+            server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration),
+            configuration: .init(address: .hostname(settings.host, port: port), serverName: "mailnode"),
             logger: logger)
     }
 }

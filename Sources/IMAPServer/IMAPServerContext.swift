@@ -33,12 +33,12 @@ public struct IMAPServerContext: Sendable {
     public var tls: NIOSSLContext
     /// Every region's node registry, to find a live node of a grant's home region.
     public var registries: [Region: NodeRegistry]
-    /// TLS towards other nodes when relaying a session to a grant's home region, for regions
-    /// without an entry in `relayTLS` (tests): it does not check the peer.
-    public var upstreamTLS: NIOSSLContext
-    /// Per home region: the TLS context that verifies its nodes' certificate and the name that
-    /// certificate must carry (the region's hostname).
-    public var relayTLS: [Region: RelayTLS] = [:]
+    /// The cluster's client TLS (`ClusterTLS.clientContext`), for sessions relayed to a grant's
+    /// home region; nil: such logins are answered `NO [UNAVAILABLE]`.
+    public var clusterTLS: NIOSSLContext?
+    /// True for the cluster listener's sessions: they come relayed from other nodes, and one for a
+    /// grant homed elsewhere is refused rather than relayed again.
+    public var isClusterListener = false
     public var limits: IMAPLimits
     /// The content of messages sessions read, shared by every session of the node.
     public var contentCache: MessageContentCache
@@ -50,7 +50,7 @@ public struct IMAPServerContext: Sendable {
 
     public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
                 store: any MailStore, events: MailboxEventBus, hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
-                registries: [Region: NodeRegistry], upstreamTLS: NIOSSLContext, limits: IMAPLimits = .default, contentCache: MessageContentCache = MessageContentCache(),
+                registries: [Region: NodeRegistry], clusterTLS: NIOSSLContext? = nil, limits: IMAPLimits = .default, contentCache: MessageContentCache = MessageContentCache(),
                 timers: Timers = Timers(), clock: SessionClock = .system, logger: Logger) {
         self.region = region
         self.node = node
@@ -64,27 +64,12 @@ public struct IMAPServerContext: Sendable {
         self.slots = slots
         self.tls = tls
         self.registries = registries
-        self.upstreamTLS = upstreamTLS
+        self.clusterTLS = clusterTLS
         self.limits = limits
         self.contentCache = contentCache
         self.credentialChecks = GrantCredentialChecks()
         self.timers = timers
         self.clock = clock
         self.logger = logger
-    }
-}
-
-/// How a relay checks the node it hands a session to: either its certificate is one of `pinned`
-/// (the region's own certificates, which may be self-signed), or, with nothing pinned, it must
-/// chain to the trust roots of `context` and be valid for `hostname`.
-public struct RelayTLS: Sendable {
-    public let context: NIOSSLContext
-    public let hostname: String
-    public let pinned: [NIOSSLCertificate]?
-
-    public init(context: NIOSSLContext, hostname: String, pinned: [NIOSSLCertificate]? = nil) {
-        self.context = context
-        self.hostname = hostname
-        self.pinned = pinned
     }
 }

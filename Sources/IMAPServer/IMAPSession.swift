@@ -574,10 +574,12 @@ extension IMAPSession {
             return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable,
                                                         "This compressed connection cannot reach region \(home); open a new one")))
         }
-        // The password goes to the other node: its certificate must be the home region's.
-        let checked = context.relayTLS[home]
-        let upstream = IMAPUpstreamLogin(registry: registry, tls: checked?.context ?? context.upstreamTLS,
-                                         serverHostname: checked?.hostname, pinned: checked?.pinned)
+        // A session relayed here is for this region's grants: relaying it on would let two nodes
+        // that disagree on the grant's region pass it back and forth.
+        guard let clusterTLS = context.clusterTLS, !context.isClusterListener else {
+            return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Region \(home) is not reachable from this node")))
+        }
+        let upstream = IMAPUpstreamLogin(registry: registry, tls: clusterTLS, clientAddress: await connection.clientAddress())
         switch await upstream.login(account: account, password: password, group: connection.channel.eventLoop) {
         case .refused:
             IMAPMetrics.authFailure(reason: "password")

@@ -7,8 +7,12 @@ import NIOSSL
 
 /// Opens an authenticated IMAP session on a live node of another region, for a client whose
 /// grant is homed there (the design's cross-region proxying: the session runs in the home region,
-/// this node only relays bytes).
+/// this node only relays bytes). The connection goes to the node's cluster listener over the
+/// cluster's mutual TLS: the password is sent only to a node whose certificate the cluster's
+/// authority issued, and that node accepts only nodes that can show the same.
 struct IMAPUpstreamLogin {
+    /// The registry's name for the listener relayed sessions go to.
+    static let endpoint = "cluster_imap"
     /// Longest greeting or response line read from the upstream node during login.
     static let maximumLineLength = 8192
     static let timeout: TimeAmount = .seconds(10)
@@ -20,40 +24,35 @@ struct IMAPUpstreamLogin {
     }
 
     let registry: NodeRegistry
+    /// The cluster's client TLS (`ClusterTLS.clientContext`).
     let tls: NIOSSLContext
-    /// The name the node's certificate must carry; nil when `tls` checks nothing.
-    var serverHostname: String? = nil
-    /// When set, the node's certificate must be one of these (and nothing else is checked).
-    var pinned: [NIOSSLCertificate]? = nil
+    /// The relayed client's address, passed on in a PROXY protocol header.
+    let clientAddress: String
 
     func login(account: String, password: String, group: any EventLoopGroup) async -> Outcome {
         let nodes: [NodeInfo]
         do {
-            nodes = try await registry.liveNodes().filter { $0.endpoints["imaps"] != nil }.shuffled()
+            nodes = try await registry.liveNodes().filter { $0.endpoints[Self.endpoint] != nil }.shuffled()
         } catch {
             return .unavailable("the node registry of region \(registry.region) cannot be read")
         }
-        guard let node = nodes.first, let endpoint = node.endpoints["imaps"],
+        guard let node = nodes.first, let endpoint = node.endpoints[Self.endpoint],
               let separator = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: separator)...]) else {
             return .unavailable("no live node in region \(registry.region)")
         }
         let host = String(endpoint[..<separator])
         let lines = UpstreamLineReader()
         let channel: any Channel
+        let proxyHeader = ProxyProtocolHeader.v2(clientAddress: clientAddress)
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(Self.timeout)
-                .channelInitializer { channel in
+                .channelInitializer { [tls] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let pinned {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(
-                                context: tls, serverHostname: serverHostname,
-                                customVerificationCallback: { presented, promise in
-                                    promise.succeed(presented.first.map(pinned.contains) == true ? .certificateVerified : .failed)
-                                }))
-                        } else {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                        if let proxyHeader {
+                            try channel.pipeline.syncOperations.addHandler(ProxyProtocolHeaderWriter(header: proxyHeader))
                         }
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
                         try channel.pipeline.syncOperations.addHandler(lines)
                     }
                 }

@@ -43,8 +43,13 @@ final class ProxyProtocolDecoder: ChannelInboundHandler, RemovableChannelHandler
             if let address { context.fireUserInboundEventTriggered(ProxiedClientAddress(address: address)) }
             let rest = buffer
             buffer = ByteBuffer()
-            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+            // What came with the header (a TLS ClientHello, a pipelined command) goes on before
+            // this handler leaves the pipeline, which unlinks its context. The handler behind may
+            // be TLS, which reads only when asked and is not asked before its handshake: one
+            // more read brings what follows.
             if rest.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(rest)) }
+            context.read()
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
         }
     }
 

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import IMAPServer
 import MailCore
@@ -9,9 +10,6 @@ struct NodeConfiguration: Sendable {
         var hostname: String
         var postgres: String
         var redis: String
-        /// `regions.<name>.tls_trust`: the certificate (or CA) this region's nodes are checked
-        /// against when a session is relayed to them; nil: the system's trust store.
-        var tlsTrust: String? = nil
     }
 
     struct Listen: Sendable, Equatable {
@@ -21,9 +19,13 @@ struct NodeConfiguration: Sendable {
         var proxyProtocol: Set<Surface> = []
     }
 
-    /// Every surface a node listens on; `nodes.json` and the registry use these names.
+    /// Every surface a node listens on; `nodes.json` and the registry use these names. The
+    /// `cluster_*` listeners take only other nodes of the cluster (mutual TLS, `cluster_tls`):
+    /// relayed IMAP sessions, forwarded API requests and mail handed to its home region.
     enum Surface: String, CaseIterable, Sendable {
         case api, admin, imaps, imap, smtps, submission, smtp
+        case clusterIMAP = "cluster_imap"
+        case clusterAPI = "cluster_api"
     }
 
     struct Limits: Sendable {
@@ -75,6 +77,8 @@ struct NodeConfiguration: Sendable {
         [TLSCertificates.Source(hostname: nil, certificate: tlsCertificatePath, key: tlsKeyPath)]
             + tlsByHostname.map { TLSCertificates.Source(hostname: $0.hostname, certificate: $0.certificate, key: $0.key) }
     }
+    /// `cluster_tls`: the cluster's own authority and this node's certificate for node-to-node TLS.
+    var clusterTLS: ClusterTLS.Files
     var apiKeys: [String]
     var bcryptCost: Int
     var limits: Limits
@@ -118,6 +122,7 @@ extension NodeConfiguration {
         static let postgresPassword = "MAILNODE_POSTGRES_PASSWORD"
         static let redisPassword = "MAILNODE_REDIS_PASSWORD"
         static let tlsKey = "MAILNODE_TLS_KEY"
+        static let clusterTLSKey = "MAILNODE_CLUSTER_TLS_KEY"
         static let smartHostPassword = "MAILNODE_SMART_HOST_PASSWORD"
     }
 
@@ -155,8 +160,7 @@ extension NodeConfiguration {
                 hostname: try reader.string("regions.\(name).hostname"),
                 postgres: try reader.url("regions.\(name).postgres", schemes: ["postgres", "postgresql"],
                                          password: environment[Environment.postgresPassword]),
-                redis: try reader.url("regions.\(name).redis", schemes: ["redis"], password: environment[Environment.redisPassword]),
-                tlsTrust: try reader.optionalString("regions.\(name).tls_trust").map { resolve($0, against: folder) })
+                redis: try reader.url("regions.\(name).redis", schemes: ["redis"], password: environment[Environment.redisPassword]))
         }
         guard regions[region] != nil else { throw reader.error("regions.\(region)", "is missing: the file's own region must be listed") }
 
@@ -230,6 +234,10 @@ extension NodeConfiguration {
             tlsCertificatePath: resolve(try reader.string("tls.certificate"), against: folder),
             tlsKeyPath: resolve(keyPath, against: folder),
             tlsByHostname: tlsByHostname,
+            clusterTLS: ClusterTLS.Files(
+                authority: resolve(try reader.string("cluster_tls.authority"), against: folder),
+                certificate: resolve(try reader.string("cluster_tls.certificate"), against: folder),
+                key: resolve(try environment[Environment.clusterTLSKey] ?? reader.string("cluster_tls.key"), against: folder)),
             apiKeys: apiKeys,
             bcryptCost: bcryptCost,
             limits: Limits(

@@ -22,7 +22,9 @@ struct Runtime {
     let routingReplica: RedisClient
     let routing: RoutingTable
 
-    init(configuration: NodeConfiguration, logger: Logger) throws {
+    /// - Parameter readsOtherRegions: connect to other regions' Postgres read-only (a serving node:
+    ///   each region owns its data); operator commands may write anywhere.
+    init(configuration: NodeConfiguration, logger: Logger, readsOtherRegions: Bool = false) throws {
         self.configuration = configuration
         self.logger = logger
         var postgres: [Region: PostgresClient] = [:]
@@ -31,7 +33,8 @@ struct Runtime {
             let endpoint = try PostgresEndpoint(url: servers.postgres)
             var postgresLogger = logger
             postgresLogger[metadataKey: "postgres"] = "\(region)"
-            postgres[region] = PostgresClient(configuration: endpoint.clientConfiguration(keepsPoolOpen: region == configuration.region),
+            postgres[region] = PostgresClient(configuration: endpoint.clientConfiguration(
+                keepsPoolOpen: region == configuration.region, readOnly: readsOtherRegions && region != configuration.region),
                                               backgroundLogger: postgresLogger)
             redis[region] = RedisClient(endpoint: try RedisEndpoint(url: servers.redis), logger: logger)
         }

@@ -45,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             fail("\(configuration.file): tls: \(error)")
         }
+        let clusterTLS: ClusterTLS
+        do {
+            clusterTLS = try ClusterTLS(files: configuration.clusterTLS)
+        } catch {
+            fail("\(configuration.file): cluster_tls: \(error)")
+        }
         LoggingSetup.bootstrap()
         let metrics = PrometheusMetricsFactory()
         MetricsSystem.bootstrap(metrics)
@@ -54,11 +60,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger[metadataKey: "region"] = "\(configuration.region)"
         let runtime: Runtime
         do {
-            runtime = try Runtime(configuration: configuration, logger: logger)
+            runtime = try Runtime(configuration: configuration, logger: logger, readsOtherRegions: true)
         } catch {
             fail("\(configuration.file): \(error)")
         }
-        let services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, logger: logger)
+        let link = ClusterLink(tls: clusterTLS, registries: runtime.registries, node: configuration.node, logger: logger)
+        let services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, clusterTLS: clusterTLS, link: link,
+                                        logger: logger)
             + [CertificateReloader(certificates: certificates, logger: logger)]
         let nodeLogger = logger
 
@@ -85,12 +93,14 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 logger.warning("services did not stop cleanly", metadata: ["error": "\(error)"])
             }
+            await link.shutdown()
             await runtime.closeRedis()
             logger.info("node stopped")
         }
     }
 
-    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: NIOSSLContext, logger: Logger) throws -> [any Service] {
+    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: NIOSSLContext, clusterTLS: ClusterTLS,
+                              link: ClusterLink, logger: Logger) throws -> [any Service] {
         let configuration = runtime.configuration
         let hasher = PasswordHasher(cost: configuration.bcryptCost)
         let regionRedis = runtime.regionRedis[configuration.region]!
@@ -118,11 +128,12 @@ struct ServeCommand: AsyncParsableCommand {
                             concurrency: configuration.webhooks.dispatchers),
             logger: logger)
         mailboxEvents.listenToEveryGrant { webhookDispatcher.mailboxChanged() }
-        let api = APIServer.application(
-            settings: .init(host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
-                            apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes,
-                            messageSizeLimit: configuration.limits.messageSizeBytes),
-            grants: grants, store: mailStore, webhooks: webhookStores, registries: runtime.registries, logger: logger)
+        let apiSettings = APIServer.Settings(
+            host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
+            apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes,
+            messageSizeLimit: configuration.limits.messageSizeBytes)
+        let api = APIServer.application(settings: apiSettings, grants: grants, store: mailStore, webhooks: webhookStores, link: link,
+                                        logger: logger)
 
         let localStore = runtime.stores.first!.1
         let replica = runtime.routingReplica
@@ -155,25 +166,36 @@ struct ServeCommand: AsyncParsableCommand {
             router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
-            tls: tls, registries: runtime.registries, upstreamTLS: try Self.nodeToNodeTLS(), limits: imapLimits,
+            tls: tls, registries: runtime.registries, clusterTLS: clusterTLS.clientContext, limits: imapLimits,
             contentCache: MessageContentCache(capacityBytes: configuration.imapContentCacheBytes), logger: logger)
-        imap.relayTLS = try Self.relayTLS(configuration)
+        // Sessions relayed from other regions' nodes: the cluster's TLS both ways, and the client's
+        // address from the relay's PROXY header.
+        var relayedIMAP = imap
+        relayedIMAP.tls = clusterTLS.serverContext
+        relayedIMAP.isClusterListener = true
+        let clusterIMAP = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.clusterIMAP]!,
+                                       security: .implicitTLS, proxyProtocol: true, context: relayedIMAP)
         let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS,
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,
                                         proxyProtocol: configuration.listen.proxyProtocol.contains(.imap), context: imap)
-        let smtp = try makeSMTP(runtime: runtime, mailStore: mailStore, mailboxEvents: mailboxEvents, tls: tls, hasher: hasher, logger: logger)
+        let (smtp, intake) = try makeSMTP(runtime: runtime, mailStore: mailStore, mailboxEvents: mailboxEvents, tls: tls, hasher: hasher,
+                                          handoff: MailHandoff(link: link), logger: logger)
+        let clusterAPI = try APIServer.clusterApplication(
+            settings: apiSettings, port: configuration.listen.ports[.clusterAPI]!, grants: grants, store: mailStore,
+            webhooks: webhookStores, intake: intake, tls: clusterTLS, logger: logger)
         let structures = StoredStructureRefresher(store: mailStore, logger: logger)
         let tombstones = ExpungeTombstonePruner(store: mailStore, windowSeconds: configuration.imapVanishedWindowSeconds, logger: logger)
-        return [admin, mailboxEvents, api, imaps, imapStartTLS, heartbeat, invalidation, liveNodes, webhookDispatcher, structures,
+        return [admin, mailboxEvents, api, clusterAPI, imaps, imapStartTLS, clusterIMAP, heartbeat, invalidation, liveNodes, webhookDispatcher, structures,
                 tombstones] + smtp
     }
 }
 
 extension ServeCommand {
     /// Submission and inbound listeners, and the outbound delivery workers.
+    /// Also the node's side of mail handed over by other regions' nodes.
     func makeSMTP(runtime: Runtime, mailStore: PostgresMailStore, mailboxEvents: MailboxEventBus, tls: NIOSSLContext,
-                  hasher: PasswordHasher, logger: Logger) throws -> [any Service] {
+                  hasher: PasswordHasher, handoff: MailHandoff, logger: Logger) throws -> ([any Service], HomeMailIntake) {
         let configuration = runtime.configuration
         var regions: [Region: SMTPServerContext.RegionMail] = [:]
         for (region, grants) in runtime.stores {
@@ -185,10 +207,11 @@ extension ServeCommand {
         var limits = SMTPServerContext.Limits()
         limits.messageSizeBytes = configuration.limits.messageSizeBytes
         limits.maximumRecipients = configuration.smtp.maximumRecipients
-        let context = SMTPServerContext(
+        var context = SMTPServerContext(
             region: configuration.region, node: configuration.node, hostname: configuration.hostname, router: runtime.routing,
             regions: regions, hasher: hasher, throttle: AuthThrottle(redis: runtime.regionRedis[configuration.region]!, logger: logger),
             tls: tls, limits: limits, logger: logger)
+        context.handoff = handoff
         let security: SmartHostClient.Security = switch configuration.smtp.smartHostSecurity {
         case .none: .none
         case .starttls: .startTLS
@@ -214,35 +237,7 @@ extension ServeCommand {
             SMTPListener(host: host, port: ports[.submission]!, kind: .submission, context: context),
             SMTPListener(host: host, port: ports[.smtp]!, kind: .inbound, context: context),
         ]
-        return listeners + [workers]
-    }
-
-    /// Per region, TLS that checks a node of that region before a relayed login's password goes
-    /// to it: its certificate must be one of `regions.<name>.tls_trust` (pinned: the local
-    /// cluster's are self-signed), or, when that is not set, chain to the system's trust store and
-    /// be valid for the region's hostname (the node is reached by the address the registry gives).
-    static func relayTLS(_ configuration: NodeConfiguration) throws -> [Region: RelayTLS] {
-        var relays: [Region: RelayTLS] = [:]
-        for (region, servers) in configuration.regions {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .fullVerification
-            do {
-                let pinned = try servers.tlsTrust.map { try NIOSSLCertificate.fromPEMFile($0) }
-                if pinned?.isEmpty == true { throw TLSCertificates.LoadError(description: "no certificate in the file") }
-                relays[region] = RelayTLS(context: try NIOSSLContext(configuration: tls), hostname: servers.hostname, pinned: pinned)
-            } catch {
-                throw ConfigurationError(file: configuration.file, key: "regions.\(region).tls_trust",
-                                         problem: "cannot make a TLS context from \(servers.tlsTrust ?? "the system trust store") (\(error))")
-            }
-        }
-        return relays
-    }
-
-    /// TLS that checks nothing, for a region without a `relayTLS` entry (none in a running node).
-    static func nodeToNodeTLS() throws -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = .none
-        return try NIOSSLContext(configuration: configuration)
+        return (listeners + [workers], HomeMailIntake(context: context))
     }
 }
 

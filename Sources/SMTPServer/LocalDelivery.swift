@@ -2,8 +2,9 @@ import Logging
 import MIME
 import MailCore
 
-/// Puts a message into the INBOX of grants of this cluster, each in its home region's store
-/// (wherever this node is), with a `Received:` trace field (RFC 5321 4.4) for each recipient.
+/// Puts a message into the INBOX of grants of this cluster, with a `Received:` trace field
+/// (RFC 5321 4.4) for each recipient: this region's grants here, the others' through a node of
+/// their region (`MailHandoff`).
 /// Used by inbound SMTP and by delivery workers for recipients the cluster hosts.
 struct LocalDelivery: Sendable {
     let context: SMTPServerContext
@@ -52,15 +53,25 @@ struct LocalDelivery: Sendable {
             return .temporaryFailure(status: "4.4.3", reason: "the routing tables could not be read: \(error)")
         }
         guard let route else { return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name") }
-        guard let home = context.regions[route.region] else {
-            return .temporaryFailure(status: "4.4.3", reason: "region \(route.region) is not configured on this node")
-        }
         var bytes = Array(trace.fields(for: recipient.address, hostname: context.hostname).utf8)
         bytes.append(contentsOf: message)
+        if route.region == context.region { return await store(bytes, in: route.grantID) }
+        // Each region owns its data: a node of the recipient's region stores it, and answers
+        // after its commit.
+        guard let handoff = context.handoff else {
+            return .temporaryFailure(status: "4.4.3", reason: "region \(route.region) cannot be reached from this node")
+        }
+        let outcome = await handoff.deliver(bytes, to: route.grantID, in: route.region)
+        SMTPMetrics.localDelivery(outcome: outcome == .delivered ? "handed_over" : "handoff_failed")
+        return outcome
+    }
+
+    /// Stores a message (trace fields included) in the INBOX of a grant of this node's region.
+    func store(_ bytes: [UInt8], in grant: GrantID) async -> RecipientOutcome {
         let facts = MessageFacts(parsing: MIMEMessage(parsing: bytes))
         do {
-            _ = try await home.store.append(grant: route.grantID, folderID: SystemFolder.inbox.apiID, raw: bytes, facts: facts,
-                                            flags: .empty, internalDate: WallClock.unixSeconds())
+            _ = try await context.local.store.append(grant: grant, folderID: SystemFolder.inbox.apiID, raw: bytes, facts: facts,
+                                                     flags: .empty, internalDate: WallClock.unixSeconds())
             SMTPMetrics.localDelivery(outcome: "delivered")
             return .delivered
         } catch MailStoreError.overQuota {
@@ -70,7 +81,7 @@ struct LocalDelivery: Sendable {
             return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name")
         } catch {
             SMTPMetrics.localDelivery(outcome: "error")
-            context.logger.warning("local delivery failed", metadata: ["grant_id": "\(route.grantID)", "error": "\(error)"])
+            context.logger.warning("local delivery failed", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
             return .temporaryFailure(status: "4.3.0", reason: "the recipient's mailbox could not be written")
         }
     }

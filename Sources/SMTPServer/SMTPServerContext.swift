@@ -42,8 +42,12 @@ public struct SMTPServerContext: Sendable {
     public var node: String
     public var hostname: String
     public var router: any GrantRouter
-    /// Every region's mail; this node's region is `regions[region]`.
+    /// Every region's mail; this node's region is `regions[region]`. Other regions' stores are
+    /// read (quota, credentials), never written: mail for their grants goes through `handoff`.
     public var regions: [Region: RegionMail]
+    /// Hands mail for other regions' grants to a node of their region; nil when no cluster link
+    /// is configured (such mail is then deferred).
+    public var handoff: MailHandoff?
     public var hasher: PasswordHasher
     public var throttle: AuthThrottle
     public var tls: NIOSSLContext

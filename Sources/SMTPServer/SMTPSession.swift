@@ -540,29 +540,30 @@ final class SMTPSession {
     }
 
     private func submit(_ message: [UInt8], _ transaction: Transaction, grant: Grant, home: SMTPServerContext.RegionMail) async throws {
-        let parsed = MIMEMessage(parsing: message)
-        let from = parsed.addresses("From").flatMap(\.mailboxes)
-        guard !from.isEmpty, from.allSatisfy({ EmailAddress($0.address) == grant.email }) else {
-            SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "sender", bytes: message.count)
-            try await refuse(553, "5.7.1", "From header must be the authenticated user's address \(grant.email.address)")
-            return
+        let envelope = SubmissionEnvelope(mailFrom: transaction.sender, recipients: transaction.recipients)
+        let outcome: SubmissionOutcome
+        if grant.region == context.region {
+            outcome = await SubmissionIntake.submit(message, grant: grant, envelope: envelope, store: home.store, logger: logger)
+        } else if let handoff = context.handoff {
+            // Each region owns its data: a node of the grant's region stores and queues it.
+            outcome = await handoff.submit(message, from: grant.id, envelope: envelope, in: grant.region)
+        } else {
+            outcome = .refused(code: 451, status: "4.4.3", text: "The account's region \(grant.region) cannot be reached; try again")
         }
-        let prepared = SubmittedMessage(message, parsed: parsed, domain: grant.email.domain)
-        let stored = MIMEMessage(parsing: prepared.sentCopy)
-        let submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
-                                    mailFrom: transaction.sender, recipients: transaction.recipients, internalDate: WallClock.unixSeconds())
-        do {
-            let result = try await home.store.submit(grant: grant.id, submission)
+        switch outcome {
+        case .queued(let messageID):
             SMTPMetrics.messageAccepted(listener: kind.rawValue, bytes: message.count)
-            logger.info("message submitted", metadata: ["message_id": "\(result.messageID)", "recipients": "\(transaction.recipients.count)"])
-            try await reply(250, "2.0.0", "OK: queued as \(result.messageID)")
-        } catch MailStoreError.overQuota(let limit) {
-            SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "quota", bytes: message.count)
-            try await refuse(552, "5.2.2", "Mailbox full: the storage quota of \(limit) bytes is used up")
-        } catch {
-            logger.error("submission not stored", metadata: ["error": "\(error)"])
-            SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "error", bytes: message.count)
-            try await refuse(451, "4.3.0", "Local error; the message was not accepted, try again")
+            logger.info("message submitted", metadata: ["message_id": "\(messageID)", "recipients": "\(transaction.recipients.count)",
+                                                        "region": "\(grant.region)"])
+            try await reply(250, "2.0.0", "OK: queued as \(messageID)")
+        case .refused(let code, let status, let text):
+            let reason = switch code {
+            case 553: "sender"
+            case 552: "quota"
+            default: "error"
+            }
+            SMTPMetrics.messageRefused(listener: kind.rawValue, reason: reason, bytes: message.count)
+            try await refuse(code, status, text)
         }
     }
 

@@ -46,7 +46,11 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     ///   (`PoolStateMachine.ConnectionGroup.createNewDemandConnectionIfPossible`), which a
     ///   Postgres that refuses connections makes false. It cost the LIST-heavy load some speed
     ///   (a timer per connection going idle), which a node that survives an outage is worth.
-    public func clientConfiguration(keepsPoolOpen: Bool = false) -> PostgresClient.Configuration {
+    /// - Parameter readOnly: every transaction is read-only unless it says `READ WRITE`: how a node
+    ///   connects to another region's Postgres, which it reads (routing fallback, quota, credentials)
+    ///   but never writes, since each region owns its data. A path that would write there fails
+    ///   instead of writing.
+    public func clientConfiguration(keepsPoolOpen: Bool = false, readOnly: Bool = false) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.connectTimeout = .seconds(3)
@@ -70,6 +74,7 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
         configuration.options.additionalStartupParameters = [
             ("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off"),
         ]
+        if readOnly { configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
         return configuration
     }
 }

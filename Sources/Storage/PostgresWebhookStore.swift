@@ -2,7 +2,10 @@ import Logging
 import MailCore
 import PostgresNIO
 
-/// The webhooks table of one region (see `DeliverySchema`).
+/// The webhooks table of one region (see `DeliverySchema`). Webhooks belong to the application,
+/// not to a region, and are the one thing a node writes into every region's Postgres (the design's
+/// application-scoped objects): writes state `READ WRITE` explicitly, because a node's connections
+/// to other regions default to read-only transactions (`PostgresEndpoint`).
 public struct PostgresWebhookStore: WebhookStore {
     public let client: PostgresClient
     public let logger: Logger
@@ -29,7 +32,7 @@ public struct PostgresWebhookStore: WebhookStore {
     public func createWebhook(_ webhook: Webhook) async throws {
         let client = self.client, logger = self.logger
         try await withDeadline(timeout, what: "Postgres") {
-            _ = try await client.query(
+            _ = try await Self.write(client, logger: logger,
                 """
                 INSERT INTO webhooks (id, url, description, trigger_types, notification_email_addresses, secret, status,
                     status_updated_at, created_at, updated_at)
@@ -37,14 +40,14 @@ public struct PostgresWebhookStore: WebhookStore {
                     \(webhook.notificationEmailAddresses)::text[], \(webhook.secret), \(webhook.status.rawValue),
                     \(webhook.statusUpdatedAt), \(webhook.createdAt), \(webhook.updatedAt))
                 ON CONFLICT (id) DO NOTHING
-                """, logger: logger)
+                """)
         }
     }
 
     public func updateWebhook(_ webhook: Webhook) async throws -> Bool {
         let client = self.client, logger = self.logger
         return try await withDeadline(timeout, what: "Postgres") {
-            let rows = try await client.query(
+            try await Self.write(client, logger: logger,
                 """
                 UPDATE webhooks SET url = \(webhook.url), description = \(webhook.description),
                     trigger_types = \(webhook.triggerTypes)::text[], notification_email_addresses = \(webhook.notificationEmailAddresses)::text[],
@@ -53,18 +56,31 @@ public struct PostgresWebhookStore: WebhookStore {
                     consecutive_failures = CASE WHEN status = \(webhook.status.rawValue) THEN consecutive_failures ELSE 0 END,
                     retry_at_ms = CASE WHEN status = \(webhook.status.rawValue) THEN retry_at_ms ELSE 0 END
                 WHERE id = \(webhook.id) RETURNING id
-                """, logger: logger)
-            for try await _ in rows { return true }
-            return false
+                """) > 0
         }
     }
 
     public func deleteWebhook(id: String) async throws -> Bool {
         let client = self.client, logger = self.logger
         return try await withDeadline(timeout, what: "Postgres") {
-            let rows = try await client.query("DELETE FROM webhooks WHERE id = \(id) RETURNING id", logger: logger)
-            for try await _ in rows { return true }
-            return false
+            try await Self.write(client, logger: logger, "DELETE FROM webhooks WHERE id = \(id) RETURNING id") > 0
+        }
+    }
+
+    /// Runs `query` in a transaction that may write whatever the connection's default; returns the rows it returned.
+    @discardableResult
+    static func write(_ client: PostgresClient, logger: Logger, _ query: PostgresQuery) async throws -> Int {
+        try await client.withConnection { connection in
+            _ = try await connection.query("START TRANSACTION READ WRITE", logger: logger)
+            do {
+                var count = 0
+                for try await _ in try await connection.query(query, logger: logger) { count += 1 }
+                _ = try await connection.query("COMMIT", logger: logger)
+                return count
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
         }
     }
 

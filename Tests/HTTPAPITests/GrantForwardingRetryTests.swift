@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
+import Cluster
 @testable import HTTPAPI
 
 #if canImport(Glibc)
@@ -23,12 +24,12 @@ import Glibc
     }
 
     @Test func aConnectionNeverMadeIsToldApartFromOneThatBroke() {
-        #expect(GrantForwardingMiddleware.neverReached(HTTPClientError.connectTimeout))
-        #expect(GrantForwardingMiddleware.neverReached(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
-        #expect(GrantForwardingMiddleware.neverReached(ChannelError.connectTimeout(.seconds(1))))
-        #expect(!GrantForwardingMiddleware.neverReached(HTTPClientError.remoteConnectionClosed))
-        #expect(!GrantForwardingMiddleware.neverReached(HTTPClientError.readTimeout))
-        #expect(!GrantForwardingMiddleware.neverReached(IOError(errnoCode: ECONNRESET, reason: "read")))
-        #expect(!GrantForwardingMiddleware.neverReached(CancellationError()))
+        #expect(ClusterLink.neverReached(HTTPClientError.connectTimeout))
+        #expect(ClusterLink.neverReached(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
+        #expect(ClusterLink.neverReached(ChannelError.connectTimeout(.seconds(1))))
+        #expect(!ClusterLink.neverReached(HTTPClientError.remoteConnectionClosed))
+        #expect(!ClusterLink.neverReached(HTTPClientError.readTimeout))
+        #expect(!ClusterLink.neverReached(IOError(errnoCode: ECONNRESET, reason: "read")))
+        #expect(!ClusterLink.neverReached(CancellationError()))
     }
 }

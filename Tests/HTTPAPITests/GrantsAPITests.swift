@@ -24,7 +24,7 @@ import Testing
                                        hasher: PasswordHasher(cost: 4), logger: TestEnvironment.logger)
             let router = APIServer.router(
                 settings: .init(host: "127.0.0.1", port: 0, node: "test-1", apiKeys: [Self.apiKey], jsonBodyLimit: 4096),
-                grants: service, registries: [:])
+                grants: service)
             try await Application(router: router).test(.live) { client in try await body(client) }
         }
         await primary.close()

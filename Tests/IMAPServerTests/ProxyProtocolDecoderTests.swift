@@ -1,5 +1,6 @@
 @testable import IMAPServer
 import NIOCore
+import NIOEmbedded
 import Testing
 
 @Suite struct ProxyProtocolDecoderTests {
@@ -36,5 +37,40 @@ import Testing
             == .header(length: ProxyProtocolDecoder.maximumHeaderLength, address: "203.0.113.7"))
         let past = ProxyProtocolDecoder.signature + [0x21, 0x11, UInt8((atLimit + 1) >> 8), UInt8((atLimit + 1) & 0xFF)]
         #expect(ProxyProtocolDecoder.parse(ByteBuffer(bytes: past).readableBytesView) == .invalid)
+    }
+
+    /// What a relaying node writes is what the decoder reads back.
+    @Test(arguments: ["203.0.113.7", "127.0.0.1", "2001:db8:0:0:0:0:0:1"])
+    func headersARelayWritesParseBack(_ address: String) throws {
+        let header = try #require(ProxyProtocolHeader.v2(clientAddress: address))
+        #expect(ProxyProtocolDecoder.parse(ByteBuffer(bytes: header).readableBytesView) == .header(length: header.count, address: address))
+    }
+
+    @Test func aHeaderIsWrittenOnlyForAnIPAddress() {
+        #expect(ProxyProtocolHeader.v2(clientAddress: "unknown") == nil)
+        #expect(ProxyProtocolHeader.v2(clientAddress: "mail.example.com") == nil)
+    }
+
+    /// Bytes that arrive in the same read as the header (a TLS ClientHello) reach the next handler,
+    /// and the decoder asks for more even when the handler behind does not.
+    @Test func bytesAfterTheHeaderInOneReadGoOn() throws {
+        let channel = EmbeddedChannel(handler: ProxyProtocolDecoder())
+        let reads = ReadCounter()
+        try channel.pipeline.syncOperations.addHandler(reads, position: .first)
+        let header = try #require(ProxyProtocolHeader.v2(clientAddress: "192.0.2.1"))
+        try channel.writeInbound(ByteBuffer(bytes: header + Array("hello".utf8)))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "hello"))
+        #expect(reads.count >= 1)
+        #expect(throws: ChannelPipelineError.self) { try channel.pipeline.syncOperations.context(handlerType: ProxyProtocolDecoder.self) }
+    }
+}
+
+private final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = Never
+    var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
     }
 }

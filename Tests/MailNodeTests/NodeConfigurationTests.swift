@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Cluster
 @testable import MailNode
 
 @Suite struct NodeConfigurationTests {
@@ -20,6 +21,30 @@ import Testing
         #expect(configuration.limits.imapConnectionsPerGrant == 20)
         #expect(configuration.imapContentCacheBytes == 67_108_864)
         #expect(configuration.drainDuration == .seconds(30))
+        #expect(configuration.clusterTLS.authority.hasSuffix("/cluster-ca.crt"))
+        #expect(configuration.clusterTLS.certificate.hasSuffix("/cluster-\(name).crt"))
+    }
+
+    /// The compose deployment's region files load as a node of that deployment reads them.
+    @Test(arguments: ["us", "eu"])
+    func loadsTheDeploymentRegionFiles(_ name: String) throws {
+        let folder = (Self.regionsFolder as NSString).deletingLastPathComponent + "/cluster/deploy"
+        let configuration = try NodeConfiguration.load(path: "\(folder)/\(name).yaml", node: "\(name)-2", environment: [:])
+        #expect(configuration.listen.host == "node-\(name)-2")
+        #expect(configuration.listen.ports.count == NodeConfiguration.Surface.allCases.count)
+        #expect(configuration.clusterTLS == .init(authority: "\(folder)/tls/cluster-ca.crt", certificate: "\(folder)/tls/cluster-\(name).crt",
+                                                  key: "\(folder)/tls/cluster-\(name).key"))
+    }
+
+    @Test func clusterTLSPathsResolveAndTheKeyMayComeFromTheEnvironment() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
+        let folder = (path as NSString).deletingLastPathComponent
+        let files = try NodeConfiguration.load(path: path, node: "n1", environment: [:]).clusterTLS
+        #expect(files == .init(authority: "\(folder)/cluster/ca.crt", certificate: "\(folder)/cluster/node.crt", key: "\(folder)/cluster/node.key"))
+        let fromEnvironment = try NodeConfiguration.load(path: path, node: "n1", environment: ["MAILNODE_CLUSTER_TLS_KEY": "/run/secrets/node.key"])
+        #expect(fromEnvironment.clusterTLS.key == "/run/secrets/node.key")
     }
 
     @Test func sniCertificatesAreReadPerHostname() throws {
@@ -79,6 +104,8 @@ import Testing
         (validFile.replacingOccurrences(of: "heartbeat_ttl_seconds: 6", with: "heartbeat_ttl_seconds: 6\n  drain_seconds: 0"), "cluster.drain_seconds"),
         (validFile.replacingOccurrences(of: "  us:\n", with: "  ux:\n"), "regions.us"),
         ("region: [unclosed\n", "-"),
+        (validFile.replacingOccurrences(of: "  authority: cluster/ca.crt\n", with: ""), "cluster_tls.authority"),
+        (validFile.replacingOccurrences(of: "  cluster_api: 9443\n", with: ""), "listen.cluster_api"),
     ])
     func brokenFilesNameTheKey(_ text: String, _ key: String) throws {
         let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
@@ -123,9 +150,15 @@ import Testing
           smtps: 465
           submission: 587
           smtp: 25
+          cluster_imap: 9993
+          cluster_api: 9443
         nodes:
           n1:
             listen: {api: 18080}
+        cluster_tls:
+          authority: cluster/ca.crt
+          certificate: cluster/node.crt
+          key: cluster/node.key
         tls:
           certificate: tls/cert.pem
           key: tls/key.pem

@@ -4,12 +4,14 @@
 Subcommands:
   render     --src DIR --out DIR --offset N --tls-dir DIR
              Copy every DIR/*.yaml region file to --out, adding N to every port (in URLs and in
-             `listen` entries) and pointing tls.certificate/tls.key at absolute paths in --tls-dir.
+             `listen` entries) and pointing tls.certificate/tls.key and cluster_tls at absolute paths
+             in --tls-dir.
   plan       --dir DIR
              Print, one per line, what a local cluster built from the region files in DIR runs:
                postgres NAME HOST PORT USER DATABASE
                redis NAME HOST PORT [REPLICAOF_HOST REPLICAOF_PORT]
                tls REGION HOSTNAME CERT KEY
+               cluster-tls REGION AUTHORITY_CERT CERT KEY
                node REGION NODE CONFIG ADMIN_HOST ADMIN_PORT
   ports      --src DIR [--offset N]
              Print every TCP port the cluster listens on (servers and nodes), shifted by N.
@@ -31,7 +33,7 @@ except ImportError:  # pragma: no cover - reported to the operator
                      "(or `apt-get install -y python3-yaml` for Debian's python3)\n")
     sys.exit(3)
 
-ENDPOINTS = ["imaps", "imap", "smtps", "submission", "smtp", "api", "admin"]
+ENDPOINTS = ["imaps", "imap", "smtps", "submission", "smtp", "api", "admin", "cluster_imap", "cluster_api"]
 URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -103,12 +105,9 @@ def cmd_render(args):
             tls = {"certificate": os.path.join(tls_dir, doc["hostname"] + ".crt"),
                    "key": os.path.join(tls_dir, doc["hostname"] + ".key")}
         doc["tls"] = tls
-        # Relayed sessions check the home region's nodes against that region's self-signed
-        # certificate (cluster/up makes one per region hostname in the same folder).
-        for servers in (doc.get("regions") or {}).values():
-            if isinstance(servers, dict) and servers.get("hostname"):
-                trust = os.path.basename(servers.get("tls_trust") or servers["hostname"] + ".crt")
-                servers["tls_trust"] = os.path.join(tls_dir, trust)
+        # The cluster's authority and each region's node certificate (cluster/up makes them in
+        # the same folder).
+        doc["cluster_tls"] = cluster_tls_files(doc, tls_dir)
         target = os.path.join(args.out, os.path.basename(path))
         tmp = target + ".tmp"
         with open(tmp, "w") as f:
@@ -116,6 +115,13 @@ def cmd_render(args):
                     f"(port offset {args.offset}). Edit the source, not this file.\n")
             yaml.safe_dump(doc, f, sort_keys=False, default_flow_style=False)
         os.replace(tmp, target)
+
+
+def cluster_tls_files(doc, tls_dir):
+    given = doc.get("cluster_tls") or {}
+    names = {"authority": "cluster-ca.crt", "certificate": f"cluster-{doc['region']}.crt",
+             "key": f"cluster-{doc['region']}.key"}
+    return {key: os.path.join(tls_dir, os.path.basename(given.get(key) or default)) for key, default in names.items()}
 
 
 def node_listens(doc):
@@ -170,6 +176,10 @@ def plan(directory):
         cert = os.path.normpath(os.path.join(base, tls.get("certificate", doc["hostname"] + ".crt")))
         key = os.path.normpath(os.path.join(base, tls.get("key", doc["hostname"] + ".key")))
         lines.append(["tls", region, doc["hostname"], cert, key])
+        given = doc.get("cluster_tls") or {}
+        files = [os.path.normpath(os.path.join(base, given.get(key) or default)) for key, default in
+                 (("authority", "cluster-ca.crt"), ("certificate", f"cluster-{region}.crt"), ("key", f"cluster-{region}.key"))]
+        lines.append(["cluster-tls", region] + files)
     for region, path, doc in regions:
         for node_id, listen in node_listens(doc):
             lines.append(["node", region, node_id, os.path.abspath(path),

@@ -69,7 +69,7 @@ struct IMAPTestNodes: Sendable {
                     region: region, node: "test-\(index + 1)", hostname: "imap.test", router: routing, grants: grants,
                     store: store, events: bus, hasher: hasher, throttle: AuthThrottle(redis: redis, logger: logger),
                     slots: ConnectionSlots(redis: redis, surface: "imap", limit: 20, logger: logger), tls: tls,
-                    registries: [:], upstreamTLS: tls, timers: timers, clock: clock.sessionClock, logger: logger))
+                    registries: [:], timers: timers, clock: clock.sessionClock, logger: logger))
             }
             let nodes = IMAPTestNodes(contexts: contexts, grants: grants, routing: routing, hasher: hasher, clock: clock)
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,0 +1,53 @@
+import Logging
+import MIME
+import MailCore
+
+/// This node's side of the cluster's mail handoff: mail that a node of another region received
+/// for one of this region's grants is stored here, by the same code as mail received here.
+public struct HomeMailIntake: HomeRegionMailIntake {
+    let context: SMTPServerContext
+
+    public init(context: SMTPServerContext) {
+        self.context = context
+    }
+
+    public func deliver(_ raw: [UInt8], to grant: GrantID) async -> RecipientOutcome {
+        await LocalDelivery(context: context).store(raw, in: grant)
+    }
+
+    public func submit(_ raw: [UInt8], from grantID: GrantID, envelope: SubmissionEnvelope) async -> SubmissionOutcome {
+        let grant: Grant?
+        do {
+            grant = try await context.local.grants.grant(id: grantID)
+        } catch {
+            return .refused(code: 451, status: "4.3.0", text: "Local error; the message was not accepted, try again")
+        }
+        guard let grant else { return .refused(code: 550, status: "5.7.1", text: "No such account in this region") }
+        return await SubmissionIntake.submit(raw, grant: grant, envelope: envelope, store: context.local.store, logger: context.logger)
+    }
+}
+
+/// What a submitted message goes through where its grant lives: the From check, the Sent copy
+/// and the queue, in one commit.
+enum SubmissionIntake {
+    static func submit(_ message: [UInt8], grant: Grant, envelope: SubmissionEnvelope, store: any MailStore,
+                       logger: Logger) async -> SubmissionOutcome {
+        let parsed = MIMEMessage(parsing: message)
+        let from = parsed.addresses("From").flatMap(\.mailboxes)
+        guard !from.isEmpty, from.allSatisfy({ EmailAddress($0.address) == grant.email }) else {
+            return .refused(code: 553, status: "5.7.1", text: "From header must be the authenticated user's address \(grant.email.address)")
+        }
+        let prepared = SubmittedMessage(message, parsed: parsed, domain: grant.email.domain)
+        let stored = MIMEMessage(parsing: prepared.sentCopy)
+        let submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
+                                    mailFrom: envelope.mailFrom, recipients: envelope.recipients, internalDate: WallClock.unixSeconds())
+        do {
+            return .queued(messageID: try await store.submit(grant: grant.id, submission).messageID)
+        } catch MailStoreError.overQuota(let limit) {
+            return .refused(code: 552, status: "5.2.2", text: "Mailbox full: the storage quota of \(limit) bytes is used up")
+        } catch {
+            logger.error("submission not stored", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
+            return .refused(code: 451, status: "4.3.0", text: "Local error; the message was not accepted, try again")
+        }
+    }
+}
