@@ -22,7 +22,12 @@ public struct PostgresMailStore: MailStore {
     public var threadSubjectWindowSeconds: Int64
 
     /// Names this store's Postgres in `mailnode_postgres_errors_total{region}`.
-    public var region: String
+    public var region: String {
+        didSet { poolWait = Self.poolWaitTimer(region) }
+    }
+    /// `mailnode_postgres_pool_wait_seconds{region}`: how long a store call waited for a pooled
+    /// connection (all 20 busy: the node needs more, or Postgres is slow to answer).
+    private var poolWait: Timer
 
     public static let defaultThreadSubjectWindowSeconds: Int64 = 30 * 24 * 3600
     /// The largest page `listMessages` returns.
@@ -33,6 +38,7 @@ public struct PostgresMailStore: MailStore {
                 timeout: Duration = .seconds(10),
                 threadSubjectWindowSeconds: Int64 = PostgresMailStore.defaultThreadSubjectWindowSeconds) {
         self.region = region
+        self.poolWait = Self.poolWaitTimer(region)
         self.client = client
         self.logger = logger
         self.defaultQuotaBytes = defaultQuotaBytes
@@ -42,6 +48,15 @@ public struct PostgresMailStore: MailStore {
     }
 
     // MARK: - Transactions
+
+    private static func poolWaitTimer(_ region: String) -> Timer {
+        Timer(label: "mailnode_postgres_pool_wait_seconds", dimensions: [("region", region)])
+    }
+
+    /// Records the wait since `asked` for the connection the caller just got.
+    private func leased(since asked: ContinuousClock.Instant) {
+        poolWait.recordNanoseconds(Int64((ContinuousClock.now - asked) / .nanoseconds(1)))
+    }
 
     /// Every call goes through here: bounded in time, and counted when Postgres failed (a typed
     /// `MailStoreError` is an answer, not a failure).
@@ -77,9 +92,13 @@ public struct PostgresMailStore: MailStore {
         _ statement: S.Type, _ query: PostgresQuery,
         _ decode: @escaping @Sendable (AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger
+        let client = self.client, logger = self.logger, store = self
         return try await run {
-            try await client.withConnection { connection in try await decode(try await connection.run(statement, query, logger: logger)) }
+            let asked = ContinuousClock.now
+            return try await client.withConnection { connection in
+                store.leased(since: asked)
+                return try await decode(try await connection.run(statement, query, logger: logger))
+            }
         }
     }
 
@@ -109,10 +128,14 @@ public struct PostgresMailStore: MailStore {
     func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger
+        let client = self.client, logger = self.logger, store = self
         return try await run {
             do {
-                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                let asked = ContinuousClock.now
+                return try await client.withTransaction(logger: logger) { connection in
+                    store.leased(since: asked)
+                    return try await body(connection)
+                }
             } catch let error as PostgresTransactionError {
                 if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
                 throw error
@@ -149,9 +172,11 @@ public struct PostgresMailStore: MailStore {
     func readSnapshot<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger
+        let client = self.client, logger = self.logger, store = self
         return try await run {
-            try await client.withConnection { connection in
+            let asked = ContinuousClock.now
+            return try await client.withConnection { connection in
+                store.leased(since: asked)
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
                     let result = try await body(connection)
@@ -167,9 +192,13 @@ public struct PostgresMailStore: MailStore {
 
     /// Plain reads that need no snapshot across statements.
     func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        let client = self.client
+        let client = self.client, store = self
         return try await run {
-            try await client.withConnection { connection in try await body(connection) }
+            let asked = ContinuousClock.now
+            return try await client.withConnection { connection in
+                store.leased(since: asked)
+                return try await body(connection)
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import MailCore
 import PostgresNIO
 
@@ -24,6 +25,8 @@ public struct PostgresOutboundQueue: OutboundQueue {
         self.logger = logger
         self.attemptTimeout = attemptTimeout
         self.leaseDuration = leaseDuration
+        // Shown at 0 from the start, so that a dashboard sees the series before the first takeover.
+        _ = Counter(label: "mailnode_lease_reclaims_total", dimensions: [("queue", "outbound")])
     }
 
     public func deliverNext(policy: DeliveryRetryPolicy,
@@ -37,8 +40,13 @@ public struct PostgresOutboundQueue: OutboundQueue {
             let claim = Self.claimQuery(token: token, now: now, leaseEnd: now + leaseMilliseconds)
             let claimed = try await client.withConnection { connection -> OutboundJob? in
                 var job: OutboundJob?
-                for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw)
-                    in try await connection.query(claim, logger: logger).decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer).self) {
+                for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw, reclaimed)
+                    in try await connection.query(claim, logger: logger)
+                        .decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer, Bool).self) {
+                    if reclaimed {
+                        Counter(label: "mailnode_lease_reclaims_total", dimensions: [("queue", "outbound")]).increment()
+                        logger.notice("outbound job taken over from a worker whose lease ran out", metadata: ["job_id": "\(id)"])
+                    }
                     guard let grantID = GrantID(rawValue: grant) else { continue }
                     job = OutboundJob(id: id, grantID: grantID, sentMessageID: sentID, mailFrom: mailFrom, domain: domain,
                                       recipients: recipients, attempts: Int(attempts), createdAt: created,
@@ -180,14 +188,19 @@ public struct PostgresOutboundQueue: OutboundQueue {
     /// Takes the oldest due job no other worker holds. Unlike the other statements of a delivery it
     /// is planned on every call, with the actual time: the plan Postgres keeps for unknown values,
     /// made while the queue is small, reads a whole index for each claim once the queue is long.
+    /// Takes the next due job. A due job that still carries a lease token was held by a worker
+    /// whose lease ran out (its node died, or lost Postgres for longer than the lease): the last
+    /// column says so.
     static func claimQuery(token: String, now: Int64, leaseEnd: Int64) -> PostgresQuery {
         """
+        WITH due AS (SELECT id, lease_token IS NOT NULL AS reclaimed FROM outbound_jobs
+                     WHERE state = 'queued' AND next_attempt_at <= \(now)
+                     ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
         UPDATE outbound_jobs j SET lease_token = \(token), next_attempt_at = \(leaseEnd), updated_at = \(now / 1000)
-        FROM outbound_messages m
-        WHERE j.id = (SELECT id FROM outbound_jobs WHERE state = 'queued' AND next_attempt_at <= \(now)
-                      ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-          AND m.id = j.outbound_message_id
-        RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw
+        FROM outbound_messages m, due
+        WHERE j.id = due.id AND m.id = j.outbound_message_id
+        RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw,
+            due.reclaimed
         """
     }
 
