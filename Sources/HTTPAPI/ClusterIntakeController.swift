@@ -18,13 +18,17 @@ struct ClusterIntakeController {
     }
 
     @Sendable func deliver(request: Request, context: APIRequestContext) async throws -> Response {
-        let (envelope, raw) = try await read(MailHandoff.DeliveryEnvelope.self, request)
+        guard let (envelope, raw) = try await read(MailHandoff.DeliveryEnvelope.self, request) else {
+            return answer(MailHandoff.Outcome(RecipientOutcome.permanentFailure(status: "5.3.4", reason: tooLarge)))
+        }
         guard let grant = GrantID(rawValue: envelope.grantID) else { throw APIError(.invalidRequest, "grant_id is not a grant id") }
         return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant)))
     }
 
     @Sendable func submit(request: Request, context: APIRequestContext) async throws -> Response {
-        let (envelope, raw) = try await read(MailHandoff.SubmissionEnvelopeWire.self, request)
+        guard let (envelope, raw) = try await read(MailHandoff.SubmissionEnvelopeWire.self, request) else {
+            return answer(MailHandoff.Outcome(SubmissionOutcome.refused(code: 552, status: "5.3.4", text: tooLarge)))
+        }
         guard let grant = GrantID(rawValue: envelope.grantID) else { throw APIError(.invalidRequest, "grant_id is not a grant id") }
         var recipients: [EmailAddress] = []
         for recipient in envelope.recipients {
@@ -35,19 +39,26 @@ struct ClusterIntakeController {
         return answer(MailHandoff.Outcome(outcome))
     }
 
-    private func read<Envelope: Decodable>(_ type: Envelope.Type, _ request: Request) async throws -> (Envelope, [UInt8]) {
+    /// Regions may set different size limits: a message over this one's is refused for good (an
+    /// answer, so that the sender bounces it rather than retry it for days).
+    private var tooLarge: String { "Message size exceeds the recipient region's maximum of \(messageSizeLimit) bytes" }
+
+    /// The envelope and the message; nil when the message is over the size limit.
+    private func read<Envelope: Decodable>(_ type: Envelope.Type, _ request: Request) async throws -> (Envelope, [UInt8])? {
         var request = request
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: messageSizeLimit + MailHandoff.maximumEnvelopeBytes + 1)
         } catch is NIOTooManyBytesError {
-            throw APIError(.tooLarge, "the message is larger than \(messageSizeLimit) bytes")
+            return nil
         }
+        let (envelope, raw): (Envelope, [UInt8])
         do {
-            return try MailHandoff.unframe(body, as: type)
+            (envelope, raw) = try MailHandoff.unframe(body, as: type)
         } catch {
             throw APIError(.invalidRequest, error.description)
         }
+        return raw.count > messageSizeLimit ? nil : (envelope, raw)
     }
 
     private func answer(_ outcome: MailHandoff.Outcome) -> Response {

@@ -19,6 +19,8 @@ public struct IMAPListener: Service {
     let security: Security
     /// Whether connections start with a PROXY protocol v2 header from a load balancer.
     let proxyProtocol: Bool
+    /// Names the listener in connection ids (the per-grant connection slots) and metrics.
+    var name: String { context.isClusterListener ? "cluster_imap" : security.rawValue }
     let context: IMAPServerContext
     let group: any EventLoopGroup
 
@@ -40,7 +42,7 @@ public struct IMAPListener: Service {
 
     public func run() async throws {
         let (accepted, acceptedSink) = AsyncStream<Accepted>.makeStream()
-        let context = self.context, security = self.security, proxyProtocol = self.proxyProtocol
+        let context = self.context, security = self.security, proxyProtocol = self.proxyProtocol, name = self.name
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -55,6 +57,11 @@ public struct IMAPListener: Service {
                     if security == .implicitTLS {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.tls))
                     }
+                    if context.isClusterListener {
+                        // A relaying node sends the client's address inside the cluster's TLS,
+                        // where nobody on the way can read or change it.
+                        try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
+                    }
                     let (events, eventSink) = AsyncStream<SessionEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
                     let handler = IMAPChannelHandler(limits: context.limits, events: eventSink)
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -66,7 +73,7 @@ public struct IMAPListener: Service {
             }
             .bind(host: host, port: port)
             .get()
-        context.logger.info("IMAP listening", metadata: ["address": "\(host):\(port)", "security": "\(security.rawValue)"])
+        context.logger.info("IMAP listening", metadata: ["address": "\(host):\(port)", "listener": "\(name)"])
 
         let ticker = SessionTicker()
         let ticking = Task { await ticker.run(every: context.timers.tick) }
@@ -83,8 +90,8 @@ public struct IMAPListener: Service {
             var counter = 0
             for await connection in accepted {
                 counter += 1
-                let connectionID = "\(context.node)-\(security.rawValue)-\(counter)", number = counter
-                IMAPMetrics.connectionOpened(port: security.rawValue)
+                let connectionID = "\(context.node)-\(name)-\(counter)", number = counter
+                IMAPMetrics.connectionOpened(port: name)
                 sessions.addTask {
                     ticker.register(number, connection.eventSink)
                     defer { ticker.unregister(number) }

@@ -43,16 +43,15 @@ struct IMAPUpstreamLogin {
         let host = String(endpoint[..<separator])
         let lines = UpstreamLineReader()
         let channel: any Channel
-        let proxyHeader = ProxyProtocolHeader.v2(clientAddress: clientAddress)
+        let proxyHeader = ProxyProtocolHeader.v2(clientAddress: clientAddress) ?? ProxyProtocolHeader.local
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(Self.timeout)
                 .channelInitializer { [tls] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let proxyHeader {
-                            try channel.pipeline.syncOperations.addHandler(ProxyProtocolHeaderWriter(header: proxyHeader))
-                        }
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                        // Behind TLS: written once the handshake is done, encrypted like the rest.
+                        try channel.pipeline.syncOperations.addHandler(ProxyProtocolHeaderWriter(header: proxyHeader))
                         try channel.pipeline.syncOperations.addHandler(lines)
                     }
                 }

@@ -1,10 +1,13 @@
 import NIOCore
 
 /// Writes the HAProxy PROXY protocol v2 header (proxy-protocol.txt section 2.2) that a relaying
-/// node sends ahead of its TLS handshake on the cluster IMAP listener, so that the home node
+/// node sends first inside its TLS connection to the cluster IMAP listener, so that the home node
 /// throttles and logs by the real client's address rather than the relay's. Ports are not
 /// known to the session and are sent as 0.
 enum ProxyProtocolHeader {
+    /// LOCAL: no address to pass on (the listener then keeps the connection's own).
+    static let local = ProxyProtocolDecoder.signature + [0x20, 0x00, 0x00, 0x00]
+
     /// The header for a client at `address` (dotted IPv4 or IPv6 text); nil for anything else.
     static func v2(clientAddress address: String) -> [UInt8]? {
         guard let socket = try? SocketAddress(ipAddress: address, port: 0) else { return nil }
@@ -26,8 +29,9 @@ enum ProxyProtocolHeader {
     }
 }
 
-/// Sends a PROXY protocol header as the connection's first bytes, ahead of the TLS handler
-/// behind it, then removes itself.
+/// Sends a PROXY protocol header as the connection's first bytes (of the TLS stream, when it
+/// stands behind the TLS handler, which holds the write until its handshake is done), then
+/// removes itself.
 final class ProxyProtocolHeaderWriter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

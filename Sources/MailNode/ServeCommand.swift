@@ -65,9 +65,15 @@ struct ServeCommand: AsyncParsableCommand {
             fail("\(configuration.file): \(error)")
         }
         let link = ClusterLink(tls: clusterTLS, registries: runtime.registries, node: configuration.node, logger: logger)
-        let services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, clusterTLS: clusterTLS, link: link,
+        let services: [any Service]
+        do {
+            services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, clusterTLS: clusterTLS, link: link,
                                         logger: logger)
-            + [CertificateReloader(certificates: certificates, logger: logger)]
+                + [CertificateReloader(certificates: certificates, logger: logger)]
+        } catch {
+            await link.shutdown()
+            throw error
+        }
         let nodeLogger = logger
 
         try await runtime.withPostgres {
@@ -169,12 +175,12 @@ struct ServeCommand: AsyncParsableCommand {
             tls: tls, registries: runtime.registries, clusterTLS: clusterTLS.clientContext, limits: imapLimits,
             contentCache: MessageContentCache(capacityBytes: configuration.imapContentCacheBytes), logger: logger)
         // Sessions relayed from other regions' nodes: the cluster's TLS both ways, and the client's
-        // address from the relay's PROXY header.
+        // address from the relay's PROXY header inside it.
         var relayedIMAP = imap
         relayedIMAP.tls = clusterTLS.serverContext
         relayedIMAP.isClusterListener = true
         let clusterIMAP = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.clusterIMAP]!,
-                                       security: .implicitTLS, proxyProtocol: true, context: relayedIMAP)
+                                       security: .implicitTLS, context: relayedIMAP)
         let imaps = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imaps]!, security: .implicitTLS,
                                  proxyProtocol: configuration.listen.proxyProtocol.contains(.imaps), context: imap)
         let imapStartTLS = IMAPListener(host: configuration.listen.host, port: configuration.listen.ports[.imap]!, security: .startTLS,

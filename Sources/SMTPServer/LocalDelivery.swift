@@ -37,13 +37,24 @@ struct LocalDelivery: Sendable {
     }
 
     /// Stores `message` for each recipient; the outcome per recipient says what happened.
+    /// Recipients are stored side by side (at most `concurrentRecipients` at once): a handoff to
+    /// another region waits for that region's commit, and one after the other they would add up.
     func deliver(_ message: [UInt8], to recipients: [EmailAddress], trace: Trace) async -> [EmailAddress: RecipientOutcome] {
-        var outcomes: [EmailAddress: RecipientOutcome] = [:]
-        for recipient in recipients {
-            outcomes[recipient] = await deliver(message, to: recipient, trace: trace)
+        await withTaskGroup(of: (EmailAddress, RecipientOutcome).self) { group in
+            var outcomes: [EmailAddress: RecipientOutcome] = [:]
+            var waiting = recipients[...]
+            while let recipient = waiting.popFirst() {
+                group.addTask { (recipient, await deliver(message, to: recipient, trace: trace)) }
+                if recipients.count - waiting.count >= Self.concurrentRecipients, let (done, outcome) = await group.next() {
+                    outcomes[done] = outcome
+                }
+            }
+            for await (done, outcome) in group { outcomes[done] = outcome }
+            return outcomes
         }
-        return outcomes
     }
+
+    static let concurrentRecipients = 8
 
     func deliver(_ message: [UInt8], to recipient: EmailAddress, trace: Trace) async -> RecipientOutcome {
         let route: GrantRoute?

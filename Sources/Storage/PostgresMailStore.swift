@@ -132,9 +132,10 @@ public struct PostgresMailStore: MailStore {
         return try await run {
             do {
                 let asked = ContinuousClock.now
-                return try await client.withTransaction(logger: logger) { connection in
+                return try await client.withConnection { connection in
+                    // Timed before BEGIN, which is a round trip of its own.
                     store.leased(since: asked)
-                    return try await body(connection)
+                    return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
                 }
             } catch let error as PostgresTransactionError {
                 if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }

@@ -85,4 +85,12 @@ import Testing
         let garbage = ClusterLink.Answer(status: 200, headers: [:], body: ByteBuffer(string: "<html>"), node: "eu-1")
         #expect(!MailHandoff.recipientOutcome(garbage).isFinal)
     }
+
+    /// A region with a smaller message size limit refuses for good: the sender bounces at once
+    /// rather than retry for days.
+    @Test func aTooLargeAnswerIsPermanent() {
+        let tooLarge = ClusterLink.Answer(status: 413, headers: [:], body: ByteBuffer(), node: "eu-1")
+        #expect(MailHandoff.recipientOutcome(tooLarge).isFinal)
+        #expect(MailHandoff.submissionOutcome(tooLarge) == .refused(code: 552, status: "5.3.4", text: "Message too large for the account's region"))
+    }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import HTTPTypes
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Testing
 
 import Cluster
@@ -27,6 +28,9 @@ import Glibc
         #expect(ClusterLink.neverReached(HTTPClientError.connectTimeout))
         #expect(ClusterLink.neverReached(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
         #expect(ClusterLink.neverReached(ChannelError.connectTimeout(.seconds(1))))
+        #expect(ClusterLink.neverReached(HTTPClientError.tlsHandshakeTimeout))
+        #expect(ClusterLink.neverReached(NIOSSLError.handshakeFailed(.sslError([]))))
+        #expect(!ClusterLink.neverReached(NIOSSLError.uncleanShutdown))
         #expect(!ClusterLink.neverReached(HTTPClientError.remoteConnectionClosed))
         #expect(!ClusterLink.neverReached(HTTPClientError.readTimeout))
         #expect(!ClusterLink.neverReached(IOError(errnoCode: ECONNRESET, reason: "read")))

@@ -16,8 +16,8 @@ from test_smtp import (compose, expect, external_domain, find_mail, smtp_open, t
                        unique)
 from test_zz_drain import metric
 
-# PROXY protocol v2, LOCAL command: what a health check sends; the cluster IMAP listener expects a
-# header before TLS (the relaying node's carries the client's address).
+# PROXY protocol v2, LOCAL command (no address): the cluster IMAP listener expects a header first
+# inside TLS (a relaying node's carries the client's address).
 PROXY_LOCAL = bytes([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00])
 
 
@@ -33,10 +33,10 @@ def cluster_client(cluster, node, kind, certificate=None, key=None):
     context.load_verify_locations(cluster_files(cluster, node.region)["authority"])
     if certificate:
         context.load_cert_chain(certificate, key)
-    sock = socket.create_connection(addr(node, kind), timeout=10)
+    conn = context.wrap_socket(socket.create_connection(addr(node, kind), timeout=10))
     if kind == "cluster_imap":
-        sock.sendall(PROXY_LOCAL)
-    return context.wrap_socket(sock)
+        conn.sendall(PROXY_LOCAL)
+    return conn
 
 
 PROBES = {"cluster_imap": b"", "cluster_api": b"GET /v3/grants HTTP/1.1\r\nHost: x\r\n\r\n"}

@@ -8,6 +8,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// HTTPS requests from this node to a live node of a region, over the cluster's mutually
 /// authenticated TLS (`ClusterTLS`), to the `cluster_api` listener. Used for API requests
@@ -108,7 +109,12 @@ public final class ClusterLink: Sendable {
     public static func neverReached(_ error: any Error) -> Bool {
         switch error {
         case let error as HTTPClientError:
-            return error == .connectTimeout
+            return error == .connectTimeout || error == .tlsHandshakeTimeout
+        case let error as NIOSSLError:
+            // The handshake comes before any byte of the request: a node whose certificate this
+            // node refuses (or that refuses this node's) has received nothing.
+            if case .handshakeFailed = error { return true }
+            return false
         case is NIOConnectionError:
             return true
         case let error as ChannelError:

@@ -155,6 +155,7 @@ extension MailHandoff {
     }
 
     static func recipientOutcome(_ answer: ClusterLink.Answer) -> RecipientOutcome {
+        if answer.status == 413 { return .permanentFailure(status: "5.3.4", reason: "the message is too large for the recipient's region") }
         guard let outcome = decode(answer) else {
             return .temporaryFailure(status: "4.3.0", reason: "the recipient's region answered HTTP \(answer.status)")
         }
@@ -166,6 +167,7 @@ extension MailHandoff {
     }
 
     static func submissionOutcome(_ answer: ClusterLink.Answer) -> SubmissionOutcome {
+        if answer.status == 413 { return .refused(code: 552, status: "5.3.4", text: "Message too large for the account's region") }
         guard let outcome = decode(answer) else {
             return .refused(code: 451, status: "4.3.0", text: "The account's region answered HTTP \(answer.status); try again")
         }
