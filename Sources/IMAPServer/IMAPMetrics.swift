@@ -51,8 +51,10 @@ enum IMAPMetrics {
     static let compressedBytesIn = Counter(label: "mailnode_imap_compressed_bytes_total", dimensions: [("direction", "in")])
     static let compressedBytesOut = Counter(label: "mailnode_imap_compressed_bytes_total", dimensions: [("direction", "out")])
 
-    /// Sessions this node relays to a grant's home region.
-    static let relayedSessions = Counter(label: "mailnode_imap_relayed_sessions_total")
+    /// Sessions this node relays to a grant's home region (`out`), and sessions relayed here by
+    /// other regions' nodes that logged in (`in`).
+    static let relayedSessions = Counter(label: "mailnode_imap_relayed_sessions_total", dimensions: [("direction", "out")])
+    static let relayedInSessions = Counter(label: "mailnode_imap_relayed_sessions_total", dimensions: [("direction", "in")])
     static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")
     /// Untagged responses pushed to IDLE sessions for changes made elsewhere.
     static let pushes = Counter(label: "mailnode_imap_idle_pushes_total")

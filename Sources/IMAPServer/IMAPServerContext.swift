@@ -33,9 +33,9 @@ public struct IMAPServerContext: Sendable {
     public var tls: NIOSSLContext
     /// Every region's node registry, to find a live node of a grant's home region.
     public var registries: [Region: NodeRegistry]
-    /// The cluster's client TLS (`ClusterTLS.clientContext`), for sessions relayed to a grant's
-    /// home region; nil: such logins are answered `NO [UNAVAILABLE]`.
-    public var clusterTLS: NIOSSLContext?
+    /// The cluster's TLS, for sessions relayed to a grant's home region; nil: such logins are
+    /// answered `NO [UNAVAILABLE]`.
+    public var clusterTLS: ClusterTLS?
     /// True for the cluster listener's sessions: they come relayed from other nodes, and one for a
     /// grant homed elsewhere is refused rather than relayed again.
     public var isClusterListener = false
@@ -50,7 +50,7 @@ public struct IMAPServerContext: Sendable {
 
     public init(region: Region, node: String, hostname: String, router: any GrantRouter, grants: any GrantStore,
                 store: any MailStore, events: MailboxEventBus, hasher: PasswordHasher, throttle: AuthThrottle, slots: ConnectionSlots, tls: NIOSSLContext,
-                registries: [Region: NodeRegistry], clusterTLS: NIOSSLContext? = nil, limits: IMAPLimits = .default, contentCache: MessageContentCache = MessageContentCache(),
+                registries: [Region: NodeRegistry], clusterTLS: ClusterTLS? = nil, limits: IMAPLimits = .default, contentCache: MessageContentCache = MessageContentCache(),
                 timers: Timers = Timers(), clock: SessionClock = .system, logger: Logger) {
         self.region = region
         self.node = node

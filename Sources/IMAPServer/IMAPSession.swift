@@ -339,6 +339,7 @@ final class IMAPSession {
                 break
             }
             IMAPMetrics.connections(state: "authenticated").increment()
+            if context.isClusterListener { IMAPMetrics.relayedInSessions.increment() }
             let sink = eventSink
             listenerToken = context.events.listen(grant: grant.id) { event in
                 switch event {
@@ -579,7 +580,7 @@ extension IMAPSession {
         guard let clusterTLS = context.clusterTLS, !context.isClusterListener else {
             return .loginRefused(.tagged(TaggedResponse(tag: tag, state: .no, code: .unavailable, "Region \(home) is not reachable from this node")))
         }
-        let upstream = IMAPUpstreamLogin(registry: registry, tls: clusterTLS, clientAddress: await connection.clientAddress())
+        let upstream = IMAPUpstreamLogin(registry: registry, tls: clusterTLS.clientContext, clientAddress: await connection.clientAddress())
         switch await upstream.login(account: account, password: password, group: connection.channel.eventLoop) {
         case .refused:
             IMAPMetrics.authFailure(reason: "password")

@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, clusterTLS: clusterTLS, link: link,
                                         logger: logger)
-                + [CertificateReloader(certificates: certificates, logger: logger)]
+                + [CertificateReloader(certificates: certificates, cluster: clusterTLS, logger: logger)]
         } catch {
             await link.shutdown()
             throw error
@@ -172,7 +172,7 @@ struct ServeCommand: AsyncParsableCommand {
             router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
-            tls: tls, registries: runtime.registries, clusterTLS: clusterTLS.clientContext, limits: imapLimits,
+            tls: tls, registries: runtime.registries, clusterTLS: clusterTLS, limits: imapLimits,
             contentCache: MessageContentCache(capacityBytes: configuration.imapContentCacheBytes), logger: logger)
         // Sessions relayed from other regions' nodes: the cluster's TLS both ways, and the client's
         // address from the relay's PROXY header inside it.

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Logging
 import Metrics
@@ -108,9 +109,10 @@ final class TLSCertificates: Sendable {
 }
 
 /// Reloads the certificates when the process gets SIGHUP (`kill -HUP`), logging the outcome and
-/// counting it in `mailnode_tls_reloads_total{result}`.
+/// counting it in `mailnode_tls_reloads_total{certificates,result}` (`public`: the listeners' certificates; `cluster`: the node's cluster certificate).
 struct CertificateReloader: Service {
     let certificates: TLSCertificates
+    let cluster: ClusterTLS
     let logger: Logger
 
     func run() async throws {
@@ -122,15 +124,20 @@ struct CertificateReloader: Service {
         defer { source.cancel() }
         try? await cancelWhenGracefulShutdown {
             for await _ in hangups {
-                do {
-                    try certificates.reload()
-                    Counter(label: "mailnode_tls_reloads_total", dimensions: [("result", "ok")]).increment()
-                    logger.notice("TLS certificates reloaded", metadata: ["files": "\(certificates.sources.count)"])
-                } catch {
-                    Counter(label: "mailnode_tls_reloads_total", dimensions: [("result", "failed")]).increment()
-                    logger.error("TLS certificates not reloaded; the previous ones stay in use", metadata: ["error": "\(error)"])
-                }
+                reload("public", files: certificates.sources.count) { try certificates.reload() }
+                reload("cluster", files: 2) { try cluster.reload() }
             }
+        }
+    }
+
+    private func reload(_ set: String, files: Int, _ body: () throws -> Void) {
+        do {
+            try body()
+            Counter(label: "mailnode_tls_reloads_total", dimensions: [("certificates", set), ("result", "ok")]).increment()
+            logger.notice("TLS certificates reloaded", metadata: ["certificates": "\(set)", "files": "\(files)"])
+        } catch {
+            Counter(label: "mailnode_tls_reloads_total", dimensions: [("certificates", set), ("result", "failed")]).increment()
+            logger.error("TLS certificates not reloaded; the previous ones stay in use", metadata: ["certificates": "\(set)", "error": "\(error)"])
         }
     }
 }

@@ -5,13 +5,15 @@ issued by the cluster's authority (cluster_tls), and a node reaches another regi
 with its own. Mail that a node receives for a grant of another region (inbound SMTP, a submission
 by that grant) is handed over to a node of the grant's region, which stores it and answers after
 its commit; the receiving node's connections to other regions' Postgres are read-only."""
+import os
+import signal
 import socket
 import ssl
 import subprocess
 
 import pytest
 
-from helpers import addr, fresh_source, valid_password
+from helpers import addr, fresh_source, valid_password, wait_for
 from test_smtp import (compose, expect, external_domain, find_mail, smtp_open, transaction,  # noqa: F401 (fixture)
                        unique)
 from test_zz_drain import metric
@@ -139,11 +141,16 @@ def test_the_cluster_listener_serves_only_its_own_regions_grants(cluster, accoun
         conn.close()
 
 
-def test_a_relayed_login_is_throttled_by_the_clients_address_not_the_relays(account, us1, eu1):
+def relayed_sessions(nodes, direction):
+    return sum(metric(node, "mailnode_imap_relayed_sessions_total", direction=direction) or 0 for node in nodes)
+
+
+def test_a_relayed_login_is_throttled_by_the_clients_address_not_the_relays(account, us1, us2, eu1):
     """Ten failed logins through eu-1 for a us grant from one address throttle that address only:
     the home node sees each client's own address (the relay's PROXY header), so a client elsewhere
-    still logs in through the same relay."""
+    still logs in through the same relay. The relayed session is counted out of eu-1 and into us."""
     acct = account(us1)
+    out_before, in_before = relayed_sessions([eu1], "out"), relayed_sessions([us1, us2], "in")
     attacker, user = fresh_source(), fresh_source()
     for _ in range(10):
         conn = acct.imaplib(eu1, login=False, source=attacker)
@@ -154,6 +161,8 @@ def test_a_relayed_login_is_throttled_by_the_clients_address_not_the_relays(acco
     typ, data = conn.login(acct.email, acct.password)
     assert typ == "OK" and b"region us" in data[0], data
     conn.logout()
+    assert relayed_sessions([eu1], "out") == out_before + 1
+    assert relayed_sessions([us1, us2], "in") == in_before + 1
 
 
 def test_mail_for_another_regions_grant_is_handed_to_that_region(account, smtp_open, us1, us2, eu1, eu2):
@@ -192,3 +201,52 @@ def test_a_submission_with_a_foreign_from_is_refused_by_the_home_region(account,
     conn = sender.smtp(us1)
     expect(transaction(conn, sender.email, [other], compose(other, [other], unique("handoff-from"))), 553, "5.7.1")
     conn.quit()
+
+
+def issue_cluster_certificate(cluster, region, folder):
+    """A new certificate for the region's nodes from the cluster's authority (whose key cluster/up
+    keeps beside it); returns (certificate, key) paths and the certificate's DER bytes."""
+    authority = cluster_files(cluster, region)["authority"]
+    authority_key = authority[:-len(".crt")] + ".key"
+    certificate, key, request, extensions = (folder / name for name in ("node.crt", "node.key", "node.csr", "ext"))
+    extensions.write_text("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n")
+    for command in (
+        ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=mailnode cluster node {region} renewed",
+         "-keyout", key, "-out", request],
+        ["openssl", "x509", "-req", "-in", request, "-CA", authority, "-CAkey", authority_key, "-set_serial", str(os.getpid()),
+         "-days", "30", "-extfile", extensions, "-out", certificate],
+        ["openssl", "x509", "-in", certificate, "-outform", "DER", "-out", folder / "node.der"],
+    ):
+        subprocess.run([str(part) for part in command], check=True, capture_output=True, timeout=60)
+    return str(certificate), str(key), (folder / "node.der").read_bytes()
+
+
+def test_sighup_reloads_the_cluster_certificate(cluster, account, us1, eu1, tmp_path):
+    """A renewed node certificate (same authority) written over the files and SIGHUP: us-1's cluster
+    listeners present it from the next connection, and relayed sessions both ways still work."""
+    files = cluster_files(cluster, "us")
+    certificate, key, der = issue_cluster_certificate(cluster, "us", tmp_path)
+    for source, target in ((certificate, files["certificate"]), (key, files["key"])):
+        staged = target + ".new"
+        with open(source, "rb") as f, open(staged, "wb") as out:
+            out.write(f.read())
+        os.chmod(staged, 0o600 if target.endswith(".key") else 0o644)
+        os.replace(staged, target)
+    pid = int((cluster.run_dir / "pids" / "us-1.pid").read_text().strip())
+    os.kill(pid, signal.SIGHUP)
+    eu_files = cluster_files(cluster, "eu")
+
+    def presented():
+        conn = cluster_client(cluster, us1, "cluster_api", eu_files["certificate"], eu_files["key"])
+        try:
+            return conn.getpeercert(binary_form=True)
+        finally:
+            conn.close()
+
+    assert wait_for(lambda: presented() == der, timeout=10), "us-1 still presents its old cluster certificate"
+    here, there = account(us1), account(eu1)
+    for acct, node in ((here, eu1), (there, us1)):  # into us-1, and out of it
+        conn = acct.imaplib(node, login=False)
+        typ, data = conn.login(acct.email, acct.password)
+        assert typ == "OK" and b"served in region" in data[0], data
+        conn.logout()

@@ -44,6 +44,7 @@ public final class ClusterLink: Sendable {
     }
 
     private let client: HTTPClient
+    private let tls: ClusterTLS
     private let registries: [Region: NodeRegistry]
     private let node: String
     private let logger: Logger
@@ -56,6 +57,7 @@ public final class ClusterLink: Sendable {
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+        self.tls = tls
         self.registries = registries
         self.node = node
         self.logger = logger
@@ -77,6 +79,8 @@ public final class ClusterLink: Sendable {
         for target in candidates.prefix(2) {
             var request = HTTPClientRequest(url: "https://\(target.endpoints[Self.endpoint]!)\(path)")
             request.method = method
+            // The node's current certificate (it may have been reloaded since the client was made).
+            request.tlsConfiguration = tls.clientConfiguration
             request.headers = headers
             request.headers.replaceOrAdd(name: Self.forwardedByHeader, value: node)
             if let body, body.readableBytes > 0 { request.body = .bytes(body) }
