@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import MailCore
+import Storage
 
 /// The `/v3` REST API of one node.
 public enum APIServer {
@@ -14,6 +15,8 @@ public enum APIServer {
         public var jsonBodyLimit: Int
         /// The largest message sent or saved as a draft, and the largest multipart request.
         public var messageSizeLimit: Int
+        /// `application_id` of the application's objects (`webhooks.application_id`).
+        public var applicationID = "mailnode"
 
         public init(host: String, port: Int, node: String, apiKeys: [String], jsonBodyLimit: Int, messageSizeLimit: Int = 26_214_400) {
             self.messageSizeLimit = messageSizeLimit
@@ -36,6 +39,7 @@ public enum APIServer {
 
     public static func router(settings: Settings, grants: GrantService, store: (any MailStore)? = nil,
                               webhooks: [(Region, any WebhookStore)] = [],
+                              guardrails: [(Region, PostgresGuardrailStore)] = [],
                               listener: Listener = .public(link: nil)) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         var link: ClusterLink?
@@ -48,7 +52,11 @@ public enum APIServer {
             .add(middleware: BearerKeyMiddleware(keys: settings.apiKeys))
             .add(middleware: GrantForwardingMiddleware(region: grants.region, routing: grants.routing, link: link,
                                                   jsonBodyLimit: settings.jsonBodyLimit))
-        GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
+        GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit, guardrails: guardrails.first?.1).register(on: v3)
+        if !guardrails.isEmpty {
+            GuardrailsController(stores: guardrails, grants: grants, applicationID: settings.applicationID,
+                                 jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
+        }
         if let store {
             MessagesController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
             SendingController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit,
@@ -68,11 +76,12 @@ public enum APIServer {
 
     /// The public API, on `settings.port`.
     public static func application(settings: Settings, grants: GrantService, store: any MailStore,
-                                   webhooks: [(Region, any WebhookStore)], link: ClusterLink,
+                                   webhooks: [(Region, any WebhookStore)], guardrails: [(Region, PostgresGuardrailStore)], link: ClusterLink,
                                    logger: Logger) -> some ApplicationProtocol
     {
         Application(
-            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, listener: .public(link: link)),
+            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, guardrails: guardrails,
+                           listener: .public(link: link)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "mailnode"),
             logger: logger)
     }
@@ -80,11 +89,12 @@ public enum APIServer {
     /// The cluster listener on `port`: HTTPS that only a client with a certificate of the
     /// cluster's authority can open.
     public static func clusterApplication(settings: Settings, port: Int, grants: GrantService, store: any MailStore,
-                                          webhooks: [(Region, any WebhookStore)], intake: any HomeRegionMailIntake,
-                                          tls: ClusterTLS, logger: Logger) throws -> some ApplicationProtocol
+                                          webhooks: [(Region, any WebhookStore)], guardrails: [(Region, PostgresGuardrailStore)],
+                                          intake: any HomeRegionMailIntake, tls: ClusterTLS, logger: Logger) throws -> some ApplicationProtocol
     {
         Application(
-            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, listener: .cluster(intake: intake)),
+            router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, guardrails: guardrails,
+                           listener: .cluster(intake: intake)),
             server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration),
             configuration: .init(address: .hostname(settings.host, port: port), serverName: "mailnode"),
             logger: logger)

@@ -15,6 +15,13 @@ struct ClusterIntakeController {
         let group = router.group("internal/v1")
         group.post("deliveries", use: deliver)
         group.post("submissions", use: submit)
+        group.post("rule-evaluations", use: record)
+    }
+
+    @Sendable func record(request: Request, context: APIRequestContext) async throws -> Response {
+        let evaluation = try await JSONBody.decode(RuleEvaluation.self, from: request, limit: 1_048_576)
+        guard await intake.record(evaluation) else { throw APIError(.unavailable, "the evaluation could not be stored") }
+        return Response(status: .ok)
     }
 
     @Sendable func deliver(request: Request, context: APIRequestContext) async throws -> Response {
@@ -22,7 +29,7 @@ struct ClusterIntakeController {
             return answer(MailHandoff.Outcome(RecipientOutcome.permanentFailure(status: "5.3.4", reason: tooLarge)))
         }
         guard let grant = GrantID(rawValue: envelope.grantID) else { throw APIError(.invalidRequest, "grant_id is not a grant id") }
-        return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant)))
+        return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant, mailFrom: envelope.mailFrom ?? "")))
     }
 
     @Sendable func submit(request: Request, context: APIRequestContext) async throws -> Response {

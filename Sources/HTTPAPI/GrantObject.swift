@@ -10,8 +10,10 @@ struct GrantObject: Encodable, Sendable {
     let scope: [String] = []
     let createdAt: Int64
     let updatedAt: Int64
+    let workspaceID: String
 
     init(_ grant: Grant) {
+        workspaceID = grant.workspaceID ?? Workspace.defaultID
         id = grant.id.rawValue
         email = grant.email.address
         region = grant.region.rawValue
@@ -22,6 +24,7 @@ struct GrantObject: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, provider, email, region, scope
         case grantStatus = "grant_status"
+        case workspaceID = "workspace_id"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -32,11 +35,20 @@ struct GrantSettingsRequest: Decodable {
     struct Settings: Decodable {
         let email: String?
         let appPassword: String?
+        /// Legacy: a grant's policy comes from its workspace; this names a workspace by its policy.
+        let policyID: String?
         enum CodingKeys: String, CodingKey {
             case email
             case appPassword = "app_password"
+            case policyID = "policy_id"
         }
     }
     let provider: String?
     let settings: Settings?
+    let workspaceID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case provider, settings
+        case workspaceID = "workspace_id"
+    }
 }

@@ -44,10 +44,11 @@ public struct GrantService: Sendable {
         return (email, try await hasher.hash(password))
     }
 
-    public func create(email: EmailAddress, appPasswordHash: String?) async throws -> Grant {
+    public func create(email: EmailAddress, appPasswordHash: String?, workspaceID: String? = nil) async throws -> Grant {
         try await refuseIfTaken(email, by: nil)
         let now = WallClock.unixSeconds()
-        let grant = Grant(id: .random(), email: email, region: region, appPasswordHash: appPasswordHash, createdAt: now, updatedAt: now)
+        let grant = Grant(id: .random(), email: email, region: region, appPasswordHash: appPasswordHash, createdAt: now, updatedAt: now,
+                          workspaceID: workspaceID)
         let reserved = try await reserve(email, for: grant.id)
         let created: Grant
         do {

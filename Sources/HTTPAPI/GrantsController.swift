@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MailCore
+import Storage
 
 /// `/v3/connect/custom` and `/v3/grants`.
 struct GrantsController {
@@ -9,6 +10,8 @@ struct GrantsController {
 
     let service: GrantService
     let jsonBodyLimit: Int
+    /// This region's copy of the workspaces, and its grants' workspace column.
+    var guardrails: PostgresGuardrailStore? = nil
 
     func register(on group: RouterGroup<APIRequestContext>) {
         group.post("connect/custom", use: create)
@@ -25,7 +28,8 @@ struct GrantsController {
             throw APIError(.invalidRequest, "provider must be \"nylas\" (got \"\(provider)\")")
         }
         let (email, hash) = try await service.validatedSettings(body.settings)
-        let grant = try await service.create(email: email, appPasswordHash: hash)
+        let workspace = try await placement(for: email, requested: body.workspaceID, legacyPolicy: body.settings?.policyID)
+        let grant = try await service.create(email: email, appPasswordHash: hash, workspaceID: workspace)
         return try JSONResponses.data(GrantObject(grant), context: context)
     }
 
@@ -54,7 +58,19 @@ struct GrantsController {
     @Sendable func update(request: Request, context: APIRequestContext) async throws -> Response {
         let id = try grantID(context)
         let body = try await decode(GrantSettingsRequest.self, from: request, context: context)
-        guard body.settings != nil else { throw APIError(.invalidRequest, "settings is required: send settings.email and settings.app_password") }
+        guard body.settings != nil || body.workspaceID != nil else {
+            throw APIError(.invalidRequest, "settings or workspace_id is required: send settings.email and settings.app_password, or workspace_id")
+        }
+        if let workspace = body.workspaceID {
+            guard let guardrails, try await guardrails.one(.workspace, id: workspace, as: Workspace.self) != nil else {
+                throw APIError(.invalidRequest, "workspace_id: no workspace with id \(workspace.prefix(64))")
+            }
+            guard try await guardrails.setWorkspace(of: id, to: workspace) else { throw APIError(.notFound, "no grant with id \(id)") }
+            if body.settings == nil {
+                guard let grant = try await service.localStore.grant(id: id) else { throw APIError(.notFound, "no grant with id \(id)") }
+                return try JSONResponses.data(GrantObject(grant), context: context)
+            }
+        }
         let (email, hash) = try await service.validatedSettings(body.settings)
         let grant = try await service.update(id: id, email: email, appPasswordHash: hash)
         return try JSONResponses.data(GrantObject(grant), context: context)
@@ -63,6 +79,27 @@ struct GrantsController {
     @Sendable func delete(request: Request, context: APIRequestContext) async throws -> Response {
         try await service.delete(id: try grantID(context))
         return try JSONResponses.empty(context: context)
+    }
+
+    /// Where a new grant goes: the workspace named, else the one named through the legacy
+    /// `settings.policy_id` (the first workspace with that policy), else the workspace whose domain
+    /// is the address's with auto_group on, else the default one.
+    private func placement(for email: EmailAddress, requested: String?, legacyPolicy: String?) async throws -> String? {
+        guard let guardrails else { return nil }
+        let workspaces = try await guardrails.all(.workspace, as: Workspace.self)
+        if let requested {
+            guard workspaces.contains(where: { $0.id == requested }) else {
+                throw APIError(.invalidRequest, "workspace_id: no workspace with id \(requested.prefix(64))")
+            }
+            return requested
+        }
+        if let legacyPolicy {
+            guard let workspace = workspaces.first(where: { $0.policyID == legacyPolicy }) else {
+                throw APIError(.invalidRequest, "settings.policy_id: no workspace has policy \(legacyPolicy.prefix(64)); create one, or send workspace_id")
+            }
+            return workspace.id
+        }
+        return workspaces.first(where: { $0.autoGroup && $0.domain == email.domain.lowercased() })?.id ?? Workspace.defaultID
     }
 
     private func grantID(_ context: APIRequestContext) throws -> GrantID {

@@ -9,11 +9,14 @@ public struct Grant: Sendable, Hashable {
     public var credentialsVersion: Int64
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// The workspace whose policy and inbound rules apply; nil (or one since deleted): the default.
+    public var workspaceID: String?
 
     public init(
         id: GrantID, email: EmailAddress, region: Region, appPasswordHash: String?,
-        credentialsVersion: Int64 = 1, createdAt: Int64, updatedAt: Int64
+        credentialsVersion: Int64 = 1, createdAt: Int64, updatedAt: Int64, workspaceID: String? = nil
     ) {
+        self.workspaceID = workspaceID
         self.id = id
         self.email = email
         self.region = region

@@ -2,8 +2,13 @@
 /// that grant. Each region owns its data: the receiving node never writes into another region's
 /// Postgres, it hands the message over and acknowledges only once the home region has committed.
 public protocol HomeRegionMailIntake: Sendable {
-    /// Stores `raw` (trace fields included) in the grant's INBOX.
-    func deliver(_ raw: [UInt8], to grant: GrantID) async -> RecipientOutcome
+    /// Stores `raw` (trace fields included) for the grant, where its inbound rules put it
+    /// (its INBOX when none applies); `mailFrom` is the envelope sender the rules look at.
+    func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String) async -> RecipientOutcome
+
+    /// Keeps a rule evaluation another region's node made for one of this region's grants (a
+    /// block at RCPT TO); false when it could not be stored.
+    func record(_ evaluation: RuleEvaluation) async -> Bool
 
     /// Checks a message the grant submitted, stores its Sent copy and queues it for its recipients.
     func submit(_ raw: [UInt8], from grant: GrantID, envelope: SubmissionEnvelope) async -> SubmissionOutcome

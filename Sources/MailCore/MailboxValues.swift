@@ -410,6 +410,9 @@ public struct MessageUpdate: Hashable, Sendable {
 /// Stable ids for messages, folders and threads: 32 lower-case hex digits of randomness, valid as
 /// an API id and as an RFC 8474 OBJECTID.
 public enum ObjectIDGenerator {
+    /// A version 4 UUID, the id form of application objects (policies, rules, lists, workspaces).
+    public static func uuid() -> String { GrantID.random().rawValue }
+
     public static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef".utf8)

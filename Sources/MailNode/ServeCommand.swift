@@ -134,12 +134,15 @@ struct ServeCommand: AsyncParsableCommand {
                             concurrency: configuration.webhooks.dispatchers),
             logger: logger)
         mailboxEvents.listenToEveryGrant { webhookDispatcher.mailboxChanged() }
-        let apiSettings = APIServer.Settings(
+        var apiSettings = APIServer.Settings(
             host: configuration.listen.host, port: configuration.listen.ports[.api]!, node: configuration.node,
             apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes,
             messageSizeLimit: configuration.limits.messageSizeBytes)
-        let api = APIServer.application(settings: apiSettings, grants: grants, store: mailStore, webhooks: webhookStores, link: link,
-                                        logger: logger)
+        apiSettings.applicationID = configuration.webhooks.applicationID
+        // Policies, rules, lists and workspaces: in every region's Postgres, this region's first.
+        let guardrailStores = webhookStores.map { region, _ in (region, PostgresGuardrailStore(client: runtime.postgres[region]!, logger: logger)) }
+        let api = APIServer.application(settings: apiSettings, grants: grants, store: mailStore, webhooks: webhookStores,
+                                        guardrails: guardrailStores, link: link, logger: logger)
 
         let localStore = runtime.stores.first!.1
         let replica = runtime.routingReplica
@@ -189,7 +192,7 @@ struct ServeCommand: AsyncParsableCommand {
                                           handoff: MailHandoff(link: link), logger: logger)
         let clusterAPI = try APIServer.clusterApplication(
             settings: apiSettings, port: configuration.listen.ports[.clusterAPI]!, grants: grants, store: mailStore,
-            webhooks: webhookStores, intake: intake, tls: clusterTLS, logger: logger)
+            webhooks: webhookStores, guardrails: guardrailStores, intake: intake, tls: clusterTLS, logger: logger)
         let structures = StoredStructureRefresher(store: mailStore, logger: logger)
         let tombstones = ExpungeTombstonePruner(store: mailStore, windowSeconds: configuration.imapVanishedWindowSeconds, logger: logger)
         return [admin, mailboxEvents, api, clusterAPI, imaps, imapStartTLS, clusterIMAP, heartbeat, invalidation, liveNodes, webhookDispatcher, structures,
@@ -218,6 +221,7 @@ extension ServeCommand {
             regions: regions, hasher: hasher, throttle: AuthThrottle(redis: runtime.regionRedis[configuration.region]!, logger: logger),
             tls: tls, limits: limits, logger: logger)
         context.handoff = handoff
+        context.inboundRules = InboundRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger))
         let security: SmartHostClient.Security = switch configuration.smtp.smartHostSecurity {
         case .none: .none
         case .starttls: .startTLS

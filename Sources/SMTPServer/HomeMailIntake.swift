@@ -11,8 +11,19 @@ public struct HomeMailIntake: HomeRegionMailIntake {
         self.context = context
     }
 
-    public func deliver(_ raw: [UInt8], to grant: GrantID) async -> RecipientOutcome {
-        await LocalDelivery(context: context).store(raw, in: grant)
+    public func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String) async -> RecipientOutcome {
+        await LocalDelivery(context: context).store(raw, in: grant, mailFrom: mailFrom)
+    }
+
+    public func record(_ evaluation: RuleEvaluation) async -> Bool {
+        guard let objects = context.inboundRules?.objects else { return false }
+        do {
+            try await objects.recordEvaluation(evaluation)
+            return true
+        } catch {
+            context.logger.warning("rule evaluation not recorded", metadata: ["grant_id": "\(evaluation.grantID)", "error": "\(error)"])
+            return false
+        }
     }
 
     public func submit(_ raw: [UInt8], from grantID: GrantID, envelope: SubmissionEnvelope) async -> SubmissionOutcome {

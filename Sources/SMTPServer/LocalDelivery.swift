@@ -66,24 +66,48 @@ struct LocalDelivery: Sendable {
         guard let route else { return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name") }
         var bytes = Array(trace.fields(for: recipient.address, hostname: context.hostname).utf8)
         bytes.append(contentsOf: message)
-        if route.region == context.region { return await store(bytes, in: route.grantID) }
+        if route.region == context.region { return await store(bytes, in: route.grantID, mailFrom: trace.returnPath) }
         // Each region owns its data: a node of the recipient's region stores it, and answers
         // after its commit.
         guard let handoff = context.handoff else {
             return .temporaryFailure(status: "4.4.3", reason: "region \(route.region) cannot be reached from this node")
         }
-        let outcome = await handoff.deliver(bytes, to: route.grantID, in: route.region)
+        let outcome = await handoff.deliver(bytes, to: route.grantID, mailFrom: trace.returnPath, in: route.region)
         SMTPMetrics.localDelivery(outcome: outcome == .delivered ? "handed_over" : "handoff_failed")
         return outcome
     }
 
-    /// Stores a message (trace fields included) in the INBOX of a grant of this node's region.
-    func store(_ bytes: [UInt8], in grant: GrantID) async -> RecipientOutcome {
+    /// Stores a message (trace fields included) for a grant of this node's region, where the
+    /// grant's inbound rules put it. Rules that cannot be read fail the delivery temporarily
+    /// (nothing is stored, the sender tries again): mail is never stored past a rule.
+    func store(_ bytes: [UInt8], in grant: GrantID, mailFrom: String) async -> RecipientOutcome {
+        var placement: (folder: MailFolder?, flags: [String], assigned: [String]) = (nil, [], [])
+        var evaluated: (RuleOutcome, RuleInput)?
+        if let rules = context.inboundRules {
+            do {
+                let workspace = try await context.local.grants.grant(id: grant)?.workspaceID
+                let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: mailFrom)
+                if outcome.actions.blocked {
+                    await record(outcome, input, grant: grant, messageID: nil, stage: .inboxProcessing, folderIDs: [])
+                    return .permanentFailure(status: "5.7.1", reason: "the recipient's policy refuses this message")
+                }
+                if !outcome.actions.isEmpty {
+                    placement = InboundRules.placement(outcome.actions, folders: try await context.local.store.folders(grant: grant))
+                }
+                if outcome.evaluatedAny { evaluated = (outcome, input) }
+            } catch {
+                context.logger.warning("inbound rules not evaluated", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
+                return .temporaryFailure(status: "4.3.0", reason: "the recipient's rules could not be evaluated")
+            }
+        }
         let facts = MessageFacts(parsing: MIMEMessage(parsing: bytes))
         do {
-            _ = try await context.local.store.append(grant: grant, folderID: SystemFolder.inbox.apiID, raw: bytes, facts: facts,
-                                                     flags: .empty, internalDate: WallClock.unixSeconds())
+            let result = try await context.local.store.append(grant: grant, folderID: placement.folder?.id ?? SystemFolder.inbox.apiID, raw: bytes,
+                                                              facts: facts, flags: MessageFlags(placement.flags), internalDate: WallClock.unixSeconds())
             SMTPMetrics.localDelivery(outcome: "delivered")
+            if let (outcome, input) = evaluated {
+                await record(outcome, input, grant: grant, messageID: result.messageID, stage: .inboxProcessing, folderIDs: placement.assigned)
+            }
             return .delivered
         } catch MailStoreError.overQuota {
             SMTPMetrics.localDelivery(outcome: "over_quota")
@@ -94,6 +118,28 @@ struct LocalDelivery: Sendable {
             SMTPMetrics.localDelivery(outcome: "error")
             context.logger.warning("local delivery failed", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
             return .temporaryFailure(status: "4.3.0", reason: "the recipient's mailbox could not be written")
+        }
+    }
+
+    /// Keeps the record of an evaluation for a grant of `region` (this node's by default): here,
+    /// or through a node of that region. A record that cannot be kept is logged; the decision stands.
+    func record(_ outcome: RuleOutcome, _ input: RuleInput, grant: GrantID, messageID: String?, stage: RuleEvaluation.Stage,
+                folderIDs: [String], region: Region? = nil) async {
+        let evaluation = RuleEvaluation(
+            id: ObjectIDGenerator.uuid(), grantID: grant.rawValue, messageID: messageID, evaluatedAt: WallClock.unixSeconds(), stage: stage,
+            input: RuleEvaluation.Input(input), appliedActions: RuleEvaluation.Applied(outcome.actions, folderIDs: folderIDs),
+            matchedRuleIDs: outcome.matchedRuleIDs)
+        let home = region ?? context.region
+        let kept: Bool
+        if home == context.region, let objects = context.inboundRules?.objects {
+            kept = (try? await objects.recordEvaluation(evaluation)) != nil
+        } else if let handoff = context.handoff {
+            kept = await handoff.record(evaluation, in: home)
+        } else {
+            kept = false
+        }
+        if !kept {
+            context.logger.warning("rule evaluation not recorded", metadata: ["grant_id": "\(grant)", "stage": "\(stage.rawValue)"])
         }
     }
 }

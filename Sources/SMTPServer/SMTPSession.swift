@@ -416,6 +416,24 @@ final class SMTPSession {
                 try await refuse(550, "5.1.1", "Recipient address rejected: no mailbox here by that name")
                 return
             }
+            // The recipient's inbound rules may refuse the sender outright.
+            if let rules = context.inboundRules {
+                do {
+                    let workspace = try await home.grants.grant(id: route.grantID)?.workspaceID
+                    let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: transaction.sender)
+                    if outcome.actions.blocked {
+                        await LocalDelivery(context: context).record(outcome, input, grant: route.grantID, messageID: nil, stage: .smtpRcpt,
+                                                                     folderIDs: [], region: route.region)
+                        SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "rule", bytes: 0)
+                        try await refuse(550, "5.7.1", "Recipient address rejected: the recipient's policy refuses mail from this sender")
+                        return
+                    }
+                } catch {
+                    logger.warning("inbound rules not evaluated at RCPT", metadata: ["grant_id": "\(route.grantID)", "error": "\(error)"])
+                    try await refuse(451, "4.3.0", "The recipient's rules could not be evaluated; try again later")
+                    return
+                }
+            }
             // With SIZE= the message must fit; without it the mailbox must not be full already.
             if let quota = try? await home.store.quota(grant: route.grantID),
                quota.usedBytes + Int64(transaction.declaredSize ?? 1) > quota.limitBytes {

@@ -33,7 +33,7 @@ public struct PostgresGrantStore: GrantStore {
         }
     }
 
-    private static let grantColumns = "id::text, email, region, app_password_hash, credentials_version, created_at, updated_at"
+    private static let grantColumns = "id::text, email, region, app_password_hash, credentials_version, created_at, updated_at, workspace_id"
 
     /// The `grant.*` webhook event for the grant row `g`, written by the same statement that changes
     /// it; the object is the API's grant object (the password hash never leaves the store).
@@ -55,9 +55,10 @@ public struct PostgresGrantStore: GrantStore {
                 try await client.withTransaction(logger: logger) { connection in
                     try await connection.query(
                         """
-                        INSERT INTO grants (id, email, email_normalized, region, app_password_hash, credentials_version, created_at, updated_at)
+                        INSERT INTO grants (id, email, email_normalized, region, app_password_hash, credentials_version, created_at, updated_at,
+                                            workspace_id)
                         VALUES (\(grant.id.rawValue)::uuid, \(grant.email.address), \(grant.email.normalized), \(grant.region.rawValue),
-                                \(grant.appPasswordHash), \(grant.credentialsVersion), \(grant.createdAt), \(grant.updatedAt))
+                                \(grant.appPasswordHash), \(grant.credentialsVersion), \(grant.createdAt), \(grant.updatedAt), \(grant.workspaceID))
                         """, logger: logger)
                     // UIDVALIDITY must differ from any earlier folder of the same name (RFC 3501 2.3.1.1):
                     // seconds since 1970 at creation do that for a mailbox made once per grant.
@@ -180,13 +181,14 @@ public struct PostgresGrantStore: GrantStore {
         return try await run {
             var grants: [Grant] = []
             let rows = try await client.query(query, logger: logger)
-            for try await (id, email, region, hash, version, created, updated) in rows.decode((String, String, String, String?, Int64, Int64, Int64).self) {
+            for try await (id, email, region, hash, version, created, updated, workspace)
+                in rows.decode((String, String, String, String?, Int64, Int64, Int64, String?).self) {
                 guard let grantID = GrantID(rawValue: id), let address = EmailAddress(email), let home = Region(rawValue: region) else {
                     logger.error("skipping malformed grant row", metadata: ["grant_id": "\(id)"])
                     continue
                 }
                 grants.append(Grant(id: grantID, email: address, region: home, appPasswordHash: hash,
-                                    credentialsVersion: version, createdAt: created, updatedAt: updated))
+                                    credentialsVersion: version, createdAt: created, updatedAt: updated, workspaceID: workspace))
             }
             return grants
         }

@@ -32,7 +32,7 @@ public struct PostgresWebhookStore: WebhookStore {
     public func createWebhook(_ webhook: Webhook) async throws {
         let client = self.client, logger = self.logger
         try await withDeadline(timeout, what: "Postgres") {
-            _ = try await Self.write(client, logger: logger,
+            _ = try await client.writeAnywhere(logger: logger,
                 """
                 INSERT INTO webhooks (id, url, description, trigger_types, notification_email_addresses, secret, status,
                     status_updated_at, created_at, updated_at)
@@ -47,7 +47,7 @@ public struct PostgresWebhookStore: WebhookStore {
     public func updateWebhook(_ webhook: Webhook) async throws -> Bool {
         let client = self.client, logger = self.logger
         return try await withDeadline(timeout, what: "Postgres") {
-            try await Self.write(client, logger: logger,
+            try await client.writeAnywhere(logger: logger,
                 """
                 UPDATE webhooks SET url = \(webhook.url), description = \(webhook.description),
                     trigger_types = \(webhook.triggerTypes)::text[], notification_email_addresses = \(webhook.notificationEmailAddresses)::text[],
@@ -63,24 +63,7 @@ public struct PostgresWebhookStore: WebhookStore {
     public func deleteWebhook(id: String) async throws -> Bool {
         let client = self.client, logger = self.logger
         return try await withDeadline(timeout, what: "Postgres") {
-            try await Self.write(client, logger: logger, "DELETE FROM webhooks WHERE id = \(id) RETURNING id") > 0
-        }
-    }
-
-    /// Runs `query` in a transaction that may write whatever the connection's default; returns the rows it returned.
-    @discardableResult
-    static func write(_ client: PostgresClient, logger: Logger, _ query: PostgresQuery) async throws -> Int {
-        try await client.withConnection { connection in
-            _ = try await connection.query("START TRANSACTION READ WRITE", logger: logger)
-            do {
-                var count = 0
-                for try await _ in try await connection.query(query, logger: logger) { count += 1 }
-                _ = try await connection.query("COMMIT", logger: logger)
-                return count
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
+            try await client.writeAnywhere(logger: logger, "DELETE FROM webhooks WHERE id = \(id) RETURNING id") > 0
         }
     }
 

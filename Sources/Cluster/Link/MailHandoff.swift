@@ -13,6 +13,7 @@ import NIOHTTP1
 public struct MailHandoff: Sendable {
     public static let deliveryPath = "/internal/v1/deliveries"
     public static let submissionPath = "/internal/v1/submissions"
+    public static let evaluationPath = "/internal/v1/rule-evaluations"
     /// The JSON line that precedes the message in a handoff body.
     public static let maximumEnvelopeBytes = 1_048_576
     static let timeout: TimeAmount = .seconds(120)
@@ -23,8 +24,8 @@ public struct MailHandoff: Sendable {
         self.link = link
     }
 
-    public func deliver(_ raw: [UInt8], to grant: GrantID, in region: Region) async -> RecipientOutcome {
-        let body = Self.frame(DeliveryEnvelope(grantID: grant.rawValue), raw)
+    public func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String, in region: Region) async -> RecipientOutcome {
+        let body = Self.frame(DeliveryEnvelope(grantID: grant.rawValue, mailFrom: mailFrom), raw)
         do {
             let answer = try await link.send(.POST, Self.deliveryPath, headers: Self.headers, body: body, to: region,
                                              repeatable: false, timeout: Self.timeout, maximumAnswerBytes: 65536)
@@ -52,6 +53,18 @@ public struct MailHandoff: Sendable {
         }
     }
 
+    /// Hands a rule evaluation for a grant of `region` to a node there; false when it was not kept.
+    public func record(_ evaluation: RuleEvaluation, in region: Region) async -> Bool {
+        guard let json = try? JSONEncoder().encode(evaluation) else { return false }
+        do {
+            let answer = try await link.send(.POST, Self.evaluationPath, headers: ["Content-Type": "application/json"], body: ByteBuffer(bytes: json),
+                                             to: region, repeatable: true, timeout: .seconds(10), maximumAnswerBytes: 65536)
+            return answer.status == 200
+        } catch {
+            return false
+        }
+    }
+
     private static let headers: HTTPHeaders = ["Content-Type": "application/vnd.mailnode.handoff"]
 
     private static func count(_ kind: String, _ region: Region, _ outcome: String) {
@@ -65,8 +78,13 @@ extension MailHandoff {
     /// A handoff body is one line of JSON (the envelope), a line feed, then the message's bytes.
     public struct DeliveryEnvelope: Codable, Sendable, Hashable {
         public var grantID: String
+        /// The envelope sender, which the grant's inbound rules look at.
+        public var mailFrom: String?
 
-        enum CodingKeys: String, CodingKey { case grantID = "grant_id" }
+        enum CodingKeys: String, CodingKey {
+            case grantID = "grant_id"
+            case mailFrom = "mail_from"
+        }
     }
 
     public struct SubmissionEnvelopeWire: Codable, Sendable, Hashable {

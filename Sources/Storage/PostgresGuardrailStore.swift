@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import MailCore
+import PostgresNIO
+
+/// Policies, rules, lists (with their items) and workspaces in one region's Postgres
+/// (`GuardrailSchema`), the grants' workspaces, and the rule evaluations of the region's grants.
+/// Application objects are written into every region through this store's write path, which
+/// works through the read-only connections a node holds to other regions (`writeAnywhere`).
+public struct PostgresGuardrailStore: Sendable {
+    public enum Kind: String, Sendable {
+        case policy, rule, list, workspace
+    }
+
+    public let client: PostgresClient
+    public let logger: Logger
+    public var timeout: Duration
+
+    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10)) {
+        self.client = client
+        self.logger = logger
+        self.timeout = timeout
+    }
+
+    private static let encoder = JSONEncoder()
+
+    private func run<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withDeadline(timeout, what: "Postgres", body)
+    }
+
+    // MARK: - Objects
+
+    /// Every object of a kind, oldest first (applications hold tens of them, not thousands).
+    public func all<Object: Decodable & Sendable>(_ kind: Kind, as type: Object.Type) async throws -> [Object] {
+        try await documents("SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) ORDER BY created_at, id")
+    }
+
+    public func one<Object: Decodable & Sendable>(_ kind: Kind, id: String, as type: Object.Type) async throws -> Object? {
+        let found: [Object] = try await documents("SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id)")
+        return found.first
+    }
+
+    public func some<Object: Decodable & Sendable>(_ kind: Kind, ids: [String], as type: Object.Type) async throws -> [Object] {
+        guard !ids.isEmpty else { return [] }
+        return try await documents(
+            "SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = ANY(\(ids)::text[]) ORDER BY created_at, id")
+    }
+
+    private func documents<Object: Decodable & Sendable>(_ query: PostgresQuery) async throws -> [Object] {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var objects: [Object] = []
+            let decoder = JSONDecoder()
+            for try await text in try await client.query(query, logger: logger).decode(String.self) {
+                objects.append(try decoder.decode(Object.self, from: Data(text.utf8)))
+            }
+            return objects
+        }
+    }
+
+    /// Creates or replaces an object.
+    public func put<Object: Encodable & Sendable>(_ kind: Kind, id: String, _ object: Object, createdAt: Int64) async throws {
+        let client = self.client, logger = self.logger
+        let document = String(decoding: try Self.encoder.encode(object), as: UTF8.self)
+        try await run {
+            try await client.writeAnywhere(logger: logger, """
+                INSERT INTO guardrail_objects (kind, id, document, created_at)
+                VALUES (\(kind.rawValue), \(id), \(document)::jsonb, \(createdAt))
+                ON CONFLICT (kind, id) DO UPDATE SET document = EXCLUDED.document
+                """)
+        }
+    }
+
+    /// Removes an object (a list with its items); false when there was none.
+    public func delete(_ kind: Kind, id: String) async throws -> Bool {
+        let client = self.client, logger = self.logger
+        return try await run {
+            try await client.writeAnywhere(logger: logger, """
+                WITH items AS (DELETE FROM guardrail_list_items WHERE \(kind.rawValue) = 'list' AND list_id = \(id))
+                DELETE FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id) RETURNING id
+                """) > 0
+        }
+    }
+
+    // MARK: - List items
+
+    public struct ListItem: Sendable, Hashable {
+        public var id: String
+        public var value: String
+        public var createdAt: Int64
+    }
+
+    /// Adds normalised values; values already there are left as they are.
+    public func addItems(list: String, values: [String], now: Int64) async throws {
+        guard !values.isEmpty else { return }
+        let ids = values.map { _ in ObjectIDGenerator.uuid() }
+        let client = self.client, logger = self.logger
+        try await run {
+            try await client.writeAnywhere(logger: logger, """
+                INSERT INTO guardrail_list_items (list_id, value, id, created_at)
+                SELECT \(list), value, id, \(now) FROM unnest(\(values)::text[], \(ids)::text[]) AS t (value, id)
+                ON CONFLICT (list_id, value) DO NOTHING
+                """)
+        }
+    }
+
+    public func removeItems(list: String, values: [String]) async throws {
+        guard !values.isEmpty else { return }
+        let client = self.client, logger = self.logger
+        try await run {
+            try await client.writeAnywhere(logger: logger,
+                "DELETE FROM guardrail_list_items WHERE list_id = \(list) AND value = ANY(\(values)::text[])")
+        }
+    }
+
+    /// One page of a list's items, oldest first; `after` is the cursor of the previous page.
+    public func items(list: String, after: String?, limit: Int) async throws -> (items: [ListItem], next: String?) {
+        let client = self.client, logger = self.logger
+        let cursor = try PageCursor.parse(after)
+        return try await run {
+            let query: PostgresQuery = if let cursor {
+                """
+                SELECT id, value, created_at FROM guardrail_list_items
+                WHERE list_id = \(list) AND (created_at, id) > (\(cursor.date), \(cursor.id))
+                ORDER BY created_at, id LIMIT \(limit + 1)
+                """
+            } else {
+                "SELECT id, value, created_at FROM guardrail_list_items WHERE list_id = \(list) ORDER BY created_at, id LIMIT \(limit + 1)"
+            }
+            var items: [ListItem] = []
+            for try await (id, value, created) in try await client.query(query, logger: logger).decode((String, String, Int64).self) {
+                items.append(ListItem(id: id, value: value, createdAt: created))
+            }
+            guard items.count > limit else { return (items, nil) }
+            items.removeLast()
+            return (items, items.last.map { PageCursor(date: $0.createdAt, id: $0.id).text })
+        }
+    }
+
+    public func itemCounts(lists: [String]) async throws -> [String: Int] {
+        guard !lists.isEmpty else { return [:] }
+        let client = self.client, logger = self.logger
+        return try await run {
+            var counts: [String: Int] = [:]
+            let rows = try await client.query(
+                "SELECT list_id, count(*) FROM guardrail_list_items WHERE list_id = ANY(\(lists)::text[]) GROUP BY list_id", logger: logger)
+            for try await (list, count) in rows.decode((String, Int64).self) { counts[list] = Int(count) }
+            return counts
+        }
+    }
+
+    /// Which of `values` each of `lists` holds, as "list id \n value" keys.
+    public func listed(lists: [String], values: [String]) async throws -> Set<String> {
+        guard !lists.isEmpty, !values.isEmpty else { return [] }
+        let client = self.client, logger = self.logger
+        return try await run {
+            var found: Set<String> = []
+            let rows = try await client.query(
+                "SELECT list_id, value FROM guardrail_list_items WHERE list_id = ANY(\(lists)::text[]) AND value = ANY(\(values)::text[])",
+                logger: logger)
+            for try await (list, value) in rows.decode((String, String).self) { found.insert(Self.membershipKey(list, value)) }
+            return found
+        }
+    }
+
+    public static func membershipKey(_ list: String, _ value: String) -> String { "\(list)\n\(value)" }
+
+    // MARK: - Grants
+
+    /// The grant's workspace id (nil: none; the default then applies); nil as well for an unknown grant.
+    public func workspace(of grant: GrantID) async throws -> String? {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var workspace: String?
+            let rows = try await client.query("SELECT workspace_id FROM grants WHERE id = \(grant.rawValue)::uuid", logger: logger)
+            for try await value in rows.decode(String?.self) { workspace = value }
+            return workspace
+        }
+    }
+
+    /// Puts a grant of this region in a workspace (nil: none); false for an unknown grant.
+    public func setWorkspace(of grant: GrantID, to workspace: String?) async throws -> Bool {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var found = false
+            let rows = try await client.query(
+                "UPDATE grants SET workspace_id = \(workspace) WHERE id = \(grant.rawValue)::uuid RETURNING id::text", logger: logger)
+            for try await _ in rows.decode(String.self) { found = true }
+            return found
+        }
+    }
+
+    /// Grants of this region that leave `workspace` (deleted) for `replacement`.
+    public func moveGrants(from workspace: String, to replacement: String?) async throws {
+        let client = self.client, logger = self.logger
+        try await run {
+            try await client.writeAnywhere(logger: logger,
+                "UPDATE grants SET workspace_id = \(replacement) WHERE workspace_id = \(workspace)")
+        }
+    }
+
+    // MARK: - Evaluations
+
+    public func recordEvaluation(_ evaluation: RuleEvaluation) async throws {
+        let client = self.client, logger = self.logger
+        let record = String(decoding: try Self.encoder.encode(evaluation), as: UTF8.self)
+        try await run {
+            _ = try await client.query(
+                """
+                INSERT INTO rule_evaluations (id, grant_id, record, evaluated_at)
+                VALUES (\(evaluation.id), \(evaluation.grantID)::uuid, \(record)::jsonb, \(evaluation.evaluatedAt))
+                """, logger: logger)
+        }
+    }
+
+    /// A grant's evaluations, newest first; the cursor is the last one's place in the order of recording.
+    public func evaluations(grant: GrantID, after: String?, limit: Int) async throws -> (evaluations: [RuleEvaluation], next: String?) {
+        let client = self.client, logger = self.logger
+        let before: Int64
+        if let after {
+            guard let value = Int64(after), value > 0 else { throw MailStoreError.invalidCursor }
+            before = value
+        } else {
+            before = Int64.max
+        }
+        return try await run {
+            var evaluations: [RuleEvaluation] = []
+            var last: Int64 = 0
+            let decoder = JSONDecoder()
+            let rows = try await client.query(
+                """
+                SELECT record::text, seq FROM rule_evaluations WHERE grant_id = \(grant.rawValue)::uuid AND seq < \(before)
+                ORDER BY seq DESC LIMIT \(limit + 1)
+                """, logger: logger)
+            for try await (record, seq) in rows.decode((String, Int64).self) {
+                guard evaluations.count < limit else { return (evaluations, String(last)) }
+                evaluations.append(try decoder.decode(RuleEvaluation.self, from: Data(record.utf8)))
+                last = seq
+            }
+            return (evaluations, nil)
+        }
+    }
+}

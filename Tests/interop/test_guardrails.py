@@ -1,0 +1,274 @@
+"""Policies, rules, lists and workspaces: the API (validation answers 400 naming the field), one copy
+in every region (written through a node of one region, read through a node of the other at once),
+and inbound rules enforced on mail arriving over SMTP, with their evaluation records.
+
+Every test that enforces rules works in a workspace of its own (its own domain, auto_group on), so
+that the grants of other tests, in the default workspace, are never affected."""
+import uuid
+
+import pytest
+
+from helpers import Account, assert_error, connect_body, ok, valid_password
+from test_smtp import compose, expect, find_mail, smtp_open, transaction, unique  # noqa: F401 (fixture)
+
+DEFAULT_WORKSPACE = "00000000-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def workspace(us1):
+    """A workspace of a fresh domain with auto_group on; deleted afterwards with its rules and lists."""
+    made = {"rules": [], "lists": [], "policies": []}
+    domain = f"ws-{uuid.uuid4().hex[:12]}.test"
+    created = ok(us1.post("/v3/workspaces", json={"name": f"Agents of {domain}", "domain": domain}))["data"]
+    made["workspace"] = created
+    yield made
+    us1.delete(f"/v3/workspaces/{created['workspace_id']}")
+    for kind in ("rules", "lists", "policies"):
+        for object_id in made[kind]:
+            us1.delete(f"/v3/{kind}/{object_id}")
+
+
+def make(node, kind, body, made=None, status=None):
+    response = node.post(f"/v3/{kind}", json=body)
+    data = ok(response, status or (201 if kind in ("rules", "lists") else 200))["data"]
+    if made is not None:
+        made[kind].append(data["id"])
+    return data
+
+
+def grant_in(cluster, node, domain):
+    password = valid_password()
+    email = f"agent-{uuid.uuid4().hex[:10]}@{domain}"
+    grant = ok(node.post("/v3/connect/custom", json=connect_body(email, password)))["data"]
+    return Account(cluster, grant, password)
+
+
+# --- the API ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "name"),
+    ({"name": ""}, "name"),
+    ({"name": "p", "spam_detection": {"spam_sensitivity": 5.5}}, "spam_detection.spam_sensitivity"),
+    ({"name": "p", "limits": {"limit_attachment_size_limit": -1}}, "limits.limit_attachment_size_limit"),
+    ({"name": "p", "limits": {"limit_storage_total": -2}}, "limits.limit_storage_total"),
+    ({"name": "p", "limits": {"limit_inbox_retention_period": 7, "limit_spam_retention_period": 7}},
+     "limits.limit_inbox_retention_period"),
+    ({"name": "p", "limits": {"limit_attachment_allowed_types": ["images"]}}, "limits.limit_attachment_allowed_types"),
+    ({"name": "p", "limits": {"limit_count_daily_email_sent": "many"}}, "limits.limit_count_daily_email_sent"),
+])
+def test_invalid_policies_are_400_naming_the_field(us1, body, field):
+    response = us1.post("/v3/policies", json=body)
+    assert_error(response, 400, "invalid_request_error")
+    assert field in response.json()["error"]["message"], response.json()
+
+
+def test_a_policy_is_created_merged_on_update_and_refused_deletion_while_in_force(us1, eu1, workspace):
+    policy = make(us1, "policies", {"name": "Strict", "limits": {"limit_storage_total": -1, "limit_inbox_retention_period": 30,
+                                                                  "limit_spam_retention_period": 7},
+                                    "spam_detection": {"use_list_dnsbl": True}}, workspace)
+    assert policy["spam_detection"] == {"use_list_dnsbl": True, "use_header_anomaly_detection": False, "spam_sensitivity": 1.0}
+    updated = ok(eu1.put(f"/v3/policies/{policy['id']}", json={"limits": {"limit_count_daily_email_sent": 200}}))["data"]
+    assert updated["limits"] == {"limit_storage_total": -1, "limit_inbox_retention_period": 30, "limit_spam_retention_period": 7,
+                                 "limit_count_daily_email_sent": 200}
+    assert ok(us1.get(f"/v3/policies/{policy['id']}"))["data"]["limits"] == updated["limits"]
+    ws = workspace["workspace"]["workspace_id"]
+    assert ok(us1.patch(f"/v3/workspaces/{ws}", json={"policy_id": policy["id"]}))["data"]["policy_id"] == policy["id"]
+    assert_error(us1.delete(f"/v3/policies/{policy['id']}"), 400, "invalid_request_error")
+    assert ok(eu1.patch(f"/v3/workspaces/{ws}", json={"policy_id": None}))["data"]["policy_id"] is None
+    ok(us1.delete(f"/v3/policies/{policy['id']}"))
+    assert_error(eu1.get(f"/v3/policies/{policy['id']}"), 404, "not_found_error")
+    workspace["policies"].clear()
+
+
+def rule_body(conditions, actions, **extra):
+    return {"name": "r", "match": {"conditions": conditions}, "actions": actions, **extra}
+
+
+FROM_BAD = [{"field": "from.domain", "operator": "is", "value": "bad.test"}]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"match": {"conditions": FROM_BAD}, "actions": [{"type": "block"}]}, "name"),
+    (rule_body(FROM_BAD, [{"type": "block"}], priority=1001), "priority"),
+    (rule_body(FROM_BAD, [{"type": "block"}], trigger="sideways"), "trigger"),
+    (rule_body([], [{"type": "block"}]), "match.conditions"),
+    (rule_body([{"field": "recipient.address", "operator": "is", "value": "a@b.test"}], [{"type": "block"}]), "match.conditions[0].field"),
+    (rule_body([{"field": "subject", "operator": "is", "value": "x"}], [{"type": "block"}]), "match.conditions[0].field"),
+    (rule_body([{"field": "from.domain", "operator": "matches", "value": "x"}], [{"type": "block"}]), "match.conditions[0].operator"),
+    (rule_body([{"field": "outbound.type", "operator": "contains", "value": "reply"}], [{"type": "block"}], trigger="outbound"),
+     "match.conditions[0].operator"),
+    (rule_body([{"field": "outbound.type", "operator": "is", "value": "forward"}], [{"type": "block"}], trigger="outbound"),
+     "match.conditions[0].value"),
+    (rule_body([{"field": "from.domain", "operator": "in_list", "value": "not-a-list"}], [{"type": "block"}]), "match.conditions[0].value"),
+    (rule_body([{"field": "from.domain", "operator": "in_list", "value": [str(uuid.uuid4())]}], [{"type": "block"}]),
+     "match.conditions[0].value"),
+    (rule_body(FROM_BAD, []), "actions"),
+    (rule_body(FROM_BAD, [{"type": "block"}, {"type": "mark_as_read"}]), "actions"),
+    (rule_body(FROM_BAD, [{"type": "assign_to_folder"}]), "actions[0].value"),
+    (rule_body(FROM_BAD, [{"type": "forward"}]), "actions[0].type"),
+])
+def test_invalid_rules_are_400_naming_the_field(us1, body, field):
+    response = us1.post("/v3/rules", json=body)
+    assert_error(response, 400, "invalid_request_error")
+    assert field in response.json()["error"]["message"], response.json()
+
+
+def test_lists_check_their_items_against_their_type(us1, eu1, workspace):
+    domains = make(us1, "lists", {"name": "Domains", "type": "domain"}, workspace)
+    assert_error(us1.post("/v3/lists", json={"name": "x", "type": "country"}), 400, "invalid_request_error")
+    response = us1.post(f"/v3/lists/{domains['id']}/items", json={"items": ["good.test", "a@b.test"]})
+    assert_error(response, 400, "invalid_request_error")
+    assert "a@b.test" in response.json()["error"]["message"]
+    assert_error(us1.post(f"/v3/lists/{domains['id']}/items", json={"items": ["x" * 501]}), 400, "invalid_request_error")
+    assert_error(us1.post(f"/v3/lists/{domains['id']}/items", json={"items": [f"d{i}.test" for i in range(1001)]}),
+                 400, "invalid_request_error")
+    shown = ok(us1.post(f"/v3/lists/{domains['id']}/items", json={"items": [" Good.TEST ", "good.test", "other.test"]}))["data"]
+    assert shown["items_count"] == 2
+    # Written through us-1, read through eu-1 at once.
+    values = [item["value"] for item in ok(eu1.get(f"/v3/lists/{domains['id']}/items"))["data"]]
+    assert sorted(values) == ["good.test", "other.test"]
+    assert ok(eu1.delete(f"/v3/lists/{domains['id']}/items", json={"items": ["GOOD.test", "never.test"]}))["data"]["items_count"] == 1
+    assert_error(us1.put(f"/v3/lists/{domains['id']}", json={"type": "tld"}), 400, "invalid_request_error")
+    tlds = make(us1, "lists", {"name": "TLDs", "type": "tld"}, workspace)
+    assert ok(us1.post(f"/v3/lists/{tlds['id']}/items", json={"items": [".ZZ", "yy"]}))["data"]["items_count"] == 2
+    response = us1.post("/v3/rules", json=rule_body([{"field": "from.address", "operator": "in_list", "value": [tlds["id"]]}],
+                                                    [{"type": "block"}]))
+    assert_error(response, 400, "invalid_request_error")
+    assert "cannot be looked up" in response.json()["error"]["message"]
+
+
+def test_list_pages_follow_the_cursor(us1, workspace):
+    listed = make(us1, "lists", {"name": "Many", "type": "address"}, workspace)
+    ok(us1.post(f"/v3/lists/{listed['id']}/items", json={"items": [f"a{i}@x.test" for i in range(7)]}))
+    seen, token = [], None
+    while True:
+        page = ok(us1.get(f"/v3/lists/{listed['id']}/items", params={"limit": 3, **({"page_token": token} if token else {})}))
+        seen += [item["value"] for item in page["data"]]
+        token = page["next_cursor"]
+        if not token:
+            break
+    assert sorted(seen) == sorted(f"a{i}@x.test" for i in range(7))
+
+
+def test_workspaces_rules_and_the_default(us1, eu1, workspace):
+    ws = workspace["workspace"]
+    assert ws["auto_group"] is True and ws["default"] is False and ws["rule_ids"] == []
+    assert_error(us1.post("/v3/workspaces", json={"name": "again", "domain": ws["domain"]}), 400, "invalid_request_error")
+    assert_error(us1.post("/v3/workspaces", json={"name": "no domain"}), 400, "invalid_request_error")
+    assert ok(eu1.get(f"/v3/workspaces/{ws['domain']}"))["data"]["workspace_id"] == ws["workspace_id"]
+    assert_error(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"domain": "other.test"}), 400, "invalid_request_error")
+    assert_error(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"policy_id": ""}), 400, "invalid_request_error")
+    assert_error(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"rule_ids": [str(uuid.uuid4())]}), 400, "invalid_request_error")
+    assert_error(us1.delete(f"/v3/workspaces/{DEFAULT_WORKSPACE}"), 400, "invalid_request_error")
+    assert_error(us1.patch(f"/v3/workspaces/{DEFAULT_WORKSPACE}", json={"name": "Renamed"}), 400, "invalid_request_error")
+    rule = make(us1, "rules", rule_body(FROM_BAD, [{"type": "block"}]), workspace)
+    assert ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"rule_ids": [rule["id"]]}))["data"]["rule_ids"] == [rule["id"]]
+    # Deleting the rule takes it out of every workspace, in every region.
+    ok(eu1.delete(f"/v3/rules/{rule['id']}"))
+    workspace["rules"].clear()
+    assert ok(us1.get(f"/v3/workspaces/{ws['workspace_id']}"))["data"]["rule_ids"] == []
+
+
+def test_a_grant_joins_the_workspace_of_its_domain_and_can_be_moved(cluster, us1, eu1, workspace):
+    ws = workspace["workspace"]
+    acct = grant_in(cluster, eu1, ws["domain"])
+    try:
+        assert acct.grant["workspace_id"] == ws["workspace_id"]
+        moved = ok(us1.patch(f"/v3/grants/{acct.grant['id']}", json={"workspace_id": DEFAULT_WORKSPACE}))["data"]
+        assert moved["workspace_id"] == DEFAULT_WORKSPACE
+        assert_error(us1.patch(f"/v3/grants/{acct.grant['id']}", json={"workspace_id": str(uuid.uuid4())}), 400, "invalid_request_error")
+        other = ok(us1.post("/v3/connect/custom", json={**connect_body(f"x-{uuid.uuid4().hex[:8]}@example.com"),
+                                                          "workspace_id": ws["workspace_id"]}))["data"]
+        assert other["workspace_id"] == ws["workspace_id"]
+        us1.delete(f"/v3/grants/{other['id']}")
+    finally:
+        us1.delete(f"/v3/grants/{acct.grant['id']}")
+
+
+# --- inbound rules ----------------------------------------------------------------------------------
+
+def evaluations(node, grant):
+    return ok(node.get(f"/v3/grants/{grant['id']}/rule-evaluations"))["data"]
+
+
+def test_inbound_rules_block_file_flag_and_record(cluster, smtp_open, us1, us2, eu1, eu2, workspace):
+    """A grant homed in eu, mail arriving on a us node's MX port: a sender on a blocked list is
+    refused at RCPT TO (550 5.7.1); a VIP's mail goes to Clients/Acme marked read; mail from a
+    listed TLD goes to Junk; other mail to INBOX. Every evaluation is recorded, newest first."""
+    ws = workspace["workspace"]
+    blocked = make(us1, "lists", {"name": "Blocked", "type": "domain"}, workspace)
+    ok(us1.post(f"/v3/lists/{blocked['id']}/items", json={"items": ["bad.test"]}))
+    block = make(us1, "rules", rule_body([{"field": "from.domain", "operator": "in_list", "value": [blocked["id"]]}],
+                                         [{"type": "block"}], priority=1), workspace)
+    vip = make(eu1, "rules", rule_body([{"field": "from.address", "operator": "is", "value": "VIP@Partner.test"}],
+                                       [{"type": "assign_to_folder", "value": "clients/acme"}, {"type": "mark_as_read"}]), workspace)
+    spam_body = rule_body([{"field": "from.tld", "operator": "is", "value": "zz"},
+                           {"field": "from.domain", "operator": "contains", "value": "casino"}], [{"type": "mark_as_spam"}])
+    spam_body["match"]["operator"] = "any"
+    spam = make(us1, "rules", spam_body, workspace)
+    ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"rule_ids": [block["id"], vip["id"], spam["id"]]}))
+    rcpt = grant_in(cluster, eu1, ws["domain"])
+    try:
+        ok(eu1.post(f"/v3/grants/{rcpt.grant['id']}/folders", json={"name": "Clients/Acme"}))
+        conn = smtp_open(us1, "smtp")
+        expect(conn.mail("someone@bad.test"), 250)
+        expect(conn.rcpt(rcpt.email), 550, "5.7.1")
+        conn.rset()
+        cases = [("VIP@partner.test", "Clients/Acme", True), ("deals@lucky.zz", "Junk", False),
+                 ("win@bigcasino.test", "Junk", False), ("friend@fine.test", "INBOX", False)]
+        for sender, _, _ in cases:
+            subject = unique(f"rules {sender}")
+            expect(transaction(conn, sender, [rcpt.email], compose(sender, [rcpt.email], subject)), 250, "2.0.0")
+            expected = next(c for c in cases if c[0] == sender)
+            (_, flags, _), = find_mail(rcpt, eu2, expected[1], subject)
+            assert ("\\Seen" in flags) == expected[2], (sender, flags)
+        conn.quit()
+        records = evaluations(us2, rcpt.grant)
+        assert len(records) == 5, records
+        assert [r["evaluation_stage"] for r in records] == ["inbox_processing"] * 4 + ["smtp_rcpt"]
+        first = records[-1]
+        assert first["message_id"] is None and first["matched_rule_ids"] == [block["id"]]
+        assert first["applied_actions"] == {"blocked": True}
+        assert first["evaluation_input"]["from_domain"] == "bad.test" and first["evaluation_input"]["from_tld"] == "test"
+        by_sender = {r["evaluation_input"]["from_address"]: r for r in records[:4]}
+        vip_record = by_sender["vip@partner.test"]
+        assert vip_record["matched_rule_ids"] == [vip["id"]] and vip_record["message_id"]
+        assert vip_record["applied_actions"]["marked_as_read"] is True and len(vip_record["applied_actions"]["folder_ids"]) == 1
+        assert by_sender["deals@lucky.zz"]["applied_actions"] == {"marked_as_spam": True}
+        assert by_sender["friend@fine.test"]["matched_rule_ids"] == [] and by_sender["friend@fine.test"]["applied_actions"] == {}
+        # A grant moved to the default workspace is no longer under these rules.
+        ok(us1.patch(f"/v3/grants/{rcpt.grant['id']}", json={"workspace_id": DEFAULT_WORKSPACE}))
+        subject = unique("rules after the move")
+        conn = smtp_open(us2, "smtp")
+        expect(transaction(conn, "someone@bad.test", [rcpt.email], compose("someone@bad.test", [rcpt.email], subject)), 250)
+        conn.quit()
+        find_mail(rcpt, eu1, "INBOX", subject)
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+def test_a_disabled_rule_and_a_deleted_list_stop_matching(cluster, smtp_open, us1, eu1, workspace):
+    ws = workspace["workspace"]
+    senders = make(us1, "lists", {"name": "Senders", "type": "address"}, workspace)
+    ok(us1.post(f"/v3/lists/{senders['id']}/items", json={"items": ["noisy@loud.test"]}))
+    rule = make(us1, "rules", rule_body([{"field": "from.address", "operator": "in_list", "value": [senders["id"]]}],
+                                        [{"type": "block"}]), workspace)
+    ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"rule_ids": [rule["id"]]}))
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    try:
+        conn = smtp_open(eu1, "smtp")
+        expect(conn.mail("noisy@loud.test"), 250)
+        expect(conn.rcpt(rcpt.email), 550, "5.7.1")
+        conn.rset()
+        ok(eu1.put(f"/v3/rules/{rule['id']}", json={"enabled": False}))
+        expect(conn.mail("noisy@loud.test"), 250)
+        expect(conn.rcpt(rcpt.email), 250)
+        conn.rset()
+        ok(eu1.put(f"/v3/rules/{rule['id']}", json={"enabled": True}))
+        ok(us1.delete(f"/v3/lists/{senders['id']}"))
+        workspace["lists"].clear()
+        expect(conn.mail("noisy@loud.test"), 250)
+        expect(conn.rcpt(rcpt.email), 250)
+        conn.quit()
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
