@@ -10,6 +10,7 @@ public struct APIError: Error, Sendable, Equatable {
         public static let invalidRequest = Kind(status: .badRequest, type: "invalid_request_error")
         public static let unauthorized = Kind(status: .unauthorized, type: "unauthorized")
         public static let notFound = Kind(status: .notFound, type: "not_found_error")
+        public static let forbidden = Kind(status: .forbidden, type: "forbidden")
         public static let methodNotAllowed = Kind(status: .methodNotAllowed, type: "method_not_allowed")
         public static let conflict = Kind(status: .conflict, type: "conflict_error")
         public static let tooLarge = Kind(status: .contentTooLarge, type: "request_too_large")

@@ -60,7 +60,8 @@ public enum APIServer {
         if let store {
             MessagesController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
             SendingController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit,
-                              messageSizeLimit: settings.messageSizeLimit).register(on: v3)
+                              messageSizeLimit: settings.messageSizeLimit,
+                              rules: guardrails.first.map { GuardrailRules(objects: $0.1) }).register(on: v3)
             ThreadsController(grants: grants, store: store).register(on: v3)
         }
         if !webhooks.isEmpty {

@@ -18,8 +18,17 @@ struct ClusterIntakeController {
         group.post("rule-evaluations", use: record)
     }
 
+    /// The address of a `Return-Path: <...>` first line (what `LocalDelivery.Trace` writes).
+    static func returnPath(_ raw: [UInt8]) -> String? {
+        let line = String(decoding: raw.prefix(600).split(separator: UInt8(ascii: "\r"), maxSplits: 1).first ?? [], as: UTF8.self)
+        guard line.lowercased().hasPrefix("return-path:"), let open = line.firstIndex(of: "<"), let close = line.lastIndex(of: ">"),
+              open < close else { return nil }
+        return String(line[line.index(after: open)..<close])
+    }
+
     @Sendable func record(request: Request, context: APIRequestContext) async throws -> Response {
         let evaluation = try await JSONBody.decode(RuleEvaluation.self, from: request, limit: 1_048_576)
+        guard GrantID(rawValue: evaluation.grantID) != nil else { throw APIError(.invalidRequest, "grant_id is not a grant id") }
         guard await intake.record(evaluation) else { throw APIError(.unavailable, "the evaluation could not be stored") }
         return Response(status: .ok)
     }
@@ -29,7 +38,11 @@ struct ClusterIntakeController {
             return answer(MailHandoff.Outcome(RecipientOutcome.permanentFailure(status: "5.3.4", reason: tooLarge)))
         }
         guard let grant = GrantID(rawValue: envelope.grantID) else { throw APIError(.invalidRequest, "grant_id is not a grant id") }
-        return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant, mailFrom: envelope.mailFrom ?? "")))
+        // A node that sends no mail_from (an older one) still wrote the sender first, as Return-Path.
+        guard let mailFrom = envelope.mailFrom ?? Self.returnPath(raw) else {
+            return answer(MailHandoff.Outcome(RecipientOutcome.temporaryFailure(status: "4.3.0", reason: "the envelope sender is missing")))
+        }
+        return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant, mailFrom: mailFrom)))
     }
 
     @Sendable func submit(request: Request, context: APIRequestContext) async throws -> Response {

@@ -30,7 +30,7 @@ struct GrantsController {
         let (email, hash) = try await service.validatedSettings(body.settings)
         let workspace = try await placement(for: email, requested: body.workspaceID, legacyPolicy: body.settings?.policyID)
         let grant = try await service.create(email: email, appPasswordHash: hash, workspaceID: workspace)
-        return try JSONResponses.data(GrantObject(grant), context: context)
+        return try JSONResponses.data(try await shown(grant), context: context)
     }
 
     @Sendable func list(request: Request, context: APIRequestContext) async throws -> Response {
@@ -46,13 +46,13 @@ struct GrantsController {
         }
         let page = try await service.list(after: cursor, limit: limit)
         let next = page.more ? page.grants.last?.id.rawValue : nil
-        return try JSONResponses.list(page.grants.map(GrantObject.init), nextCursor: next, context: context)
+        return try JSONResponses.list(try await shown(page.grants), nextCursor: next, context: context)
     }
 
     @Sendable func show(request: Request, context: APIRequestContext) async throws -> Response {
         let id = try grantID(context)
         guard let grant = try await service.localStore.grant(id: id) else { throw APIError(.notFound, "no grant with id \(id)") }
-        return try JSONResponses.data(GrantObject(grant), context: context)
+        return try JSONResponses.data(try await shown(grant), context: context)
     }
 
     @Sendable func update(request: Request, context: APIRequestContext) async throws -> Response {
@@ -61,19 +61,35 @@ struct GrantsController {
         guard body.settings != nil || body.workspaceID != nil else {
             throw APIError(.invalidRequest, "settings or workspace_id is required: send settings.email and settings.app_password, or workspace_id")
         }
+        // Settings are checked before anything changes: a refused request changes nothing.
+        let settings = body.settings == nil ? nil : try await service.validatedSettings(body.settings)
+        var grant: Grant?
         if let workspace = body.workspaceID {
-            guard let guardrails, try await guardrails.one(.workspace, id: workspace, as: Workspace.self) != nil else {
+            guard let guardrails, workspace.count <= 64, try await guardrails.one(.workspace, id: workspace, as: Workspace.self) != nil else {
                 throw APIError(.invalidRequest, "workspace_id: no workspace with id \(workspace.prefix(64))")
             }
-            guard try await guardrails.setWorkspace(of: id, to: workspace) else { throw APIError(.notFound, "no grant with id \(id)") }
-            if body.settings == nil {
-                guard let grant = try await service.localStore.grant(id: id) else { throw APIError(.notFound, "no grant with id \(id)") }
-                return try JSONResponses.data(GrantObject(grant), context: context)
-            }
+            grant = try await service.localStore.setWorkspace(id: id, workspaceID: workspace, updatedAt: WallClock.unixSeconds())
+            guard grant != nil else { throw APIError(.notFound, "no grant with id \(id)") }
         }
-        let (email, hash) = try await service.validatedSettings(body.settings)
-        let grant = try await service.update(id: id, email: email, appPasswordHash: hash)
-        return try JSONResponses.data(GrantObject(grant), context: context)
+        if let (email, hash) = settings {
+            grant = try await service.update(id: id, email: email, appPasswordHash: hash)
+        }
+        return try JSONResponses.data(try await shown(grant!), context: context)
+    }
+
+    /// The grant as shown: a workspace deleted since it joined shows as the default, whose rules it now follows.
+    private func shown(_ grant: Grant) async throws -> GrantObject {
+        try await shown([grant])[0]
+    }
+
+    private func shown(_ grants: [Grant]) async throws -> [GrantObject] {
+        guard let guardrails, grants.contains(where: { $0.workspaceID != nil }) else { return grants.map { GrantObject($0) } }
+        let existing = Set(try await guardrails.all(.workspace, as: Workspace.self).map(\.id))
+        return grants.map { grant in
+            var grant = grant
+            if let id = grant.workspaceID, !existing.contains(id) { grant.workspaceID = nil }
+            return GrantObject(grant)
+        }
     }
 
     @Sendable func delete(request: Request, context: APIRequestContext) async throws -> Response {

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MIME
 import MailCore
+import Storage
 
 /// `POST /v3/grants/{id}/messages/send` and `/v3/grants/{id}/drafts`: messages built with the MIME
 /// builder, saved where IMAP clients see them (Sent, Drafts), and handed to the outbound queue.
@@ -12,6 +13,8 @@ struct SendingController {
     let jsonBodyLimit: Int
     /// The largest multipart request and the largest built message (the seed's 25 MB).
     let messageSizeLimit: Int
+    /// The application's outbound rules; nil: none are enforced.
+    var rules: GuardrailRules? = nil
 
     func register(on group: RouterGroup<APIRequestContext>) {
         group.post("grants/{grant_id}/messages/send", use: send)
@@ -32,11 +35,13 @@ struct SendingController {
         if let original = body.replyToMessageID {
             outgoing.reply(to: try await repliedTo(original, grant: grant))
         }
-        let sent = try await submit(outgoing, grant: grant, replacingDraftID: nil, context: context)
+        let sent = try await submit(outgoing, grant: grant, replacingDraftID: nil, repliesTo: body.replyToMessageID != nil, context: context)
         return try JSONResponses.data(sent, context: context)
     }
 
-    private func submit(_ outgoing: OutgoingMessage, grant: Grant, replacingDraftID: String?,
+    /// `repliesTo`: the request named a message it answers (the built message may carry
+    /// In-Reply-To and References too; either makes the send a reply for outbound rules).
+    private func submit(_ outgoing: OutgoingMessage, grant: Grant, replacingDraftID: String?, repliesTo: Bool,
                         context: APIRequestContext) async throws -> MessageObject {
         var builder = outgoing.builder
         builder.prepareForSending()
@@ -45,6 +50,23 @@ struct SendingController {
             throw APIError(.tooLarge, "the message is \(sentCopy.count) bytes; the maximum message size is \(messageSizeLimit) bytes")
         }
         let parsed = MIMEMessage(parsing: sentCopy)
+        var evaluated: (RuleOutcome, RuleInput)?
+        if let rules {
+            let outcome: RuleOutcome, input: RuleInput
+            do {
+                (outcome, input) = try await rules.evaluateOutbound(
+                    sender: grant.email.address, recipients: outgoing.recipients.map(\.address),
+                    isReply: repliesTo || !parsed.inReplyTo().isEmpty || !parsed.references().isEmpty)
+            } catch {
+                context.logger.warning("outbound rules not evaluated", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
+                throw APIError(.unavailable, "the outbound rules could not be evaluated; nothing was sent, try again")
+            }
+            if outcome.actions.blocked {
+                try? await rules.record(outcome, input, grant: grant.id, messageID: nil, stage: .outboundSend, folderIDs: [])
+                throw APIError(.forbidden, "the message was blocked by the application's outbound rules (\(outcome.matchedRuleIDs.joined(separator: ", "))); nothing was sent or stored")
+            }
+            if outcome.evaluatedAny { evaluated = (outcome, input) }
+        }
         let submission = Submission(sentCopy: sentCopy, facts: MessageFacts(parsing: parsed), transmit: builder.build(),
                                     mailFrom: grant.email.address, recipients: outgoing.recipients,
                                     internalDate: WallClock.unixSeconds(), replacingDraftID: replacingDraftID)
@@ -57,6 +79,16 @@ struct SendingController {
         }
         context.logger.info("message submitted", metadata: [
             "grant_id": "\(grant.id)", "message_id": "\(result.messageID)", "recipients": "\(outgoing.recipients.count)"])
+        if let rules, let (outcome, input) = evaluated {
+            // Committed and queued: the send stands whatever happens to the Sent copy's filing.
+            var folders: [String] = []
+            do {
+                folders = try await rules.applyToSentCopy(outcome, store: store, grant: grant.id, messageID: result.messageID)
+            } catch {
+                context.logger.warning("outbound rule actions not applied to the Sent copy", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
+            }
+            try? await rules.record(outcome, input, grant: grant.id, messageID: result.messageID, stage: .outboundSend, folderIDs: folders)
+        }
         guard let stored = try await store.message(grant: grant.id, id: result.messageID, includeRaw: false) else {
             throw APIError(.internalError, "the sent message vanished before it could be shown")
         }
@@ -160,7 +192,7 @@ struct SendingController {
         guard !outgoing.recipients.isEmpty else {
             throw APIError(.invalidRequest, "the draft has no recipients: set to, cc or bcc before sending it")
         }
-        let sent = try await submit(outgoing, grant: grant, replacingDraftID: current.id, context: context)
+        let sent = try await submit(outgoing, grant: grant, replacingDraftID: current.id, repliesTo: false, context: context)
         return try JSONResponses.data(sent, context: context)
     }
 

@@ -12,6 +12,9 @@ public protocol GrantStore: Sendable {
     func updateGrant(id: GrantID, email: EmailAddress, appPasswordHash: String?, updatedAt: Int64) async throws -> Grant?
     /// Deletes the grant and every row that belongs to it. Returns whether it existed.
     func deleteGrant(id: GrantID) async throws -> Bool
+
+    /// Moves the grant to a workspace (`grant.updated` is announced); nil when there is no such grant.
+    func setWorkspace(id: GrantID, workspaceID: String, updatedAt: Int64) async throws -> Grant?
     /// Every grant's route, for rebuilding the routing tables.
     func allRoutes() async throws -> [GrantRoute]
     /// Checks that the backing store answers (for readiness).

@@ -221,7 +221,7 @@ extension ServeCommand {
             regions: regions, hasher: hasher, throttle: AuthThrottle(redis: runtime.regionRedis[configuration.region]!, logger: logger),
             tls: tls, limits: limits, logger: logger)
         context.handoff = handoff
-        context.inboundRules = InboundRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger))
+        context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger))
         let security: SmartHostClient.Security = switch configuration.smtp.smartHostSecurity {
         case .none: .none
         case .starttls: .startTLS

@@ -1,6 +1,7 @@
 import Logging
 import MIME
 import MailCore
+import Storage
 
 /// Puts a message into the INBOX of grants of this cluster, with a `Received:` trace field
 /// (RFC 5321 4.4) for each recipient: this region's grants here, the others' through a node of
@@ -83,7 +84,7 @@ struct LocalDelivery: Sendable {
     func store(_ bytes: [UInt8], in grant: GrantID, mailFrom: String) async -> RecipientOutcome {
         var placement: (folder: MailFolder?, flags: [String], assigned: [String]) = (nil, [], [])
         var evaluated: (RuleOutcome, RuleInput)?
-        if let rules = context.inboundRules {
+        if let rules = context.rules {
             do {
                 let workspace = try await context.local.grants.grant(id: grant)?.workspaceID
                 let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: mailFrom)
@@ -92,7 +93,7 @@ struct LocalDelivery: Sendable {
                     return .permanentFailure(status: "5.7.1", reason: "the recipient's policy refuses this message")
                 }
                 if !outcome.actions.isEmpty {
-                    placement = InboundRules.placement(outcome.actions, folders: try await context.local.store.folders(grant: grant))
+                    placement = GuardrailRules.placement(outcome.actions, folders: try await context.local.store.folders(grant: grant))
                 }
                 if outcome.evaluatedAny { evaluated = (outcome, input) }
             } catch {
@@ -125,13 +126,10 @@ struct LocalDelivery: Sendable {
     /// or through a node of that region. A record that cannot be kept is logged; the decision stands.
     func record(_ outcome: RuleOutcome, _ input: RuleInput, grant: GrantID, messageID: String?, stage: RuleEvaluation.Stage,
                 folderIDs: [String], region: Region? = nil) async {
-        let evaluation = RuleEvaluation(
-            id: ObjectIDGenerator.uuid(), grantID: grant.rawValue, messageID: messageID, evaluatedAt: WallClock.unixSeconds(), stage: stage,
-            input: RuleEvaluation.Input(input), appliedActions: RuleEvaluation.Applied(outcome.actions, folderIDs: folderIDs),
-            matchedRuleIDs: outcome.matchedRuleIDs)
+        let evaluation = GuardrailRules.evaluation(outcome, input, grant: grant, messageID: messageID, stage: stage, folderIDs: folderIDs)
         let home = region ?? context.region
         let kept: Bool
-        if home == context.region, let objects = context.inboundRules?.objects {
+        if home == context.region, let objects = context.rules?.objects {
             kept = (try? await objects.recordEvaluation(evaluation)) != nil
         } else if let handoff = context.handoff {
             kept = await handoff.record(evaluation, in: home)

@@ -1,6 +1,7 @@
 import Cluster
 import Logging
 import MailCore
+import Storage
 import NIOSSL
 import SMTPGrammar
 
@@ -48,8 +49,8 @@ public struct SMTPServerContext: Sendable {
     /// Hands mail for other regions' grants to a node of their region; nil when no cluster link
     /// is configured (such mail is then deferred).
     public var handoff: MailHandoff?
-    /// The application's inbound rules; nil: none are enforced (tests of other parts).
-    public var inboundRules: InboundRules?
+    /// The application's rules; nil: none are enforced (tests of other parts).
+    public var rules: GuardrailRules?
     public var hasher: PasswordHasher
     public var throttle: AuthThrottle
     public var tls: NIOSSLContext

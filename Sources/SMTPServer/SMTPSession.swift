@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MIME
 import MailCore
+import Storage
 import NIOCore
 import SMTPGrammar
 
@@ -417,13 +418,14 @@ final class SMTPSession {
                 return
             }
             // The recipient's inbound rules may refuse the sender outright.
-            if let rules = context.inboundRules {
+            if let rules = context.rules {
                 do {
                     let workspace = try await home.grants.grant(id: route.grantID)?.workspaceID
                     let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: transaction.sender)
                     if outcome.actions.blocked {
-                        await LocalDelivery(context: context).record(outcome, input, grant: route.grantID, messageID: nil, stage: .smtpRcpt,
-                                                                     folderIDs: [], region: route.region)
+                        // The record does not hold up the answer (it may go to another region).
+                        let delivery = LocalDelivery(context: context), grant = route.grantID, region = route.region
+                        Task { await delivery.record(outcome, input, grant: grant, messageID: nil, stage: .smtpRcpt, folderIDs: [], region: region) }
                         SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "rule", bytes: 0)
                         try await refuse(550, "5.7.1", "Recipient address rejected: the recipient's policy refuses mail from this sender")
                         return
@@ -561,7 +563,8 @@ final class SMTPSession {
         let envelope = SubmissionEnvelope(mailFrom: transaction.sender, recipients: transaction.recipients)
         let outcome: SubmissionOutcome
         if grant.region == context.region {
-            outcome = await SubmissionIntake.submit(message, grant: grant, envelope: envelope, store: home.store, logger: logger)
+            outcome = await SubmissionIntake.submit(message, grant: grant, envelope: envelope, store: home.store, rules: context.rules,
+                                                    logger: logger)
         } else if let handoff = context.handoff {
             // Each region owns its data: a node of the grant's region stores and queues it.
             outcome = await handoff.submit(message, from: grant.id, envelope: envelope, in: grant.region)
@@ -576,6 +579,7 @@ final class SMTPSession {
             try await reply(250, "2.0.0", "OK: queued as \(messageID)")
         case .refused(let code, let status, let text):
             let reason = switch code {
+            case 550: "rule"
             case 553: "sender"
             case 552: "quota"
             default: "error"
@@ -611,6 +615,15 @@ final class SMTPSession {
         }
         SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "error", bytes: message.count)
         if !outcomes.values.contains(.delivered), outcomes.values.allSatisfy(\.isFinal) {
+            // Every recipient's policy refused it (a rule changed since RCPT TO): say so.
+            let refusals = Set(outcomes.values.map { outcome -> String? in
+                if case .permanentFailure(let status, _) = outcome, status == "5.7.1" { return status }
+                return nil
+            })
+            if refusals == ["5.7.1"] {
+                try await refuse(550, "5.7.1", "Refused: the recipient's policy refuses this message")
+                return
+            }
             try await refuse(554, "5.0.0", "Transaction failed: the message could not be stored")
         } else {
             // Some recipients may have it: a retry stores it for the others (the ones that have it

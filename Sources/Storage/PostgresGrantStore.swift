@@ -42,7 +42,7 @@ public struct PostgresGrantStore: GrantStore {
         INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
         SELECT g.id, 'grant', g.id::text, '\(type)', jsonb_build_object(
             'object', 'grant', 'id', g.id::text, 'provider', 'nylas', 'grant_status', 'valid', 'email', g.email,
-            'region', g.region, 'scope', '[]'::jsonb, 'created_at', g.created_at, 'updated_at', g.updated_at),
+            'region', g.region, 'scope', '[]'::jsonb, 'workspace_id', g.workspace_id, 'created_at', g.created_at, 'updated_at', g.updated_at),
             extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint
         FROM \(row) g
         """
@@ -119,6 +119,15 @@ public struct PostgresGrantStore: GrantStore {
         } catch where PostgresErrors.isUniqueViolation(error) {
             throw StoreError.emailTaken
         }
+    }
+
+    public func setWorkspace(id: GrantID, workspaceID: String, updatedAt: Int64) async throws -> Grant? {
+        try await fetchOne("""
+            WITH updated AS (
+                UPDATE grants SET workspace_id = \(workspaceID), updated_at = \(updatedAt) WHERE id = \(id.rawValue)::uuid RETURNING *),
+            event AS (\(unescaped: Self.grantEvent("grant.updated", row: "updated")))
+            SELECT \(unescaped: Self.grantColumns) FROM updated
+            """)
     }
 
     public func deleteGrant(id: GrantID) async throws -> Bool {

@@ -8,7 +8,7 @@ import PostgresNIO
 /// Application objects are written into every region through this store's write path, which
 /// works through the read-only connections a node holds to other regions (`writeAnywhere`).
 public struct PostgresGuardrailStore: Sendable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, Hashable {
         case policy, rule, list, workspace
     }
 
@@ -165,40 +165,6 @@ public struct PostgresGuardrailStore: Sendable {
 
     public static func membershipKey(_ list: String, _ value: String) -> String { "\(list)\n\(value)" }
 
-    // MARK: - Grants
-
-    /// The grant's workspace id (nil: none; the default then applies); nil as well for an unknown grant.
-    public func workspace(of grant: GrantID) async throws -> String? {
-        let client = self.client, logger = self.logger
-        return try await run {
-            var workspace: String?
-            let rows = try await client.query("SELECT workspace_id FROM grants WHERE id = \(grant.rawValue)::uuid", logger: logger)
-            for try await value in rows.decode(String?.self) { workspace = value }
-            return workspace
-        }
-    }
-
-    /// Puts a grant of this region in a workspace (nil: none); false for an unknown grant.
-    public func setWorkspace(of grant: GrantID, to workspace: String?) async throws -> Bool {
-        let client = self.client, logger = self.logger
-        return try await run {
-            var found = false
-            let rows = try await client.query(
-                "UPDATE grants SET workspace_id = \(workspace) WHERE id = \(grant.rawValue)::uuid RETURNING id::text", logger: logger)
-            for try await _ in rows.decode(String.self) { found = true }
-            return found
-        }
-    }
-
-    /// Grants of this region that leave `workspace` (deleted) for `replacement`.
-    public func moveGrants(from workspace: String, to replacement: String?) async throws {
-        let client = self.client, logger = self.logger
-        try await run {
-            try await client.writeAnywhere(logger: logger,
-                "UPDATE grants SET workspace_id = \(replacement) WHERE workspace_id = \(workspace)")
-        }
-    }
-
     // MARK: - Evaluations
 
     public func recordEvaluation(_ evaluation: RuleEvaluation) async throws {
@@ -208,7 +174,8 @@ public struct PostgresGuardrailStore: Sendable {
             _ = try await client.query(
                 """
                 INSERT INTO rule_evaluations (id, grant_id, record, evaluated_at)
-                VALUES (\(evaluation.id), \(evaluation.grantID)::uuid, \(record)::jsonb, \(evaluation.evaluatedAt))
+                SELECT \(evaluation.id), id, \(record)::jsonb, \(evaluation.evaluatedAt) FROM grants WHERE id = \(evaluation.grantID)::uuid
+                ON CONFLICT (id) DO NOTHING
                 """, logger: logger)
         }
     }

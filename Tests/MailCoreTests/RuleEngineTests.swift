@@ -78,6 +78,14 @@ import Testing
         #expect(outcome.actions.markedStarred && !outcome.actions.blocked)
     }
 
+    @Test func noSenderConditionHoldsForTheNullSender() {
+        let bounce = RuleInput(fromAddress: "")
+        for condition in [Self.when(.fromDomain, .isNot, "partner.test"), Self.when(.fromAddress, .is, ""), Self.when(.fromTLD, .contains, "")] {
+            let outcome = RuleEngine.evaluate([Self.rule("r", [condition], [.init(type: .block)])], trigger: .inbound, input: bounce) { _, _ in true }
+            #expect(!outcome.actions.blocked, "\(condition)")
+        }
+    }
+
     @Test func noRulesMeansNothingEvaluated() {
         let outcome = RuleEngine.evaluate([], trigger: .inbound, input: Self.inbound) { _, _ in false }
         #expect(!outcome.evaluatedAny && outcome.actions.isEmpty)

@@ -272,3 +272,86 @@ def test_a_disabled_rule_and_a_deleted_list_stop_matching(cluster, smtp_open, us
         conn.quit()
     finally:
         us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+def test_a_rule_whose_list_was_deleted_stays_editable(us1, workspace):
+    listed = make(us1, "lists", {"name": "Gone soon", "type": "domain"}, workspace)
+    rule = make(us1, "rules", rule_body([{"field": "from.domain", "operator": "in_list", "value": [listed["id"]]}],
+                                        [{"type": "block"}]), workspace)
+    ok(us1.delete(f"/v3/lists/{listed['id']}"))
+    workspace["lists"].clear()
+    assert ok(us1.put(f"/v3/rules/{rule['id']}", json={"enabled": False, "name": "renamed"}))["data"]["enabled"] is False
+
+
+def test_the_null_sender_is_not_refused_by_a_sender_rule(cluster, smtp_open, us1, workspace):
+    """`from.domain is_not partner.test -> block` keeps strangers out but lets delivery reports
+    (MAIL FROM:<>) in: no sender condition holds for the null sender."""
+    ws = workspace["workspace"]
+    rule = make(us1, "rules", rule_body([{"field": "from.domain", "operator": "is_not", "value": "partner.test"}],
+                                        [{"type": "block"}]), workspace)
+    ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"rule_ids": [rule["id"]]}))
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    try:
+        conn = smtp_open(us1, "smtp")
+        expect(conn.mail("stranger@else.test"), 250)
+        expect(conn.rcpt(rcpt.email), 550, "5.7.1")
+        conn.rset()
+        expect(conn.mail("<>"), 250)
+        expect(conn.rcpt(rcpt.email), 250)
+        conn.rset()
+        expect(conn.mail("someone@partner.test"), 250)
+        expect(conn.rcpt(rcpt.email), 250)
+        conn.quit()
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+# --- outbound rules -----------------------------------------------------------------------------------
+
+def sent_subjects(node, grant):
+    return [m["subject"] for m in ok(node.get(f"/v3/grants/{grant['id']}/messages", params={"in": "sent", "limit": 50}))["data"]]
+
+
+def test_outbound_rules_block_sends_and_file_the_sent_copy(cluster, us1, us2, eu1, workspace):
+    """Outbound rules hold for every grant of the application: a send to a blocked domain is 403
+    through the API and 550 5.7.1 at submission (through a node of the other region too), and no
+    Sent copy is kept; a reply to a watched domain is sent, its Sent copy starred and filed."""
+    blocked, watched = f"blocked-{uuid.uuid4().hex[:8]}.test", f"watched-{uuid.uuid4().hex[:8]}.test"
+    block = make(us1, "rules", rule_body([{"field": "recipient.domain", "operator": "is", "value": blocked}], [{"type": "block"}],
+                                         trigger="outbound"), workspace)
+    watch = make(eu1, "rules", rule_body([{"field": "recipient.domain", "operator": "is", "value": watched},
+                                          {"field": "outbound.type", "operator": "is", "value": "reply"}],
+                                         [{"type": "mark_as_starred"}, {"type": "assign_to_folder", "value": "Followups"}],
+                                         trigger="outbound"), workspace)
+    sender = grant_in(cluster, us1, "example.com")
+    try:
+        ok(us1.post(f"/v3/grants/{sender.grant['id']}/folders", json={"name": "Followups"}))
+        subject = unique("outbound blocked")
+        response = us2.post(f"/v3/grants/{sender.grant['id']}/messages/send",
+                            json={"to": [{"email": f"x@{blocked}"}, {"email": "fine@ok.test"}], "subject": subject, "body": "hi"})
+        assert_error(response, 403, "forbidden")
+        conn = sender.smtp(eu1)
+        expect(transaction(conn, sender.email, [f"y@{blocked}"], compose(sender.email, [f"y@{blocked}"], subject)), 550, "5.7.1")
+        conn.quit()
+        assert subject not in sent_subjects(us1, sender.grant)
+        records = ok(us1.get(f"/v3/grants/{sender.grant['id']}/rule-evaluations"))["data"]
+        assert [r["evaluation_stage"] for r in records[:2]] == ["outbound_send", "outbound_send"]
+        assert all(r["matched_rule_ids"] == [block["id"]] and r["applied_actions"] == {"blocked": True} for r in records[:2])
+
+        reply = unique("outbound reply")
+        data = compose(sender.email, [f"z@{watched}"], reply).replace(b"\r\n\r\n", b"\r\nIn-Reply-To: <earlier@watched.test>\r\n\r\n", 1)
+        conn = sender.smtp(us2)
+        expect(transaction(conn, sender.email, [f"z@{watched}"], data), 250, "2.0.0")
+        conn.quit()
+        (_, flags, _), = find_mail(sender, us1, "Followups", reply)
+        assert "\\Flagged" in flags, flags
+        compose_only = unique("outbound compose")
+        conn = sender.smtp(us1)
+        expect(transaction(conn, sender.email, [f"z@{watched}"], compose(sender.email, [f"z@{watched}"], compose_only)), 250)
+        conn.quit()
+        find_mail(sender, us1, "Sent", compose_only)
+        latest = ok(us1.get(f"/v3/grants/{sender.grant['id']}/rule-evaluations"))["data"][0]
+        assert latest["evaluation_input"]["outbound_type"] == "compose" and latest["matched_rule_ids"] == []
+        assert watch["id"]
+    finally:
+        us1.delete(f"/v3/grants/{sender.grant['id']}")

@@ -1,4 +1,5 @@
 import MailCore
+import Storage
 
 /// The checks on policies, rules, lists and workspaces: each refusal is a 400 naming the field.
 /// Pure, so that they are table-tested.
@@ -8,6 +9,16 @@ enum GuardrailValidation {
     static let maximumConditions = 50
     static let maximumActions = 10
     static let maximumValueLength = AddressList.maximumItemLength
+    /// Objects an application may hold (every evaluation reads its rules and workspaces).
+    static let maximumObjects: [PostgresGuardrailStore.Kind: Int] = [.policy: 100, .rule: 200, .list: 200, .workspace: 1000]
+    static let maximumItemsPerList = 100_000
+
+    static func roomFor(_ kind: PostgresGuardrailStore.Kind, existing: Int) throws {
+        let limit = maximumObjects[kind] ?? 0
+        guard existing < limit else {
+            throw APIError(.invalidRequest, "the application already holds \(existing) \(kind.rawValue) objects, the most it may hold; delete one first")
+        }
+    }
 
     static func name(_ value: String?, required: Bool) throws -> String? {
         guard let value else {
@@ -121,11 +132,12 @@ enum GuardrailValidation {
         guard request.match != nil || current != nil else { throw APIError(.invalidRequest, "match is required") }
         guard request.actions != nil || current != nil else { throw APIError(.invalidRequest, "actions is required") }
         let match = try request.match.map { try Self.match($0, trigger: trigger, lists: lists) } ?? current!.match
-        // A trigger changed alone must still suit the conditions kept.
-        if request.match == nil, let current {
-            _ = try Self.match(.init(operator: current.match.operator.rawValue, conditions: current.match.conditions.map {
-                .init(field: $0.field.rawValue, operator: $0.operator.rawValue, value: $0.value)
-            }), trigger: trigger, lists: lists)
+        // A trigger changed alone must still suit the fields of the conditions kept (the lists they
+        // name are not checked again: a rule whose list was deleted stays editable).
+        if request.match == nil, let current, trigger != current.trigger {
+            for (index, condition) in current.match.conditions.enumerated() where !condition.field.allowed(for: trigger) {
+                throw APIError(.invalidRequest, "trigger: match.conditions[\(index)].field \(condition.field.rawValue) is not allowed in an \(trigger.rawValue) rule")
+            }
         }
         let actions = try request.actions.map(Self.actions) ?? current!.actions
         return MailRule(id: id, name: name, description: description, priority: priority, enabled: request.enabled ?? current?.enabled ?? true,

@@ -76,17 +76,20 @@ struct GuardrailsController {
 
     @Sendable func createPolicy(request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(PolicyRequest.self, from: request, limit: jsonBodyLimit)
+        try GuardrailValidation.roomFor(.policy, existing: try await local.all(.policy, as: MailPolicy.self).count)
         let now = WallClock.unixSeconds()
         let policy = MailPolicy(id: ObjectIDGenerator.uuid(), name: try GuardrailValidation.name(body.name, required: true)!,
                                 limits: try GuardrailValidation.limits(body.limits, over: .init()),
                                 spamDetection: try GuardrailValidation.spamDetection(body.spamDetection, over: .init()),
                                 createdAt: now, updatedAt: now)
-        try await writeEverywhere(context, "policy \(policy.id)") { try await $0.put(.policy, id: policy.id, policy, createdAt: now) }
+        try await writeEverywhere(context, "policy \(policy.id)", undo: { _ = try await $0.delete(.policy, id: policy.id) }) {
+            try await $0.put(.policy, id: policy.id, policy, createdAt: now)
+        }
         return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID), context: context)
     }
 
     @Sendable func listPolicies(request: Request, context: APIRequestContext) async throws -> Response {
-        let (page, next) = try Self.page(try await local.all(.policy, as: MailPolicy.self), id: \.id, request)
+        let (page, next) = try Self.page(try await local.all(.policy, as: MailPolicy.self), id: \.id, created: \.createdAt, request)
         return try JSONResponses.list(page.map { PolicyObject(policy: $0, applicationID: applicationID) }, nextCursor: next, context: context)
     }
 
@@ -96,12 +99,15 @@ struct GuardrailsController {
 
     @Sendable func updatePolicy(request: Request, context: APIRequestContext) async throws -> Response {
         var policy = try await existingPolicy(context)
+        let previous = policy
         let body = try await JSONBody.decode(PolicyRequest.self, from: request, limit: jsonBodyLimit)
         if let name = try GuardrailValidation.name(body.name, required: false) { policy.name = name }
         policy.limits = try GuardrailValidation.limits(body.limits, over: policy.limits)
         policy.spamDetection = try GuardrailValidation.spamDetection(body.spamDetection, over: policy.spamDetection)
         policy.updatedAt = WallClock.unixSeconds()
-        try await writeEverywhere(context, "policy \(policy.id)") { [policy] in try await $0.put(.policy, id: policy.id, policy, createdAt: policy.createdAt) }
+        try await writeEverywhere(context, "policy \(policy.id)", undo: { try await $0.put(.policy, id: previous.id, previous, createdAt: previous.createdAt) }) {
+            [policy] in try await $0.put(.policy, id: policy.id, policy, createdAt: policy.createdAt)
+        }
         return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID), context: context)
     }
 
@@ -128,14 +134,17 @@ struct GuardrailsController {
 
     @Sendable func createRule(request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(RuleRequest.self, from: request, limit: jsonBodyLimit)
+        try GuardrailValidation.roomFor(.rule, existing: try await local.all(.rule, as: MailRule.self).count)
         let rule = try GuardrailValidation.rule(body, over: nil, id: ObjectIDGenerator.uuid(), now: WallClock.unixSeconds(),
                                                 lists: try await listsByID())
-        try await writeEverywhere(context, "rule \(rule.id)") { try await $0.put(.rule, id: rule.id, rule, createdAt: rule.createdAt) }
+        try await writeEverywhere(context, "rule \(rule.id)", undo: { _ = try await $0.delete(.rule, id: rule.id) }) {
+            try await $0.put(.rule, id: rule.id, rule, createdAt: rule.createdAt)
+        }
         return try JSONResponses.data(RuleObject(rule: rule, applicationID: applicationID), context: context, status: .created)
     }
 
     @Sendable func listRules(request: Request, context: APIRequestContext) async throws -> Response {
-        let (page, next) = try Self.page(try await local.all(.rule, as: MailRule.self), id: \.id, request)
+        let (page, next) = try Self.page(try await local.all(.rule, as: MailRule.self), id: \.id, created: \.createdAt, request)
         return try JSONResponses.list(page.map { RuleObject(rule: $0, applicationID: applicationID) }, nextCursor: next, context: context)
     }
 
@@ -147,7 +156,9 @@ struct GuardrailsController {
         let current = try await existingRule(context)
         let body = try await JSONBody.decode(RuleRequest.self, from: request, limit: jsonBodyLimit)
         let rule = try GuardrailValidation.rule(body, over: current, id: current.id, now: WallClock.unixSeconds(), lists: try await listsByID())
-        try await writeEverywhere(context, "rule \(rule.id)") { try await $0.put(.rule, id: rule.id, rule, createdAt: rule.createdAt) }
+        try await writeEverywhere(context, "rule \(rule.id)", undo: { try await $0.put(.rule, id: current.id, current, createdAt: current.createdAt) }) {
+            try await $0.put(.rule, id: rule.id, rule, createdAt: rule.createdAt)
+        }
         return try JSONResponses.data(RuleObject(rule: rule, applicationID: applicationID), context: context)
     }
 
@@ -156,9 +167,11 @@ struct GuardrailsController {
         let rule = try await existingRule(context)
         let now = WallClock.unixSeconds()
         for var workspace in try await local.all(.workspace, as: Workspace.self) where workspace.ruleIDs.contains(rule.id) {
+            let previous = workspace
             workspace.ruleIDs.removeAll { $0 == rule.id }
             workspace.updatedAt = now
-            try await writeEverywhere(context, "workspace \(workspace.id)") { [workspace] in
+            try await writeEverywhere(context, "workspace \(workspace.id)",
+                                      undo: { try await $0.put(.workspace, id: previous.id, previous, createdAt: previous.createdAt) }) { [workspace] in
                 try await $0.put(.workspace, id: workspace.id, workspace, createdAt: workspace.createdAt)
             }
         }
@@ -182,16 +195,19 @@ struct GuardrailsController {
 
     @Sendable func createList(request: Request, context: APIRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(ListRequest.self, from: request, limit: jsonBodyLimit)
+        try GuardrailValidation.roomFor(.list, existing: try await local.all(.list, as: AddressList.self).count)
         let now = WallClock.unixSeconds()
         let list = AddressList(id: ObjectIDGenerator.uuid(), name: try GuardrailValidation.name(body.name, required: true)!,
                                description: try GuardrailValidation.description(body.description.value),
                                kind: try GuardrailValidation.listKind(body.type), createdAt: now, updatedAt: now)
-        try await writeEverywhere(context, "list \(list.id)") { try await $0.put(.list, id: list.id, list, createdAt: now) }
+        try await writeEverywhere(context, "list \(list.id)", undo: { _ = try await $0.delete(.list, id: list.id) }) {
+            try await $0.put(.list, id: list.id, list, createdAt: now)
+        }
         return try JSONResponses.data(ListObject(list: list, itemsCount: 0, applicationID: applicationID), context: context, status: .created)
     }
 
     @Sendable func listLists(request: Request, context: APIRequestContext) async throws -> Response {
-        let (page, next) = try Self.page(try await local.all(.list, as: AddressList.self), id: \.id, request)
+        let (page, next) = try Self.page(try await local.all(.list, as: AddressList.self), id: \.id, created: \.createdAt, request)
         let counts = try await local.itemCounts(lists: page.map(\.id))
         return try JSONResponses.list(page.map { ListObject(list: $0, itemsCount: counts[$0.id] ?? 0, applicationID: applicationID) },
                                       nextCursor: next, context: context)
@@ -203,6 +219,7 @@ struct GuardrailsController {
 
     @Sendable func updateList(request: Request, context: APIRequestContext) async throws -> Response {
         var list = try await existingList(context)
+        let previous = list
         let body = try await JSONBody.decode(ListRequest.self, from: request, limit: jsonBodyLimit)
         if let type = body.type, type != list.kind.rawValue { throw APIError(.invalidRequest, "type cannot be changed") }
         if let name = try GuardrailValidation.name(body.name, required: false) { list.name = name }
@@ -212,7 +229,9 @@ struct GuardrailsController {
         case .value(let text): list.description = try GuardrailValidation.description(text)
         }
         list.updatedAt = WallClock.unixSeconds()
-        try await writeEverywhere(context, "list \(list.id)") { [list] in try await $0.put(.list, id: list.id, list, createdAt: list.createdAt) }
+        try await writeEverywhere(context, "list \(list.id)", undo: { try await $0.put(.list, id: previous.id, previous, createdAt: previous.createdAt) }) {
+            [list] in try await $0.put(.list, id: list.id, list, createdAt: list.createdAt)
+        }
         return try await listResponse(list, context)
     }
 
@@ -226,6 +245,10 @@ struct GuardrailsController {
         let list = try await existingList(context)
         let body = try await JSONBody.decode(ListItemsRequest.self, from: request, limit: jsonBodyLimit)
         let values = try GuardrailValidation.items(body.items, kind: list.kind)
+        let held = try await local.itemCounts(lists: [list.id])[list.id] ?? 0
+        guard held + values.count <= GuardrailValidation.maximumItemsPerList else {
+            throw APIError(.invalidRequest, "items: a list holds at most \(GuardrailValidation.maximumItemsPerList) values (this one holds \(held))")
+        }
         let now = WallClock.unixSeconds()
         try await writeEverywhere(context, "items of list \(list.id)") { try await $0.addItems(list: list.id, values: values, now: now) }
         return try await listResponse(list, context)
@@ -281,6 +304,7 @@ struct GuardrailsController {
         let name = try GuardrailValidation.name(body.name, required: true)!
         let domain = try GuardrailValidation.domain(body.domain)
         let existing = try await local.all(.workspace, as: Workspace.self)
+        try GuardrailValidation.roomFor(.workspace, existing: existing.count)
         guard !existing.contains(where: { $0.domain == domain }) else {
             throw APIError(.invalidRequest, "domain: a workspace for \(domain) already exists")
         }
@@ -288,8 +312,8 @@ struct GuardrailsController {
         var workspace = Workspace(id: ObjectIDGenerator.uuid(), name: name, domain: domain, autoGroup: body.autoGroup ?? true, isDefault: false,
                                   policyID: nil, ruleIDs: [], createdAt: now, updatedAt: now)
         try await attach(body, to: &workspace)
-        try await writeEverywhere(context, "workspace \(workspace.id)") { [workspace] in
-            try await $0.put(.workspace, id: workspace.id, workspace, createdAt: now)
+        try await writeEverywhere(context, "workspace \(workspace.id)", undo: { [workspace] in _ = try await $0.delete(.workspace, id: workspace.id) }) {
+            [workspace] in try await $0.put(.workspace, id: workspace.id, workspace, createdAt: now)
         }
         return try JSONResponses.data(WorkspaceObject(workspace: workspace, applicationID: applicationID), context: context)
     }
@@ -301,6 +325,7 @@ struct GuardrailsController {
 
     @Sendable func updateWorkspace(request: Request, context: APIRequestContext) async throws -> Response {
         var workspace = try await existingWorkspace(context, byDomain: false)
+        let previous = workspace
         let body = try await JSONBody.decode(WorkspaceRequest.self, from: request, limit: jsonBodyLimit)
         if let domain = body.domain, domain.lowercased() != workspace.domain {
             throw APIError(.invalidRequest, "domain cannot be changed")
@@ -312,7 +337,8 @@ struct GuardrailsController {
         if let autoGroup = body.autoGroup { workspace.autoGroup = autoGroup }
         try await attach(body, to: &workspace)
         workspace.updatedAt = WallClock.unixSeconds()
-        try await writeEverywhere(context, "workspace \(workspace.id)") { [workspace] in
+        try await writeEverywhere(context, "workspace \(workspace.id)",
+                                  undo: { try await $0.put(.workspace, id: previous.id, previous, createdAt: previous.createdAt) }) { [workspace] in
             try await $0.put(.workspace, id: workspace.id, workspace, createdAt: workspace.createdAt)
         }
         return try JSONResponses.data(WorkspaceObject(workspace: workspace, applicationID: applicationID), context: context)
@@ -363,32 +389,54 @@ struct GuardrailsController {
 
     // MARK: - Helpers
 
-    /// Applies a change in every region; a region that fails makes the request fail with 503 (each
-    /// change can be repeated: the client repeats the request).
+    /// Applies a change in every region. When a region fails, `undo` is applied to the regions
+    /// already changed (newest first), so that the regions do not disagree, and the request fails
+    /// with 503; without an undo (deletes, list items: repeating them finishes the job) the client
+    /// is asked to repeat the request.
     private func writeEverywhere(_ context: APIRequestContext, _ what: String, localLast: Bool = false,
+                                 undo: ((PostgresGuardrailStore) async throws -> Void)? = nil,
                                  _ change: (PostgresGuardrailStore) async throws -> Void) async throws {
+        var done: [(Region, PostgresGuardrailStore)] = []
         for (region, store) in localLast ? Array(stores.dropFirst() + stores.prefix(1)) : stores {
             do {
                 try await change(store)
+                done.append((region, store))
             } catch {
                 context.logger.error("guardrail change not applied in a region", metadata: ["region": "\(region)", "what": "\(what)", "error": "\(error)"])
-                throw APIError(.unavailable, "\(what) could not be saved in region \(region); repeat the request")
+                guard let undo else {
+                    throw APIError(.unavailable, "\(what) could not be saved in region \(region); repeat the request")
+                }
+                var undone = true
+                for (doneRegion, doneStore) in done.reversed() {
+                    do {
+                        try await undo(doneStore)
+                    } catch {
+                        undone = false
+                        context.logger.error("guardrail change not undone in a region", metadata: ["region": "\(doneRegion)", "what": "\(what)",
+                                                                                                 "error": "\(error)"])
+                    }
+                }
+                throw APIError(.unavailable, "\(what) could not be saved in region \(region); "
+                    + (undone ? "nothing was changed, try again" : "repeat the request"))
             }
         }
     }
 
-    /// One page of objects ordered by creation; the cursor is the id of the previous page's last one.
-    static func page<Object>(_ all: [Object], id: KeyPath<Object, String>, _ request: Request) throws -> ([Object], String?) {
+    /// One page of objects ordered by creation (then id); the cursor is the previous page's last
+    /// place in that order, so objects deleted meanwhile do not break it.
+    static func page<Object>(_ all: [Object], id: KeyPath<Object, String>, created: KeyPath<Object, Int64>,
+                             _ request: Request) throws -> ([Object], String?) {
         let paging = try PageRequest(FormQuery(request.uri.query))
-        var start = all.startIndex
+        var rest = all[...]
         if let cursor = paging.cursor {
-            guard let index = all.firstIndex(where: { $0[keyPath: id] == cursor }) else {
+            guard let colon = cursor.firstIndex(of: ":"), let date = Int64(cursor[..<colon]) else {
                 throw APIError(.invalidRequest, "page_token is not valid")
             }
-            start = all.index(after: index)
+            let after = String(cursor[cursor.index(after: colon)...])
+            rest = rest.drop { ($0[keyPath: created], $0[keyPath: id]) <= (date, after) }
         }
-        let page = Array(all[start...].prefix(paging.limit))
-        let more = start + page.count < all.endIndex
-        return (page, more ? page.last?[keyPath: id] : nil)
+        let page = Array(rest.prefix(paging.limit))
+        guard rest.count > page.count, let last = page.last else { return (page, nil) }
+        return (page, "\(last[keyPath: created]):\(last[keyPath: id])")
     }
 }

@@ -100,7 +100,12 @@ public enum RuleEngine {
 
     /// For the recipient fields, `is`, `contains` and `in_list` hold when any recipient matches and
     /// `is_not` only when none does.
+    ///
+    /// The null sender (bounces and other notifications, RFC 5321 4.5.5) has no address, domain or
+    /// TLD: no `from.*` condition holds for it, `is_not` included, so that a rule meant for senders
+    /// never refuses the delivery reports of the grant's own mail.
     static func holds(_ condition: MailRule.Condition, input: RuleInput, listed: (String, String) -> Bool) -> Bool {
+        if input.fromAddress.isEmpty, [.fromAddress, .fromDomain, .fromTLD].contains(condition.field) { return false }
         let values = input.values(of: condition.field)
         switch (condition.operator, condition.value) {
         case (.is, .text(let text)):

@@ -1,0 +1,110 @@
+import Logging
+import MailCore
+import Metrics
+
+/// The application's rules at work. Inbound: the rules of a grant's workspace, against an
+/// arriving message's envelope sender, at RCPT TO (where only a block is decided) and when the
+/// message is stored (where the other actions choose its folder and flags). Outbound: every
+/// enabled outbound rule of the application, against a send's sender, recipients and kind,
+/// before it is stored and queued. The rules, lists and workspaces are read from this region's
+/// copy at every evaluation, so a change is in force on every node once the API has answered it.
+public struct GuardrailRules: Sendable {
+    /// This region's copy of the application's policies, rules, lists and workspaces.
+    public let objects: PostgresGuardrailStore
+
+    public init(objects: PostgresGuardrailStore) {
+        self.objects = objects
+    }
+
+    /// Evaluates the rules of `workspaceID` (nil or unknown: the default workspace). Throws when
+    /// the rules cannot be read: the caller then fails closed (a temporary refusal).
+    public func evaluate(workspaceID: String?, sender: String) async throws -> (RuleOutcome, RuleInput) {
+        let input = RuleInput(fromAddress: Self.normalizedSender(sender))
+        var workspace: Workspace?
+        if let workspaceID { workspace = try await objects.one(.workspace, id: workspaceID, as: Workspace.self) }
+        if workspace == nil { workspace = try await objects.one(.workspace, id: Workspace.defaultID, as: Workspace.self) }
+        guard let ruleIDs = workspace?.ruleIDs, !ruleIDs.isEmpty else { return (RuleOutcome(), input) }
+        return (try await evaluate(try await objects.some(.rule, ids: ruleIDs, as: MailRule.self), .inbound, input), input)
+    }
+
+    /// Outbound rules for a send by `sender` to `recipients` (To, Cc, Bcc and envelope recipients);
+    /// `isReply` when the send names a message it answers or carries In-Reply-To or References.
+    public func evaluateOutbound(sender: String, recipients: [String], isReply: Bool) async throws -> (RuleOutcome, RuleInput) {
+        let input = RuleInput(fromAddress: Self.normalizedSender(sender), recipientAddresses: recipients.map(Self.normalizedSender),
+                              outboundType: isReply ? "reply" : "compose")
+        let rules = try await objects.all(.rule, as: MailRule.self).filter { $0.enabled && $0.trigger == .outbound }
+        guard !rules.isEmpty else { return (RuleOutcome(), input) }
+        return (try await evaluate(rules, .outbound, input), input)
+    }
+
+    private func evaluate(_ rules: [MailRule], _ trigger: MailRule.Trigger, _ input: RuleInput) async throws -> RuleOutcome {
+        let listIDs = Set(rules.flatMap { $0.match.conditions.flatMap { condition -> [String] in
+            if case .lists(let ids) = condition.value { return ids }
+            return []
+        } })
+        let values = [input.fromAddress, input.fromDomain, input.fromTLD] + input.recipientAddresses + input.recipientDomains + input.recipientTLDs
+        let listed = try await objects.listed(lists: Array(listIDs), values: Array(Set(values)))
+        let outcome = RuleEngine.evaluate(rules, trigger: trigger, input: input) { list, value in
+            listed.contains(PostgresGuardrailStore.membershipKey(list, value))
+        }
+        let dimensions = [("trigger", trigger.rawValue)]
+        if !outcome.matchedRuleIDs.isEmpty {
+            Counter(label: "mailnode_rule_matches_total", dimensions: dimensions).increment(by: outcome.matchedRuleIDs.count)
+        }
+        if outcome.actions.blocked { Counter(label: "mailnode_rule_blocks_total", dimensions: dimensions).increment() }
+        return outcome
+    }
+
+    /// After a send that the outbound rules let through: what they asked of the stored Sent copy
+    /// (another folder, read, starred). Returns the ids of folders a rule assigned.
+    public func applyToSentCopy(_ outcome: RuleOutcome, store: any MailStore, grant: GrantID, messageID: String) async throws -> [String] {
+        guard !outcome.actions.isEmpty else { return [] }
+        let placement = Self.placement(outcome.actions, folders: try await store.folders(grant: grant), otherwise: .sent)
+        let update = MessageUpdate(unread: outcome.actions.markedAsRead ? false : nil, starred: outcome.actions.markedStarred ? true : nil,
+                                   folderID: placement.folder.flatMap { $0.systemFolder == .sent ? nil : $0.id })
+        if update != MessageUpdate() { _ = try await store.updateMessage(grant: grant, id: messageID, update) }
+        return placement.assigned
+    }
+
+    /// Keeps the record of an evaluation of a grant of this region.
+    public func record(_ outcome: RuleOutcome, _ input: RuleInput, grant: GrantID, messageID: String?, stage: RuleEvaluation.Stage,
+                       folderIDs: [String]) async throws {
+        try await objects.recordEvaluation(Self.evaluation(outcome, input, grant: grant, messageID: messageID, stage: stage, folderIDs: folderIDs))
+    }
+
+    public static func evaluation(_ outcome: RuleOutcome, _ input: RuleInput, grant: GrantID, messageID: String?,
+                                  stage: RuleEvaluation.Stage, folderIDs: [String]) -> RuleEvaluation {
+        RuleEvaluation(id: ObjectIDGenerator.uuid(), grantID: grant.rawValue, messageID: messageID, evaluatedAt: WallClock.unixSeconds(),
+                       stage: stage, input: RuleEvaluation.Input(input), appliedActions: RuleEvaluation.Applied(outcome.actions, folderIDs: folderIDs),
+                       matchedRuleIDs: outcome.matchedRuleIDs)
+    }
+
+    /// An address as rules compare it: the address of a path, lower-cased ("" for the null sender).
+    public static func normalizedSender(_ path: String) -> String {
+        let trimmed = path.trimmingWhitespace()
+        let bare = trimmed.hasPrefix("<") && trimmed.hasSuffix(">") ? String(trimmed.dropFirst().dropLast()) : trimmed
+        return EmailAddress(bare)?.address.lowercased() ?? bare.lowercased()
+    }
+
+    /// Where a message goes and which flags it gets, after the rules' actions. A trash,
+    /// spam or archive action outranks a folder assignment (in that order); of several folder
+    /// assignments the first that names an existing folder wins; a folder that does not exist is
+    /// skipped.
+    public static func placement(_ actions: AppliedActions, folders: [MailFolder], otherwise: SystemFolder = .inbox)
+        -> (folder: MailFolder?, flags: [String], assigned: [String]) {
+        var flags: [String] = []
+        if actions.markedAsRead { flags.append(MessageFlags.seen) }
+        if actions.markedStarred { flags.append(MessageFlags.flagged) }
+        let system = { (role: SystemFolder) in folders.first { $0.systemFolder == role } }
+        if actions.trashed { return (system(.trash), flags, []) }
+        if actions.markedAsSpam { return (system(.junk), flags, []) }
+        if actions.archived { return (system(.archive), flags, []) }
+        for name in actions.folders {
+            let wanted = name.lowercased()
+            if let folder = folders.first(where: { $0.name.lowercased() == wanted || $0.systemFolder?.apiID == wanted }) {
+                return (folder, flags, [folder.id])
+            }
+        }
+        return (system(otherwise), flags, [])
+    }
+}
