@@ -52,6 +52,15 @@ struct SendingController {
         let parsed = MIMEMessage(parsing: sentCopy)
         var evaluated: (RuleOutcome, RuleInput)?
         if let rules {
+            let limits: MailPolicy.Limits?
+            do {
+                limits = try await rules.limits(workspaceID: grant.workspaceID)
+            } catch {
+                throw APIError(.unavailable, "the grant's policy could not be read; nothing was sent, try again")
+            }
+            if let limits, let violation = PolicyLimitCheck(limits: limits).violation(of: parsed, recipients: Set(outgoing.recipients).count) {
+                throw APIError(.invalidRequest, "\(violation.field): \(violation.text)")
+            }
             let outcome: RuleOutcome, input: RuleInput
             do {
                 (outcome, input) = try await rules.evaluateOutbound(

@@ -52,6 +52,17 @@ enum SubmissionIntake {
         }
         var evaluated: (RuleOutcome, RuleInput)?
         if let rules {
+            do {
+                if let limits = try await rules.limits(workspaceID: grant.workspaceID),
+                   let violation = PolicyLimitCheck(limits: limits).violation(of: parsed, recipients: Set(envelope.recipients).count) {
+                    return violation.field == "recipients"
+                        ? .refused(code: 550, status: "5.5.3", text: "Too many recipients: \(violation.text)")
+                        : .refused(code: 552, status: "5.3.4", text: "Message refused by the account's policy: \(violation.text) (\(violation.field))")
+                }
+            } catch {
+                logger.warning("policy not read", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
+                return .refused(code: 451, status: "4.3.0", text: "The account's policy could not be read; try again")
+            }
             let headerRecipients = ["To", "Cc", "Bcc"].flatMap { parsed.addresses($0).flatMap(\.mailboxes).map(\.address) }
             do {
                 let (outcome, input) = try await rules.evaluateOutbound(

@@ -87,6 +87,11 @@ struct LocalDelivery: Sendable {
         if let rules = context.rules {
             do {
                 let workspace = try await context.local.grants.grant(id: grant)?.workspaceID
+                if let limits = try await rules.limits(workspaceID: workspace),
+                   let violation = PolicyLimitCheck(limits: limits).violation(of: MIMEMessage(parsing: bytes)) {
+                    SMTPMetrics.localDelivery(outcome: "policy_limit")
+                    return .permanentFailure(status: "5.3.4", reason: "the recipient's policy refuses it: \(violation.text) (\(violation.field))")
+                }
                 let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: mailFrom)
                 if outcome.actions.blocked {
                     await record(outcome, input, grant: grant, messageID: nil, stage: .inboxProcessing, folderIDs: [])

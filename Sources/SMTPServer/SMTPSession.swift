@@ -615,13 +615,15 @@ final class SMTPSession {
         }
         SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "error", bytes: message.count)
         if !outcomes.values.contains(.delivered), outcomes.values.allSatisfy(\.isFinal) {
-            // Every recipient's policy refused it (a rule changed since RCPT TO): say so.
-            let refusals = Set(outcomes.values.map { outcome -> String? in
-                if case .permanentFailure(let status, _) = outcome, status == "5.7.1" { return status }
+            // Every recipient refused it for one reason (its policy's limits, a rule changed since
+            // RCPT TO): say which.
+            let refusals = outcomes.values.compactMap { outcome -> (String, String)? in
+                if case .permanentFailure(let status, let reason) = outcome { return (status, reason) }
                 return nil
-            })
-            if refusals == ["5.7.1"] {
-                try await refuse(550, "5.7.1", "Refused: the recipient's policy refuses this message")
+            }
+            if refusals.count == outcomes.count, let (status, reason) = refusals.first, refusals.allSatisfy({ $0.0 == status }),
+               ["5.7.1", "5.3.4", "5.2.2"].contains(status) {
+                try await refuse(status == "5.7.1" ? 550 : 552, status, "Refused: \(reason)")
                 return
             }
             try await refuse(554, "5.0.0", "Transaction failed: the message could not be stored")

@@ -20,11 +20,21 @@ public struct GuardrailRules: Sendable {
     /// the rules cannot be read: the caller then fails closed (a temporary refusal).
     public func evaluate(workspaceID: String?, sender: String) async throws -> (RuleOutcome, RuleInput) {
         let input = RuleInput(fromAddress: Self.normalizedSender(sender))
-        var workspace: Workspace?
-        if let workspaceID { workspace = try await objects.one(.workspace, id: workspaceID, as: Workspace.self) }
-        if workspace == nil { workspace = try await objects.one(.workspace, id: Workspace.defaultID, as: Workspace.self) }
-        guard let ruleIDs = workspace?.ruleIDs, !ruleIDs.isEmpty else { return (RuleOutcome(), input) }
+        guard let ruleIDs = try await workspace(workspaceID)?.ruleIDs, !ruleIDs.isEmpty else { return (RuleOutcome(), input) }
         return (try await evaluate(try await objects.some(.rule, ids: ruleIDs, as: MailRule.self), .inbound, input), input)
+    }
+
+    /// A grant's workspace: the one it names, else (none, or one since deleted) the default.
+    func workspace(_ id: String?) async throws -> Workspace? {
+        if let id, let workspace = try await objects.one(.workspace, id: id, as: Workspace.self) { return workspace }
+        return try await objects.one(.workspace, id: Workspace.defaultID, as: Workspace.self)
+    }
+
+    /// The limits of the policy of a grant's workspace; nil when the workspace has no policy (the
+    /// configured maxima apply).
+    public func limits(workspaceID: String?) async throws -> MailPolicy.Limits? {
+        guard let policyID = try await workspace(workspaceID)?.policyID else { return nil }
+        return try await objects.one(.policy, id: policyID, as: MailPolicy.self)?.limits
     }
 
     /// Outbound rules for a send by `sender` to `recipients` (To, Cc, Bcc and envelope recipients);

@@ -355,3 +355,40 @@ def test_outbound_rules_block_sends_and_file_the_sent_copy(cluster, us1, us2, eu
         assert watch["id"]
     finally:
         us1.delete(f"/v3/grants/{sender.grant['id']}")
+
+
+# --- policy limits ------------------------------------------------------------------------------------
+
+def test_policy_limits_refuse_mail_naming_the_limit(cluster, smtp_open, us1, eu1, workspace):
+    """A workspace's policy: a message over limit_size_total_mime is refused on arrival (552 5.3.4,
+    through a node of the other region too) and at submission, and through the API (400 naming the
+    limit); more than 50 recipients are refused whatever the policy."""
+    ws = workspace["workspace"]
+    policy = make(us1, "policies", {"name": "Small", "limits": {"limit_size_total_mime": 4000}}, workspace)
+    ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"policy_id": policy["id"]}))
+    rcpt, sender = grant_in(cluster, us1, ws["domain"]), grant_in(cluster, eu1, ws["domain"])
+    try:
+        big = "x" * 70 + "\r\n"
+        outsider = "large@far.test"
+        conn = smtp_open(eu1, "smtp")
+        expect(transaction(conn, outsider, [rcpt.email], compose(outsider, [rcpt.email], unique("big"), body=big * 80)), 552, "5.3.4",
+               contains="limit_size_total_mime")
+        small = unique("small")
+        expect(transaction(conn, outsider, [rcpt.email], compose(outsider, [rcpt.email], small)), 250)
+        conn.quit()
+        find_mail(rcpt, us1, "INBOX", small)
+
+        conn = sender.smtp(us1)
+        expect(transaction(conn, sender.email, [rcpt.email], compose(sender.email, [rcpt.email], unique("big out"), body=big * 80)),
+               552, "5.3.4")
+        many = [f"r{i}@many.test" for i in range(51)]
+        expect(transaction(conn, sender.email, many, compose(sender.email, many[:1], unique("many"))), 550, "5.5.3")
+        conn.quit()
+        response = eu1.post(f"/v3/grants/{sender.grant['id']}/messages/send",
+                            json={"to": [{"email": rcpt.email}], "subject": "big", "body": big * 80})
+        assert_error(response, 400, "invalid_request_error")
+        assert "limit_size_total_mime" in response.json()["error"]["message"]
+        ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"policy_id": None}))
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+        us1.delete(f"/v3/grants/{sender.grant['id']}")
