@@ -6,7 +6,7 @@ struct MailNodeCommand: AsyncParsableCommand {
         commandName: "mailnode",
         abstract: "A node of the multi-region mail cluster: REST API, IMAP and SMTP over one mailbox store.",
         subcommands: [ServeCommand.self, MigrateCommand.self, RoutingCommand.self, NodesCommand.self, GrantsCommand.self,
-                      QueueCommand.self, DrainCommand.self])
+                      QueueCommand.self, DrainCommand.self, PoliciesCommand.self, RulesCommand.self, ListsCommand.self])
 }
 
 struct ConfigOption: ParsableArguments {

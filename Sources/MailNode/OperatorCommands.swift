@@ -6,7 +6,7 @@ import MailCore
 import Storage
 
 /// Loads the region file and the clients for a one-shot operator command.
-private func operatorRuntime(_ options: ConfigOption) -> Runtime {
+func operatorRuntime(_ options: ConfigOption) -> Runtime {
     let configuration: NodeConfiguration
     do {
         configuration = try NodeConfiguration.load(path: options.config, node: nil)
@@ -125,7 +125,7 @@ struct NodesCommand: AsyncParsableCommand {
 }
 
 /// Prints rows as aligned columns, the first row being the header.
-private func printTable(_ rows: [[String]]) {
+func printTable(_ rows: [[String]]) {
     let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
     for row in rows {
         print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")

@@ -62,6 +62,14 @@ public struct GuardrailRules: Sendable {
             Counter(label: "mailnode_rule_matches_total", dimensions: dimensions).increment(by: outcome.matchedRuleIDs.count)
         }
         if outcome.actions.blocked { Counter(label: "mailnode_rule_blocks_total", dimensions: dimensions).increment() }
+        let actions: [(String, Bool)] = [
+            ("block", outcome.actions.blocked), ("mark_as_spam", outcome.actions.markedAsSpam), ("mark_as_read", outcome.actions.markedAsRead),
+            ("mark_as_starred", outcome.actions.markedStarred), ("archive", outcome.actions.archived), ("trash", outcome.actions.trashed),
+            ("assign_to_folder", !outcome.actions.folders.isEmpty),
+        ]
+        for (action, applied) in actions where applied {
+            Counter(label: "mailnode_rule_actions_total", dimensions: dimensions + [("action", action)]).increment()
+        }
         return outcome
     }
 

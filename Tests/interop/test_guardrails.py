@@ -392,3 +392,23 @@ def test_policy_limits_refuse_mail_naming_the_limit(cluster, smtp_open, us1, eu1
     finally:
         us1.delete(f"/v3/grants/{rcpt.grant['id']}")
         us1.delete(f"/v3/grants/{sender.grant['id']}")
+
+
+def test_the_operator_commands_show_what_is_in_force(cluster, us1, workspace):
+    from test_operator_commands import mailnode
+    listed = make(us1, "lists", {"name": "Shown list", "type": "tld"}, workspace)
+    ok(us1.post(f"/v3/lists/{listed['id']}/items", json={"items": ["zz", "yy"]}))
+    rule = make(us1, "rules", rule_body([{"field": "from.tld", "operator": "in_list", "value": [listed["id"]]}], [{"type": "trash"}]),
+                workspace)
+    policy = make(us1, "policies", {"name": "Shown policy", "limits": {"limit_size_total_mime": 1000000}}, workspace)
+    ws = workspace["workspace"]
+    ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"rule_ids": [rule["id"]], "policy_id": policy["id"]}))
+    lists = mailnode(cluster, "lists", region="eu")
+    assert lists.returncode == 0 and any(line.split()[:3] == [listed["id"], "tld", "2"] for line in lists.stdout.splitlines()), lists
+    rules = mailnode(cluster, "rules", region="eu")
+    line = next(line for line in rules.stdout.splitlines() if line.startswith(rule["id"]))
+    assert ws["domain"] in line and f"from.tld in_list [{listed['id']}]" in line and "trash" in line, line
+    policies = mailnode(cluster, "policies", region="us")
+    line = next(line for line in policies.stdout.splitlines() if line.startswith(policy["id"]))
+    assert ws["domain"] in line and "1000000" in line, line
+    ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"policy_id": None}))
