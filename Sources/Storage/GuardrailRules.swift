@@ -1,19 +1,45 @@
 import Logging
 import MailCore
 import Metrics
+import NIOConcurrencyHelpers
 
 /// The application's rules at work. Inbound: the rules of a grant's workspace, against an
 /// arriving message's envelope sender, at RCPT TO (where only a block is decided) and when the
 /// message is stored (where the other actions choose its folder and flags). Outbound: every
 /// enabled outbound rule of the application, against a send's sender, recipients and kind,
-/// before it is stored and queued. The rules, lists and workspaces are read from this region's
-/// copy at every evaluation, so a change is in force on every node once the API has answered it.
+/// before it is stored and queued. Policies, rules and workspaces come from this region's copy,
+/// kept in memory and read again (one statement for all of them) when the copy's version has moved:
+/// each evaluation asks the version first, so a change is in force on every node once the API has
+/// answered it. List items are looked up at each evaluation.
 public struct GuardrailRules: Sendable {
     /// This region's copy of the application's policies, rules, lists and workspaces.
     public let objects: PostgresGuardrailStore
+    private let cache = Cache()
 
     public init(objects: PostgresGuardrailStore) {
         self.objects = objects
+    }
+
+    /// The policies, rules and workspaces as one read found them.
+    struct Snapshot: Sendable {
+        var policies: [String: MailPolicy] = [:]
+        var rules: [MailRule] = []
+        var workspaces: [String: Workspace] = [:]
+        var version: Int64
+    }
+
+    final class Cache: Sendable {
+        let snapshot = NIOLockedValueBox<Snapshot?>(nil)
+    }
+
+    func snapshot() async throws -> Snapshot {
+        let version = try await objects.version()
+        if let cached = cache.snapshot.withLockedValue({ $0 }), cached.version == version { return cached }
+        let (policies, rules, workspaces) = try await objects.everything()
+        let fresh = Snapshot(policies: Dictionary(policies.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }), rules: rules,
+                             workspaces: Dictionary(workspaces.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }), version: version)
+        cache.snapshot.withLockedValue { $0 = fresh }
+        return fresh
     }
 
     /// Evaluates the rules of `workspaceID` (nil or unknown: the default workspace). Throws when
@@ -21,20 +47,21 @@ public struct GuardrailRules: Sendable {
     public func evaluate(workspaceID: String?, sender: String) async throws -> (RuleOutcome, RuleInput) {
         let input = RuleInput(fromAddress: Self.normalizedSender(sender))
         guard let ruleIDs = try await workspace(workspaceID)?.ruleIDs, !ruleIDs.isEmpty else { return (RuleOutcome(), input) }
-        return (try await evaluate(try await objects.some(.rule, ids: ruleIDs, as: MailRule.self), .inbound, input), input)
+        let wanted = Set(ruleIDs)
+        return (try await evaluate(try await snapshot().rules.filter { wanted.contains($0.id) }, .inbound, input), input)
     }
 
     /// A grant's workspace: the one it names, else (none, or one since deleted) the default.
     func workspace(_ id: String?) async throws -> Workspace? {
-        if let id, let workspace = try await objects.one(.workspace, id: id, as: Workspace.self) { return workspace }
-        return try await objects.one(.workspace, id: Workspace.defaultID, as: Workspace.self)
+        let workspaces = try await snapshot().workspaces
+        return id.flatMap { workspaces[$0] } ?? workspaces[Workspace.defaultID]
     }
 
     /// The limits of the policy of a grant's workspace; nil when the workspace has no policy (the
     /// configured maxima apply).
     public func limits(workspaceID: String?) async throws -> MailPolicy.Limits? {
         guard let policyID = try await workspace(workspaceID)?.policyID else { return nil }
-        return try await objects.one(.policy, id: policyID, as: MailPolicy.self)?.limits
+        return try await snapshot().policies[policyID]?.limits
     }
 
     /// Outbound rules for a send by `sender` to `recipients` (To, Cc, Bcc and envelope recipients);
@@ -42,7 +69,7 @@ public struct GuardrailRules: Sendable {
     public func evaluateOutbound(sender: String, recipients: [String], isReply: Bool) async throws -> (RuleOutcome, RuleInput) {
         let input = RuleInput(fromAddress: Self.normalizedSender(sender), recipientAddresses: recipients.map(Self.normalizedSender),
                               outboundType: isReply ? "reply" : "compose")
-        let rules = try await objects.all(.rule, as: MailRule.self).filter { $0.enabled && $0.trigger == .outbound }
+        let rules = try await snapshot().rules.filter { $0.enabled && $0.trigger == .outbound }
         guard !rules.isEmpty else { return (RuleOutcome(), input) }
         return (try await evaluate(rules, .outbound, input), input)
     }

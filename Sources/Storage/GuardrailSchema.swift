@@ -24,6 +24,15 @@ enum GuardrailSchema {
         )
         """,
         "CREATE INDEX guardrail_list_items_page ON guardrail_list_items (list_id, created_at, id)",
+        // Bumped with every change of a policy, rule, list or workspace: a node compares it with
+        // the version of its copy in memory before each evaluation, so changes hold at once.
+        """
+        CREATE TABLE guardrail_version (
+            id integer PRIMARY KEY CHECK (id = 1),
+            version bigint NOT NULL
+        )
+        """,
+        "INSERT INTO guardrail_version (id, version) VALUES (1, 0)",
         """
         CREATE TABLE rule_evaluations (
             id text PRIMARY KEY,

@@ -46,6 +46,39 @@ public struct PostgresGuardrailStore: Sendable {
             "SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = ANY(\(ids)::text[]) ORDER BY created_at, id")
     }
 
+    /// The version of this region's copy, bumped by every change of an object.
+    public func version() async throws -> Int64 {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var version: Int64 = 0
+            for try await value in try await client.query("SELECT version FROM guardrail_version WHERE id = 1", logger: logger).decode(Int64.self) {
+                version = value
+            }
+            return version
+        }
+    }
+
+    /// Every policy, rule and workspace, in one statement (what rule evaluation reads).
+    public func everything() async throws -> (policies: [MailPolicy], rules: [MailRule], workspaces: [Workspace]) {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var policies: [MailPolicy] = [], rules: [MailRule] = [], workspaces: [Workspace] = []
+            let decoder = JSONDecoder()
+            let rows = try await client.query(
+                "SELECT kind, document::text FROM guardrail_objects WHERE kind <> 'list' ORDER BY created_at, id", logger: logger)
+            for try await (kind, text) in rows.decode((String, String).self) {
+                let data = Data(text.utf8)
+                switch Kind(rawValue: kind) {
+                case .policy: policies.append(try decoder.decode(MailPolicy.self, from: data))
+                case .rule: rules.append(try decoder.decode(MailRule.self, from: data))
+                case .workspace: workspaces.append(try decoder.decode(Workspace.self, from: data))
+                case .list, nil: break
+                }
+            }
+            return (policies, rules, workspaces)
+        }
+    }
+
     private func documents<Object: Decodable & Sendable>(_ query: PostgresQuery) async throws -> [Object] {
         let client = self.client, logger = self.logger
         return try await run {
@@ -64,6 +97,7 @@ public struct PostgresGuardrailStore: Sendable {
         let document = String(decoding: try Self.encoder.encode(object), as: UTF8.self)
         try await run {
             try await client.writeAnywhere(logger: logger, """
+                WITH bump AS (UPDATE guardrail_version SET version = version + 1)
                 INSERT INTO guardrail_objects (kind, id, document, created_at)
                 VALUES (\(kind.rawValue), \(id), \(document)::jsonb, \(createdAt))
                 ON CONFLICT (kind, id) DO UPDATE SET document = EXCLUDED.document
@@ -76,7 +110,8 @@ public struct PostgresGuardrailStore: Sendable {
         let client = self.client, logger = self.logger
         return try await run {
             try await client.writeAnywhere(logger: logger, """
-                WITH items AS (DELETE FROM guardrail_list_items WHERE \(kind.rawValue) = 'list' AND list_id = \(id))
+                WITH items AS (DELETE FROM guardrail_list_items WHERE \(kind.rawValue) = 'list' AND list_id = \(id)),
+                bump AS (UPDATE guardrail_version SET version = version + 1)
                 DELETE FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id) RETURNING id
                 """) > 0
         }
