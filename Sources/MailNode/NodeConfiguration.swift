@@ -93,6 +93,8 @@ struct NodeConfiguration: Sendable {
     /// `imap.vanished_window_seconds`: how long expunges are remembered for clients that resynchronise
     /// (QRESYNC); older ones are forgotten.
     var imapVanishedWindowSeconds = ExpungeTombstonePruner.defaultWindowSeconds
+    /// `guardrails.evaluation_retention_days`: how long rule evaluation records are kept.
+    var evaluationRetentionDays = RuleEvaluationPruner.defaultRetentionDays
 
     var servers: RegionServers { regions[region]! }
 
@@ -256,6 +258,9 @@ extension NodeConfiguration {
         }
         if let value = try reader.optionalInt("imap.vanished_window_seconds", in: 3600...315_360_000) {
             configuration.imapVanishedWindowSeconds = Int64(value)
+        }
+        if let value = try reader.optionalInt("guardrails.evaluation_retention_days", in: 1...3650) {
+            configuration.evaluationRetentionDays = value
         }
         configuration.smtp = try smtp(reader, environment: environment)
         return configuration

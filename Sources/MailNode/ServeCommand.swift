@@ -195,7 +195,9 @@ struct ServeCommand: AsyncParsableCommand {
             webhooks: webhookStores, guardrails: guardrailStores, intake: intake, tls: clusterTLS, logger: logger)
         let structures = StoredStructureRefresher(store: mailStore, logger: logger)
         let tombstones = ExpungeTombstonePruner(store: mailStore, windowSeconds: configuration.imapVanishedWindowSeconds, logger: logger)
-        return [admin, mailboxEvents, api, clusterAPI, imaps, imapStartTLS, clusterIMAP, heartbeat, invalidation, liveNodes, webhookDispatcher, structures,
+        let evaluations = RuleEvaluationPruner(store: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger),
+                                               retentionDays: configuration.evaluationRetentionDays, logger: logger)
+        return [admin, mailboxEvents, api, clusterAPI, imaps, imapStartTLS, clusterIMAP, heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures,
                 tombstones] + smtp
     }
 }

@@ -44,6 +44,8 @@ enum GuardrailSchema {
         )
         """,
         "CREATE INDEX rule_evaluations_page ON rule_evaluations (grant_id, seq DESC)",
+        // The pruner finds old records without reading every grant's.
+        "CREATE INDEX rule_evaluations_age ON rule_evaluations (evaluated_at)",
         "ALTER TABLE grants ADD COLUMN workspace_id text",
         // The default workspace exists from the start, under the same id in every region.
         """

@@ -215,6 +215,23 @@ public struct PostgresGuardrailStore: Sendable {
         }
     }
 
+    /// Removes up to `limit` evaluations recorded before `cutoff` (unix seconds); returns how many.
+    /// One batch per statement, so that no transaction grows with the backlog.
+    public func pruneEvaluations(recordedBefore cutoff: Int64, limit: Int) async throws -> Int {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var removed = 0
+            let rows = try await client.query(
+                """
+                DELETE FROM rule_evaluations WHERE id IN (
+                    SELECT id FROM rule_evaluations WHERE evaluated_at < \(cutoff) LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING 1
+                """, logger: logger)
+            for try await _ in rows.decode(Int.self) { removed += 1 }
+            return removed
+        }
+    }
+
     /// A grant's evaluations, newest first; the cursor is the last one's place in the order of recording.
     public func evaluations(grant: GrantID, after: String?, limit: Int) async throws -> (evaluations: [RuleEvaluation], next: String?) {
         let client = self.client, logger = self.logger

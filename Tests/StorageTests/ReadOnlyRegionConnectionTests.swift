@@ -49,3 +49,34 @@ import Testing
         }
     }
 }
+
+/// Rule evaluation records: recorded once per id, listed newest first, pruned by age in batches.
+@Suite struct RuleEvaluationRecordTests {
+    @Test func recordsArePrunedByAge() async throws {
+        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
+            let grant = try await grants.createGrant(Grant(id: .random(), email: EmailAddress("evaluations-\(UInt32.random(in: 0...UInt32.max))@example.com")!,
+                                                           region: Region(rawValue: "us")!, appPasswordHash: nil, createdAt: 0, updatedAt: 0))
+            let store = PostgresGuardrailStore(client: client, logger: TestEnvironment.logger)
+            func record(_ id: String, at time: Int64) -> RuleEvaluation {
+                RuleEvaluation(id: id, grantID: grant.id.rawValue, messageID: nil, evaluatedAt: time, stage: .smtpRcpt,
+                               input: .init(RuleInput(fromAddress: "a@b.test")), appliedActions: .init(AppliedActions(), folderIDs: []),
+                               matchedRuleIDs: [])
+            }
+            let old = "old-\(grant.id)", recent = "recent-\(grant.id)"
+            try await store.recordEvaluation(record(old, at: 1000))
+            try await store.recordEvaluation(record(recent, at: 5000))
+            try await store.recordEvaluation(record(recent, at: 5000))  // a repeated hand-off keeps one
+            #expect(try await store.evaluations(grant: grant.id, after: nil, limit: 10).evaluations.map(\.id) == [recent, old])
+            var removed = 0
+            while true {
+                let batch = try await store.pruneEvaluations(recordedBefore: 2000, limit: 1)
+                removed += batch
+                if batch == 0 { break }
+            }
+            #expect(removed >= 1)
+            #expect(try await store.evaluations(grant: grant.id, after: nil, limit: 10).evaluations.map(\.id) == [recent])
+            _ = try await grants.deleteGrant(id: grant.id)
+        }
+    }
+}
