@@ -40,7 +40,7 @@ public struct Webhook: Hashable, Sendable {
     public static let triggerTypes: [String] = [
         "grant.created", "grant.updated", "grant.deleted",
         "message.created", "message.updated", "message.deleted",
-        "message.send_success", "message.send_failed",
+        "message.send_success", "message.send_failed", "message.delivered", "message.bounced",
         "folder.created", "folder.updated", "folder.deleted",
     ]
 }

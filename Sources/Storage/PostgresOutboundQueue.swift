@@ -136,10 +136,56 @@ public struct PostgresOutboundQueue: OutboundQueue {
             logger.warning("outbound attempt outlived its lease; outcome left to the newer attempt", metadata: ["job_id": "\(job.id)"])
             return
         }
+        try await recordDeliveryEvents(connection, logger: logger, job: job, delivered: delivered,
+                                       bounced: failed.filter { $0.status.hasPrefix("5") }, now: now)
         guard jobState != "queued" else { return }
         logger.info("outbound job finished", metadata: [
             "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(jobState)", "attempts": "\(attempts)"])
         try await recordMessageOutcome(connection, logger: logger, job: job, now: now)
+    }
+
+    /// Each attempt that a recipient's server accepted gives `message.delivered`, and each that it
+    /// refused for good (a 5xx: a hard bounce) `message.bounced`, naming those recipients, beside the
+    /// message's `message.send_success`/`message.send_failed` once all of its jobs ended. A recipient
+    /// hosted by the cluster counts as delivered once its region stored it. Both carry the Sent
+    /// copy's summary (as the message was when the event was written; only its id once it is gone).
+    static func recordDeliveryEvents(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, delivered: [String],
+                                     bounced: [Failure], now: Int64) async throws {
+        if !delivered.isEmpty {
+            let detail = "{\"delivered_at\": \(now), \"recipients\": \(String(decoding: try JSONEncoder().encode(delivered), as: UTF8.self))}"
+            let inserted = try await connection.query(
+                deliveryEventQuery(job: job, type: "message.delivered", key: "delivery", detailJSON: detail, now: now), logger: logger)
+            for try await _ in inserted {}
+        }
+        if !bounced.isEmpty {
+            struct Recipient: Encodable {
+                let email: String
+                let diagnosticCode: String
+                enum CodingKeys: String, CodingKey { case email, diagnosticCode = "diagnostic_code" }
+            }
+            let recipients = bounced.map { Recipient(email: $0.recipient, diagnosticCode: "\($0.status) \($0.reason)") }
+            let detail = "{\"bounced_at\": \(now), \"type\": \"hard\", \"recipients\": "
+                + String(decoding: try JSONEncoder().encode(recipients), as: UTF8.self) + "}"
+            let inserted = try await connection.query(
+                deliveryEventQuery(job: job, type: "message.bounced", key: "bounce", detailJSON: detail, now: now), logger: logger)
+            for try await _ in inserted {}
+        }
+    }
+
+    static func deliveryEventQuery(job: OutboundJob, type: String, key: String, detailJSON: String, now: Int64) -> PostgresQuery {
+        """
+        INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
+        SELECT \(job.grantID.rawValue)::text::uuid, 'message', \(job.sentMessageID)::text, \(type)::text,
+            jsonb_build_object('message', COALESCE(
+                (SELECT jsonb_build_object('id', m.id, 'grant_id', m.grant_id::text, 'thread_id', m.thread_id, 'subject', c.subject,
+                                           'from', c.from_json, 'to', c.to_json, 'cc', c.cc_json, 'bcc', c.bcc_json,
+                                           'sent_at', COALESCE(c.sent_date, m.internal_date))
+                 FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
+                 WHERE m.grant_id = \(job.grantID.rawValue)::text::uuid AND m.id = \(job.sentMessageID)::text),
+                jsonb_build_object('id', \(job.sentMessageID)::text)),
+                \(key)::text, \(detailJSON)::text::jsonb),
+            \(now)::bigint, \(now)::bigint
+        """
     }
 
     /// When the last job of a message ends, one `message.send_success` (every recipient got it) or

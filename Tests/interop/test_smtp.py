@@ -360,6 +360,19 @@ def test_external_recipients_go_through_the_smart_host(relay, webhook, account, 
     success = webhook.wait(sender.grant["id"], "message.send_success", timeout=WEBHOOK_TIMEOUT)
     assert success.type == "message.send_success" and success.grant_id == sender.grant["id"]
     assert api_sent["id"] in success.body.decode("utf-8", "replace"), (api_sent["id"], success.json)
+    # message.delivered for each acceptance: the smart host's (one job per domain) and the
+    # colleague's region storing it; together they name every recipient once.
+    delivered = wait_for(lambda: [d for d in webhook.receiver.events(
+        lambda d: d.grant_id == sender.grant["id"] and d.type == "message.delivered")
+        if d.object["message"]["id"] == api_sent["id"]] or None, timeout=WEBHOOK_TIMEOUT)
+    assert delivered, "no message.delivered"
+    wanted = sorted([to, cc, bcc, colleague.email.lower()])
+    named = lambda: sorted(r.lower() for d in webhook.receiver.events(  # noqa: E731
+        lambda d: d.grant_id == sender.grant["id"] and d.type == "message.delivered" and d.object["message"]["id"] == api_sent["id"])
+        for r in d.object["delivery"]["recipients"])
+    assert wait_for(lambda: named() == wanted, timeout=WEBHOOK_TIMEOUT), (named(), wanted)
+    first = delivered[0].object
+    assert first["message"]["subject"] == subject and first["delivery"]["delivered_at"] > 0, first
 
 
 def test_one_connection_to_the_smart_host_carries_several_deliveries(relay, account, us1):
@@ -407,6 +420,14 @@ def test_permanent_refusal_bounces_with_a_dsn_and_send_failed(relay, webhook, ac
     dsns = [raw for _, raw in imap_folder(sender.imaplib(us2), "INBOX").values() if is_dsn(raw)]
     assert len(dsns) == 1, f"{len(dsns)} DSNs for one refused recipient"
     assert not webhook.receiver.events(lambda d: d.grant_id == sender.grant["id"] and d.type == "message.send_success")
+    # The hard bounce, in the shape of the reference's bounce object.
+    bounced = webhook.wait(sender.grant["id"], "message.bounced", timeout=WEBHOOK_TIMEOUT).object
+    assert bounced["message"]["id"] == api_sent["id"] and bounced["message"]["subject"] == subject, bounced
+    assert bounced["message"]["to"] == [{"name": "", "email": rcpt}] or bounced["message"]["to"][0]["email"] == rcpt, bounced
+    assert bounced["bounce"]["type"] == "hard" and bounced["bounce"]["bounced_at"] > 0, bounced
+    (recipient,) = bounced["bounce"]["recipients"]
+    assert recipient["email"] == rcpt and recipient["diagnostic_code"].startswith("5."), recipient
+    assert not webhook.receiver.events(lambda d: d.grant_id == sender.grant["id"] and d.type == "message.delivered")
 
 
 def test_temporary_refusal_is_retried_and_delivered_once(relay, webhook, account, us1, us2):

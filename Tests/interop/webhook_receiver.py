@@ -33,7 +33,7 @@ TRIGGER_TYPES = [
     "grant.created", "grant.updated", "grant.deleted",
     "message.created", "message.updated", "message.deleted",
     "folder.created", "folder.updated", "folder.deleted",
-    "message.send_success", "message.send_failed",
+    "message.send_success", "message.send_failed", "message.delivered", "message.bounced",
 ]
 # Deliveries normally arrive well under a second after the change; retries start after 1 s.
 EVENT_TIMEOUT = 15.0
