@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch",
+                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch", "MailPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -107,13 +107,21 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         .target(
+            name: "MailPipeline",
+            dependencies: [
+                "MailCore", "MIME", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
             name: "SMTPGrammar",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(
             name: "SMTPServer",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster", "SMTPGrammar",
+                "MailCore", "MIME", "Storage", "Cluster", "SMTPGrammar", "MailPipeline",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -159,13 +167,16 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "MailNodeTests", dependencies: ["MailNode"]),
+        .testTarget(name: "MailPipelineTests", dependencies: ["MailPipeline", "Storage", "MailCore", "MIME", "TestSupport",
+            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MIMETests", dependencies: ["MIME"]),
         .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPGrammar", "MailCore", "MIME", "MailSearch",
             "Cluster", "Storage", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "MIME"]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "MIME", "MailCore", "MailPipeline",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "SMTPGrammarTests", dependencies: ["SMTPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "IMAPGrammarTests", dependencies: ["IMAPGrammar", .product(name: "NIOCore", package: "swift-nio")]),
     ],

@@ -18,13 +18,17 @@ public struct APIError: Error, Sendable, Equatable {
         public static let internalError = Kind(status: .internalServerError, type: "internal_error")
         public static let badGateway = Kind(status: .badGateway, type: "bad_gateway")
         public static let unavailable = Kind(status: .serviceUnavailable, type: "service_unavailable")
+        public static let tooManyRequests = Kind(status: .tooManyRequests, type: "rate_limit_error")
     }
 
     public let kind: Kind
     public let message: String
+    /// Sent as `Retry-After` (seconds): when trying again can succeed.
+    public let retryAfterSeconds: Int64?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, retryAfterSeconds: Int64? = nil) {
         self.kind = kind
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 }

@@ -17,6 +17,8 @@ public enum APIServer {
         public var messageSizeLimit: Int
         /// `application_id` of the application's objects (`webhooks.application_id`).
         public var applicationID = "mailnode"
+        /// The maxima policies are held to and grants without a policy run at (`plans`).
+        public var plan = MailPlan.unlimited
 
         public init(host: String, port: Int, node: String, apiKeys: [String], jsonBodyLimit: Int, messageSizeLimit: Int = 26_214_400) {
             self.messageSizeLimit = messageSizeLimit
@@ -55,13 +57,13 @@ public enum APIServer {
         GrantsController(service: grants, jsonBodyLimit: settings.jsonBodyLimit, guardrails: guardrails.first?.1).register(on: v3)
         if !guardrails.isEmpty {
             GuardrailsController(stores: guardrails, grants: grants, applicationID: settings.applicationID,
-                                 jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
+                                 jsonBodyLimit: settings.jsonBodyLimit, plan: settings.plan).register(on: v3)
         }
         if let store {
             MessagesController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit).register(on: v3)
             SendingController(grants: grants, store: store, jsonBodyLimit: settings.jsonBodyLimit,
                               messageSizeLimit: settings.messageSizeLimit,
-                              rules: guardrails.first.map { GuardrailRules(objects: $0.1) }).register(on: v3)
+                              rules: guardrails.first.map { GuardrailRules(objects: $0.1, plan: settings.plan) }).register(on: v3)
             ThreadsController(grants: grants, store: store).register(on: v3)
         }
         if !webhooks.isEmpty {

@@ -42,7 +42,7 @@ struct ClusterIntakeController {
         guard let mailFrom = envelope.mailFrom ?? Self.returnPath(raw) else {
             return answer(MailHandoff.Outcome(RecipientOutcome.temporaryFailure(status: "4.3.0", reason: "the envelope sender is missing")))
         }
-        return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant, mailFrom: mailFrom)))
+        return answer(MailHandoff.Outcome(await intake.deliver(raw, to: grant, mailFrom: mailFrom, client: envelope.client)))
     }
 
     @Sendable func submit(request: Request, context: APIRequestContext) async throws -> Response {

@@ -80,7 +80,9 @@ enum JSONResponses {
     static func error(_ error: APIError, requestID: String) -> Response {
         let body = ErrorEnvelope(requestID: requestID, error: .init(type: error.kind.type, message: error.message))
         // Encoding two strings cannot fail; the fallback only keeps the compiler honest.
-        return (try? json(body, status: error.kind.status)) ?? Response(status: error.kind.status)
+        var response = (try? json(body, status: error.kind.status)) ?? Response(status: error.kind.status)
+        if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+        return response
     }
 
     static func json<Body: Encodable>(_ body: Body, status: HTTPResponse.Status) throws -> Response {

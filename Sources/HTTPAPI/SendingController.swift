@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MIME
 import MailCore
+import MailPipeline
 import Storage
 
 /// `POST /v3/grants/{id}/messages/send` and `/v3/grants/{id}/drafts`: messages built with the MIME
@@ -50,58 +51,49 @@ struct SendingController {
             throw APIError(.tooLarge, "the message is \(sentCopy.count) bytes; the maximum message size is \(messageSizeLimit) bytes")
         }
         let parsed = MIMEMessage(parsing: sentCopy)
-        var evaluated: (RuleOutcome, RuleInput)?
-        if let rules {
-            let limits: MailPolicy.Limits?
-            do {
-                limits = try await rules.limits(workspaceID: grant.workspaceID)
-            } catch {
-                throw APIError(.unavailable, "the grant's policy could not be read; nothing was sent, try again")
-            }
-            if let limits, let violation = PolicyLimitCheck(limits: limits).violation(of: parsed, recipients: Set(outgoing.recipients).count) {
-                throw APIError(.invalidRequest, "\(violation.field): \(violation.text)")
-            }
-            let outcome: RuleOutcome, input: RuleInput
-            do {
-                (outcome, input) = try await rules.evaluateOutbound(
-                    sender: grant.email.address, recipients: outgoing.recipients.map(\.address),
-                    isReply: repliesTo || !parsed.inReplyTo().isEmpty || !parsed.references().isEmpty)
-            } catch {
-                context.logger.warning("outbound rules not evaluated", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-                throw APIError(.unavailable, "the outbound rules could not be evaluated; nothing was sent, try again")
-            }
-            if outcome.actions.blocked {
-                try? await rules.record(outcome, input, grant: grant.id, messageID: nil, stage: .outboundSend, folderIDs: [])
-                throw APIError(.forbidden, "the message was blocked by the application's outbound rules (\(outcome.matchedRuleIDs.joined(separator: ", "))); nothing was sent or stored")
-            }
-            if outcome.evaluatedAny { evaluated = (outcome, input) }
-        }
         let submission = Submission(sentCopy: sentCopy, facts: MessageFacts(parsing: parsed), transmit: builder.build(),
                                     mailFrom: grant.email.address, recipients: outgoing.recipients,
                                     internalDate: WallClock.unixSeconds(), replacingDraftID: replacingDraftID)
-        let result: AppendResult
-        do {
-            result = try await store.submit(grant: grant.id, submission)
-        } catch let error as MailStoreError {
-            if case .noSuchMessage = error { throw APIError(.notFound, "no draft with id \(replacingDraftID ?? "")") }
-            throw MessagesController.apiError(error)
+        let pipeline = SubmissionPipeline(store: store, rules: rules, logger: context.logger)
+        let messageID: String
+        switch await pipeline.submit(submission, grant: grant, parsed: parsed, ruleRecipients: outgoing.recipients.map(\.address),
+                                     isReply: repliesTo || !parsed.inReplyTo().isEmpty || !parsed.references().isEmpty) {
+        case .success(let stored):
+            messageID = stored
+        case .failure(let refusal):
+            throw Self.apiError(refusal, draftID: replacingDraftID)
         }
         context.logger.info("message submitted", metadata: [
-            "grant_id": "\(grant.id)", "message_id": "\(result.messageID)", "recipients": "\(outgoing.recipients.count)"])
-        if let rules, let (outcome, input) = evaluated {
-            // Committed and queued: the send stands whatever happens to the Sent copy's filing.
-            var folders: [String] = []
-            do {
-                folders = try await rules.applyToSentCopy(outcome, store: store, grant: grant.id, messageID: result.messageID)
-            } catch {
-                context.logger.warning("outbound rule actions not applied to the Sent copy", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-            }
-            try? await rules.record(outcome, input, grant: grant.id, messageID: result.messageID, stage: .outboundSend, folderIDs: folders)
-        }
-        guard let stored = try await store.message(grant: grant.id, id: result.messageID, includeRaw: false) else {
+            "grant_id": "\(grant.id)", "message_id": "\(messageID)", "recipients": "\(outgoing.recipients.count)"])
+        guard let stored = try await store.message(grant: grant.id, id: messageID, includeRaw: false) else {
             throw APIError(.internalError, "the sent message vanished before it could be shown")
         }
         return MessageObject(stored, parsed: parsed, includeHeaders: false)
+    }
+
+    /// A refusal of the submission pipeline as the API says it.
+    static func apiError(_ refusal: SubmissionPipeline.Refusal, draftID: String?) -> APIError {
+        switch refusal {
+        case .senderNotOwned:
+            APIError(.invalidRequest, "from must be the grant's own address")
+        case .policyLimit(let field, let text):
+            APIError(.invalidRequest, "\(field): \(text)")
+        case .blocked(let ruleIDs):
+            APIError(.forbidden, "the message was blocked by the application's outbound rules (\(ruleIDs.joined(separator: ", "))); nothing was sent or stored")
+        case .dailyLimit(let limit, let retryAfter):
+            APIError(.tooManyRequests, "limit_count_daily_email_sent: the grant has sent its \(limit) messages for today; the count starts again at 00:00 UTC",
+                     retryAfterSeconds: retryAfter)
+        case .overQuota(let limit):
+            MessagesController.apiError(.overQuota(limit: limit))
+        case .rulesUnavailable:
+            APIError(.unavailable, "the grant's policy or the outbound rules could not be read; nothing was sent, try again")
+        case .store(.noSuchMessage) where draftID != nil:
+            APIError(.notFound, "no draft with id \(draftID ?? "")")
+        case .store(let error):
+            MessagesController.apiError(error)
+        case .failed:
+            APIError(.unavailable, "the message could not be stored; nothing was sent, try again")
+        }
     }
 
     // MARK: - Drafts

@@ -3,8 +3,9 @@
 /// Postgres, it hands the message over and acknowledges only once the home region has committed.
 public protocol HomeRegionMailIntake: Sendable {
     /// Stores `raw` (trace fields included) for the grant, where its inbound rules put it
-    /// (its INBOX when none applies); `mailFrom` is the envelope sender the rules look at.
-    func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String) async -> RecipientOutcome
+    /// (its INBOX when none applies); `mailFrom` is the envelope sender the rules look at, `client`
+    /// the connecting address spam detection checks (nil for mail from within the cluster).
+    func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String, client: String?) async -> RecipientOutcome
 
     /// Keeps a rule evaluation another region's node made for one of this region's grants (a
     /// block at RCPT TO); false when it could not be stored.

@@ -89,6 +89,13 @@ public protocol MailStore: Sendable {
     func quota(grant: GrantID) async throws -> QuotaUsage
     /// Sets the grant's own limit; nil returns it to the store's default.
     func setQuotaLimit(grant: GrantID, bytes: Int64?) async throws
+    /// What the grant received and sent on `day` (`UTCDay.number`).
+    func dailyCounts(grant: GrantID, day: Int64) async throws -> DailyCounts
+    /// Counts one message of `direction` on `day`, unless the day already holds `limit`: false
+    /// then, and nothing counted. Concurrent counts never pass the limit together.
+    func countDaily(_ direction: DailyCounts.Direction, grant: GrantID, day: Int64, limit: Int64) async throws -> Bool
+    /// Takes back a count whose message was not stored after all.
+    func uncountDaily(_ direction: DailyCounts.Direction, grant: GrantID, day: Int64) async throws
 
     // MARK: API
 

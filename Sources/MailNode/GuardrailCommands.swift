@@ -23,16 +23,22 @@ private func workspacesUsing(_ workspaces: [Workspace], _ matches: (Workspace) -
 }
 
 struct PoliciesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "policies", abstract: "List the policies and the workspaces they apply to.")
+    static let configuration = CommandConfiguration(commandName: "policies",
+                                                    abstract: "List the plan in force and the policies, with the limits in force under each.")
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        // An unreadable file ends the command in withGuardrails, with the reason.
+        let plan = (try? NodeConfiguration.load(path: options.config, node: nil))?.plan ?? .unlimited
+        let encoded: @Sendable (MailPolicy.Limits) -> String = { limits in
+            (try? JSONEncoder().encode(limits)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }
         try await withGuardrails(options) { store in
+            print("plan \(plan.name): \(encoded(plan.maxima))")
             let workspaces = try await store.all(.workspace, as: Workspace.self)
-            var rows = [["ID", "NAME", "WORKSPACES", "LIMITS"]]
+            var rows = [["ID", "NAME", "WORKSPACES", "LIMITS IN FORCE"]]
             for policy in try await store.all(.policy, as: MailPolicy.self) {
-                let encoded = (try? JSONEncoder().encode(policy.limits)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                rows.append([policy.id, policy.name, workspacesUsing(workspaces) { $0.policyID == policy.id }, encoded])
+                rows.append([policy.id, policy.name, workspacesUsing(workspaces) { $0.policyID == policy.id }, encoded(plan.effective(policy.limits))])
             }
             printTable(rows)
         }

@@ -6,7 +6,8 @@ struct MailNodeCommand: AsyncParsableCommand {
         commandName: "mailnode",
         abstract: "A node of the multi-region mail cluster: REST API, IMAP and SMTP over one mailbox store.",
         subcommands: [ServeCommand.self, MigrateCommand.self, RoutingCommand.self, NodesCommand.self, GrantsCommand.self,
-                      QueueCommand.self, DrainCommand.self, PoliciesCommand.self, RulesCommand.self, ListsCommand.self])
+                      QueueCommand.self, DrainCommand.self, PoliciesCommand.self, RulesCommand.self, ListsCommand.self,
+                      RetentionCommand.self])
 }
 
 struct ConfigOption: ParsableArguments {

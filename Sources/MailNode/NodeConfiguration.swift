@@ -2,6 +2,8 @@ import Cluster
 import Foundation
 import IMAPServer
 import MailCore
+import SMTPServer
+import NIOCore
 import Yams
 
 /// A region file (`regions/us.yaml`) resolved for one node.
@@ -95,6 +97,33 @@ struct NodeConfiguration: Sendable {
     var imapVanishedWindowSeconds = ExpungeTombstonePruner.defaultWindowSeconds
     /// `guardrails.evaluation_retention_days`: how long rule evaluation records are kept.
     var evaluationRetentionDays = RuleEvaluationPruner.defaultRetentionDays
+    /// `plans` and `guardrails.plan`: the maxima in force (none without a `plans` section).
+    var plan = MailPlan.unlimited
+    /// `guardrails.retention_interval_seconds`: how often the retention job looks for mail past its
+    /// policy's inbox and spam retention.
+    var retentionIntervalSeconds: Int64 = 3600
+    var spam = Spam()
+
+    /// `spam`: where spam detection's DNS blocklists are asked.
+    struct Spam: Sendable {
+        /// `spam.dnsbl_zones`: the zones asked about the connecting address (none: no DNSBL checks).
+        var dnsblZones: [String] = []
+        /// `spam.resolvers`: `dns://host:port` URLs of the DNS servers asked, in order.
+        var resolvers: [SocketAddress] = []
+        /// `spam.dnsbl_timeout_ms`: how long a lookup may take, all servers together.
+        var dnsblTimeoutMilliseconds: Int64 = 2000
+        /// `spam.dnsbl_score`: what a listing adds to a message's spam score.
+        var dnsblScore = 5.0
+    }
+
+    /// The storage limit of a grant without its own or a policy's: the plan's, else `limits.quota_bytes_per_grant`.
+    var defaultQuotaBytes: Int64 {
+        switch plan.maxima.storageTotal {
+        case -1: Int64.max
+        case let bytes?: bytes
+        case nil: limits.quotaBytesPerGrant
+        }
+    }
 
     var servers: RegionServers { regions[region]! }
 
@@ -262,8 +291,70 @@ extension NodeConfiguration {
         if let value = try reader.optionalInt("guardrails.evaluation_retention_days", in: 1...3650) {
             configuration.evaluationRetentionDays = value
         }
+        if let value = try reader.optionalInt("guardrails.retention_interval_seconds", in: 1...86_400) {
+            configuration.retentionIntervalSeconds = Int64(value)
+        }
+        configuration.plan = try plan(reader)
+        configuration.spam = try spam(reader)
         configuration.smtp = try smtp(reader, environment: environment)
         return configuration
+    }
+
+    private static func spam(_ reader: YAMLReader) throws -> Spam {
+        var spam = Spam()
+        spam.dnsblZones = try reader.stringList("spam.dnsbl_zones").map { $0.lowercased() }
+        for zone in spam.dnsblZones where (try? DNSMessage.query(id: 0, name: "2.0.0.127." + zone)) == nil {
+            throw reader.error("spam.dnsbl_zones", "\(zone) is not a DNS name")
+        }
+        for text in try reader.stringList("spam.resolvers") {
+            guard let components = URLComponents(string: text), components.scheme == "dns", let host = components.host, !host.isEmpty,
+                  let address = try? SocketAddress(ipAddress: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+                                                   port: components.port ?? 53) else {
+                throw reader.error("spam.resolvers", "must hold URLs like dns://192.0.2.53:53 with an IP address (got \(text))")
+            }
+            spam.resolvers.append(address)
+        }
+        if !spam.dnsblZones.isEmpty && spam.resolvers.isEmpty {
+            throw reader.error("spam.resolvers", "is needed to ask spam.dnsbl_zones")
+        }
+        if let value = try reader.optionalInt("spam.dnsbl_timeout_ms", in: 50...30_000) { spam.dnsblTimeoutMilliseconds = Int64(value) }
+        if let text = try reader.optionalString("spam.dnsbl_score") {
+            guard let value = Double(text), (0...100).contains(value) else {
+                throw reader.error("spam.dnsbl_score", "must be a number from 0 to 100 (got \(text))")
+            }
+            spam.dnsblScore = value
+        }
+        return spam
+    }
+
+    /// The plan `guardrails.plan` names, from `plans`. Each maximum is optional (none: no maximum);
+    /// -1 (unlimited) only for storage, the daily counts and the retention periods.
+    private static func plan(_ reader: YAMLReader) throws -> MailPlan {
+        guard reader.node("plans") != nil else {
+            if reader.node("guardrails.plan") != nil { throw reader.error("guardrails.plan", "names a plan but the file has no plans section") }
+            return .unlimited
+        }
+        let name = try reader.string("guardrails.plan")
+        let names = try reader.mapping("plans").map(\.0)
+        guard names.contains(name) else {
+            throw reader.error("guardrails.plan", "must be one of the plans (\(names.joined(separator: ", "))), got \(name)")
+        }
+        let key = { (field: String) in "plans.\(name).\(field)" }
+        let count = { (field: String, unlimited: Bool) throws -> Int64? in
+            try reader.optionalInt(key(field), in: (unlimited ? -1 : 0)...Int.max).map(Int64.init)
+        }
+        var maxima = MailPolicy.Limits()
+        maxima.attachmentSizeLimit = try count("limit_attachment_size_limit", false)
+        maxima.attachmentCountLimit = try count("limit_attachment_count_limit", false)
+        maxima.sizeTotalMIME = try count("limit_size_total_mime", false)
+        maxima.storageTotal = try count("limit_storage_total", true)
+        maxima.countDailyMessageReceived = try count("limit_count_daily_message_received", true)
+        maxima.countDailyEmailSent = try count("limit_count_daily_email_sent", true)
+        maxima.inboxRetentionPeriod = try count("limit_inbox_retention_period", true)
+        maxima.spamRetentionPeriod = try count("limit_spam_retention_period", true)
+        let types = try reader.stringList(key("limit_attachment_allowed_types"))
+        maxima.attachmentAllowedTypes = types.isEmpty ? nil : types
+        return MailPlan(name: name, maxima: maxima)
     }
 
     private static func smtp(_ reader: YAMLReader, environment: [String: String]) throws -> SMTP {

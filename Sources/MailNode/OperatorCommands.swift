@@ -259,12 +259,11 @@ struct GrantsCommand: AsyncParsableCommand {
             let runtime = operatorRuntime(options)
             let id = GrantID(rawValue: key.lowercased()), email = EmailAddress(key)
             guard id != nil || email != nil else { fail("\(key) is neither an email address nor a grant id") }
-            let limits = runtime.configuration.limits
             // One run of the pools for every query (a pool runs once).
             let found: (GrantRoute, QuotaUsage, (outbound: Int, webhook: Int))? = try await runtime.withPostgres {
                 let route = if let id { try await runtime.routing.route(for: id) } else { try await runtime.routing.route(forEmail: email!) }
                 guard let route, let postgres = runtime.postgres[route.region] else { return nil }
-                let store = PostgresMailStore(client: postgres, logger: runtime.logger, defaultQuotaBytes: limits.quotaBytesPerGrant)
+                let store = PostgresMailStore(client: postgres, logger: runtime.logger, defaultQuotaBytes: runtime.configuration.defaultQuotaBytes)
                 let inspector = PostgresQueueInspector(client: postgres, logger: runtime.logger)
                 return (route, try await store.quota(grant: route.grantID), try await inspector.grantBacklog(route.grantID))
             }

@@ -115,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
             logger: logger)
         let mailStore = PostgresMailStore(
-            client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
+            client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.defaultQuotaBytes,
             notifier: mailboxEvents, region: configuration.region.rawValue)
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,
@@ -139,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
             apiKeys: configuration.apiKeys, jsonBodyLimit: configuration.limits.apiJSONBodyBytes,
             messageSizeLimit: configuration.limits.messageSizeBytes)
         apiSettings.applicationID = configuration.webhooks.applicationID
+        apiSettings.plan = configuration.plan
         // Policies, rules, lists and workspaces: in every region's Postgres, this region's first.
         let guardrailStores = webhookStores.map { region, _ in (region, PostgresGuardrailStore(client: runtime.postgres[region]!, logger: logger)) }
         let api = APIServer.application(settings: apiSettings, grants: grants, store: mailStore, webhooks: webhookStores,
@@ -197,8 +198,12 @@ struct ServeCommand: AsyncParsableCommand {
         let tombstones = ExpungeTombstonePruner(store: mailStore, windowSeconds: configuration.imapVanishedWindowSeconds, logger: logger)
         let evaluations = RuleEvaluationPruner(store: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger),
                                                retentionDays: configuration.evaluationRetentionDays, logger: logger)
+        let retention = RetentionJob(store: mailStore, grants: PostgresGrantStore(client: runtime.localPostgres, logger: logger),
+                                     rules: GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger),
+                                                           plan: configuration.plan),
+                                     interval: .seconds(configuration.retentionIntervalSeconds), logger: logger)
         return [admin, mailboxEvents, api, clusterAPI, imaps, imapStartTLS, clusterIMAP, heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures,
-                tombstones] + smtp
+                tombstones, retention] + smtp
     }
 }
 
@@ -211,7 +216,7 @@ extension ServeCommand {
         var regions: [Region: SMTPServerContext.RegionMail] = [:]
         for (region, grants) in runtime.stores {
             let store = region == configuration.region ? mailStore : PostgresMailStore(
-                client: runtime.postgres[region]!, logger: logger, defaultQuotaBytes: configuration.limits.quotaBytesPerGrant,
+                client: runtime.postgres[region]!, logger: logger, defaultQuotaBytes: configuration.defaultQuotaBytes,
                 notifier: RedisMailboxNotifier(redis: runtime.regionRedis[region]!, logger: logger), region: region.rawValue)
             regions[region] = .init(grants: grants, store: store)
         }
@@ -223,7 +228,12 @@ extension ServeCommand {
             regions: regions, hasher: hasher, throttle: AuthThrottle(redis: runtime.regionRedis[configuration.region]!, logger: logger),
             tls: tls, limits: limits, logger: logger)
         context.handoff = handoff
-        context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger))
+        context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger), plan: configuration.plan)
+        if !configuration.spam.dnsblZones.isEmpty {
+            context.reputation = DNSBLChecker(zones: configuration.spam.dnsblZones, score: configuration.spam.dnsblScore,
+                                              resolver: DNSResolver(servers: configuration.spam.resolvers,
+                                                                    timeout: .milliseconds(configuration.spam.dnsblTimeoutMilliseconds)))
+        }
         let security: SmartHostClient.Security = switch configuration.smtp.smartHostSecurity {
         case .none: .none
         case .starttls: .startTLS

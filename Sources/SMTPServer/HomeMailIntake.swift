@@ -1,6 +1,7 @@
 import Logging
 import MIME
 import MailCore
+import MailPipeline
 import Storage
 
 /// This node's side of the cluster's mail handoff: mail that a node of another region received
@@ -12,8 +13,8 @@ public struct HomeMailIntake: HomeRegionMailIntake {
         self.context = context
     }
 
-    public func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String) async -> RecipientOutcome {
-        await LocalDelivery(context: context).store(raw, in: grant, mailFrom: mailFrom)
+    public func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String, client: String?) async -> RecipientOutcome {
+        await LocalDelivery(context: context).store(raw, in: grant, mailFrom: mailFrom, client: client)
     }
 
     public func record(_ evaluation: RuleEvaluation) async -> Bool {
@@ -40,67 +41,38 @@ public struct HomeMailIntake: HomeRegionMailIntake {
     }
 }
 
-/// What a submitted message goes through where its grant lives: the From check, the outbound
-/// rules, the Sent copy and the queue (in one commit), then what the rules ask of the Sent copy.
+/// An SMTP submission where its grant lives, through the submission pipeline; its refusals in
+/// SMTP's terms.
 enum SubmissionIntake {
     static func submit(_ message: [UInt8], grant: Grant, envelope: SubmissionEnvelope, store: any MailStore, rules: GuardrailRules?,
                        logger: Logger) async -> SubmissionOutcome {
-        let parsed = MIMEMessage(parsing: message)
-        let from = parsed.addresses("From").flatMap(\.mailboxes)
-        guard !from.isEmpty, from.allSatisfy({ EmailAddress($0.address) == grant.email }) else {
-            return .refused(code: 553, status: "5.7.1", text: "From header must be the authenticated user's address \(grant.email.address)")
+        switch await SubmissionPipeline(store: store, rules: rules, logger: logger).submit(raw: message, grant: grant, envelope: envelope) {
+        case .success(let messageID):
+            return .queued(messageID: messageID)
+        case .failure(let refusal):
+            return refused(refusal, grant: grant)
         }
-        var evaluated: (RuleOutcome, RuleInput)?
-        if let rules {
-            do {
-                if let limits = try await rules.limits(workspaceID: grant.workspaceID),
-                   let violation = PolicyLimitCheck(limits: limits).violation(of: parsed, recipients: Set(envelope.recipients).count) {
-                    return violation.field == "recipients"
-                        ? .refused(code: 550, status: "5.5.3", text: "Too many recipients: \(violation.text)")
-                        : .refused(code: 552, status: "5.3.4", text: "Message refused by the account's policy: \(violation.text) (\(violation.field))")
-                }
-            } catch {
-                logger.warning("policy not read", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-                return .refused(code: 451, status: "4.3.0", text: "The account's policy could not be read; try again")
-            }
-            let headerRecipients = ["To", "Cc", "Bcc"].flatMap { parsed.addresses($0).flatMap(\.mailboxes).map(\.address) }
-            do {
-                let (outcome, input) = try await rules.evaluateOutbound(
-                    sender: grant.email.address, recipients: envelope.recipients.map(\.address) + headerRecipients,
-                    isReply: !parsed.inReplyTo().isEmpty || !parsed.references().isEmpty)
-                if outcome.actions.blocked {
-                    try? await rules.record(outcome, input, grant: grant.id, messageID: nil, stage: .outboundSend, folderIDs: [])
-                    return .refused(code: 550, status: "5.7.1", text: "Message refused by the outbound rules of this account")
-                }
-                if outcome.evaluatedAny { evaluated = (outcome, input) }
-            } catch {
-                logger.warning("outbound rules not evaluated", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-                return .refused(code: 451, status: "4.3.0", text: "The outbound rules could not be evaluated; try again")
-            }
+    }
+
+    /// A refusal of the submission pipeline as SMTP says it (RFC 3463 enhanced codes).
+    static func refused(_ refusal: SubmissionPipeline.Refusal, grant: Grant) -> SubmissionOutcome {
+        switch refusal {
+        case .senderNotOwned:
+            .refused(code: 553, status: "5.7.1", text: "From header must be the authenticated user's address \(grant.email.address)")
+        case .policyLimit(let field, let text) where field == "recipients":
+            .refused(code: 550, status: "5.5.3", text: "Too many recipients: \(text)")
+        case .policyLimit(let field, let text):
+            .refused(code: 552, status: "5.3.4", text: "Message refused by the account's policy: \(text) (\(field))")
+        case .blocked:
+            .refused(code: 550, status: "5.7.1", text: "Message refused by the outbound rules of this account")
+        case .dailyLimit(let limit, _):
+            .refused(code: 550, status: "5.7.1", text: "Daily sending limit reached: this account may send \(limit) messages a day; the count starts again at 00:00 UTC")
+        case .overQuota(let limit):
+            .refused(code: 552, status: "5.2.2", text: "Mailbox full: the storage quota of \(limit) bytes is used up")
+        case .rulesUnavailable:
+            .refused(code: 451, status: "4.3.0", text: "The account's policy or outbound rules could not be read; try again")
+        case .store, .failed:
+            .refused(code: 451, status: "4.3.0", text: "Local error; the message was not accepted, try again")
         }
-        let prepared = SubmittedMessage(message, parsed: parsed, domain: grant.email.domain)
-        let stored = MIMEMessage(parsing: prepared.sentCopy)
-        let submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
-                                    mailFrom: envelope.mailFrom, recipients: envelope.recipients, internalDate: WallClock.unixSeconds())
-        let messageID: String
-        do {
-            messageID = try await store.submit(grant: grant.id, submission).messageID
-        } catch MailStoreError.overQuota(let limit) {
-            return .refused(code: 552, status: "5.2.2", text: "Mailbox full: the storage quota of \(limit) bytes is used up")
-        } catch {
-            logger.error("submission not stored", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-            return .refused(code: 451, status: "4.3.0", text: "Local error; the message was not accepted, try again")
-        }
-        // Committed and queued: the answer is 250 whatever happens to the Sent copy's filing.
-        if let rules, let (outcome, input) = evaluated {
-            var folders: [String] = []
-            do {
-                folders = try await rules.applyToSentCopy(outcome, store: store, grant: grant.id, messageID: messageID)
-            } catch {
-                logger.warning("outbound rule actions not applied to the Sent copy", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-            }
-            try? await rules.record(outcome, input, grant: grant.id, messageID: messageID, stage: .outboundSend, folderIDs: folders)
-        }
-        return .queued(messageID: messageID)
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import MIME
 import MailCore
+import MailPipeline
 import Storage
 
 /// Puts a message into the INBOX of grants of this cluster, with a `Received:` trace field
@@ -20,6 +21,9 @@ struct LocalDelivery: Sendable {
         /// RFC 3848: `ESMTP`, `ESMTPS`, `ESMTPA`, `ESMTPSA`, or `SMTP` after HELO.
         var protocolName: String
         var id: String
+        /// The connecting address that spam detection asks DNS blocklists about: the SMTP client's
+        /// for mail from outside, nil for mail the cluster hands to itself.
+        var checkedClient: String? = nil
 
         func fields(for recipient: String, hostname: String) -> String {
             let date = MessageDate.now().rfc5322
@@ -67,64 +71,30 @@ struct LocalDelivery: Sendable {
         guard let route else { return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name") }
         var bytes = Array(trace.fields(for: recipient.address, hostname: context.hostname).utf8)
         bytes.append(contentsOf: message)
-        if route.region == context.region { return await store(bytes, in: route.grantID, mailFrom: trace.returnPath) }
+        if route.region == context.region {
+            return await store(bytes, in: route.grantID, mailFrom: trace.returnPath, client: trace.checkedClient)
+        }
         // Each region owns its data: a node of the recipient's region stores it, and answers
         // after its commit.
         guard let handoff = context.handoff else {
             return .temporaryFailure(status: "4.4.3", reason: "region \(route.region) cannot be reached from this node")
         }
-        let outcome = await handoff.deliver(bytes, to: route.grantID, mailFrom: trace.returnPath, in: route.region)
+        let outcome = await handoff.deliver(bytes, to: route.grantID, mailFrom: trace.returnPath, client: trace.checkedClient, in: route.region)
         SMTPMetrics.localDelivery(outcome: outcome == .delivered ? "handed_over" : "handoff_failed")
         return outcome
     }
 
-    /// Stores a message (trace fields included) for a grant of this node's region, where the
-    /// grant's inbound rules put it. Rules that cannot be read fail the delivery temporarily
-    /// (nothing is stored, the sender tries again): mail is never stored past a rule.
-    func store(_ bytes: [UInt8], in grant: GrantID, mailFrom: String) async -> RecipientOutcome {
-        var placement: (folder: MailFolder?, flags: [String], assigned: [String]) = (nil, [], [])
-        var evaluated: (RuleOutcome, RuleInput)?
-        if let rules = context.rules {
-            do {
-                let workspace = try await context.local.grants.grant(id: grant)?.workspaceID
-                if let limits = try await rules.limits(workspaceID: workspace),
-                   let violation = PolicyLimitCheck(limits: limits).violation(of: MIMEMessage(parsing: bytes)) {
-                    SMTPMetrics.localDelivery(outcome: "policy_limit")
-                    return .permanentFailure(status: "5.3.4", reason: "the recipient's policy refuses it: \(violation.text) (\(violation.field))")
-                }
-                let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: mailFrom)
-                if outcome.actions.blocked {
-                    await record(outcome, input, grant: grant, messageID: nil, stage: .inboxProcessing, folderIDs: [])
-                    return .permanentFailure(status: "5.7.1", reason: "the recipient's policy refuses this message")
-                }
-                if !outcome.actions.isEmpty {
-                    placement = GuardrailRules.placement(outcome.actions, folders: try await context.local.store.folders(grant: grant))
-                }
-                if outcome.evaluatedAny { evaluated = (outcome, input) }
-            } catch {
-                context.logger.warning("inbound rules not evaluated", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
-                return .temporaryFailure(status: "4.3.0", reason: "the recipient's rules could not be evaluated")
-            }
-        }
-        let facts = MessageFacts(parsing: MIMEMessage(parsing: bytes))
-        do {
-            let result = try await context.local.store.append(grant: grant, folderID: placement.folder?.id ?? SystemFolder.inbox.apiID, raw: bytes,
-                                                              facts: facts, flags: MessageFlags(placement.flags), internalDate: WallClock.unixSeconds())
-            SMTPMetrics.localDelivery(outcome: "delivered")
-            if let (outcome, input) = evaluated {
-                await record(outcome, input, grant: grant, messageID: result.messageID, stage: .inboxProcessing, folderIDs: placement.assigned)
-            }
-            return .delivered
-        } catch MailStoreError.overQuota {
-            SMTPMetrics.localDelivery(outcome: "over_quota")
-            return .permanentFailure(status: "5.2.2", reason: "the recipient's mailbox is full")
-        } catch MailStoreError.noSuchGrant {
-            return .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name")
-        } catch {
-            SMTPMetrics.localDelivery(outcome: "error")
-            context.logger.warning("local delivery failed", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
-            return .temporaryFailure(status: "4.3.0", reason: "the recipient's mailbox could not be written")
-        }
+    /// Stores a message (trace fields included) for a grant of this node's region, through the
+    /// arrival pipeline (limits, rules, spam detection, the day's count, the store).
+    func store(_ bytes: [UInt8], in grant: GrantID, mailFrom: String, client: String?) async -> RecipientOutcome {
+        let stored = await arrival(context.local).store(bytes, in: grant, mailFrom: mailFrom, client: client)
+        SMTPMetrics.localDelivery(outcome: stored.reason)
+        return stored.outcome
+    }
+
+    /// The arrival pipeline over one region's store and grants.
+    func arrival(_ region: SMTPServerContext.RegionMail) -> ArrivalPipeline {
+        ArrivalPipeline(store: region.store, grants: region.grants, rules: context.rules, reputation: context.reputation, logger: context.logger)
     }
 
     /// Keeps the record of an evaluation for a grant of `region` (this node's by default): here,

@@ -1,6 +1,7 @@
 import Cluster
 import Logging
 import MailCore
+import MailPipeline
 import Storage
 import NIOSSL
 import SMTPGrammar
@@ -51,6 +52,8 @@ public struct SMTPServerContext: Sendable {
     public var handoff: MailHandoff?
     /// The application's rules; nil: none are enforced (tests of other parts).
     public var rules: GuardrailRules?
+    /// DNS blocklists for spam detection (`spam.dnsbl_zones`); nil: none configured.
+    public var reputation: (any SenderReputation)?
     public var hasher: PasswordHasher
     public var throttle: AuthThrottle
     public var tls: NIOSSLContext

@@ -417,24 +417,25 @@ final class SMTPSession {
                 try await refuse(550, "5.1.1", "Recipient address rejected: no mailbox here by that name")
                 return
             }
-            // The recipient's inbound rules may refuse the sender outright.
-            if let rules = context.rules {
-                do {
-                    let workspace = try await home.grants.grant(id: route.grantID)?.workspaceID
-                    let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: transaction.sender)
-                    if outcome.actions.blocked {
-                        // The record does not hold up the answer (it may go to another region).
-                        let delivery = LocalDelivery(context: context), grant = route.grantID, region = route.region
-                        Task { await delivery.record(outcome, input, grant: grant, messageID: nil, stage: .smtpRcpt, folderIDs: [], region: region) }
-                        SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "rule", bytes: 0)
-                        try await refuse(550, "5.7.1", "Recipient address rejected: the recipient's policy refuses mail from this sender")
-                        return
-                    }
-                } catch {
-                    logger.warning("inbound rules not evaluated at RCPT", metadata: ["grant_id": "\(route.grantID)", "error": "\(error)"])
-                    try await refuse(451, "4.3.0", "The recipient's rules could not be evaluated; try again later")
-                    return
-                }
+            // The recipient's rules may refuse the sender outright, and its day's count may be used up.
+            let delivery = LocalDelivery(context: context)
+            switch await delivery.arrival(home).screen(grant: route.grantID, sender: transaction.sender) {
+            case .accepted:
+                break
+            case .blocked(let outcome, let input):
+                // The record does not hold up the answer (it may go to another region).
+                let grant = route.grantID, region = route.region
+                Task { await delivery.record(outcome, input, grant: grant, messageID: nil, stage: .smtpRcpt, folderIDs: [], region: region) }
+                SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "rule", bytes: 0)
+                try await refuse(550, "5.7.1", "Recipient address rejected: the recipient's policy refuses mail from this sender")
+                return
+            case .dailyLimit(let limit):
+                SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "daily_limit", bytes: 0)
+                try await refuse(452, "4.2.2", "Recipient has received its \(limit) messages for today; try again after 00:00 UTC")
+                return
+            case .unavailable:
+                try await refuse(451, "4.3.0", "The recipient's rules could not be evaluated; try again later")
+                return
             }
             // With SIZE= the message must fit; without it the mailbox must not be full already.
             if let quota = try? await home.store.quota(grant: route.grantID),
@@ -579,7 +580,7 @@ final class SMTPSession {
             try await reply(250, "2.0.0", "OK: queued as \(messageID)")
         case .refused(let code, let status, let text):
             let reason = switch code {
-            case 550: "rule"
+            case 550: status == "5.5.3" ? "recipients" : "rule"
             case 553: "sender"
             case 552: "quota"
             default: "error"
@@ -606,7 +607,8 @@ final class SMTPSession {
             }
         }
         let trace = LocalDelivery.Trace(returnPath: transaction.sender, helo: helo ?? "unknown", clientAddress: clientAddress,
-                                        protocolName: (usedEHLO ? "ESMTP" : "SMTP") + (isTLS ? "S" : ""), id: ObjectIDGenerator.random().prefix(16).description)
+                                        protocolName: (usedEHLO ? "ESMTP" : "SMTP") + (isTLS ? "S" : ""), id: ObjectIDGenerator.random().prefix(16).description,
+                                        checkedClient: clientAddress)
         let outcomes = await LocalDelivery(context: context).deliver(message, to: transaction.recipients, trace: trace)
         if outcomes.values.allSatisfy({ $0 == .delivered }) {
             SMTPMetrics.messageAccepted(listener: kind.rawValue, bytes: message.count)
@@ -627,11 +629,25 @@ final class SMTPSession {
                 return
             }
             try await refuse(554, "5.0.0", "Transaction failed: the message could not be stored")
+        } else if !outcomes.values.contains(.delivered), let (status, reason) = Self.sharedTemporaryFailure(outcomes.values),
+                  status == "4.2.2" {
+            // Every recipient's day is used up (or its mailbox full for now): say so, the sender retries.
+            try await refuse(452, status, "Try again later: \(reason)")
         } else {
             // Some recipients may have it: a retry stores it for the others (the ones that have it
             // deduplicate it by its Message-ID).
             try await refuse(451, "4.3.0", "Local error in processing; try again later")
         }
+    }
+
+    /// The status and reason every outcome shares when all are the same temporary failure.
+    static func sharedTemporaryFailure(_ outcomes: some Collection<RecipientOutcome>) -> (String, String)? {
+        var shared: (String, String)?
+        for outcome in outcomes {
+            guard case .temporaryFailure(let status, let reason) = outcome, shared == nil || shared?.0 == status else { return nil }
+            shared = shared ?? (status, reason)
+        }
+        return shared
     }
 
     // MARK: - Replies

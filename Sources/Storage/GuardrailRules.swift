@@ -14,10 +14,13 @@ import NIOConcurrencyHelpers
 public struct GuardrailRules: Sendable {
     /// This region's copy of the application's policies, rules, lists and workspaces.
     public let objects: PostgresGuardrailStore
+    /// The maxima in force; limits a policy leaves out are the plan's.
+    public let plan: MailPlan
     private let cache = Cache()
 
-    public init(objects: PostgresGuardrailStore) {
+    public init(objects: PostgresGuardrailStore, plan: MailPlan = .unlimited) {
         self.objects = objects
+        self.plan = plan
     }
 
     /// The policies, rules and workspaces as one read found them.
@@ -57,11 +60,18 @@ public struct GuardrailRules: Sendable {
         return id.flatMap { workspaces[$0] } ?? workspaces[Workspace.defaultID]
     }
 
-    /// The limits of the policy of a grant's workspace; nil when the workspace has no policy (the
-    /// configured maxima apply).
-    public func limits(workspaceID: String?) async throws -> MailPolicy.Limits? {
+    /// The limits in force for a grant of `workspaceID`: its workspace's policy's, resolved against
+    /// the plan (the plan's own when the workspace has no policy).
+    public func limits(workspaceID: String?) async throws -> MailPolicy.Limits {
+        guard let policyID = try await workspace(workspaceID)?.policyID else { return plan.effective(nil) }
+        return plan.effective(try await snapshot().policies[policyID]?.limits)
+    }
+
+    /// The spam settings of the policy of a grant of `workspaceID`; nil when its workspace has no
+    /// policy (spam detection is off).
+    public func spamDetection(workspaceID: String?) async throws -> MailPolicy.SpamDetection? {
         guard let policyID = try await workspace(workspaceID)?.policyID else { return nil }
-        return try await snapshot().policies[policyID]?.limits
+        return try await snapshot().policies[policyID]?.spamDetection
     }
 
     /// Outbound rules for a send by `sender` to `recipients` (To, Cc, Bcc and envelope recipients);
@@ -113,15 +123,16 @@ public struct GuardrailRules: Sendable {
 
     /// Keeps the record of an evaluation of a grant of this region.
     public func record(_ outcome: RuleOutcome, _ input: RuleInput, grant: GrantID, messageID: String?, stage: RuleEvaluation.Stage,
-                       folderIDs: [String]) async throws {
-        try await objects.recordEvaluation(Self.evaluation(outcome, input, grant: grant, messageID: messageID, stage: stage, folderIDs: folderIDs))
+                       folderIDs: [String], spam: SpamVerdict? = nil) async throws {
+        try await objects.recordEvaluation(Self.evaluation(outcome, input, grant: grant, messageID: messageID, stage: stage, folderIDs: folderIDs,
+                                                           spam: spam))
     }
 
     public static func evaluation(_ outcome: RuleOutcome, _ input: RuleInput, grant: GrantID, messageID: String?,
-                                  stage: RuleEvaluation.Stage, folderIDs: [String]) -> RuleEvaluation {
+                                  stage: RuleEvaluation.Stage, folderIDs: [String], spam: SpamVerdict? = nil) -> RuleEvaluation {
         RuleEvaluation(id: ObjectIDGenerator.uuid(), grantID: grant.rawValue, messageID: messageID, evaluatedAt: WallClock.unixSeconds(),
                        stage: stage, input: RuleEvaluation.Input(input), appliedActions: RuleEvaluation.Applied(outcome.actions, folderIDs: folderIDs),
-                       matchedRuleIDs: outcome.matchedRuleIDs)
+                       matchedRuleIDs: outcome.matchedRuleIDs, spam: spam)
     }
 
     /// An address as rules compare it: the address of a path, lower-cased ("" for the null sender).

@@ -94,6 +94,7 @@ public enum Migrations {
         Migration(version: 23, name: "messages keep the date they were saved in their folder", statements: SaveDateSchema.statements),
         Migration(version: 24, name: "METADATA entries found by their folder", statements: MetadataFolderIndexSchema.statements),
         Migration(version: 25, name: "policies, rules, lists and workspaces", statements: GuardrailSchema.statements),
+        Migration(version: 26, name: "policy storage limits and daily counts", statements: PolicyLimitsSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

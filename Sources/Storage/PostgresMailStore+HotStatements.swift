@@ -214,7 +214,7 @@ extension PostgresMailStore {
     /// The folder of `name` and the grant's quota counters.
     static func appendTargetQuery(grant: GrantID, name: String, defaultQuota: Int64) -> PostgresQuery {
         """
-        SELECT \(unescaped: folderColumns), g.quota_used_bytes, COALESCE(g.quota_limit_bytes, \(defaultQuota)::bigint),
+        SELECT \(unescaped: folderColumns), g.quota_used_bytes, mail_storage_limit(g.quota_limit_bytes, g.workspace_id, \(defaultQuota)::bigint),
             g.quota_message_count
         FROM folders f JOIN grants g ON g.id = f.grant_id
         WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.name = \(name)::text

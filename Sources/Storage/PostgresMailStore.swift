@@ -156,7 +156,7 @@ public struct PostgresMailStore: MailStore {
             let rows = try await connection.query(
                 """
                 UPDATE grants SET mail_modseq = mail_modseq + 1 WHERE id = \(grant.rawValue)::uuid
-                RETURNING mail_modseq, quota_used_bytes, quota_message_count, COALESCE(quota_limit_bytes, \(defaultQuota))
+                RETURNING mail_modseq, quota_used_bytes, quota_message_count, mail_storage_limit(quota_limit_bytes, workspace_id, \(defaultQuota))
                 """, logger: logger)
             var lock: GrantLock?
             for try await (modseq, used, count, limit) in rows.decode((Int64, Int64, Int64, Int64).self) {
@@ -328,7 +328,7 @@ public struct PostgresMailStore: MailStore {
         return try await read { connection in
             let rows = try await connection.query(
                 """
-                SELECT quota_used_bytes, COALESCE(quota_limit_bytes, \(defaultQuota)), quota_message_count
+                SELECT quota_used_bytes, mail_storage_limit(quota_limit_bytes, workspace_id, \(defaultQuota)), quota_message_count
                 FROM grants WHERE id = \(grant.rawValue)::uuid
                 """, logger: logger)
             for try await (used, limit, count) in rows.decode((Int64, Int64, Int64).self) {

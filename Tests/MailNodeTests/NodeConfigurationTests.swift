@@ -23,6 +23,25 @@ import Cluster
         #expect(configuration.drainDuration == .seconds(30))
         #expect(configuration.clusterTLS.authority.hasSuffix("/cluster-ca.crt"))
         #expect(configuration.clusterTLS.certificate.hasSuffix("/cluster-\(name).crt"))
+        #expect(configuration.plan.name == "full_platform")
+        #expect(configuration.plan.maxima.countDailyEmailSent == -1 && configuration.plan.maxima.attachmentCountLimit == 20)
+        #expect(configuration.defaultQuotaBytes == 10_000_000_000)
+    }
+
+    /// Without plans nothing has a maximum and the storage default is limits.quota_bytes_per_grant;
+    /// a plan's -1 storage is no limit at all.
+    @Test func planIsOptionalAndSetsTheDefaults() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
+        let plain = try NodeConfiguration.load(path: path, node: "n1", environment: [:])
+        #expect(plain.plan == .unlimited && plain.defaultQuotaBytes == plain.limits.quotaBytesPerGrant)
+        try (Self.validFile + "guardrails:\n  plan: big\nplans:\n  small:\n    limit_storage_total: 1000\n  big:\n    limit_storage_total: -1\n"
+             + "    limit_count_daily_email_sent: 5\n    limit_attachment_allowed_types: [image/*]\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let planned = try NodeConfiguration.load(path: path, node: "n1", environment: [:])
+        #expect(planned.plan.name == "big" && planned.plan.maxima.countDailyEmailSent == 5 && planned.plan.maxima.attachmentAllowedTypes == ["image/*"])
+        #expect(planned.defaultQuotaBytes == Int64.max)
     }
 
     /// The compose deployment's region files load as a node of that deployment reads them.
@@ -106,6 +125,11 @@ import Cluster
         ("region: [unclosed\n", "-"),
         (validFile.replacingOccurrences(of: "  authority: cluster/ca.crt\n", with: ""), "cluster_tls.authority"),
         (validFile.replacingOccurrences(of: "  cluster_api: 9443\n", with: ""), "listen.cluster_api"),
+        (validFile + "plans:\n  one:\n    limit_storage_total: 5\n", "guardrails.plan"),
+        (validFile + "guardrails:\n  plan: two\nplans:\n  one:\n    limit_storage_total: 5\n", "guardrails.plan"),
+        (validFile + "guardrails:\n  plan: one\n", "guardrails.plan"),
+        (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_attachment_count_limit: -1\n", "plans.one.limit_attachment_count_limit"),
+        (validFile + "guardrails:\n  retention_interval_seconds: 0\n", "guardrails.retention_interval_seconds"),
     ])
     func brokenFilesNameTheKey(_ text: String, _ key: String) throws {
         let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"

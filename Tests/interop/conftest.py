@@ -231,6 +231,18 @@ def webhook(make_webhook):
     return make_webhook()
 
 
+# --- the DNS blocklist of spam detection (dns_server.py) ------------------------------------------
+
+@pytest.fixture(scope="session")
+def dnsbl(cluster):
+    """The DNS server the region files name in spam.resolvers, serving spam.dnsbl_zones[0]."""
+    from dns_server import BlocklistServer
+    spam = cluster.regions["us"]["doc"]["spam"]
+    server = BlocklistServer(Cluster._port(spam["resolvers"][0]), spam["dnsbl_zones"][0])
+    yield server
+    server.close()
+
+
 # --- the SMTP smart host (smtp_smarthost.py) -------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,14 @@ and inbound rules enforced on mail arriving over SMTP, with their evaluation rec
 
 Every test that enforces rules works in a workspace of its own (its own domain, auto_group on), so
 that the grants of other tests, in the default workspace, are never affected."""
+import random
+import time
 import uuid
 
 import pytest
 
 from helpers import Account, assert_error, connect_body, ok, valid_password
-from test_smtp import compose, expect, find_mail, smtp_open, transaction, unique  # noqa: F401 (fixture)
+from test_smtp import compose, expect, find_mail, head, header, smtp_open, transaction, unique  # noqa: F401 (fixture)
 
 DEFAULT_WORKSPACE = "00000000-0000-4000-8000-000000000001"
 
@@ -55,6 +57,10 @@ def grant_in(cluster, node, domain):
      "limits.limit_inbox_retention_period"),
     ({"name": "p", "limits": {"limit_attachment_allowed_types": ["images"]}}, "limits.limit_attachment_allowed_types"),
     ({"name": "p", "limits": {"limit_count_daily_email_sent": "many"}}, "limits.limit_count_daily_email_sent"),
+    # Above the plan in force (full_platform of the local cluster's region files), or -1 where it sets a maximum.
+    ({"name": "p", "limits": {"limit_storage_total": -1}}, "limits.limit_storage_total"),
+    ({"name": "p", "limits": {"limit_attachment_count_limit": 21}}, "limits.limit_attachment_count_limit"),
+    ({"name": "p", "limits": {"limit_inbox_retention_period": 366}}, "limits.limit_inbox_retention_period"),
 ])
 def test_invalid_policies_are_400_naming_the_field(us1, body, field):
     response = us1.post("/v3/policies", json=body)
@@ -63,13 +69,16 @@ def test_invalid_policies_are_400_naming_the_field(us1, body, field):
 
 
 def test_a_policy_is_created_merged_on_update_and_refused_deletion_while_in_force(us1, eu1, workspace):
-    policy = make(us1, "policies", {"name": "Strict", "limits": {"limit_storage_total": -1, "limit_inbox_retention_period": 30,
+    policy = make(us1, "policies", {"name": "Strict", "limits": {"limit_storage_total": 5000000000, "limit_inbox_retention_period": 30,
                                                                   "limit_spam_retention_period": 7},
                                     "spam_detection": {"use_list_dnsbl": True}}, workspace)
     assert policy["spam_detection"] == {"use_list_dnsbl": True, "use_header_anomaly_detection": False, "spam_sensitivity": 1.0}
     updated = ok(eu1.put(f"/v3/policies/{policy['id']}", json={"limits": {"limit_count_daily_email_sent": 200}}))["data"]
-    assert updated["limits"] == {"limit_storage_total": -1, "limit_inbox_retention_period": 30, "limit_spam_retention_period": 7,
-                                 "limit_count_daily_email_sent": 200}
+    # The limits in force: the policy's, and the plan's (full_platform) for what it leaves out.
+    assert updated["limits"] == {"limit_storage_total": 5000000000, "limit_inbox_retention_period": 30, "limit_spam_retention_period": 7,
+                                 "limit_count_daily_email_sent": 200, "limit_attachment_size_limit": 52428800,
+                                 "limit_attachment_count_limit": 20, "limit_size_total_mime": 26214400,
+                                 "limit_count_daily_message_received": -1}
     assert ok(us1.get(f"/v3/policies/{policy['id']}"))["data"]["limits"] == updated["limits"]
     ws = workspace["workspace"]["workspace_id"]
     assert ok(us1.patch(f"/v3/workspaces/{ws}", json={"policy_id": policy["id"]}))["data"]["policy_id"] == policy["id"]
@@ -412,3 +421,273 @@ def test_the_operator_commands_show_what_is_in_force(cluster, us1, workspace):
     line = next(line for line in policies.stdout.splitlines() if line.startswith(policy["id"]))
     assert ws["domain"] in line and "1000000" in line, line
     ok(us1.patch(f"/v3/workspaces/{ws['workspace_id']}", json={"policy_id": None}))
+
+
+# --- counts, storage and retention ----------------------------------------------------------------------
+
+def policy_for(node, workspace, limits):
+    """A policy with `limits`, put on the test's workspace."""
+    policy = make(node, "policies", {"name": "Counted", "limits": limits}, workspace)
+    ok(node.patch(f"/v3/workspaces/{workspace['workspace']['workspace_id']}", json={"policy_id": policy["id"]}))
+    return policy
+
+
+def seconds_to_utc_midnight():
+    now = time.time()
+    return 86400 - int(now) % 86400
+
+
+def test_the_daily_sending_limit_is_429_with_retry_after_and_550_at_submission(cluster, us1, eu1, workspace):
+    """limit_count_daily_email_sent: sends through the API and SMTP submission count together; past
+    the limit the API answers 429 with Retry-After (seconds to 00:00 UTC) and SMTP 550 5.7.1, and
+    nothing is stored or queued. A refused send does not count."""
+    ws = workspace["workspace"]
+    policy_for(us1, workspace, {"limit_count_daily_email_sent": 2})
+    sender, rcpt = grant_in(cluster, us1, ws["domain"]), grant_in(cluster, eu1, ws["domain"])
+    try:
+        send = lambda node, subject: node.post(f"/v3/grants/{sender.grant['id']}/messages/send",  # noqa: E731
+                                               json={"to": [{"email": rcpt.email}], "subject": subject, "body": "counted"})
+        ok(send(us1, unique("first")))
+        conn = sender.smtp(us1)
+        expect(transaction(conn, sender.email, [rcpt.email], compose(sender.email, [rcpt.email], unique("second"))), 250)
+        refused_subject = unique("third")
+        expect(transaction(conn, sender.email, [rcpt.email], compose(sender.email, [rcpt.email], refused_subject)), 550, "5.7.1",
+               contains="Daily sending limit")
+        conn.quit()
+        # Through a node of the other region the grant's home region decides, with the same count.
+        response = send(eu1, refused_subject)
+        assert_error(response, 429, "rate_limit_error")
+        assert "limit_count_daily_email_sent" in response.json()["error"]["message"]
+        retry_after = int(response.headers["Retry-After"])
+        assert abs(retry_after - seconds_to_utc_midnight()) <= 5, (retry_after, seconds_to_utc_midnight())
+        assert refused_subject not in sent_subjects(us1, sender.grant)
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+        us1.delete(f"/v3/grants/{sender.grant['id']}")
+
+
+def test_the_daily_receiving_limit_is_452_at_rcpt(cluster, smtp_open, us1, eu1, workspace):
+    """limit_count_daily_message_received: once a grant has received its messages for the day,
+    RCPT TO for it is 452 4.2.2 (the sender tries again later), on either region's MX; another
+    recipient of the same message is not affected."""
+    ws = workspace["workspace"]
+    policy_for(us1, workspace, {"limit_count_daily_message_received": 1})
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    other = Account(cluster, ok(us1.post("/v3/connect/custom", json=connect_body(f"free-{uuid.uuid4().hex[:10]}@example.com",
+                                                                                    valid_password())))["data"], None)
+    try:
+        outsider = "counter@far.test"
+        conn = smtp_open(us1, "smtp")
+        first = unique("first in")
+        expect(transaction(conn, outsider, [rcpt.email], compose(outsider, [rcpt.email], first)), 250)
+        conn.quit()
+        find_mail(rcpt, us1, "INBOX", first)
+        for node in (us1, eu1):
+            conn = smtp_open(node, "smtp")
+            expect(conn.mail(outsider), 250)
+            expect(conn.rcpt(rcpt.email), 452, "4.2.2", contains="00:00 UTC")
+            expect(conn.rcpt(other.email), 250)
+            conn.rset()
+            conn.quit()
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+        us1.delete(f"/v3/grants/{other.grant['id']}")
+
+
+def test_the_storage_limit_of_the_policy_holds_on_every_surface(cluster, smtp_open, us1, eu1, workspace):
+    """limit_storage_total: IMAP APPEND answers NO [OVERQUOTA], inbound SMTP 552 5.2.2, an API send
+    (whose Sent copy would not fit) 413; raising the limit lets mail in again at once."""
+    ws = workspace["workspace"]
+    policy = policy_for(us1, workspace, {"limit_storage_total": 6000})
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    try:
+        body = ("y" * 70 + "\r\n") * 60
+        conn = rcpt.imaplib(us1)
+        first = compose(rcpt.email, [rcpt.email], unique("fits"), body=body)
+        assert conn.append("INBOX", None, None, first)[0] == "OK"
+        typ, data = conn.append("INBOX", None, None, compose(rcpt.email, [rcpt.email], unique("no room"), body=body))
+        assert typ == "NO" and b"[OVERQUOTA]" in data[0], (typ, data)
+        outsider = "filler@far.test"
+        mx = smtp_open(eu1, "smtp")
+        expect(transaction(mx, outsider, [rcpt.email], compose(outsider, [rcpt.email], unique("no room in"), body=body)), 552, "5.2.2")
+        mx.quit()
+        response = us1.post(f"/v3/grants/{rcpt.grant['id']}/messages/send",
+                            json={"to": [{"email": "someone@far.test"}], "subject": "no room out", "body": body})
+        assert_error(response, 413, "request_too_large")
+        ok(us1.put(f"/v3/policies/{policy['id']}", json={"limits": {"limit_storage_total": 1000000}}))
+        assert conn.append("INBOX", None, None, compose(rcpt.email, [rcpt.email], unique("room again"), body=body))[0] == "OK"
+        conn.logout()
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+def test_retention_removes_mail_by_how_long_it_has_been_in_inbox_or_junk(cluster, smtp_open, us1, webhook, workspace):
+    """limit_inbox_retention_period / limit_spam_retention_period: the retention job (run here by
+    `mailnode retention --now`, the clock the test controls) removes mail that has been in Inbox or
+    Junk longer than the policy keeps it, with message.deleted webhooks; a grant of another
+    workspace keeps its mail; an IMAP session sees the message expunged."""
+    from test_operator_commands import mailnode
+    ws = workspace["workspace"]
+    policy_for(us1, workspace, {"limit_inbox_retention_period": 3, "limit_spam_retention_period": 1})
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    try:
+        outsider = "old@far.test"
+        mx = smtp_open(us1, "smtp")
+        inbox_subject = unique("kept three days")
+        expect(transaction(mx, outsider, [rcpt.email], compose(outsider, [rcpt.email], inbox_subject)), 250)
+        mx.quit()
+        find_mail(rcpt, us1, "INBOX", inbox_subject)
+        conn = rcpt.imaplib(us1)
+        junk_subject = unique("kept one day")
+        # An old Date and internal date do not count: the message has been in Junk since now.
+        assert conn.append("Junk", None, '"01-Jan-2020 00:00:00 +0000"',
+                           compose(rcpt.email, [rcpt.email], junk_subject))[0] == "OK"
+        grant_id = rcpt.grant["id"]
+        mark = webhook.receiver.mark()
+        now = int(time.time())
+        ran = mailnode(cluster, "retention", "--now", str(now + 3600), region="us")
+        assert ran.returncode == 0, ran.stderr
+        assert by_subject_in(us1, grant_id, "junk", junk_subject), "removed before its time"
+        ran = mailnode(cluster, "retention", "--now", str(now + 2 * 86400), region="us")
+        assert ran.returncode == 0 and "junk" in ran.stdout, ran
+        assert not by_subject_in(us1, grant_id, "junk", junk_subject)
+        assert by_subject_in(us1, grant_id, "inbox", inbox_subject)
+        webhook.wait(grant_id, "message.deleted", since=mark)
+        conn.select("INBOX")
+        ran = mailnode(cluster, "retention", "--now", str(now + 4 * 86400), region="us")
+        assert ran.returncode == 0, ran.stderr
+        assert not by_subject_in(us1, grant_id, "inbox", inbox_subject)
+        # The selected session learns of the expunge at its next command.
+        assert conn.noop()[0] == "OK"
+        assert conn.untagged_responses.get("EXPUNGE"), conn.untagged_responses
+        conn.logout()
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+def by_subject_in(node, grant_id, folder, subject):
+    messages = ok(node.get(f"/v3/grants/{grant_id}/messages", params={"in": folder, "limit": 50}))["data"]
+    return [m for m in messages if m["subject"] == subject]
+
+
+# --- spam detection -----------------------------------------------------------------------------------
+
+def fresh_loopback():
+    """A loopback address of its own for one test's SMTP client: DNSBL answers are kept per address."""
+    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+
+
+def spam_policy(node, workspace, **detection):
+    return policy_for_spam(node, workspace, detection)
+
+
+def policy_for_spam(node, workspace, detection):
+    policy = make(node, "policies", {"name": "Spam", "spam_detection": detection}, workspace)
+    ok(node.patch(f"/v3/workspaces/{workspace['workspace']['workspace_id']}", json={"policy_id": policy["id"]}))
+    return policy
+
+
+def spam_record(node, grant, message_id):
+    return next(e for e in evaluations(node, grant) if e["message_id"] == message_id)["spam_detection"]
+
+
+def test_a_sender_on_the_dnsbl_lands_in_junk_with_the_score_explained(cluster, smtp_open, dnsbl, us1, eu1, workspace):
+    """use_list_dnsbl: the connecting address is looked up in the configured zone over our own DNS
+    client; a listing scores 5.0 and the message goes to Junk with X-Spam-Status/X-Spam-Flag, on
+    either region's MX (the address travels with the handoff); an address the zone does not list
+    goes to INBOX, marked as checked; the record shows the score's parts."""
+    ws = workspace["workspace"]
+    spam_policy(us1, workspace, use_list_dnsbl=True)
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    listed, clean = fresh_loopback(), fresh_loopback()
+    dnsbl.list(listed)
+    try:
+        outsider = "bulk@far.test"
+        subjects = {}
+        for node in (us1, eu1):
+            subject = subjects[node.id] = unique(f"listed via {node.id}")
+            conn = smtp_open(node, "smtp", source=listed)
+            expect(transaction(conn, outsider, [rcpt.email], compose(outsider, [rcpt.email], subject)), 250)
+            conn.quit()
+            (_, _, raw), = find_mail(rcpt, us1, "Junk", subject)
+            assert header(raw, "X-Spam-Flag") == "YES", head(raw)
+            status = header(raw, "X-Spam-Status")
+            assert status.startswith("Yes, score=5.00 required=5.00") and "DNSBL_DNSBL_MAILNODE_TEST" in status, status
+        assert dnsbl.asked_about(listed)
+        subject = unique("clean sender")
+        conn = smtp_open(us1, "smtp", source=clean)
+        expect(transaction(conn, outsider, [rcpt.email], compose(outsider, [rcpt.email], subject)), 250)
+        conn.quit()
+        (_, _, raw), = find_mail(rcpt, us1, "INBOX", subject)
+        assert header(raw, "X-Spam-Status").startswith("No, score=0.00") and header(raw, "X-Spam-Flag") is None, head(raw)
+        assert dnsbl.asked_about(clean)
+        (junk,) = by_subject_in(us1, rcpt.grant["id"], "junk", subjects[eu1.id])
+        record = spam_record(us1, rcpt.grant, junk["id"])
+        assert record["is_spam"] is True and record["score"] == 5.0 and record["threshold"] == 5.0, record
+        assert record["checks"][0]["name"] == "DNSBL_DNSBL_MAILNODE_TEST" and listed in record["checks"][0]["detail"], record
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+def test_a_resolver_that_does_not_answer_delays_and_adds_nothing(cluster, smtp_open, dnsbl, us1, workspace):
+    """A DNSBL lookup the resolver never answers ends at spam.dnsbl_timeout_ms: the message is
+    stored in INBOX (nothing is refused or lost over a blocklist), and the record says the zone
+    could not be asked."""
+    ws = workspace["workspace"]
+    spam_policy(us1, workspace, use_list_dnsbl=True)
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    unanswered = fresh_loopback()
+    dnsbl.ignore(unanswered)
+    try:
+        subject = unique("unanswered")
+        conn = smtp_open(us1, "smtp", source=unanswered)
+        started = time.monotonic()
+        expect(transaction(conn, "slow@far.test", [rcpt.email], compose("slow@far.test", [rcpt.email], subject)), 250)
+        waited = time.monotonic() - started
+        conn.quit()
+        assert dnsbl.asked_about(unanswered)
+        assert waited < 10, f"the lookup held the delivery {waited:.1f} s"
+        (_, _, raw), = find_mail(rcpt, us1, "INBOX", subject)
+        assert header(raw, "X-Spam-Status").startswith("No, score=0.00"), head(raw)
+        stored = by_subject_in(us1, rcpt.grant["id"], "inbox", subject)[0]
+        record = spam_record(us1, rcpt.grant, stored["id"])
+        assert record["is_spam"] is False and record["checks"][0]["name"] == "DNSBL_DNSBL_MAILNODE_TEST_UNAVAILABLE", record
+        assert record["checks"][0]["score"] == 0, record
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")
+
+
+def test_header_anomalies_are_scored_against_the_sensitivity(cluster, smtp_open, us1, workspace):
+    """use_header_anomaly_detection: a message without Date and Message-ID and with a bare LF scores
+    4.5; at spam_sensitivity 2.0 (threshold 2.5) it is spam, at 0.5 (threshold 10) it is not; a
+    well-formed message scores 0."""
+    ws = workspace["workspace"]
+    policy = spam_policy(us1, workspace, use_header_anomaly_detection=True, spam_sensitivity=2.0)
+    rcpt = grant_in(cluster, us1, ws["domain"])
+    outsider = "odd@far.test"
+    try:
+        def send(subject, data):
+            conn = smtp_open(us1, "smtp")
+            expect(transaction(conn, outsider, [rcpt.email], data), 250)
+            conn.quit()
+
+        odd = lambda subject: compose(outsider, [rcpt.email], subject, msgid=None, date=None).replace(  # noqa: E731
+            b"\r\n\r\n", b"\r\nX-Odd: bare\n\r\n", 1)
+        first = unique("odd spam")
+        send(first, odd(first))
+        (_, _, raw), = find_mail(rcpt, us1, "Junk", first)
+        status = header(raw, "X-Spam-Status")
+        assert status.startswith("Yes, score=4.50 required=2.50"), status
+        for name in ("MISSING_DATE", "MISSING_MESSAGE_ID", "BARE_LF"):
+            assert name in status, status
+        ok(us1.put(f"/v3/policies/{policy['id']}", json={"spam_detection": {"spam_sensitivity": 0.5}}))
+        second = unique("odd kept")
+        send(second, odd(second))
+        (_, _, raw), = find_mail(rcpt, us1, "INBOX", second)
+        assert header(raw, "X-Spam-Status").startswith("No, score=4.50 required=10.00"), head(raw)
+        fine = unique("well formed")
+        send(fine, compose(outsider, [rcpt.email], fine))
+        (_, _, raw), = find_mail(rcpt, us1, "INBOX", fine)
+        assert header(raw, "X-Spam-Status") == "No, score=0.00 required=10.00 tests=none", head(raw)
+    finally:
+        us1.delete(f"/v3/grants/{rcpt.grant['id']}")

@@ -24,8 +24,8 @@ public struct MailHandoff: Sendable {
         self.link = link
     }
 
-    public func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String, in region: Region) async -> RecipientOutcome {
-        let body = Self.frame(DeliveryEnvelope(grantID: grant.rawValue, mailFrom: mailFrom), raw)
+    public func deliver(_ raw: [UInt8], to grant: GrantID, mailFrom: String, client: String?, in region: Region) async -> RecipientOutcome {
+        let body = Self.frame(DeliveryEnvelope(grantID: grant.rawValue, mailFrom: mailFrom, client: client), raw)
         do {
             let answer = try await link.send(.POST, Self.deliveryPath, headers: Self.headers, body: body, to: region,
                                              repeatable: false, timeout: Self.timeout, maximumAnswerBytes: 65536)
@@ -80,10 +80,13 @@ extension MailHandoff {
         public var grantID: String
         /// The envelope sender, which the grant's inbound rules look at.
         public var mailFrom: String?
+        /// The SMTP client's address, for spam detection (absent for mail from within the cluster).
+        public var client: String?
 
         enum CodingKeys: String, CodingKey {
             case grantID = "grant_id"
             case mailFrom = "mail_from"
+            case client = "client_address"
         }
     }
 

@@ -1,9 +1,11 @@
 import MailCore
 
 /// The API's shapes of policies, rules, lists, list items, workspaces and rule evaluations.
+/// A policy shows its limits in force: the plan's where it sets none.
 struct PolicyObject: Encodable {
     let policy: MailPolicy
     let applicationID: String
+    let plan: MailPlan
 
     enum CodingKeys: String, CodingKey {
         case id, name, limits, rules
@@ -16,7 +18,7 @@ struct PolicyObject: Encodable {
         try container.encode(policy.id, forKey: .id)
         try container.encode(policy.name, forKey: .name)
         try container.encode(applicationID, forKey: .applicationID)
-        try container.encode(policy.limits, forKey: .limits)
+        try container.encode(plan.effective(policy.limits), forKey: .limits)
         try container.encode(policy.spamDetection, forKey: .spamDetection)
         try container.encode([String](), forKey: .rules)
         try container.encode(policy.createdAt, forKey: .createdAt)

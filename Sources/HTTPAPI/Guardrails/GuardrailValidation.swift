@@ -42,8 +42,9 @@ enum GuardrailValidation {
 
     // MARK: - Policies
 
-    /// The limits after merging `update` over `current` field by field; -1 (unlimited) only where allowed.
-    static func limits(_ update: MailPolicy.Limits?, over current: MailPolicy.Limits) throws -> MailPolicy.Limits {
+    /// The limits after merging `update` over `current` field by field; -1 (unlimited) only where
+    /// allowed, and nothing above what `plan` allows.
+    static func limits(_ update: MailPolicy.Limits?, over current: MailPolicy.Limits, plan: MailPlan = .unlimited) throws -> MailPolicy.Limits {
         var merged = current
         if let update {
             if let value = update.attachmentSizeLimit { merged.attachmentSizeLimit = value }
@@ -75,6 +76,9 @@ enum GuardrailValidation {
         }
         for type in merged.attachmentAllowedTypes ?? [] where !isMediaTypePattern(type) {
             throw APIError(.invalidRequest, "limits.limit_attachment_allowed_types: \(type.prefix(64)) is not a media type like image/png or image/*")
+        }
+        if let (field, text) = plan.excess(merged) {
+            throw APIError(.invalidRequest, "limits.\(field): \(text)")
         }
         if let inbox = merged.inboxRetentionPeriod, let spam = merged.spamRetentionPeriod {
             // -1 keeps mail forever: longer than any number of days.

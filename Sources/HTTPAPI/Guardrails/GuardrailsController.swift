@@ -12,6 +12,7 @@ struct GuardrailsController {
     let grants: GrantService
     let applicationID: String
     let jsonBodyLimit: Int
+    let plan: MailPlan
 
     var local: PostgresGuardrailStore { stores[0].1 }
 
@@ -79,22 +80,22 @@ struct GuardrailsController {
         try GuardrailValidation.roomFor(.policy, existing: try await local.all(.policy, as: MailPolicy.self).count)
         let now = WallClock.unixSeconds()
         let policy = MailPolicy(id: ObjectIDGenerator.uuid(), name: try GuardrailValidation.name(body.name, required: true)!,
-                                limits: try GuardrailValidation.limits(body.limits, over: .init()),
+                                limits: try GuardrailValidation.limits(body.limits, over: .init(), plan: plan),
                                 spamDetection: try GuardrailValidation.spamDetection(body.spamDetection, over: .init()),
                                 createdAt: now, updatedAt: now)
         try await writeEverywhere(context, "policy \(policy.id)", undo: { _ = try await $0.delete(.policy, id: policy.id) }) {
             try await $0.put(.policy, id: policy.id, policy, createdAt: now)
         }
-        return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID), context: context)
+        return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID, plan: plan), context: context)
     }
 
     @Sendable func listPolicies(request: Request, context: APIRequestContext) async throws -> Response {
         let (page, next) = try Self.page(try await local.all(.policy, as: MailPolicy.self), id: \.id, created: \.createdAt, request)
-        return try JSONResponses.list(page.map { PolicyObject(policy: $0, applicationID: applicationID) }, nextCursor: next, context: context)
+        return try JSONResponses.list(page.map { PolicyObject(policy: $0, applicationID: applicationID, plan: plan) }, nextCursor: next, context: context)
     }
 
     @Sendable func showPolicy(request: Request, context: APIRequestContext) async throws -> Response {
-        try JSONResponses.data(PolicyObject(policy: try await existingPolicy(context), applicationID: applicationID), context: context)
+        try JSONResponses.data(PolicyObject(policy: try await existingPolicy(context), applicationID: applicationID, plan: plan), context: context)
     }
 
     @Sendable func updatePolicy(request: Request, context: APIRequestContext) async throws -> Response {
@@ -102,13 +103,13 @@ struct GuardrailsController {
         let previous = policy
         let body = try await JSONBody.decode(PolicyRequest.self, from: request, limit: jsonBodyLimit)
         if let name = try GuardrailValidation.name(body.name, required: false) { policy.name = name }
-        policy.limits = try GuardrailValidation.limits(body.limits, over: policy.limits)
+        policy.limits = try GuardrailValidation.limits(body.limits, over: policy.limits, plan: plan)
         policy.spamDetection = try GuardrailValidation.spamDetection(body.spamDetection, over: policy.spamDetection)
         policy.updatedAt = WallClock.unixSeconds()
         try await writeEverywhere(context, "policy \(policy.id)", undo: { try await $0.put(.policy, id: previous.id, previous, createdAt: previous.createdAt) }) {
             [policy] in try await $0.put(.policy, id: policy.id, policy, createdAt: policy.createdAt)
         }
-        return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID), context: context)
+        return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID, plan: plan), context: context)
     }
 
     @Sendable func deletePolicy(request: Request, context: APIRequestContext) async throws -> Response {

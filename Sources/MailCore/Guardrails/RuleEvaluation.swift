@@ -70,9 +70,11 @@ public struct RuleEvaluation: Sendable, Hashable, Codable {
     public var input: Input
     public var appliedActions: Applied
     public var matchedRuleIDs: [String]
+    /// Spam detection's findings, when the grant's policy asked for it.
+    public var spam: SpamVerdict?
 
     public init(id: String, grantID: String, messageID: String?, evaluatedAt: Int64, stage: Stage, input: Input,
-                appliedActions: Applied, matchedRuleIDs: [String]) {
+                appliedActions: Applied, matchedRuleIDs: [String], spam: SpamVerdict? = nil) {
         self.id = id
         self.grantID = grantID
         self.messageID = messageID
@@ -81,12 +83,14 @@ public struct RuleEvaluation: Sendable, Hashable, Codable {
         self.input = input
         self.appliedActions = appliedActions
         self.matchedRuleIDs = matchedRuleIDs
+        self.spam = spam
     }
 
     enum CodingKeys: String, CodingKey {
         case id, input = "evaluation_input", stage = "evaluation_stage"
         case grantID = "grant_id", messageID = "message_id", evaluatedAt = "evaluated_at"
         case appliedActions = "applied_actions", matchedRuleIDs = "matched_rule_ids"
+        case spam = "spam_detection"
     }
 
     /// `message_id` is shown as null when there is none.
@@ -100,5 +104,6 @@ public struct RuleEvaluation: Sendable, Hashable, Codable {
         try container.encode(input, forKey: .input)
         try container.encode(appliedActions, forKey: .appliedActions)
         try container.encode(matchedRuleIDs, forKey: .matchedRuleIDs)
+        try container.encodeIfPresent(spam, forKey: .spam)
     }
 }

@@ -3,11 +3,11 @@ import MIME
 /// A message as a mail client submitted it, made ready for the queue (RFC 6409 8): `Message-ID`
 /// and `Date` added when missing; `Bcc` kept in the copy for Sent and removed from what is
 /// transmitted (RFC 5322 3.6.3).
-struct SubmittedMessage {
-    let sentCopy: [UInt8]
-    let transmit: [UInt8]
+public struct SubmittedMessage: Sendable {
+    public let sentCopy: [UInt8]
+    public let transmit: [UInt8]
 
-    init(_ message: [UInt8], parsed: MIMEMessage, domain: String) {
+    public init(_ message: [UInt8], parsed: MIMEMessage, domain: String) {
         var added = ""
         if parsed.header("Message-ID") == nil {
             added += "Message-ID: <\(MessageBuilder.generateMessageID(domain: domain))>\r\n"
