@@ -71,8 +71,9 @@ struct SendingController {
         return MessageObject(stored, parsed: parsed, includeHeaders: false)
     }
 
-    /// A refusal of the submission pipeline as the API says it.
-    static func apiError(_ refusal: SubmissionPipeline.Refusal, draftID: String?) -> APIError {
+    /// A refusal of the submission pipeline as the API says it; an unexpected failure goes to the
+    /// error middleware as it came (503 when Postgres is unreachable, else 500).
+    static func apiError(_ refusal: SubmissionPipeline.Refusal, draftID: String?) -> any Error {
         switch refusal {
         case .senderNotOwned:
             APIError(.invalidRequest, "from must be the grant's own address")
@@ -91,8 +92,8 @@ struct SendingController {
             APIError(.notFound, "no draft with id \(draftID ?? "")")
         case .store(let error):
             MessagesController.apiError(error)
-        case .failed:
-            APIError(.unavailable, "the message could not be stored; nothing was sent, try again")
+        case .unexpected(let error):
+            error
         }
     }
 

@@ -116,7 +116,8 @@ struct NodeConfiguration: Sendable {
         var dnsblScore = 5.0
     }
 
-    /// The storage limit of a grant without its own or a policy's: the plan's, else `limits.quota_bytes_per_grant`.
+    /// The storage limit of a grant without its own or a policy's, and the most a policy may set:
+    /// the plan's (`limits.quota_bytes_per_grant` without one).
     var defaultQuotaBytes: Int64 {
         switch plan.maxima.storageTotal {
         case -1: Int64.max
@@ -295,6 +296,11 @@ extension NodeConfiguration {
             configuration.retentionIntervalSeconds = Int64(value)
         }
         configuration.plan = try plan(reader)
+        // Storage always has a maximum: the plan's, else limits.quota_bytes_per_grant, which is
+        // then also the default; the store holds every policy to it.
+        if configuration.plan.maxima.storageTotal == nil {
+            configuration.plan.maxima.storageTotal = configuration.limits.quotaBytesPerGrant
+        }
         configuration.spam = try spam(reader)
         configuration.smtp = try smtp(reader, environment: environment)
         return configuration
@@ -350,8 +356,8 @@ extension NodeConfiguration {
         maxima.storageTotal = try count("limit_storage_total", true)
         maxima.countDailyMessageReceived = try count("limit_count_daily_message_received", true)
         maxima.countDailyEmailSent = try count("limit_count_daily_email_sent", true)
-        maxima.inboxRetentionPeriod = try count("limit_inbox_retention_period", true)
-        maxima.spamRetentionPeriod = try count("limit_spam_retention_period", true)
+        maxima.inboxRetentionPeriod = try reader.optionalInt(key("limit_inbox_retention_period"), in: -1...36_500).map(Int64.init)
+        maxima.spamRetentionPeriod = try reader.optionalInt(key("limit_spam_retention_period"), in: -1...36_500).map(Int64.init)
         let types = try reader.stringList(key("limit_attachment_allowed_types"))
         maxima.attachmentAllowedTypes = types.isEmpty ? nil : types
         return MailPlan(name: name, maxima: maxima)

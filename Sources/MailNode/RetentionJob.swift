@@ -9,8 +9,9 @@ import Storage
 /// Removes mail that has been in Inbox or Junk longer than the grant's policy keeps it (the plan's
 /// period where the policy sets none; -1 or no period keeps it), grant by grant and a batch per
 /// transaction, when the node starts and then every `guardrails.retention_interval_seconds`. The
-/// counts of past days go too. Every node of the region runs one: a pass reads again under each
-/// grant's lock, so two passes never remove a message twice.
+/// counts of past days go too. Every node of the region runs one, and the first to take the
+/// region's retention lock (a Postgres advisory lock) makes the pass while the others skip theirs;
+/// a pass reads again under each grant's lock, so nothing is removed twice whatever happens.
 struct RetentionJob: Service {
     let store: PostgresMailStore
     let grants: PostgresGrantStore
@@ -27,7 +28,7 @@ struct RetentionJob: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                _ = try await pass(now: WallClock.unixSeconds())
+                _ = try await store.withRegionLock(Self.lockKey, wait: false) { try await pass(now: WallClock.unixSeconds()) }
             } catch is CancellationError {
                 return
             } catch {
@@ -42,21 +43,32 @@ struct RetentionJob: Service {
         }
     }
 
-    /// One pass over every grant of the region, as if the time were `now`.
+    /// The advisory lock key of the region's retention pass ("mailret" in ASCII).
+    static let lockKey: Int64 = 0x6D61_696C_7265_74
+
+    /// One pass over every grant of the region, as if the time were `now`. A grant whose mail
+    /// cannot be removed now is logged and left for the next pass; the others go on.
     func pass(now: Int64) async throws -> Removed {
         var removed = Removed()
         var cursor: GrantID?
         while !Task.isShuttingDownGracefully {
             let page = try await grants.listGrants(after: cursor, limit: 500)
             for grant in page {
-                let limits = try await rules.limits(workspaceID: grant.workspaceID)
-                removed.inbox += try await remove(grant.id, .inbox, days: limits.inboxRetentionPeriod, now: now)
-                removed.junk += try await remove(grant.id, .junk, days: limits.spamRetentionPeriod, now: now)
+                do {
+                    let limits = try await rules.limits(workspaceID: grant.workspaceID)
+                    removed.inbox += try await remove(grant.id, .inbox, days: limits.inboxRetentionPeriod, now: now)
+                    removed.junk += try await remove(grant.id, .junk, days: limits.spamRetentionPeriod, now: now)
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    logger.warning("retention not applied to a grant", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
+                }
             }
             guard page.count == 500, let last = page.last else { break }
             cursor = last.id
         }
-        _ = try await store.pruneDailyCounts(before: UTCDay.number(at: now))
+        // By the real clock: a pass for a later moment must not end today's counts.
+        _ = try await store.pruneDailyCounts(before: UTCDay.number(at: min(now, WallClock.unixSeconds())))
         if removed != Removed() {
             logger.info("mail past its retention removed", metadata: ["inbox": "\(removed.inbox)", "junk": "\(removed.junk)"])
         }
@@ -65,10 +77,11 @@ struct RetentionJob: Service {
 
     private func remove(_ grant: GrantID, _ folder: SystemFolder, days: Int64?, now: Int64) async throws -> Int {
         guard let days, days >= 0 else { return 0 }
+        // Policies hold at most a century; a plan's or an older policy's larger value is kept as that.
+        let cutoff = now - min(days, 36_500) * UTCDay.seconds
         var total = 0
         while true {
-            let batch = try await store.removeMessages(grant: grant, folderID: folder.apiID, savedBefore: now - days * UTCDay.seconds,
-                                                       limit: batchSize)
+            let batch = try await store.removeMessages(grant: grant, folderID: folder.apiID, savedBefore: cutoff, limit: batchSize)
             total += batch
             if batch > 0 {
                 Counter(label: "mailnode_retention_removed_total", dimensions: [("folder", folder.apiID)]).increment(by: batch)
@@ -98,8 +111,10 @@ struct RetentionCommand: AsyncParsableCommand {
                                logger: runtime.logger)
         let at = now ?? WallClock.unixSeconds()
         do {
-            let removed = try await runtime.withPostgres { try await job.pass(now: at) }
+            // Waits for a node's pass that holds the region's lock.
+            let removed = try await runtime.withPostgres { try await store.withRegionLock(RetentionJob.lockKey, wait: true) { try await job.pass(now: at) } }
             await runtime.closeRedis()
+            guard let removed else { fail("the region's retention lock was not taken") }
             print("removed \(removed.inbox) from inbox, \(removed.junk) from junk")
         } catch {
             await runtime.closeRedis()

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import Storage
 
 /// Removes rule evaluation records older than `guardrails.evaluation_retention_days` from this
-/// region's Postgres, when the node starts and then every hour, a batch per statement. Every node
+/// region's Postgres, when the node starts and then every hour, a batch per statement, and the
+/// day-old tombstones of deleted guardrail objects. Every node
 /// of the region runs one; batches skip rows another node is removing.
 struct RuleEvaluationPruner: Service {
     static let defaultRetentionDays = 30
@@ -26,6 +27,8 @@ struct RuleEvaluationPruner: Service {
                     if batch < batchSize || Task.isShuttingDownGracefully { break }
                 }
                 if removed > 0 { logger.info("old rule evaluations removed", metadata: ["records": "\(removed)"]) }
+                // Deleted policies, rules, lists and workspaces leave tombstones for a day.
+                _ = try await store.pruneTombstones(deletedBefore: WallClock.unixSeconds() - 86_400)
             } catch is CancellationError {
                 return
             } catch {

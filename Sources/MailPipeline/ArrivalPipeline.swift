@@ -17,6 +17,8 @@ public struct ArrivalPipeline: Sendable {
         case blocked(RuleOutcome, RuleInput)
         /// The recipient has received `limit` messages today: try again after 00:00 UTC.
         case dailyLimit(limit: Int64)
+        /// The recipient's mailbox is full (or too full for the declared size): try again later.
+        case mailboxFull
         /// The rules or the count could not be read: try again.
         case unavailable
     }
@@ -46,9 +48,11 @@ public struct ArrivalPipeline: Sendable {
         self.now = now
     }
 
-    /// At RCPT TO, for a grant of any region: reads only.
-    public func screen(grant: GrantID, sender: String) async -> Screening {
-        guard let rules else { return .accepted }
+    /// At RCPT TO, for a grant of any region: reads only. `size`: what SIZE= declared.
+    public func screen(grant: GrantID, sender: String, size: Int? = nil) async -> Screening {
+        // A rule's refusal first (it is final); then, with SIZE=, the message must fit, and
+        // without it the mailbox must not be full already.
+        guard let rules else { return await fits(size ?? 1, in: grant) ? .accepted : .mailboxFull }
         do {
             let workspace = try await grants.grant(id: grant)?.workspaceID
             let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: sender)
@@ -58,11 +62,18 @@ public struct ArrivalPipeline: Sendable {
                 Counter(label: "mailnode_daily_limit_refusals_total", dimensions: [("direction", "received")]).increment()
                 return .dailyLimit(limit: limit)
             }
-            return .accepted
+            return await fits(size ?? 1, in: grant) ? .accepted : .mailboxFull
         } catch {
             logger.warning("inbound rules not evaluated at RCPT", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
             return .unavailable
         }
+    }
+
+    /// Whether `size` more bytes fit in the grant's storage now. A quota that cannot be read says
+    /// yes: the store checks again in the write itself.
+    public func fits(_ size: Int, in grant: GrantID) async -> Bool {
+        guard let quota = try? await store.quota(grant: grant) else { return true }
+        return quota.usedBytes + Int64(size) <= quota.limitBytes
     }
 
     /// Stores `bytes` (trace fields included) for a grant of this node's region, where its rules
@@ -86,7 +97,11 @@ public struct ArrivalPipeline: Sendable {
                 }
                 let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: mailFrom)
                 if outcome.actions.blocked {
-                    try? await rules.record(outcome, input, grant: grant, messageID: nil, stage: .inboxProcessing, folderIDs: [])
+                    do {
+                        try await rules.record(outcome, input, grant: grant, messageID: nil, stage: .inboxProcessing, folderIDs: [])
+                    } catch {
+                        logger.warning("rule evaluation not recorded", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
+                    }
                     return Stored(outcome: .permanentFailure(status: "5.7.1", reason: "the recipient's policy refuses this message"), reason: "rule")
                 }
                 verdict = await spamVerdict(parsed, mailFrom: mailFrom, client: client,
@@ -97,7 +112,10 @@ public struct ArrivalPipeline: Sendable {
                 if !actions.isEmpty {
                     placement = GuardrailRules.placement(actions, folders: try await store.folders(grant: grant))
                 }
-                if outcome.evaluatedAny || verdict != nil { evaluated = (outcome, input) }
+                // The record shows what was applied, spam detection's Junk included.
+                var applied = outcome
+                applied.actions = actions
+                if outcome.evaluatedAny || verdict != nil { evaluated = (applied, input) }
                 dailyLimit = limits.countDailyMessageReceived.flatMap { $0 >= 0 ? $0 : nil }
             } catch {
                 logger.warning("inbound rules not evaluated", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
@@ -105,8 +123,9 @@ public struct ArrivalPipeline: Sendable {
             }
         }
         if let verdict {
-            // The verdict travels with the message, for the grant's mail program and filters.
-            bytes = Array(verdict.headerFields.utf8) + bytes
+            // The verdict travels with the message, for the grant's mail program and filters, in
+            // place of any the sender wrote.
+            bytes = Array(verdict.headerFields.utf8) + Self.withoutSpamFields(parsed)
             parsed = MIMEMessage(parsing: bytes)
         }
         let day = UTCDay.number(at: now())
@@ -117,6 +136,8 @@ public struct ArrivalPipeline: Sendable {
                     return Stored(outcome: .temporaryFailure(status: "4.2.2", reason: "the recipient has received its \(dailyLimit) messages for today"),
                                   reason: "daily_limit")
                 }
+            } catch MailStoreError.noSuchGrant {
+                return Stored(outcome: .permanentFailure(status: "5.1.1", reason: "no mailbox here by that name"), reason: "no_grant")
             } catch {
                 logger.warning("daily count not taken", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
                 return Stored(outcome: .temporaryFailure(status: "4.3.0", reason: "the recipient's mailbox could not be written"), reason: "error")
@@ -125,6 +146,11 @@ public struct ArrivalPipeline: Sendable {
         do {
             let result = try await store.append(grant: grant, folderID: placement.folder?.id ?? SystemFolder.inbox.apiID, raw: bytes,
                                                 facts: MessageFacts(parsing: parsed), flags: MessageFlags(placement.flags), internalDate: now())
+            if result.deduplicated {
+                // Already there (a sender's retry after a partial failure): nothing new arrived.
+                if dailyLimit != nil { try? await store.uncountDaily(.received, grant: grant, day: day) }
+                return Stored(outcome: .delivered, reason: "deduplicated")
+            }
             if let rules, let (outcome, input) = evaluated {
                 do {
                     try await rules.record(outcome, input, grant: grant, messageID: result.messageID, stage: .inboxProcessing,
@@ -162,5 +188,22 @@ public struct ArrivalPipeline: Sendable {
         let verdict = SpamVerdict(checks: checks, sensitivity: detection.spamSensitivity)
         Counter(label: "mailnode_spam_verdicts_total", dimensions: [("verdict", verdict.isSpam ? "spam" : "ham")]).increment()
         return verdict
+    }
+
+    /// The fields spam filters write (`X-Spam-Status`, `X-Spam-Flag`, `X-Spam-Score`, `X-Spam-Level`)
+    /// left out of the message's own header: only this server's verdict is believed.
+    static func withoutSpamFields(_ message: MIMEMessage) -> [UInt8] {
+        let names = ["X-Spam-Status", "X-Spam-Flag", "X-Spam-Score", "X-Spam-Level"]
+        let dropped = message.root.headers.filter { field in names.contains { field.hasName($0) } }
+        guard !dropped.isEmpty else { return message.bytes }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(message.bytes.count)
+        var next = message.bytes.startIndex
+        for field in dropped {
+            kept.append(contentsOf: message.bytes[next..<field.fieldRange.lowerBound])
+            next = field.fieldRange.upperBound
+        }
+        kept.append(contentsOf: message.bytes[next...])
+        return kept
     }
 }

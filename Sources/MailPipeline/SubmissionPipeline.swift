@@ -10,7 +10,7 @@ import Storage
 /// commit, then what the rules ask of the Sent copy and the record of their evaluation. Runs in
 /// the grant's region. Callers say the outcome in their protocol's terms.
 public struct SubmissionPipeline: Sendable {
-    public enum Refusal: Error, Sendable, Equatable {
+    public enum Refusal: Error, Sendable {
         /// A submitted message's From is not the grant's own address.
         case senderNotOwned
         /// A limit of the policy (`field` names it) or the recipients per message (`recipients`).
@@ -24,8 +24,9 @@ public struct SubmissionPipeline: Sendable {
         case rulesUnavailable
         /// What the store answered other than a full mailbox.
         case store(MailStoreError)
-        /// Anything else that kept it from being stored: try again.
-        case failed
+        /// Anything else (Postgres unreachable, a deadline): the caller says it as its protocol
+        /// says such failures; after a failed commit the message may have been stored.
+        case unexpected(any Error)
     }
 
     public let store: any MailStore
@@ -94,9 +95,11 @@ public struct SubmissionPipeline: Sendable {
                     Counter(label: "mailnode_daily_limit_refusals_total", dimensions: [("direction", "sent")]).increment()
                     return .failure(.dailyLimit(limit: dailyLimit, retryAfter: UTCDay.secondsToNext(from: now())))
                 }
+            } catch let error as MailStoreError {
+                return .failure(.store(error))
             } catch {
                 logger.warning("daily count not taken", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-                return .failure(.failed)
+                return .failure(.unexpected(error))
             }
         }
         let messageID: String
@@ -111,7 +114,7 @@ public struct SubmissionPipeline: Sendable {
                 return .failure(.store(error))
             default:
                 logger.error("submission not stored", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])
-                return .failure(.failed)
+                return .failure(.unexpected(error))
             }
         }
         // Committed and queued: the send stands whatever happens to the Sent copy's filing.

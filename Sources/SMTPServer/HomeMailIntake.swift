@@ -71,7 +71,7 @@ enum SubmissionIntake {
             .refused(code: 552, status: "5.2.2", text: "Mailbox full: the storage quota of \(limit) bytes is used up")
         case .rulesUnavailable:
             .refused(code: 451, status: "4.3.0", text: "The account's policy or outbound rules could not be read; try again")
-        case .store, .failed:
+        case .store, .unexpected:
             .refused(code: 451, status: "4.3.0", text: "Local error; the message was not accepted, try again")
         }
     }

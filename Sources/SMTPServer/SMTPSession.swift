@@ -417,9 +417,10 @@ final class SMTPSession {
                 try await refuse(550, "5.1.1", "Recipient address rejected: no mailbox here by that name")
                 return
             }
-            // The recipient's rules may refuse the sender outright, and its day's count may be used up.
+            // The recipient's rules may refuse the sender outright, its day's count may be used up,
+            // and its mailbox may be full (with SIZE=, too full for the message).
             let delivery = LocalDelivery(context: context)
-            switch await delivery.arrival(home).screen(grant: route.grantID, sender: transaction.sender) {
+            switch await delivery.arrival(home).screen(grant: route.grantID, sender: transaction.sender, size: transaction.declaredSize) {
             case .accepted:
                 break
             case .blocked(let outcome, let input):
@@ -433,15 +434,12 @@ final class SMTPSession {
                 SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "daily_limit", bytes: 0)
                 try await refuse(452, "4.2.2", "Recipient has received its \(limit) messages for today; try again after 00:00 UTC")
                 return
-            case .unavailable:
-                try await refuse(451, "4.3.0", "The recipient's rules could not be evaluated; try again later")
-                return
-            }
-            // With SIZE= the message must fit; without it the mailbox must not be full already.
-            if let quota = try? await home.store.quota(grant: route.grantID),
-               quota.usedBytes + Int64(transaction.declaredSize ?? 1) > quota.limitBytes {
+            case .mailboxFull:
                 SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "quota", bytes: 0)
                 try await refuse(452, "4.2.2", "Mailbox full; try again later")
+                return
+            case .unavailable:
+                try await refuse(451, "4.3.0", "The recipient's rules could not be evaluated; try again later")
                 return
             }
             transaction.routes[address] = route
@@ -580,7 +578,7 @@ final class SMTPSession {
             try await reply(250, "2.0.0", "OK: queued as \(messageID)")
         case .refused(let code, let status, let text):
             let reason = switch code {
-            case 550: status == "5.5.3" ? "recipients" : "rule"
+            case 550: status == "5.5.3" ? "recipients" : text.hasPrefix("Daily sending limit") ? "daily_limit" : "rule"
             case 553: "sender"
             case 552: "quota"
             default: "error"
@@ -592,9 +590,10 @@ final class SMTPSession {
 
     private func deliverInbound(_ message: [UInt8], _ transaction: Transaction) async throws {
         // Quota first, for every recipient: either all of them get the message or none does.
+        let delivery = LocalDelivery(context: context)
         for (_, route) in transaction.routes {
             guard let home = context.regions[route.region] else { continue }
-            if let quota = try? await home.store.quota(grant: route.grantID), quota.usedBytes + Int64(message.count) > quota.limitBytes {
+            if await !delivery.arrival(home).fits(message.count, in: route.grantID) {
                 SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "quota", bytes: message.count)
                 // One recipient: it will not fit (552, RFC 5321 4.5.3.1.10's insufficient storage).
                 // Several: a temporary 452 lets the sender retry; RCPT with SIZE= then refuses just that one.

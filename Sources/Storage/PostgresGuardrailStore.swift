@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailCore
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// Policies, rules, lists (with their items) and workspaces in one region's Postgres
@@ -15,6 +16,17 @@ public struct PostgresGuardrailStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     public var timeout: Duration
+    /// The revision this store's writes carry (`revised(_:)`); nil: a fresh one per write.
+    public private(set) var revision: Int64?
+
+    /// The same store writing with `revision`: one change carries one revision into every region,
+    /// so that two changes of an object end in the same order everywhere, whatever order they
+    /// reached each region in.
+    public func revised(_ revision: Int64) -> PostgresGuardrailStore {
+        var copy = self
+        copy.revision = revision
+        return copy
+    }
 
     public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10)) {
         self.client = client
@@ -32,18 +44,21 @@ public struct PostgresGuardrailStore: Sendable {
 
     /// Every object of a kind, oldest first (applications hold tens of them, not thousands).
     public func all<Object: Decodable & Sendable>(_ kind: Kind, as type: Object.Type) async throws -> [Object] {
-        try await documents("SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) ORDER BY created_at, id")
+        try await documents("SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND deleted_at IS NULL ORDER BY created_at, id")
     }
 
     public func one<Object: Decodable & Sendable>(_ kind: Kind, id: String, as type: Object.Type) async throws -> Object? {
-        let found: [Object] = try await documents("SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id)")
+        let found: [Object] = try await documents("SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id) AND deleted_at IS NULL")
         return found.first
     }
 
     public func some<Object: Decodable & Sendable>(_ kind: Kind, ids: [String], as type: Object.Type) async throws -> [Object] {
         guard !ids.isEmpty else { return [] }
         return try await documents(
-            "SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = ANY(\(ids)::text[]) ORDER BY created_at, id")
+            """
+            SELECT document::text FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = ANY(\(ids)::text[]) AND deleted_at IS NULL
+            ORDER BY created_at, id
+            """)
     }
 
     /// The version of this region's copy, bumped by every change of an object.
@@ -65,7 +80,7 @@ public struct PostgresGuardrailStore: Sendable {
             var policies: [MailPolicy] = [], rules: [MailRule] = [], workspaces: [Workspace] = []
             let decoder = JSONDecoder()
             let rows = try await client.query(
-                "SELECT kind, document::text FROM guardrail_objects WHERE kind <> 'list' ORDER BY created_at, id", logger: logger)
+                "SELECT kind, document::text FROM guardrail_objects WHERE kind <> 'list' AND deleted_at IS NULL ORDER BY created_at, id", logger: logger)
             for try await (kind, text) in rows.decode((String, String).self) {
                 let data = Data(text.utf8)
                 switch Kind(rawValue: kind) {
@@ -91,29 +106,45 @@ public struct PostgresGuardrailStore: Sendable {
         }
     }
 
-    /// Creates or replaces an object.
+    /// Creates or replaces an object, unless the region holds a later revision of it (a change
+    /// made after this one reached this region first): then this one is already superseded.
     public func put<Object: Encodable & Sendable>(_ kind: Kind, id: String, _ object: Object, createdAt: Int64) async throws {
         let client = self.client, logger = self.logger
         let document = String(decoding: try Self.encoder.encode(object), as: UTF8.self)
+        let revision = self.revision ?? GuardrailRevision.next()
         try await run {
             try await client.writeAnywhere(logger: logger, """
                 WITH bump AS (UPDATE guardrail_version SET version = version + 1)
-                INSERT INTO guardrail_objects (kind, id, document, created_at)
-                VALUES (\(kind.rawValue), \(id), \(document)::jsonb, \(createdAt))
-                ON CONFLICT (kind, id) DO UPDATE SET document = EXCLUDED.document
+                INSERT INTO guardrail_objects (kind, id, document, created_at, revision)
+                VALUES (\(kind.rawValue), \(id), \(document)::jsonb, \(createdAt), \(revision))
+                ON CONFLICT (kind, id) DO UPDATE SET document = EXCLUDED.document, revision = EXCLUDED.revision, deleted_at = NULL
+                    WHERE guardrail_objects.revision < EXCLUDED.revision
                 """)
         }
     }
 
-    /// Removes an object (a list with its items); false when there was none.
+    /// Removes an object (a list with its items); false when there was none. What remains is a
+    /// tombstone with the delete's revision, so that an earlier change arriving late does not
+    /// bring the object back; tombstones go after a day (`pruneTombstones`).
     public func delete(_ kind: Kind, id: String) async throws -> Bool {
         let client = self.client, logger = self.logger
+        let revision = self.revision ?? GuardrailRevision.next()
         return try await run {
             try await client.writeAnywhere(logger: logger, """
                 WITH items AS (DELETE FROM guardrail_list_items WHERE \(kind.rawValue) = 'list' AND list_id = \(id)),
                 bump AS (UPDATE guardrail_version SET version = version + 1)
-                DELETE FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id) RETURNING id
+                UPDATE guardrail_objects SET deleted_at = \(WallClock.unixSeconds()), revision = \(revision)
+                WHERE kind = \(kind.rawValue) AND id = \(id) AND deleted_at IS NULL AND revision < \(revision) RETURNING id
                 """) > 0
+        }
+    }
+
+    /// Removes the tombstones of objects deleted before `cutoff` (unix seconds); returns how many.
+    public func pruneTombstones(deletedBefore cutoff: Int64) async throws -> Int {
+        let client = self.client, logger = self.logger
+        return try await run {
+            try await client.writeAnywhere(logger: logger,
+                "DELETE FROM guardrail_objects WHERE deleted_at IS NOT NULL AND deleted_at < \(cutoff) RETURNING id")
         }
     }
 
@@ -257,6 +288,21 @@ public struct PostgresGuardrailStore: Sendable {
                 last = seq
             }
             return (evaluations, nil)
+        }
+    }
+}
+
+/// Revisions of guardrail changes: microseconds of the wall clock, with a few random low bits so
+/// that two nodes changing an object in the same microsecond still differ, never going backwards
+/// within a process. Between nodes the later change by their clocks wins, in every region alike.
+public enum GuardrailRevision {
+    private static let last = NIOLockedValueBox<Int64>(0)
+
+    public static func next() -> Int64 {
+        let candidate = WallClock.unixMicroseconds() * 16 + Int64.random(in: 0..<16)
+        return last.withLockedValue { last in
+            last = max(last + 1, candidate)
+            return last
         }
     }
 }

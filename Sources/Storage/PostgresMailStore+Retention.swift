@@ -29,12 +29,40 @@ extension PostgresMailStore {
         }
     }
 
-    /// Served by the folder's index; the saved date is read from the rows of that folder only.
+    /// The folder's index finds its rows; the saved date is read from each (no index holds it: the
+    /// region's pass runs on one node at a time, hourly, and a write path keeps one index fewer).
     static func savedBeforeQuery(grant: GrantID, folderID: String, savedBefore: Int64, limit: Int) -> PostgresQuery {
         """
         SELECT id FROM messages
         WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = \(folderID) AND COALESCE(saved_at, created_at) < \(savedBefore)
         LIMIT \(limit)
         """
+    }
+
+    /// Runs `body` holding the session-level advisory lock `key` of this region's Postgres on a
+    /// connection of its own (released with it, also when the node dies). `wait`: wait for the
+    /// lock; otherwise nil when another holds it.
+    public func withRegionLock<Result: Sendable>(_ key: Int64, wait: Bool,
+                                                 _ body: @escaping @Sendable () async throws -> Result) async throws -> Result? {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            var taken = true
+            if wait {
+                try await connection.query("SELECT pg_advisory_lock(\(key))", logger: logger)
+            } else {
+                for try await value in try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self) {
+                    taken = value
+                }
+            }
+            guard taken else { return nil }
+            do {
+                let result = try await body()
+                try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                return result
+            } catch {
+                try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                throw error
+            }
+        }
     }
 }

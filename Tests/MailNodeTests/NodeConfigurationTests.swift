@@ -35,7 +35,8 @@ import Cluster
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
         let plain = try NodeConfiguration.load(path: path, node: "n1", environment: [:])
-        #expect(plain.plan == .unlimited && plain.defaultQuotaBytes == plain.limits.quotaBytesPerGrant)
+        #expect(plain.plan.maxima.storageTotal == plain.limits.quotaBytesPerGrant && plain.defaultQuotaBytes == plain.limits.quotaBytesPerGrant)
+        #expect(plain.plan.maxima.countDailyEmailSent == nil && plain.plan.name == "unlimited")
         try (Self.validFile + "guardrails:\n  plan: big\nplans:\n  small:\n    limit_storage_total: 1000\n  big:\n    limit_storage_total: -1\n"
              + "    limit_count_daily_email_sent: 5\n    limit_attachment_allowed_types: [image/*]\n")
             .write(toFile: path, atomically: true, encoding: .utf8)

@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func theStorageLimitOfTheWorkspacesPolicyHoldsInEveryWrite() async throws {
-        try await Self.withStore { store, grants, guardrails, _ in
+        try await Self.withStore { store, grants, guardrails, client in
             let grant = try await Self.makeGrant(grants)
             let policyID = "policy-\(grant)", workspaceID = "workspace-\(grant)"
             var policy = MailPolicy(id: policyID, name: "small", limits: .init(), spamDetection: .init(), createdAt: 0, updatedAt: 0)
@@ -69,11 +69,17 @@ import Testing
             await #expect(throws: MailStoreError.overQuota(limit: 1500)) {
                 _ = try await store.append(grant: grant, folderID: "inbox", raw: message.raw, facts: message.facts, flags: .empty, internalDate: 2)
             }
-            // -1 is unlimited; an operator's limit on the grant itself comes first.
+            // -1 is as much as the plan allows (the store's default), and so is anything above it;
+            // an operator's limit on the grant itself comes first.
             policy.limits.storageTotal = -1
             try await guardrails.put(.policy, id: policyID, policy, createdAt: 0)
             _ = try await store.append(grant: grant, folderID: "inbox", raw: message.raw, facts: message.facts, flags: .empty, internalDate: 3)
-            #expect(try await store.quota(grant: grant).limitBytes == Int64.max)
+            #expect(try await store.quota(grant: grant).limitBytes == 1 << 30)
+            policy.limits.storageTotal = 1 << 40
+            try await guardrails.put(.policy, id: policyID, policy, createdAt: 0)
+            #expect(try await store.quota(grant: grant).limitBytes == 1 << 30)
+            let unlimited = PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: Int64.max)
+            #expect(try await unlimited.quota(grant: grant).limitBytes == 1 << 40)
             try await store.setQuotaLimit(grant: grant, bytes: 100)
             #expect(try await store.quota(grant: grant).limitBytes == 100)
             // A workspace that is gone: the default workspace's policy (none here), so the default.

@@ -20,7 +20,6 @@ class BlocklistServer:
         self.queries = []      # (name, type)
         self._lock = threading.Lock()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="dnsbl", daemon=True)

@@ -12,6 +12,7 @@ enum GuardrailValidation {
     /// Objects an application may hold (every evaluation reads its rules and workspaces).
     static let maximumObjects: [PostgresGuardrailStore.Kind: Int] = [.policy: 100, .rule: 200, .list: 200, .workspace: 1000]
     static let maximumItemsPerList = 100_000
+    static let retentionDays: ClosedRange<Int64> = 1...36_500
 
     static func roomFor(_ kind: PostgresGuardrailStore.Kind, existing: Int) throws {
         let limit = maximumObjects[kind] ?? 0
@@ -74,10 +75,18 @@ enum GuardrailValidation {
                 throw APIError(.invalidRequest, "limits.\(field) must be 0 or more\(unlimitedAllowed ? ", or -1 for unlimited" : "")")
             }
         }
+        // A period of days: at least one (0 would empty the folder every hour), at most a century.
+        for (field, value) in [("limit_inbox_retention_period", merged.inboxRetentionPeriod), ("limit_spam_retention_period", merged.spamRetentionPeriod)] {
+            if let value, value != -1, !Self.retentionDays.contains(value) {
+                throw APIError(.invalidRequest, "limits.\(field) must be \(Self.retentionDays.lowerBound) to \(Self.retentionDays.upperBound) days, or -1")
+            }
+        }
         for type in merged.attachmentAllowedTypes ?? [] where !isMediaTypePattern(type) {
             throw APIError(.invalidRequest, "limits.limit_attachment_allowed_types: \(type.prefix(64)) is not a media type like image/png or image/*")
         }
-        if let (field, text) = plan.excess(merged) {
+        // The plan bounds what this request sets; a limit set before a plan was lowered stays (it
+        // holds at the plan's maximum, see `MailPlan.effective`), so renaming a policy still works.
+        if let update, let (field, text) = plan.excess(update) {
             throw APIError(.invalidRequest, "limits.\(field): \(text)")
         }
         if let inbox = merged.inboxRetentionPeriod, let spam = merged.spamRetentionPeriod {

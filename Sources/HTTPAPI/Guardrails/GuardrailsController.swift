@@ -398,9 +398,11 @@ struct GuardrailsController {
                                  undo: ((PostgresGuardrailStore) async throws -> Void)? = nil,
                                  _ change: (PostgresGuardrailStore) async throws -> Void) async throws {
         var done: [(Region, PostgresGuardrailStore)] = []
+        // One revision for the change in every region; a later one for its undo, which must win.
+        let revision = GuardrailRevision.next()
         for (region, store) in localLast ? Array(stores.dropFirst() + stores.prefix(1)) : stores {
             do {
-                try await change(store)
+                try await change(store.revised(revision))
                 done.append((region, store))
             } catch {
                 context.logger.error("guardrail change not applied in a region", metadata: ["region": "\(region)", "what": "\(what)", "error": "\(error)"])
@@ -408,9 +410,10 @@ struct GuardrailsController {
                     throw APIError(.unavailable, "\(what) could not be saved in region \(region); repeat the request")
                 }
                 var undone = true
+                let undoRevision = GuardrailRevision.next()
                 for (doneRegion, doneStore) in done.reversed() {
                     do {
-                        try await undo(doneStore)
+                        try await undo(doneStore.revised(undoRevision))
                     } catch {
                         undone = false
                         context.logger.error("guardrail change not undone in a region", metadata: ["region": "\(doneRegion)", "what": "\(what)",

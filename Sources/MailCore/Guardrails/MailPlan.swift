@@ -16,20 +16,29 @@ public struct MailPlan: Sendable, Hashable {
     /// No maxima at all: what a region file without `plans` runs at.
     public static let unlimited = MailPlan(name: "unlimited", maxima: .init())
 
-    /// The limits in force under `policy` (nil: no policy): field by field the policy's, else the plan's.
+    /// The limits in force under `policy` (nil: no policy): field by field the policy's, never
+    /// above the plan's (a policy written before the plan was lowered holds at the plan's maximum),
+    /// else the plan's.
     public func effective(_ policy: MailPolicy.Limits?) -> MailPolicy.Limits {
         guard let policy else { return maxima }
         var limits = policy
-        limits.attachmentSizeLimit = policy.attachmentSizeLimit ?? maxima.attachmentSizeLimit
-        limits.attachmentCountLimit = policy.attachmentCountLimit ?? maxima.attachmentCountLimit
+        limits.attachmentSizeLimit = Self.bounded(policy.attachmentSizeLimit, by: maxima.attachmentSizeLimit)
+        limits.attachmentCountLimit = Self.bounded(policy.attachmentCountLimit, by: maxima.attachmentCountLimit)
         limits.attachmentAllowedTypes = policy.attachmentAllowedTypes.flatMap { $0.isEmpty ? nil : $0 } ?? maxima.attachmentAllowedTypes
-        limits.sizeTotalMIME = policy.sizeTotalMIME ?? maxima.sizeTotalMIME
-        limits.storageTotal = policy.storageTotal ?? maxima.storageTotal
-        limits.countDailyMessageReceived = policy.countDailyMessageReceived ?? maxima.countDailyMessageReceived
-        limits.countDailyEmailSent = policy.countDailyEmailSent ?? maxima.countDailyEmailSent
-        limits.inboxRetentionPeriod = policy.inboxRetentionPeriod ?? maxima.inboxRetentionPeriod
-        limits.spamRetentionPeriod = policy.spamRetentionPeriod ?? maxima.spamRetentionPeriod
+        limits.sizeTotalMIME = Self.bounded(policy.sizeTotalMIME, by: maxima.sizeTotalMIME)
+        limits.storageTotal = Self.bounded(policy.storageTotal, by: maxima.storageTotal)
+        limits.countDailyMessageReceived = Self.bounded(policy.countDailyMessageReceived, by: maxima.countDailyMessageReceived)
+        limits.countDailyEmailSent = Self.bounded(policy.countDailyEmailSent, by: maxima.countDailyEmailSent)
+        limits.inboxRetentionPeriod = Self.bounded(policy.inboxRetentionPeriod, by: maxima.inboxRetentionPeriod)
+        limits.spamRetentionPeriod = Self.bounded(policy.spamRetentionPeriod, by: maxima.spamRetentionPeriod)
         return limits
+    }
+
+    /// The policy's value under the plan's maximum (nil: none; -1: unlimited).
+    static func bounded(_ value: Int64?, by maximum: Int64?) -> Int64? {
+        guard let value else { return maximum }
+        guard let maximum, maximum != -1 else { return value }
+        return value == -1 ? maximum : min(value, maximum)
     }
 
     /// The first field of `limits` the plan does not allow, as the API names it, with why; nil when

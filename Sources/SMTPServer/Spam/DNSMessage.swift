@@ -10,6 +10,8 @@ public enum DNSMessage {
 
     public struct Answer: Sendable, Hashable {
         public var id: UInt16
+        /// The question section as the server echoed it (RFC 1035 4.1.2), to match it with the query's.
+        public var question: [UInt8] = []
         public var code: ResponseCode
         /// The IPv4 addresses of the answer's A records for any name.
         public var addresses: [[UInt8]]
@@ -55,6 +57,7 @@ public enum DNSMessage {
             offset += 4
             guard offset <= bytes.count else { throw .tooShort }
         }
+        let question = Array(bytes[12..<offset])
         var addresses: [[UInt8]] = []
         for _ in 0..<answers {
             offset = try skipName(bytes, offset)
@@ -71,7 +74,7 @@ public enum DNSMessage {
         case 3: .nameError
         default: .other(rcode)
         }
-        return Answer(id: id, code: code, addresses: addresses, truncated: truncated)
+        return Answer(id: id, question: question, code: code, addresses: addresses, truncated: truncated)
     }
 
     /// The offset after a name: labels up to the root, or up to a compression pointer (two bytes).
@@ -94,12 +97,17 @@ public enum DNSMessage {
     }
 
     /// The name a DNSBL is asked about `address` under `zone` (RFC 5782 2.1, 2.4): the IPv4
-    /// octets reversed, or the 32 nibbles of an IPv6 address reversed. Nil for anything else.
+    /// octets reversed, or the 32 nibbles of an IPv6 address reversed. An IPv4-mapped IPv6 address
+    /// (`::ffff:192.0.2.1`, how a dual-stack listener sees IPv4 clients) is asked as IPv4. Nil for
+    /// anything else.
     public static func dnsblName(for address: String, zone: String) -> String? {
         if let octets = ipv4(address) {
             return octets.reversed().map(String.init).joined(separator: ".") + "." + zone
         }
         if let bytes = ipv6(address) {
+            if bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return bytes.suffix(4).reversed().map(String.init).joined(separator: ".") + "." + zone
+            }
             let nibbles = bytes.flatMap { [Int($0 >> 4), Int($0 & 0x0F)] }
             return nibbles.reversed().map { String($0, radix: 16) }.joined(separator: ".") + "." + zone
         }
@@ -117,8 +125,7 @@ public enum DNSMessage {
         return octets
     }
 
-    /// An IPv6 address in any RFC 4291 2.2 text form (`::` shorthand, a trailing IPv4 part); an
-    /// IPv4-mapped one (`::ffff:a.b.c.d`) is left to the caller to see as IPv4.
+    /// An IPv6 address in any RFC 4291 2.2 text form (`::` shorthand, a trailing IPv4 part).
     static func ipv6(_ text: String) -> [UInt8]? {
         guard text.contains(":"), text.count <= 45 else { return nil }
         var groups: [UInt16] = []

@@ -48,15 +48,19 @@ public struct DNSResolver: Sendable {
             guard settled.withLockedValue({ done in defer { done = true }; return !done }) else { return }
             promise.completeWith(result)
         }
+        // Connected to the server: the kernel drops datagrams from anyone else, and an ICMP "port
+        // unreachable" (nobody there) ends the attempt at once instead of at the deadline.
         let bootstrap = DatagramBootstrap(group: loop).channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ReplyHandler(id: id, server: server, settle: settle))
+                try channel.pipeline.syncOperations.addHandler(ReplyHandler(id: id, question: Array(query[12...]), settle: settle))
             }
         }
         let channel: any Channel
         do {
-            channel = try await bootstrap.bind(host: server.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).get()
+            channel = try await bootstrap.connect(to: server).get()
         } catch {
+            settle(.failure(Failure.unreadable))
+            _ = try? await promise.futureResult.get()
             throw Failure.unreadable
         }
         let timer = loop.scheduleTask(in: TimeAmount.nanoseconds(Int64(deadline / .nanoseconds(1)))) { settle(.failure(Failure.timedOut)) }
@@ -74,25 +78,29 @@ public struct DNSResolver: Sendable {
         }
     }
 
-    /// Takes the first datagram from the server that carries the query's id; others are dropped.
+    /// Takes the first datagram that carries the query's id and question (RFC 5452 9.1); others
+    /// are dropped.
     private final class ReplyHandler: ChannelInboundHandler {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
         let id: UInt16
-        let server: SocketAddress
+        let question: [UInt8]
         let settle: @Sendable (Result<DNSMessage.Answer, any Error>) -> Void
 
-        init(id: UInt16, server: SocketAddress, settle: @escaping @Sendable (Result<DNSMessage.Answer, any Error>) -> Void) {
+        init(id: UInt16, question: [UInt8], settle: @escaping @Sendable (Result<DNSMessage.Answer, any Error>) -> Void) {
             self.id = id
-            self.server = server
+            self.question = question
             self.settle = settle
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
-            guard envelope.remoteAddress == server, let answer = try? DNSMessage.parse(Array(envelope.data.readableBytesView)),
-                  answer.id == id else { return }
+            guard let answer = try? DNSMessage.parse(Array(envelope.data.readableBytesView)), answer.id == id,
+                  answer.question.count == question.count,
+                  zip(answer.question, question).allSatisfy({ Self.lowercased($0) == Self.lowercased($1) }) else { return }
             settle(.success(answer))
         }
+
+        static func lowercased(_ byte: UInt8) -> UInt8 { (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
             // An ICMP "port unreachable" for a server that is not there: the next server, or the end.
