@@ -151,31 +151,28 @@ public struct PostgresOutboundQueue: OutboundQueue {
     /// copy's summary (as the message was when the event was written; only its id once it is gone).
     static func recordDeliveryEvents(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, delivered: [String],
                                      bounced: [Failure], now: Int64) async throws {
-        if !delivered.isEmpty {
-            let detail = "{\"delivered_at\": \(now), \"recipients\": \(String(decoding: try JSONEncoder().encode(delivered), as: UTF8.self))}"
-            let inserted = try await connection.query(
-                deliveryEventQuery(job: job, type: "message.delivered", key: "delivery", detailJSON: detail, now: now), logger: logger)
-            for try await _ in inserted {}
+        guard !delivered.isEmpty || !bounced.isEmpty else { return }
+        struct Recipient: Encodable {
+            let email: String
+            let diagnosticCode: String
+            enum CodingKeys: String, CodingKey { case email, diagnosticCode = "diagnostic_code" }
         }
-        if !bounced.isEmpty {
-            struct Recipient: Encodable {
-                let email: String
-                let diagnosticCode: String
-                enum CodingKeys: String, CodingKey { case email, diagnosticCode = "diagnostic_code" }
-            }
-            let recipients = bounced.map { Recipient(email: $0.recipient, diagnosticCode: "\($0.status) \($0.reason)") }
-            let detail = "{\"bounced_at\": \(now), \"type\": \"hard\", \"recipients\": "
-                + String(decoding: try JSONEncoder().encode(recipients), as: UTF8.self) + "}"
-            let inserted = try await connection.query(
-                deliveryEventQuery(job: job, type: "message.bounced", key: "bounce", detailJSON: detail, now: now), logger: logger)
-            for try await _ in inserted {}
-        }
+        let encoder = JSONEncoder()
+        let delivery = delivered.isEmpty ? nil
+            : "{\"delivered_at\": \(now), \"recipients\": \(String(decoding: try encoder.encode(delivered), as: UTF8.self))}"
+        let bounce = bounced.isEmpty ? nil
+            : "{\"bounced_at\": \(now), \"type\": \"hard\", \"recipients\": "
+                + String(decoding: try encoder.encode(bounced.map { Recipient(email: $0.recipient, diagnosticCode: "\($0.status) \($0.reason)") }),
+                         as: UTF8.self) + "}"
+        let inserted = try await connection.query(deliveryEventsQuery(job: job, delivery: delivery, bounce: bounce, now: now), logger: logger)
+        for try await _ in inserted {}
     }
 
-    static func deliveryEventQuery(job: OutboundJob, type: String, key: String, detailJSON: String, now: Int64) -> PostgresQuery {
+    /// Both events in one statement; one that no webhook takes costs no read of the message.
+    static func deliveryEventsQuery(job: OutboundJob, delivery: String?, bounce: String?, now: Int64) -> PostgresQuery {
         """
         INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
-        SELECT \(job.grantID.rawValue)::text::uuid, 'message', \(job.sentMessageID)::text, \(type)::text,
+        SELECT \(job.grantID.rawValue)::text::uuid, 'message', \(job.sentMessageID)::text, e.type,
             jsonb_build_object('message', COALESCE(
                 (SELECT jsonb_build_object('id', m.id, 'grant_id', m.grant_id::text, 'thread_id', m.thread_id, 'subject', c.subject,
                                            'from', c.from_json, 'to', c.to_json, 'cc', c.cc_json, 'bcc', c.bcc_json,
@@ -183,8 +180,11 @@ public struct PostgresOutboundQueue: OutboundQueue {
                  FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
                  WHERE m.grant_id = \(job.grantID.rawValue)::text::uuid AND m.id = \(job.sentMessageID)::text),
                 jsonb_build_object('id', \(job.sentMessageID)::text)),
-                \(key)::text, \(detailJSON)::text::jsonb),
+                e.key, e.detail),
             \(now)::bigint, \(now)::bigint
+        FROM (VALUES ('message.delivered', 'delivery', \(delivery)::text::jsonb), ('message.bounced', 'bounce', \(bounce)::text::jsonb))
+            AS e (type, key, detail)
+        WHERE e.detail IS NOT NULL AND webhook_event_wanted(e.type)
         """
     }
 
