@@ -112,7 +112,7 @@ public struct PostgresGuardrailStore: Sendable {
         let client = self.client, logger = self.logger
         let document = String(decoding: try Self.encoder.encode(object), as: UTF8.self)
         let revision = self.revision ?? GuardrailRevision.next()
-        try await run {
+        _ = try await run {
             try await client.writeAnywhere(logger: logger, """
                 WITH bump AS (UPDATE guardrail_version SET version = version + 1)
                 INSERT INTO guardrail_objects (kind, id, document, created_at, revision)
@@ -161,7 +161,7 @@ public struct PostgresGuardrailStore: Sendable {
         guard !values.isEmpty else { return }
         let ids = values.map { _ in ObjectIDGenerator.uuid() }
         let client = self.client, logger = self.logger
-        try await run {
+        _ = try await run {
             try await client.writeAnywhere(logger: logger, """
                 INSERT INTO guardrail_list_items (list_id, value, id, created_at)
                 SELECT \(list), value, id, \(now) FROM unnest(\(values)::text[], \(ids)::text[]) AS t (value, id)
@@ -173,7 +173,7 @@ public struct PostgresGuardrailStore: Sendable {
     public func removeItems(list: String, values: [String]) async throws {
         guard !values.isEmpty else { return }
         let client = self.client, logger = self.logger
-        try await run {
+        _ = try await run {
             try await client.writeAnywhere(logger: logger,
                 "DELETE FROM guardrail_list_items WHERE list_id = \(list) AND value = ANY(\(values)::text[])")
         }

@@ -36,7 +36,7 @@ extension PostgresMailStore {
     public func uncountDaily(_ direction: DailyCounts.Direction, grant: GrantID, day: Int64) async throws {
         let logger = self.logger
         let column = direction == .received ? "received" : "sent"
-        try await read { connection in
+        _ = try await read { connection in
             try await connection.query(
                 """
                 UPDATE grant_daily_counts SET \(unescaped: column) = greatest(\(unescaped: column) - 1, 0)

@@ -60,7 +60,7 @@ extension PostgresMailStore {
                 try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
                 return result
             } catch {
-                try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
                 throw error
             }
         }
