@@ -356,6 +356,9 @@ extension NodeConfiguration {
         maxima.storageTotal = try count("limit_storage_total", true)
         maxima.countDailyMessageReceived = try count("limit_count_daily_message_received", true)
         maxima.countDailyEmailSent = try count("limit_count_daily_email_sent", true)
+        for field in ["limit_inbox_retention_period", "limit_spam_retention_period"] where try reader.optionalInt(key(field), in: -1...36_500) == 0 {
+            throw reader.error(key(field), "must be 1 to 36500 days, or -1 (0 would empty the folder every hour)")
+        }
         maxima.inboxRetentionPeriod = try reader.optionalInt(key("limit_inbox_retention_period"), in: -1...36_500).map(Int64.init)
         maxima.spamRetentionPeriod = try reader.optionalInt(key("limit_spam_retention_period"), in: -1...36_500).map(Int64.init)
         let types = try reader.stringList(key("limit_attachment_allowed_types"))

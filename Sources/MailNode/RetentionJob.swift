@@ -28,7 +28,7 @@ struct RetentionJob: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                _ = try await store.withRegionLock(Self.lockKey, wait: false) { try await pass(now: WallClock.unixSeconds()) }
+                _ = try await store.withRegionLock(Self.lockKey) { try await pass(now: WallClock.unixSeconds()) }
             } catch is CancellationError {
                 return
             } catch {
@@ -76,7 +76,7 @@ struct RetentionJob: Service {
     }
 
     private func remove(_ grant: GrantID, _ folder: SystemFolder, days: Int64?, now: Int64) async throws -> Int {
-        guard let days, days >= 0 else { return 0 }
+        guard let days, days >= 1 else { return 0 }
         // Policies hold at most a century; a plan's or an older policy's larger value is kept as that.
         let cutoff = now - min(days, 36_500) * UTCDay.seconds
         var total = 0
@@ -111,10 +111,12 @@ struct RetentionCommand: AsyncParsableCommand {
                                logger: runtime.logger)
         let at = now ?? WallClock.unixSeconds()
         do {
-            // Waits for a node's pass that holds the region's lock.
-            let removed = try await runtime.withPostgres { try await store.withRegionLock(RetentionJob.lockKey, wait: true) { try await job.pass(now: at) } }
+            // Waits up to a minute for a node's pass that holds the region's lock.
+            let removed = try await runtime.withPostgres {
+                try await store.withRegionLock(RetentionJob.lockKey, waitSeconds: 60) { try await job.pass(now: at) }
+            }
             await runtime.closeRedis()
-            guard let removed else { fail("the region's retention lock was not taken") }
+            guard let removed else { fail("a pass of region \(configuration.region) has held the retention lock for a minute; try again later") }
             print("removed \(removed.inbox) from inbox, \(removed.junk) from junk")
         } catch {
             await runtime.closeRedis()

@@ -171,7 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
         let liveNodes = ClusterHealthGauges(registries: runtime.registries, checks: checks)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
-        var imap = IMAPServerContext(
+        let imap = IMAPServerContext(
             region: configuration.region, node: configuration.node, hostname: configuration.hostname,
             router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),

@@ -20,6 +20,8 @@ enum GuardrailRevisionSchema {
             FROM guardrail_objects w
             LEFT JOIN guardrail_objects p ON p.kind = 'policy' AND p.id = w.document ->> 'policyID' AND p.deleted_at IS NULL
             WHERE w.kind = 'workspace' AND w.deleted_at IS NULL
+            -- One order for every writer, so that two of them never wait on each other's rows.
+            ORDER BY w.id
             ON CONFLICT (workspace_id) DO UPDATE SET policy_bytes = EXCLUDED.policy_bytes
                 WHERE workspace_storage_limits.policy_bytes IS DISTINCT FROM EXCLUDED.policy_bytes;
             DELETE FROM workspace_storage_limits s WHERE NOT EXISTS (
@@ -47,6 +49,9 @@ enum GuardrailRevisionSchema {
         DECLARE
             v bigint;
         BEGIN
+            IF p_default = -1 THEN
+                p_default := 9223372036854775807;
+            END IF;
             IF p_own IS NOT NULL THEN
                 RETURN CASE WHEN p_own = -1 THEN 9223372036854775807 ELSE p_own END;
             END IF;

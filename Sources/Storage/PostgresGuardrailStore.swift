@@ -18,6 +18,28 @@ public struct PostgresGuardrailStore: Sendable {
     public var timeout: Duration
     /// The revision this store's writes carry (`revised(_:)`); nil: a fresh one per write.
     public private(set) var revision: Int64?
+    /// For an undo: writes apply only where the object's revision is still this one.
+    public private(set) var onlyAtRevision: Int64?
+
+    /// The same store undoing the change of `changeRevision` with the later `revision`: each write
+    /// applies only where that change is still the object's latest, so that an undo never
+    /// overrides a change made after it.
+    public func undoing(_ changeRevision: Int64, with revision: Int64) -> PostgresGuardrailStore {
+        var copy = revised(revision)
+        copy.onlyAtRevision = changeRevision
+        return copy
+    }
+
+    /// The object's revision in this region, its tombstone's included; nil when it was never here.
+    public func currentRevision(_ kind: Kind, id: String) async throws -> Int64? {
+        let client = self.client, logger = self.logger
+        return try await run {
+            var revision: Int64?
+            let rows = try await client.query("SELECT revision FROM guardrail_objects WHERE kind = \(kind.rawValue) AND id = \(id)", logger: logger)
+            for try await value in rows.decode(Int64.self) { revision = value }
+            return revision
+        }
+    }
 
     /// The same store writing with `revision`: one change carries one revision into every region,
     /// so that two changes of an object end in the same order everywhere, whatever order they
@@ -112,31 +134,53 @@ public struct PostgresGuardrailStore: Sendable {
         let client = self.client, logger = self.logger
         let document = String(decoding: try Self.encoder.encode(object), as: UTF8.self)
         let revision = self.revision ?? GuardrailRevision.next()
-        _ = try await run {
-            try await client.writeAnywhere(logger: logger, """
-                WITH bump AS (UPDATE guardrail_version SET version = version + 1)
-                INSERT INTO guardrail_objects (kind, id, document, created_at, revision)
-                VALUES (\(kind.rawValue), \(id), \(document)::jsonb, \(createdAt), \(revision))
-                ON CONFLICT (kind, id) DO UPDATE SET document = EXCLUDED.document, revision = EXCLUDED.revision, deleted_at = NULL
-                    WHERE guardrail_objects.revision < EXCLUDED.revision
-                """)
+        let query: PostgresQuery = if let only = onlyAtRevision {
+            """
+            WITH bump AS (UPDATE guardrail_version SET version = version + 1)
+            UPDATE guardrail_objects SET document = \(document)::jsonb, revision = \(revision), deleted_at = NULL
+            WHERE kind = \(kind.rawValue) AND id = \(id) AND revision = \(only)
+            """
+        } else {
+            """
+            WITH bump AS (UPDATE guardrail_version SET version = version + 1)
+            INSERT INTO guardrail_objects (kind, id, document, created_at, revision)
+            VALUES (\(kind.rawValue), \(id), \(document)::jsonb, \(createdAt), \(revision))
+            ON CONFLICT (kind, id) DO UPDATE SET document = EXCLUDED.document, revision = EXCLUDED.revision, deleted_at = NULL
+                WHERE guardrail_objects.revision < EXCLUDED.revision
+            """
         }
+        _ = try await run { try await client.writeAnywhere(logger: logger, query) }
     }
 
-    /// Removes an object (a list with its items); false when there was none. What remains is a
-    /// tombstone with the delete's revision, so that an earlier change arriving late does not
-    /// bring the object back; tombstones go after a day (`pruneTombstones`).
+    /// Removes an object (a list with its items); false when there was none, or a later change
+    /// of it is already here. What remains is a tombstone with the delete's revision, written
+    /// also where the object has not arrived yet, so that an earlier change arriving late does not
+    /// bring it back; tombstones go after a day (`pruneTombstones`).
     public func delete(_ kind: Kind, id: String) async throws -> Bool {
         let client = self.client, logger = self.logger
         let revision = self.revision ?? GuardrailRevision.next()
-        return try await run {
-            try await client.writeAnywhere(logger: logger, """
-                WITH items AS (DELETE FROM guardrail_list_items WHERE \(kind.rawValue) = 'list' AND list_id = \(id)),
-                bump AS (UPDATE guardrail_version SET version = version + 1)
-                UPDATE guardrail_objects SET deleted_at = \(WallClock.unixSeconds()), revision = \(revision)
-                WHERE kind = \(kind.rawValue) AND id = \(id) AND deleted_at IS NULL AND revision < \(revision) RETURNING id
-                """) > 0
+        let now = WallClock.unixSeconds()
+        let query: PostgresQuery = if let only = onlyAtRevision {
+            """
+            WITH bump AS (UPDATE guardrail_version SET version = version + 1),
+            gone AS (UPDATE guardrail_objects SET deleted_at = \(now), revision = \(revision)
+                     WHERE kind = \(kind.rawValue) AND id = \(id) AND deleted_at IS NULL AND revision = \(only) RETURNING kind, id),
+            items AS (DELETE FROM guardrail_list_items WHERE list_id IN (SELECT id FROM gone WHERE kind = 'list'))
+            SELECT 1 FROM gone
+            """
+        } else {
+            """
+            WITH bump AS (UPDATE guardrail_version SET version = version + 1),
+            gone AS (INSERT INTO guardrail_objects AS o (kind, id, document, created_at, revision, deleted_at)
+                     VALUES (\(kind.rawValue), \(id), '{}'::jsonb, \(now), \(revision), \(now))
+                     ON CONFLICT (kind, id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, revision = EXCLUDED.revision
+                         WHERE o.revision < EXCLUDED.revision AND o.deleted_at IS NULL
+                     RETURNING o.kind, o.id, (xmax <> 0) AS existed),
+            items AS (DELETE FROM guardrail_list_items WHERE list_id IN (SELECT id FROM gone WHERE kind = 'list'))
+            SELECT 1 FROM gone WHERE existed
+            """
         }
+        return try await run { try await client.writeAnywhere(logger: logger, query) } > 0
     }
 
     /// Removes the tombstones of objects deleted before `cutoff` (unix seconds); returns how many.

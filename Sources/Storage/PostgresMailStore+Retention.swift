@@ -40,29 +40,41 @@ extension PostgresMailStore {
     }
 
     /// Runs `body` holding the session-level advisory lock `key` of this region's Postgres on a
-    /// connection of its own (released with it, also when the node dies). `wait`: wait for the
-    /// lock; otherwise nil when another holds it.
-    public func withRegionLock<Result: Sendable>(_ key: Int64, wait: Bool,
+    /// connection of its own (released with it, also when the node dies). `waitSeconds`: how long
+    /// to wait for another holder to finish (0: not at all); nil when the lock was not taken.
+    /// A lock that cannot be given back closes its connection, which gives it back.
+    public func withRegionLock<Result: Sendable>(_ key: Int64, waitSeconds: Int = 0,
                                                  _ body: @escaping @Sendable () async throws -> Result) async throws -> Result? {
         let logger = self.logger
         return try await client.withConnection { connection in
-            var taken = true
-            if wait {
-                try await connection.query("SELECT pg_advisory_lock(\(key))", logger: logger)
-            } else {
+            let deadline = ContinuousClock.now + .seconds(waitSeconds)
+            var taken = false
+            while true {
                 for try await value in try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self) {
                     taken = value
                 }
+                if taken || ContinuousClock.now >= deadline { break }
+                try await Task.sleep(for: .milliseconds(250))
             }
             guard taken else { return nil }
+            let result: Result
             do {
-                let result = try await body()
-                try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
-                return result
+                result = try await body()
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                await Self.unlock(key, connection, logger)
                 throw error
             }
+            await Self.unlock(key, connection, logger)
+            return result
+        }
+    }
+
+    private static func unlock(_ key: Int64, _ connection: PostgresConnection, _ logger: Logger) async {
+        do {
+            for try await _ in try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger) {}
+        } catch {
+            logger.warning("advisory lock not given back; closing its connection", metadata: ["error": "\(error)"])
+            try? await connection.close()
         }
     }
 }

@@ -131,6 +131,7 @@ import Cluster
         (validFile + "guardrails:\n  plan: one\n", "guardrails.plan"),
         (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_attachment_count_limit: -1\n", "plans.one.limit_attachment_count_limit"),
         (validFile + "guardrails:\n  retention_interval_seconds: 0\n", "guardrails.retention_interval_seconds"),
+        (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_spam_retention_period: 0\n", "plans.one.limit_spam_retention_period"),
     ])
     func brokenFilesNameTheKey(_ text: String, _ key: String) throws {
         let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"

@@ -76,7 +76,7 @@ enum GuardrailValidation {
             }
         }
         // A period of days: at least one (0 would empty the folder every hour), at most a century.
-        for (field, value) in [("limit_inbox_retention_period", merged.inboxRetentionPeriod), ("limit_spam_retention_period", merged.spamRetentionPeriod)] {
+        for (field, value) in [("limit_inbox_retention_period", update?.inboxRetentionPeriod), ("limit_spam_retention_period", update?.spamRetentionPeriod)] {
             if let value, value != -1, !Self.retentionDays.contains(value) {
                 throw APIError(.invalidRequest, "limits.\(field) must be \(Self.retentionDays.lowerBound) to \(Self.retentionDays.upperBound) days, or -1")
             }

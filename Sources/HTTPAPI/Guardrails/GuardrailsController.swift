@@ -83,7 +83,7 @@ struct GuardrailsController {
                                 limits: try GuardrailValidation.limits(body.limits, over: .init(), plan: plan),
                                 spamDetection: try GuardrailValidation.spamDetection(body.spamDetection, over: .init()),
                                 createdAt: now, updatedAt: now)
-        try await writeEverywhere(context, "policy \(policy.id)", undo: { _ = try await $0.delete(.policy, id: policy.id) }) {
+        try await writeEverywhere(context, "policy \(policy.id)", object: (.policy, policy.id), undo: { _ = try await $0.delete(.policy, id: policy.id) }) {
             try await $0.put(.policy, id: policy.id, policy, createdAt: now)
         }
         return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID, plan: plan), context: context)
@@ -106,7 +106,7 @@ struct GuardrailsController {
         policy.limits = try GuardrailValidation.limits(body.limits, over: policy.limits, plan: plan)
         policy.spamDetection = try GuardrailValidation.spamDetection(body.spamDetection, over: policy.spamDetection)
         policy.updatedAt = WallClock.unixSeconds()
-        try await writeEverywhere(context, "policy \(policy.id)", undo: { try await $0.put(.policy, id: previous.id, previous, createdAt: previous.createdAt) }) {
+        try await writeEverywhere(context, "policy \(policy.id)", object: (.policy, policy.id), undo: { try await $0.put(.policy, id: previous.id, previous, createdAt: previous.createdAt) }) {
             [policy] in try await $0.put(.policy, id: policy.id, policy, createdAt: policy.createdAt)
         }
         return try JSONResponses.data(PolicyObject(policy: policy, applicationID: applicationID, plan: plan), context: context)
@@ -119,7 +119,7 @@ struct GuardrailsController {
         guard users.isEmpty else {
             throw APIError(.invalidRequest, "policy \(policy.id) is the policy of workspace \(users.map(\.id).joined(separator: ", ")); detach it first")
         }
-        try await writeEverywhere(context, "policy \(policy.id)", localLast: true) { _ = try await $0.delete(.policy, id: policy.id) }
+        try await writeEverywhere(context, "policy \(policy.id)", object: (.policy, policy.id), localLast: true) { _ = try await $0.delete(.policy, id: policy.id) }
         return try JSONResponses.json(JSONResponses.RequestIDEnvelope(requestID: context.requestID), status: .ok)
     }
 
@@ -138,7 +138,7 @@ struct GuardrailsController {
         try GuardrailValidation.roomFor(.rule, existing: try await local.all(.rule, as: MailRule.self).count)
         let rule = try GuardrailValidation.rule(body, over: nil, id: ObjectIDGenerator.uuid(), now: WallClock.unixSeconds(),
                                                 lists: try await listsByID())
-        try await writeEverywhere(context, "rule \(rule.id)", undo: { _ = try await $0.delete(.rule, id: rule.id) }) {
+        try await writeEverywhere(context, "rule \(rule.id)", object: (.rule, rule.id), undo: { _ = try await $0.delete(.rule, id: rule.id) }) {
             try await $0.put(.rule, id: rule.id, rule, createdAt: rule.createdAt)
         }
         return try JSONResponses.data(RuleObject(rule: rule, applicationID: applicationID), context: context, status: .created)
@@ -157,7 +157,7 @@ struct GuardrailsController {
         let current = try await existingRule(context)
         let body = try await JSONBody.decode(RuleRequest.self, from: request, limit: jsonBodyLimit)
         let rule = try GuardrailValidation.rule(body, over: current, id: current.id, now: WallClock.unixSeconds(), lists: try await listsByID())
-        try await writeEverywhere(context, "rule \(rule.id)", undo: { try await $0.put(.rule, id: current.id, current, createdAt: current.createdAt) }) {
+        try await writeEverywhere(context, "rule \(rule.id)", object: (.rule, rule.id), undo: { try await $0.put(.rule, id: current.id, current, createdAt: current.createdAt) }) {
             try await $0.put(.rule, id: rule.id, rule, createdAt: rule.createdAt)
         }
         return try JSONResponses.data(RuleObject(rule: rule, applicationID: applicationID), context: context)
@@ -171,12 +171,12 @@ struct GuardrailsController {
             let previous = workspace
             workspace.ruleIDs.removeAll { $0 == rule.id }
             workspace.updatedAt = now
-            try await writeEverywhere(context, "workspace \(workspace.id)",
+            try await writeEverywhere(context, "workspace \(workspace.id)", object: (.workspace, workspace.id),
                                       undo: { try await $0.put(.workspace, id: previous.id, previous, createdAt: previous.createdAt) }) { [workspace] in
                 try await $0.put(.workspace, id: workspace.id, workspace, createdAt: workspace.createdAt)
             }
         }
-        try await writeEverywhere(context, "rule \(rule.id)", localLast: true) { _ = try await $0.delete(.rule, id: rule.id) }
+        try await writeEverywhere(context, "rule \(rule.id)", object: (.rule, rule.id), localLast: true) { _ = try await $0.delete(.rule, id: rule.id) }
         return try JSONResponses.json(JSONResponses.RequestIDEnvelope(requestID: context.requestID), status: .ok)
     }
 
@@ -201,7 +201,7 @@ struct GuardrailsController {
         let list = AddressList(id: ObjectIDGenerator.uuid(), name: try GuardrailValidation.name(body.name, required: true)!,
                                description: try GuardrailValidation.description(body.description.value),
                                kind: try GuardrailValidation.listKind(body.type), createdAt: now, updatedAt: now)
-        try await writeEverywhere(context, "list \(list.id)", undo: { _ = try await $0.delete(.list, id: list.id) }) {
+        try await writeEverywhere(context, "list \(list.id)", object: (.list, list.id), undo: { _ = try await $0.delete(.list, id: list.id) }) {
             try await $0.put(.list, id: list.id, list, createdAt: now)
         }
         return try JSONResponses.data(ListObject(list: list, itemsCount: 0, applicationID: applicationID), context: context, status: .created)
@@ -230,7 +230,7 @@ struct GuardrailsController {
         case .value(let text): list.description = try GuardrailValidation.description(text)
         }
         list.updatedAt = WallClock.unixSeconds()
-        try await writeEverywhere(context, "list \(list.id)", undo: { try await $0.put(.list, id: previous.id, previous, createdAt: previous.createdAt) }) {
+        try await writeEverywhere(context, "list \(list.id)", object: (.list, list.id), undo: { try await $0.put(.list, id: previous.id, previous, createdAt: previous.createdAt) }) {
             [list] in try await $0.put(.list, id: list.id, list, createdAt: list.createdAt)
         }
         return try await listResponse(list, context)
@@ -238,7 +238,7 @@ struct GuardrailsController {
 
     @Sendable func deleteList(request: Request, context: APIRequestContext) async throws -> Response {
         let list = try await existingList(context)
-        try await writeEverywhere(context, "list \(list.id)", localLast: true) { _ = try await $0.delete(.list, id: list.id) }
+        try await writeEverywhere(context, "list \(list.id)", object: (.list, list.id), localLast: true) { _ = try await $0.delete(.list, id: list.id) }
         return try JSONResponses.json(JSONResponses.RequestIDEnvelope(requestID: context.requestID), status: .ok)
     }
 
@@ -313,7 +313,7 @@ struct GuardrailsController {
         var workspace = Workspace(id: ObjectIDGenerator.uuid(), name: name, domain: domain, autoGroup: body.autoGroup ?? true, isDefault: false,
                                   policyID: nil, ruleIDs: [], createdAt: now, updatedAt: now)
         try await attach(body, to: &workspace)
-        try await writeEverywhere(context, "workspace \(workspace.id)", undo: { [workspace] in _ = try await $0.delete(.workspace, id: workspace.id) }) {
+        try await writeEverywhere(context, "workspace \(workspace.id)", object: (.workspace, workspace.id), undo: { [workspace] in _ = try await $0.delete(.workspace, id: workspace.id) }) {
             [workspace] in try await $0.put(.workspace, id: workspace.id, workspace, createdAt: now)
         }
         return try JSONResponses.data(WorkspaceObject(workspace: workspace, applicationID: applicationID), context: context)
@@ -338,7 +338,7 @@ struct GuardrailsController {
         if let autoGroup = body.autoGroup { workspace.autoGroup = autoGroup }
         try await attach(body, to: &workspace)
         workspace.updatedAt = WallClock.unixSeconds()
-        try await writeEverywhere(context, "workspace \(workspace.id)",
+        try await writeEverywhere(context, "workspace \(workspace.id)", object: (.workspace, workspace.id),
                                   undo: { try await $0.put(.workspace, id: previous.id, previous, createdAt: previous.createdAt) }) { [workspace] in
             try await $0.put(.workspace, id: workspace.id, workspace, createdAt: workspace.createdAt)
         }
@@ -349,7 +349,7 @@ struct GuardrailsController {
     @Sendable func deleteWorkspace(request: Request, context: APIRequestContext) async throws -> Response {
         let workspace = try await existingWorkspace(context, byDomain: true)
         guard !workspace.isDefault else { throw APIError(.invalidRequest, "the default workspace cannot be deleted") }
-        try await writeEverywhere(context, "workspace \(workspace.id)", localLast: true) { _ = try await $0.delete(.workspace, id: workspace.id) }
+        try await writeEverywhere(context, "workspace \(workspace.id)", object: (.workspace, workspace.id), localLast: true) { _ = try await $0.delete(.workspace, id: workspace.id) }
         return try JSONResponses.json(JSONResponses.RequestIDEnvelope(requestID: context.requestID), status: .ok)
     }
 
@@ -394,17 +394,26 @@ struct GuardrailsController {
     /// already changed (newest first), so that the regions do not disagree, and the request fails
     /// with 503; without an undo (deletes, list items: repeating them finishes the job) the client
     /// is asked to repeat the request.
-    private func writeEverywhere(_ context: APIRequestContext, _ what: String, localLast: Bool = false,
+    private func writeEverywhere(_ context: APIRequestContext, _ what: String, object: (PostgresGuardrailStore.Kind, String)? = nil,
+                                 localLast: Bool = false,
                                  undo: ((PostgresGuardrailStore) async throws -> Void)? = nil,
                                  _ change: (PostgresGuardrailStore) async throws -> Void) async throws {
         var done: [(Region, PostgresGuardrailStore)] = []
-        // One revision for the change in every region; a later one for its undo, which must win.
-        let revision = GuardrailRevision.next()
+        // One revision for the change in every region, above the object's current one even when
+        // this node's clock is behind the node that wrote that.
+        var revision = GuardrailRevision.next()
+        if let (kind, id) = object, let current = try await local.currentRevision(kind, id: id) {
+            revision = max(revision, current + 1)
+        }
         for (region, store) in localLast ? Array(stores.dropFirst() + stores.prefix(1)) : stores {
             do {
                 try await change(store.revised(revision))
                 done.append((region, store))
             } catch {
+                // The failed region may have committed before the error (a deadline after COMMIT):
+                // it is undone too. An undo holds only where this change is still the object's
+                // latest, so it never overrides a later change made meanwhile.
+                done.append((region, store))
                 context.logger.error("guardrail change not applied in a region", metadata: ["region": "\(region)", "what": "\(what)", "error": "\(error)"])
                 guard let undo else {
                     throw APIError(.unavailable, "\(what) could not be saved in region \(region); repeat the request")
@@ -413,7 +422,7 @@ struct GuardrailsController {
                 let undoRevision = GuardrailRevision.next()
                 for (doneRegion, doneStore) in done.reversed() {
                     do {
-                        try await undo(doneStore.revised(undoRevision))
+                        try await undo(doneStore.undoing(revision, with: max(undoRevision, revision + 1)))
                     } catch {
                         undone = false
                         context.logger.error("guardrail change not undone in a region", metadata: ["region": "\(doneRegion)", "what": "\(what)",
