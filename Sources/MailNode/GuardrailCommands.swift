@@ -31,7 +31,9 @@ struct PoliciesCommand: AsyncParsableCommand {
         // An unreadable file ends the command in withGuardrails, with the reason.
         let plan = (try? NodeConfiguration.load(path: options.config, node: nil))?.plan ?? .unlimited
         let encoded: @Sendable (MailPolicy.Limits) -> String = { limits in
-            (try? JSONEncoder().encode(limits)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return (try? encoder.encode(limits)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         }
         try await withGuardrails(options) { store in
             print("plan \(plan.name): \(encoded(plan.maxima))")
