@@ -16,6 +16,8 @@ struct Runtime {
     let configuration: NodeConfiguration
     let logger: Logger
     let postgres: [Region: PostgresClient]
+    /// The mail store's own connections to this region's Postgres (its hot path).
+    let localPool: PostgresConnectionPool
     let stores: [(Region, any GrantStore)]
     let regionRedis: [Region: RedisClient]
     let routingPrimary: RedisClient
@@ -33,12 +35,21 @@ struct Runtime {
             let endpoint = try PostgresEndpoint(url: servers.postgres)
             var postgresLogger = logger
             postgresLogger[metadataKey: "postgres"] = "\(region)"
+            // A serving node's mail store has a pool of its own to this region (`localPool`): the
+            // client keeps half as many for everything else here.
+            let serving = readsOtherRegions && region == configuration.region
             postgres[region] = PostgresClient(configuration: endpoint.clientConfiguration(
-                keepsPoolOpen: region == configuration.region, readOnly: readsOtherRegions && region != configuration.region),
+                keepsPoolOpen: region == configuration.region, readOnly: readsOtherRegions && region != configuration.region,
+                maximumConnections: serving ? PostgresEndpoint.poolSize / 2 : PostgresEndpoint.poolSize),
                                               backgroundLogger: postgresLogger)
             redis[region] = RedisClient(endpoint: try RedisEndpoint(url: servers.redis), logger: logger)
         }
         self.postgres = postgres
+        var poolLogger = logger
+        poolLogger[metadataKey: "postgres"] = "\(configuration.region)"
+        localPool = PostgresConnectionPool(
+            configuration: try PostgresEndpoint(url: configuration.servers.postgres).connectionConfiguration(),
+            region: configuration.region.rawValue, logger: poolLogger)
         self.regionRedis = redis
         // This region first: most lookups are for grants homed where the request arrived.
         let ordered = [configuration.region] + configuration.regions.keys.filter { $0 != configuration.region }.sorted()
@@ -67,7 +78,14 @@ struct Runtime {
                 }
             }
             defer { group.cancelAll() }
-            let result = try await body()
+            let result: Result
+            do {
+                result = try await body()
+            } catch {
+                await localPool.close()
+                throw error
+            }
+            await localPool.close()
             group.cancelAll()
             return result
         }

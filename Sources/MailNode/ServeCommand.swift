@@ -115,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
             logger: logger)
         let mailStore = PostgresMailStore(
-            client: runtime.localPostgres, logger: logger, defaultQuotaBytes: configuration.defaultQuotaBytes,
+            client: runtime.localPostgres, pool: runtime.localPool, logger: logger, defaultQuotaBytes: configuration.defaultQuotaBytes,
             notifier: mailboxEvents, region: configuration.region.rawValue)
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,

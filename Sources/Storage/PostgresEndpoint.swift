@@ -50,11 +50,14 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     ///   connects to another region's Postgres, which it reads (routing fallback, quota, credentials)
     ///   but never writes, since each region owns its data. A path that would write there fails
     ///   instead of writing.
-    public func clientConfiguration(keepsPoolOpen: Bool = false, readOnly: Bool = false) -> PostgresClient.Configuration {
+    /// - Parameter maximumConnections: the pool's size; a serving node's own region gives its mail
+    ///   store a `PostgresConnectionPool` of `poolSize` and the rest of its work a smaller client.
+    public func clientConfiguration(keepsPoolOpen: Bool = false, readOnly: Bool = false,
+                                    maximumConnections: Int = PostgresEndpoint.poolSize) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.connectTimeout = .seconds(3)
-        configuration.options.maximumConnections = Self.poolSize
+        configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
         // No keep-alive queries: they too run on a timer per idle connection, and a connection that
         // died is found by its next query, which fails like any query to a Postgres that is down.
@@ -71,10 +74,25 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
         // that has no index to use still reads the table. Such a plan's price is then far above the
         // point where Postgres compiles a query to machine code (JIT), which takes longer than any
         // of these statements runs: JIT is off for the store's connections.
-        configuration.options.additionalStartupParameters = [
-            ("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off"),
-        ]
-        if readOnly { configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
+        configuration.options.additionalStartupParameters = Self.startupParameters(readOnly: readOnly)
         return configuration
+    }
+
+    /// One connection as `clientConfiguration` makes them, for `PostgresConnectionPool`.
+    public func connectionConfiguration(readOnly: Bool = false) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(3)
+        configuration.options.additionalStartupParameters = Self.startupParameters(readOnly: readOnly)
+        return configuration
+    }
+
+    private static func startupParameters(readOnly: Bool) -> [(String, String)] {
+        // A backend notices within a second that its client went away (a call closed at its
+        // deadline) and stops, rather than run on holding its locks and its place in max_connections.
+        var parameters = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off"),
+                          ("client_connection_check_interval", "1000")]
+        if readOnly { parameters.append(("default_transaction_read_only", "on")) }
+        return parameters
     }
 }

@@ -23,7 +23,7 @@ public enum PostgresErrors {
     /// fault nor a bug.
     public static func isUnavailable(_ error: any Error) -> Bool {
         switch error {
-        case is DeadlineExceeded:
+        case is DeadlineExceeded, is PostgresConnectionPool.Closed:
             return true
         case let error as ConnectionPoolError:
             // The pool gave up connecting (its circuit breaker) or is closing with the node.

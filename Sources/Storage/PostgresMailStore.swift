@@ -12,6 +12,9 @@ import PostgresNIO
 /// commits, and only then tells the `MailboxChangeNotifier`.
 public struct PostgresMailStore: MailStore {
     public let client: PostgresClient
+    /// Where the store's calls lease their connections; without it they go through `client`, each
+    /// under a deadline of its own.
+    public let pool: PostgresConnectionPool?
     public let logger: Logger
     /// The quota of a grant without a limit of its own (configuration).
     public var defaultQuotaBytes: Int64
@@ -33,13 +36,14 @@ public struct PostgresMailStore: MailStore {
     /// The largest page `listMessages` returns.
     public static let maximumPageSize = 1000
 
-    public init(client: PostgresClient, logger: Logger, defaultQuotaBytes: Int64,
+    public init(client: PostgresClient, pool: PostgresConnectionPool? = nil, logger: Logger, defaultQuotaBytes: Int64,
                 notifier: any MailboxChangeNotifier = NoMailboxChangeNotifier(), region: String = "local",
                 timeout: Duration = .seconds(10),
                 threadSubjectWindowSeconds: Int64 = PostgresMailStore.defaultThreadSubjectWindowSeconds) {
         self.region = region
         self.poolWait = Self.poolWaitTimer(region)
         self.client = client
+        self.pool = pool
         self.logger = logger
         self.defaultQuotaBytes = defaultQuotaBytes
         self.notifier = notifier
@@ -60,9 +64,23 @@ public struct PostgresMailStore: MailStore {
 
     /// Every call goes through here: bounded in time, and counted when Postgres failed (a typed
     /// `MailStoreError` is an answer, not a failure).
-    func run<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await withDeadline(timeout, what: "Postgres", body)
+            let asked = ContinuousClock.now
+            let store = self
+            if let pool {
+                return try await pool.withConnection(timeout: timeout) { connection in
+                    store.leased(since: asked)
+                    return try await body(connection)
+                }
+            }
+            let client = self.client
+            return try await withDeadline(timeout, what: "Postgres") {
+                try await client.withConnection { connection in
+                    store.leased(since: asked)
+                    return try await body(connection)
+                }
+            }
         } catch let error as MailStoreError {
             throw error
         } catch {
@@ -92,13 +110,9 @@ public struct PostgresMailStore: MailStore {
         _ statement: S.Type, _ query: PostgresQuery,
         _ decode: @escaping @Sendable (AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger, store = self
-        return try await run {
-            let asked = ContinuousClock.now
-            return try await client.withConnection { connection in
-                store.leased(since: asked)
-                return try await decode(try await connection.run(statement, query, logger: logger))
-            }
+        let logger = self.logger
+        return try await run { connection in
+            try await decode(try await connection.run(statement, query, logger: logger))
         }
     }
 
@@ -128,15 +142,10 @@ public struct PostgresMailStore: MailStore {
     func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger, store = self
-        return try await run {
+        let logger = self.logger
+        return try await run { connection in
             do {
-                let asked = ContinuousClock.now
-                return try await client.withConnection { connection in
-                    // Timed before BEGIN, which is a round trip of its own.
-                    store.leased(since: asked)
-                    return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
-                }
+                return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
             } catch let error as PostgresTransactionError {
                 if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
                 throw error
@@ -173,34 +182,23 @@ public struct PostgresMailStore: MailStore {
     func readSnapshot<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger, store = self
-        return try await run {
-            let asked = ContinuousClock.now
-            return try await client.withConnection { connection in
-                store.leased(since: asked)
-                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+        let logger = self.logger
+        return try await run { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
             }
         }
     }
 
     /// Plain reads that need no snapshot across statements.
     func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        let client = self.client, store = self
-        return try await run {
-            let asked = ContinuousClock.now
-            return try await client.withConnection { connection in
-                store.leased(since: asked)
-                return try await body(connection)
-            }
-        }
+        try await run(body)
     }
 
     // MARK: - Folders

@@ -46,6 +46,23 @@ public enum TestEnvironment {
         }
     }
 
+    /// Runs `body` with a connection pool to `url` (as a serving node's mail store has), closed afterwards.
+    public static func withPool<Result: Sendable>(
+        url: String, settings: PostgresConnectionPool.Settings = .init(),
+        _ body: @escaping @Sendable (PostgresConnectionPool) async throws -> Result
+    ) async throws -> Result {
+        let pool = PostgresConnectionPool(configuration: try PostgresEndpoint(url: url).connectionConfiguration(),
+                                          settings: settings, region: "test", logger: logger)
+        do {
+            let result = try await body(pool)
+            await pool.close()
+            return result
+        } catch {
+            await pool.close()
+            throw error
+        }
+    }
+
     /// Makes the outbox of `client`'s database keep every event, as it does once a webhook takes
     /// every type: the outbox holds only events some webhook takes. The webhook is never sent to,
     /// since no dispatcher runs on the shared test database.

@@ -15,28 +15,31 @@ import Testing
         try await TestEnvironment.withPostgres(url: url) { client in
             try await TestEnvironment.keepEveryEvent(client)
             try await TestEnvironment.withPostgres(url: url) { otherClient in
-                let notifier = RecordingNotifier()
-                let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
-                let harness = MailStoreHarness(
-                    store: PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: defaultQuota,
-                                             notifier: notifier),
-                    otherNode: PostgresMailStore(client: otherClient, logger: TestEnvironment.logger, defaultQuotaBytes: defaultQuota),
-                    makeGrant: {
-                        let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("mail"))!,
-                                          region: Region(rawValue: "us")!, appPasswordHash: nil,
-                                          createdAt: WallClock.unixSeconds(), updatedAt: WallClock.unixSeconds())
-                        return try await grants.createGrant(grant).id
-                    },
-                    events: { grant in
-                        var events: [RecordedEvent] = []
-                        let rows = try await client.query(
-                            "SELECT type, object_id FROM event_outbox WHERE grant_id = \(grant.rawValue)::uuid ORDER BY id")
-                        for try await (type, id) in rows.decode((String, String).self) { events.append(RecordedEvent(type: type, objectID: id)) }
-                        return events
-                    },
-                    notifier: notifier,
-                    defaultQuota: defaultQuota)
-                try await body(harness)
+                try await TestEnvironment.withPool(url: url) { pool in
+                    let notifier = RecordingNotifier()
+                    let grants = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
+                    // "Node 1" leases from a pool of its own, as a serving node does; "node 2" goes through the client.
+                    let harness = MailStoreHarness(
+                        store: PostgresMailStore(client: client, pool: pool, logger: TestEnvironment.logger, defaultQuotaBytes: defaultQuota,
+                                                 notifier: notifier),
+                        otherNode: PostgresMailStore(client: otherClient, logger: TestEnvironment.logger, defaultQuotaBytes: defaultQuota),
+                        makeGrant: {
+                            let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("mail"))!,
+                                              region: Region(rawValue: "us")!, appPasswordHash: nil,
+                                              createdAt: WallClock.unixSeconds(), updatedAt: WallClock.unixSeconds())
+                            return try await grants.createGrant(grant).id
+                        },
+                        events: { grant in
+                            var events: [RecordedEvent] = []
+                            let rows = try await client.query(
+                                "SELECT type, object_id FROM event_outbox WHERE grant_id = \(grant.rawValue)::uuid ORDER BY id")
+                            for try await (type, id) in rows.decode((String, String).self) { events.append(RecordedEvent(type: type, objectID: id)) }
+                            return events
+                        },
+                        notifier: notifier,
+                        defaultQuota: defaultQuota)
+                    try await body(harness)
+                }
             }
         }
     }

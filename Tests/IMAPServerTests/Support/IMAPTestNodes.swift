@@ -50,36 +50,40 @@ struct IMAPTestNodes: Sendable {
         let logger = TestEnvironment.logger
         let redisEndpoint = try RedisEndpoint(url: TestEnvironment.redisURL())
         let redis = RedisClient(endpoint: redisEndpoint, logger: logger)
-        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
-            let grants = PostgresGrantStore(client: client, logger: logger)
-            let routing = RoutingTable(primary: redis, replica: redis, stores: [(region, grants)], logger: logger)
-            let hasher = PasswordHasher(cost: 4)
-            let clock = ManualClock()
-            // LOGIN needs TLS; these sessions are told they have it (the interop suite covers real TLS).
-            let tls = try NIOSSLContext(configuration: .makeClientConfiguration())
-            var buses: [(MailboxEventBus, RedisSubscriber)] = []
-            var contexts: [IMAPServerContext] = []
-            for index in 0..<count {
-                let subscriber = RedisSubscriber(endpoint: redisEndpoint, logger: logger)
-                let bus = MailboxEventBus(publisher: redis, subscriber: subscriber, logger: logger)
-                buses.append((bus, subscriber))
-                let store = PostgresMailStore(client: client, logger: logger, defaultQuotaBytes: 100 * 1024 * 1024,
-                                              notifier: bus, region: region.rawValue)
-                contexts.append(IMAPServerContext(
-                    region: region, node: "test-\(index + 1)", hostname: "imap.test", router: routing, grants: grants,
-                    store: store, events: bus, hasher: hasher, throttle: AuthThrottle(redis: redis, logger: logger),
-                    slots: ConnectionSlots(redis: redis, surface: "imap", limit: 20, logger: logger), tls: tls,
-                    registries: [:], timers: timers, clock: clock.sessionClock, logger: logger))
-            }
-            let nodes = IMAPTestNodes(contexts: contexts, grants: grants, routing: routing, hasher: hasher, clock: clock)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (bus, _) in buses { group.addTask { try await bus.run() } }
-                defer { group.cancelAll() }
-                for (bus, _) in buses {
-                    try await withTimeout("the change bus's subscription") { await bus.subscribed() }
+        let url = try TestEnvironment.postgresURL()
+        try await TestEnvironment.withPostgres(url: url) { client in
+            try await TestEnvironment.withPool(url: url) { pool in
+                let grants = PostgresGrantStore(client: client, logger: logger)
+                let routing = RoutingTable(primary: redis, replica: redis, stores: [(region, grants)], logger: logger)
+                let hasher = PasswordHasher(cost: 4)
+                let clock = ManualClock()
+                // LOGIN needs TLS; these sessions are told they have it (the interop suite covers real TLS).
+                let tls = try NIOSSLContext(configuration: .makeClientConfiguration())
+                var buses: [(MailboxEventBus, RedisSubscriber)] = []
+                var contexts: [IMAPServerContext] = []
+                for index in 0..<count {
+                    let subscriber = RedisSubscriber(endpoint: redisEndpoint, logger: logger)
+                    let bus = MailboxEventBus(publisher: redis, subscriber: subscriber, logger: logger)
+                    buses.append((bus, subscriber))
+                    // The first node leases from a pool, as a serving node does; the others through the client.
+                    let store = PostgresMailStore(client: client, pool: index == 0 ? pool : nil, logger: logger, defaultQuotaBytes: 100 * 1024 * 1024,
+                                                  notifier: bus, region: region.rawValue)
+                    contexts.append(IMAPServerContext(
+                        region: region, node: "test-\(index + 1)", hostname: "imap.test", router: routing, grants: grants,
+                        store: store, events: bus, hasher: hasher, throttle: AuthThrottle(redis: redis, logger: logger),
+                        slots: ConnectionSlots(redis: redis, surface: "imap", limit: 20, logger: logger), tls: tls,
+                        registries: [:], timers: timers, clock: clock.sessionClock, logger: logger))
                 }
-                try await body(nodes)
-                group.cancelAll()
+                let nodes = IMAPTestNodes(contexts: contexts, grants: grants, routing: routing, hasher: hasher, clock: clock)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (bus, _) in buses { group.addTask { try await bus.run() } }
+                    defer { group.cancelAll() }
+                    for (bus, _) in buses {
+                        try await withTimeout("the change bus's subscription") { await bus.subscribed() }
+                    }
+                    try await body(nodes)
+                    group.cancelAll()
+                }
             }
         }
         await redis.close()
