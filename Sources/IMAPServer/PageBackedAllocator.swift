@@ -34,20 +34,31 @@ private let headerSize = 16
 
 private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-private func pageBackedAllocate(_ size: Int) -> UnsafeMutableRawPointer? {
+/// Fresh pages of their own for `length` bytes, or nil when the system refuses them.
+func mapPages(_ length: Int) -> UnsafeMutableRawPointer? {
+    guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else {
+        return nil
+    }
+    return base
+}
+
+func pageBackedAllocate(_ size: Int, map: (Int) -> UnsafeMutableRawPointer? = mapPages) -> UnsafeMutableRawPointer? {
     if size >= PageBackedAllocator.threshold {
         let length = (size + headerSize + pageSize - 1) / pageSize * pageSize
-        guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              base != MAP_FAILED else { return nil }
-        base.storeBytes(of: length, as: Int.self)
-        return base + headerSize
+        // A process has a limited number of mappings (vm.max_map_count, 65,530 by default), and
+        // every TLS session holds two such buffers: past that count, or without memory to map,
+        // the buffer comes from malloc like a small one (a failed allocation would stop the node).
+        if let base = map(length) {
+            base.storeBytes(of: length, as: Int.self)
+            return base + headerSize
+        }
     }
     guard let base = malloc(size + headerSize) else { return nil }
     base.storeBytes(of: 0, as: Int.self)
     return base + headerSize
 }
 
-private func pageBackedFree(_ pointer: UnsafeMutableRawPointer) {
+func pageBackedFree(_ pointer: UnsafeMutableRawPointer) {
     let base = pointer - headerSize
     let mappedLength = base.load(as: Int.self)
     if mappedLength > 0 {
@@ -57,7 +68,7 @@ private func pageBackedFree(_ pointer: UnsafeMutableRawPointer) {
     }
 }
 
-private func pageBackedReallocate(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ newSize: Int) -> UnsafeMutableRawPointer? {
+func pageBackedReallocate(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ newSize: Int) -> UnsafeMutableRawPointer? {
     guard let pointer else { return pageBackedAllocate(newSize) }
     let base = pointer - headerSize
     let mappedLength = base.load(as: Int.self)

@@ -24,6 +24,21 @@ import Testing
         #expect(buffer.readableBytesView.elementsEqual(written.dropFirst(5)))
     }
 
+    /// Past the system's limit of mappings (or without memory to map), a large buffer comes from
+    /// malloc instead of failing, and growing, shrinking and freeing it work as for any block.
+    @Test func aRefusedMappingFallsBackToMalloc() throws {
+        let size = 2 * PageBackedAllocator.threshold
+        let block = try #require(pageBackedAllocate(size, map: { _ in nil }))
+        #expect((block - 16).load(as: Int.self) == 0, "the header records a malloc'd block")
+        let bytes = pattern(size, seed: 7)
+        block.copyMemory(from: bytes, byteCount: size)
+        let grown = try #require(pageBackedReallocate(block, size, 4 * size))
+        #expect(Array(UnsafeRawBufferPointer(start: grown, count: size)) == bytes)
+        let shrunk = try #require(pageBackedReallocate(grown, 4 * size, 100))
+        #expect(Array(UnsafeRawBufferPointer(start: shrunk, count: 100)) == Array(bytes.prefix(100)))
+        pageBackedFree(shrunk)
+    }
+
     @Test func aCopyIsIndependentOfItsOriginal() {
         var original = PageBackedAllocator.allocator.buffer(capacity: 2 * PageBackedAllocator.threshold)
         original.writeBytes(pattern(1_000, seed: 1))
