@@ -246,7 +246,8 @@ extension ServeCommand {
                 heloName: configuration.hostname, logger: logger)
         }
         let workers = OutboundDeliveryWorkers(
-            queue: PostgresOutboundQueue(client: runtime.localPostgres, logger: logger), context: context, smartHost: smartHost,
+            queue: PostgresOutboundQueue(client: runtime.localPostgres, pool: runtime.localPool, logger: logger), context: context,
+            smartHost: smartHost,
             policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
                                         retryWindowSeconds: configuration.smtp.retryWindowSeconds),
             count: configuration.smtp.deliveryWorkers)

@@ -13,6 +13,9 @@ import PostgresNIO
 /// leaves the job due again when the lease ends (at least once delivery).
 public struct PostgresOutboundQueue: OutboundQueue {
     public let client: PostgresClient
+    /// Where a delivery's short statements lease their connection (a serving node's mail store
+    /// pool); without it they go through `client`.
+    public let pool: PostgresConnectionPool?
     public let logger: Logger
     /// The longest one attempt may take.
     public var attemptTimeout: Duration
@@ -20,8 +23,10 @@ public struct PostgresOutboundQueue: OutboundQueue {
     /// runs): a worker that dies leaves its job to others after at most this long.
     public var leaseDuration: Duration
 
-    public init(client: PostgresClient, logger: Logger, attemptTimeout: Duration = .seconds(300), leaseDuration: Duration = .seconds(30)) {
+    public init(client: PostgresClient, pool: PostgresConnectionPool? = nil, logger: Logger, attemptTimeout: Duration = .seconds(300),
+                leaseDuration: Duration = .seconds(30)) {
         self.client = client
+        self.pool = pool
         self.logger = logger
         self.attemptTimeout = attemptTimeout
         self.leaseDuration = leaseDuration
@@ -31,14 +36,14 @@ public struct PostgresOutboundQueue: OutboundQueue {
 
     public func deliverNext(policy: DeliveryRetryPolicy,
                             deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64? {
-        let client = self.client, logger = self.logger
+        let logger = self.logger, queue = self
         let leaseMilliseconds = leaseDuration.components.seconds * 1000 + leaseDuration.components.attoseconds / 1_000_000_000_000_000
         let renewEvery = leaseDuration / 3
         return try await withDeadline(attemptTimeout, what: "Postgres") {
             let token = ObjectIDGenerator.random()
             let now = WallClock.unixMilliseconds()
             let claim = Self.claimQuery(token: token, now: now, leaseEnd: now + leaseMilliseconds)
-            let claimed = try await client.withConnection { connection -> OutboundJob? in
+            let claimed = try await queue.withConnection { connection -> OutboundJob? in
                 var job: OutboundJob?
                 for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw, reclaimed)
                     in try await connection.query(claim, logger: logger)
@@ -64,8 +69,10 @@ public struct PostgresOutboundQueue: OutboundQueue {
                     var pause = Duration.milliseconds(250)
                     while true {
                         do {
-                            try await client.withTransaction(logger: logger) { connection in
-                                try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
+                            try await queue.withConnection { connection in
+                                try await connection.withTransaction(logger: logger) { connection in
+                                    try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
+                                }
                             }
                             return true
                         } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
@@ -84,9 +91,11 @@ public struct PostgresOutboundQueue: OutboundQueue {
                         if Task.isCancelled { break }
                         let leaseEnd = WallClock.unixMilliseconds() + leaseMilliseconds
                         do {
-                            try await client.query(
-                                "UPDATE outbound_jobs SET next_attempt_at = \(leaseEnd) WHERE id = \(job.id) AND lease_token = \(token)",
-                                logger: logger)
+                            try await queue.withConnection { connection in
+                                try await connection.query(
+                                    "UPDATE outbound_jobs SET next_attempt_at = \(leaseEnd) WHERE id = \(job.id) AND lease_token = \(token)",
+                                    logger: logger)
+                            }
                         } catch {
                             logger.warning("cannot renew an outbound lease", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
                         }
@@ -100,6 +109,12 @@ public struct PostgresOutboundQueue: OutboundQueue {
             }
             return job.id
         }
+    }
+
+    /// One short statement's connection; the attempt as a whole is bounded by `attemptTimeout`.
+    private func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        if let pool { return try await pool.withConnection(timeout: .seconds(30), body) }
+        return try await client.withConnection(body)
     }
 
     struct Failure: Codable {

@@ -31,30 +31,33 @@ import Testing
         return count
     }
 
-    /// One job per domain; one event for the message, written when its last job ends.
+    /// One job per domain; one event for the message, written when its last job ends. The queue
+    /// leases from a pool, as a serving node's does.
     @Test func oneEventPerMessageWhenItsLastJobEnds() async throws {
-        try await PostgresWebhookQueueTests.withFreshDatabase { client in
-            try await TestEnvironment.keepEveryEvent(client)
-            let (grant, sent) = try await Self.submit(client, to: ["a@one.example", "b@two.example", "c@one.example"])
-            let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
-            let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
-            let first = try await queue.deliverNext(policy: policy) { job in
-                Dictionary(uniqueKeysWithValues: job.recipients.map { ($0, RecipientOutcome.delivered) })
+        try await PostgresWebhookQueueTests.withFreshDatabase { client, url in
+            try await TestEnvironment.withPool(url: url) { pool in
+                try await TestEnvironment.keepEveryEvent(client)
+                let (grant, sent) = try await Self.submit(client, to: ["a@one.example", "b@two.example", "c@one.example"])
+                let queue = PostgresOutboundQueue(client: client, pool: pool, logger: TestEnvironment.logger)
+                let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
+                let first = try await queue.deliverNext(policy: policy) { job in
+                    Dictionary(uniqueKeysWithValues: job.recipients.map { ($0, RecipientOutcome.delivered) })
+                }
+                #expect(first != nil)
+                #expect(try await Self.sendEvents(client, grant).isEmpty, "the message still has a job queued")
+                #expect(try await Self.queuedMessages(client) == 1)
+                let second = try await queue.deliverNext(policy: policy) { job in
+                    Dictionary(uniqueKeysWithValues: job.recipients.map {
+                        ($0, $0.hasPrefix("b") ? RecipientOutcome.permanentFailure(status: "5.1.1", reason: "no such user") : .delivered)
+                    })
+                }
+                #expect(second != nil && second != first)
+                #expect(try await queue.deliverNext(policy: policy) { _ in [:] } == nil)
+                let events = try await Self.sendEvents(client, grant)
+                #expect(events.map(\.type) == ["message.send_failed"] && events.first?.objectID == sent.messageID)
+                #expect(events.first?.payloadJSON.contains("a@one.example") == true && events.first?.payloadJSON.contains("5.1.1") == true)
+                #expect(try await Self.queuedMessages(client) == 0, "a message whose jobs all ended leaves the queue")
             }
-            #expect(first != nil)
-            #expect(try await Self.sendEvents(client, grant).isEmpty, "the message still has a job queued")
-            #expect(try await Self.queuedMessages(client) == 1)
-            let second = try await queue.deliverNext(policy: policy) { job in
-                Dictionary(uniqueKeysWithValues: job.recipients.map {
-                    ($0, $0.hasPrefix("b") ? RecipientOutcome.permanentFailure(status: "5.1.1", reason: "no such user") : .delivered)
-                })
-            }
-            #expect(second != nil && second != first)
-            #expect(try await queue.deliverNext(policy: policy) { _ in [:] } == nil)
-            let events = try await Self.sendEvents(client, grant)
-            #expect(events.map(\.type) == ["message.send_failed"] && events.first?.objectID == sent.messageID)
-            #expect(events.first?.payloadJSON.contains("a@one.example") == true && events.first?.payloadJSON.contains("5.1.1") == true)
-            #expect(try await Self.queuedMessages(client) == 0, "a message whose jobs all ended leaves the queue")
         }
     }
 

@@ -9,6 +9,11 @@ import Testing
 /// their own: a claim here must not take other tests' events.
 @Suite struct PostgresWebhookQueueTests {
     static func withFreshDatabase(_ body: @escaping @Sendable (PostgresClient) async throws -> Void) async throws {
+        try await withFreshDatabase { client, _ in try await body(client) }
+    }
+
+    /// The same, also giving the fresh database's URL.
+    static func withFreshDatabase(_ body: @escaping @Sendable (PostgresClient, String) async throws -> Void) async throws {
         let url = try TestEnvironment.postgresURL()
         let database = "outbox_\(UInt32.random(in: 0...UInt32.max))"
         try await TestEnvironment.withPostgres(url: url) { client in
@@ -23,7 +28,7 @@ import Testing
         }
         let freshURL = "postgres://\(endpoint.username)@\(endpoint.host):\(endpoint.port)/\(database)"
         do {
-            try await TestEnvironment.withPostgres(url: freshURL, body)
+            try await TestEnvironment.withPostgres(url: freshURL) { client in try await body(client, freshURL) }
         } catch {
             try? await dropDatabase()
             throw error
