@@ -15,10 +15,12 @@ import PostgresNIO
 /// * a lease takes an idle connection that lives on the caller's own event loop when there is one, and
 ///   opens new connections there, so the query, its answer and the task that awaits it stay on one
 ///   thread;
-/// * one sweep per pool, a few times a second, keeps every time limit: a call still holding its
-///   connection past its deadline has that connection closed (the call fails with `DeadlineExceeded`,
-///   and a Postgres that hangs cannot hold a call forever), a caller still waiting for a connection
-///   past its deadline gets `DeadlineExceeded`, and connections idle for `idleTimeout` are closed;
+/// * one sweep per pool, a few times a second: a caller still waiting for a connection past its
+///   deadline gets `DeadlineExceeded`, and connections idle for `idleTimeout` are closed. A call that
+///   holds a connection is bounded by Postgres itself (`statement_timeout` on every connection,
+///   `PostgresEndpoint.connectionConfiguration`), not by closing the connection under it: a query
+///   sent on a connection closed meanwhile would never be answered (postgres-nio), and a failed
+///   transaction still sends its ROLLBACK;
 /// * no minimum of open connections: a Postgres that is down makes each lease fail at once with the
 ///   connect error, and the pool fills again when it is back.
 public final class PostgresConnectionPool: Sendable {
@@ -63,9 +65,9 @@ public final class PostgresConnectionPool: Sendable {
         sweep.withLockedValue { $0?.cancel() }
     }
 
-    /// Runs `body` with a connection of its own, for at most `timeout` (waiting for a connection
-    /// included; a connection being opened may add up to its connect timeout). A connection is given
-    /// back after `body`, or closed when it broke or the deadline passed.
+    /// Runs `body` with a connection of its own, waiting at most `timeout` for it (a connection
+    /// being opened may add up to its connect timeout). The connection is given back after `body`,
+    /// or closed when it broke.
     public func withConnection<Result: Sendable>(
         timeout: Duration, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
@@ -77,11 +79,10 @@ public final class PostgresConnectionPool: Sendable {
         } catch {
             // A connection that failed, or a call interrupted mid-query, may be half-way through a
             // reply or a transaction: it is closed rather than lent again. An SQL error is an answer.
-            let doubtful = error is CancellationError || PostgresErrors.isUnavailable(error)
-            if giveBack(connection, lease: lease, drop: doubtful) { throw DeadlineExceeded(what: "Postgres") }
+            giveBack(connection, lease: lease, drop: error is CancellationError || PostgresErrors.isUnavailable(error))
             throw error
         }
-        _ = giveBack(connection, lease: lease, drop: false)
+        giveBack(connection, lease: lease, drop: false)
         return result
     }
 
@@ -89,18 +90,17 @@ public final class PostgresConnectionPool: Sendable {
     /// closed when given back.
     public func close() async {
         sweep.withLockedValue { $0?.cancel(); $0 = nil }
-        let (idle, leased, waiters) = state.withLockedValue { state -> ([PostgresConnection], [PostgresConnection], [Waiter]) in
+        let (idle, waiters) = state.withLockedValue { state -> ([PostgresConnection], [Waiter]) in
             state.closed = true
             let idle = state.idle.values.flatMap { $0.map(\.connection) }
             state.open -= idle.count
             state.idle = [:]
             defer { state.waiters = [] }
-            // Calls still running lose their connection (and their deadline with the sweep): they
-            // end now rather than on a Postgres that may never answer.
-            return (idle, state.leases.values.map(\.connection), state.waiters)
+            return (idle, state.waiters)
         }
         for waiter in waiters { waiter.continuation.resume(throwing: Closed()) }
-        for connection in idle + leased { try? await connection.close() }
+        // Calls still running keep their connection until they give it back, and it is closed then.
+        for connection in idle { try? await connection.close() }
     }
 
     // MARK: - Leasing
@@ -112,8 +112,6 @@ public final class PostgresConnectionPool: Sendable {
 
     private struct Lease {
         var connection: PostgresConnection
-        var deadline: NIODeadline
-        var expired = false
     }
 
     /// What a waiter is handed: a connection, or the right to open one (a slot became free).
@@ -206,14 +204,14 @@ public final class PostgresConnectionPool: Sendable {
                     dropped()
                     continue
                 }
-                return (connection, register(connection, deadline: deadline))
+                return (connection, try register(connection))
             case .openSlot:
                 guard NIODeadline.now() < deadline else {
                     dropped()
                     throw DeadlineExceeded(what: "Postgres")
                 }
                 let connection = try await open(on: loop)
-                return (connection, register(connection, deadline: deadline))
+                return (connection, try register(connection))
             }
         }
     }
@@ -258,25 +256,34 @@ public final class PostgresConnectionPool: Sendable {
         }
     }
 
-    private func register(_ connection: PostgresConnection, deadline: NIODeadline) -> Int {
-        state.withLockedValue { state in
+    /// A connection that reaches its caller after `close()` (opened meanwhile, or handed over by a
+    /// call that ended) is closed rather than lent without a deadline.
+    private func register(_ connection: PostgresConnection) throws -> Int {
+        let id = state.withLockedValue { state -> Int? in
+            guard !state.closed else { return nil }
             let id = state.makeID()
-            state.leases[id] = Lease(connection: connection, deadline: deadline)
+            state.leases[id] = Lease(connection: connection)
             return id
         }
+        guard let id else {
+            Self.closeSoon(connection)
+            dropped()
+            throw Closed()
+        }
+        return id
     }
 
-    /// Ends a lease. Returns whether its deadline had passed (its connection was closed by the sweep).
-    private func giveBack(_ connection: PostgresConnection, lease: Int, drop: Bool) -> Bool {
+    /// Ends a lease: the connection goes to the first waiter, or back to the idle ones, or is closed.
+    private func giveBack(_ connection: PostgresConnection, lease: Int, drop: Bool) {
         enum Outcome { case kept, handed(Waiter), drop }
         let now = NIODeadline.now()
         var lateWaiters: [Waiter] = []
-        let (outcome, expired) = state.withLockedValue { state -> (Outcome, Bool) in
-            let expired = state.leases.removeValue(forKey: lease)?.expired ?? false
-            if drop || expired || state.closed || connection.isClosed { return (.drop, expired) }
-            if let waiter = state.nextWaiter(now: now, expired: &lateWaiters) { return (.handed(waiter), false) }
+        let outcome = state.withLockedValue { state -> Outcome in
+            state.leases.removeValue(forKey: lease)
+            if drop || state.closed || connection.isClosed { return .drop }
+            if let waiter = state.nextWaiter(now: now, expired: &lateWaiters) { return .handed(waiter) }
             state.idle[ObjectIdentifier(connection.eventLoop), default: []].append(IdleConnection(connection: connection, since: now))
-            return (.kept, false)
+            return .kept
         }
         for waiter in lateWaiters { waiter.continuation.resume(throwing: DeadlineExceeded(what: "Postgres")) }
         switch outcome {
@@ -288,10 +295,9 @@ public final class PostgresConnectionPool: Sendable {
             Self.closeSoon(connection)
             dropped()
         }
-        return expired
     }
 
-    /// A connection left the pool (broke, failed to open, expired): its slot goes to the first
+    /// A connection left the pool (broke, failed to open): its slot goes to the first
     /// waiter, who opens a connection of its own.
     private func dropped() {
         let now = NIODeadline.now()
@@ -322,12 +328,7 @@ public final class PostgresConnectionPool: Sendable {
     private func sweepOnce() {
         let now = NIODeadline.now()
         let idleLimit = now - .nanoseconds(settings.idleTimeout.nanoseconds)
-        let (expiredLeases, expiredWaiters, idleTooLong, open, leased) = state.withLockedValue { state in
-            var expiredLeases: [PostgresConnection] = []
-            for (id, lease) in state.leases where !lease.expired && lease.deadline <= now {
-                state.leases[id]?.expired = true
-                expiredLeases.append(lease.connection)
-            }
+        let (expiredWaiters, idleTooLong, open, leased) = state.withLockedValue { state in
             var expiredWaiters: [Waiter] = []
             state.waiters.removeAll { waiter in
                 guard waiter.deadline <= now else { return false }
@@ -343,15 +344,11 @@ public final class PostgresConnectionPool: Sendable {
                 }
             }
             state.open -= idleTooLong.count
-            return (expiredLeases, expiredWaiters, idleTooLong, state.open, state.leases.count)
+            return (expiredWaiters, idleTooLong, state.open, state.leases.count)
         }
         openGauge.record(open)
         leasedGauge.record(leased)
         for waiter in expiredWaiters { waiter.continuation.resume(throwing: DeadlineExceeded(what: "Postgres")) }
-        for connection in expiredLeases {
-            logger.warning("Postgres call past its deadline; closing its connection")
-            Self.closeSoon(connection)
-        }
         for connection in idleTooLong { Self.closeSoon(connection) }
     }
 }

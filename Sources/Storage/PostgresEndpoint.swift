@@ -37,7 +37,8 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The URL without its password, for logs and error messages.
     public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
-    /// The pool's size: every node holds at most this many connections to each region's Postgres.
+    /// The size of a pool: a node's connections to another region's Postgres, and its mail store's
+    /// to its own (where the rest of its work has half as many more: 30 in all).
     public static let poolSize = 20
 
     /// - Parameter keepsPoolOpen: kept for callers; every pool now starts empty and lets idle
@@ -78,18 +79,22 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
         return configuration
     }
 
-    /// One connection as `clientConfiguration` makes them, for `PostgresConnectionPool`.
-    public func connectionConfiguration(readOnly: Bool = false) -> PostgresConnection.Configuration {
+    /// One connection as `clientConfiguration` makes them, for `PostgresConnectionPool`, whose
+    /// calls each statement bounds in Postgres: a statement still running after `statementTimeout`
+    /// (a lock that is not given up, a Postgres too loaded to answer) fails with SQLSTATE 57014 and
+    /// leaves the connection usable.
+    public func connectionConfiguration(readOnly: Bool = false, statementTimeout: Duration = .seconds(10)) -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.additionalStartupParameters = Self.startupParameters(readOnly: readOnly)
+            + [("statement_timeout", "\(max(1, statementTimeout.nanoseconds / 1_000_000))")]
         return configuration
     }
 
     private static func startupParameters(readOnly: Bool) -> [(String, String)] {
-        // A backend notices within a second that its client went away (a call closed at its
-        // deadline) and stops, rather than run on holding its locks and its place in max_connections.
+        // A backend notices within a second that its client went away (a node that stopped or was
+        // cut off) and stops, rather than run on holding its locks and its place in max_connections.
         var parameters = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off"),
                           ("client_connection_check_interval", "1000")]
         if readOnly { parameters.append(("default_transaction_read_only", "on")) }

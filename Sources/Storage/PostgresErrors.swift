@@ -36,9 +36,10 @@ public enum PostgresErrors {
                 return true
             case .server:
                 // Classes 08 (connection exception), 53 (insufficient resources), 57P (operator
-                // intervention: shutting down, cannot connect now).
+                // intervention: shutting down, cannot connect now), and 57014: a statement cancelled
+                // by statement_timeout (Postgres too slow to answer, a lock held too long).
                 let state = error.serverInfo?[.sqlState] ?? ""
-                return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P")
+                return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") || state == "57014"
             default:
                 return false
             }

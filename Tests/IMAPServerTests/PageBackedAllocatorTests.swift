@@ -28,13 +28,18 @@ import Testing
     /// malloc instead of failing, and growing, shrinking and freeing it work as for any block.
     @Test func aRefusedMappingFallsBackToMalloc() throws {
         let size = 2 * PageBackedAllocator.threshold
+        let bytes = pattern(size, seed: 7)
+        // Grown, then freed.
         let block = try #require(pageBackedAllocate(size, map: { _ in nil }))
         #expect((block - 16).load(as: Int.self) == 0, "the header records a malloc'd block")
-        let bytes = pattern(size, seed: 7)
         block.copyMemory(from: bytes, byteCount: size)
         let grown = try #require(pageBackedReallocate(block, size, 4 * size))
         #expect(Array(UnsafeRawBufferPointer(start: grown, count: size)) == bytes)
-        let shrunk = try #require(pageBackedReallocate(grown, 4 * size, 100))
+        pageBackedFree(grown)
+        // Shrunk below the threshold (realloc of the malloc'd block), then freed.
+        let other = try #require(pageBackedAllocate(size, map: { _ in nil }))
+        other.copyMemory(from: bytes, byteCount: size)
+        let shrunk = try #require(pageBackedReallocate(other, size, 100))
         #expect(Array(UnsafeRawBufferPointer(start: shrunk, count: 100)) == Array(bytes.prefix(100)))
         pageBackedFree(shrunk)
     }
