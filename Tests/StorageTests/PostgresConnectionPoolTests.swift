@@ -19,6 +19,33 @@ import Testing
         init(_ description: String) { self.description = description }
     }
 
+    /// A call that holds one of the pool's connections until `release()`, which waits for its end
+    /// (a query on the connection, then the connection given back).
+    struct Holder {
+        private let releasing: AsyncStream<Void>.Continuation
+        private let call: Task<Int32, any Error>
+
+        /// Returns once the call holds its connection.
+        init(_ pool: PostgresConnectionPool) async {
+            let (holding, held) = AsyncStream<Void>.makeStream()
+            let (releasing, release) = AsyncStream<Void>.makeStream()
+            call = Task {
+                try await pool.withConnection(timeout: .seconds(30)) { connection in
+                    held.yield()
+                    for await _ in releasing { break }
+                    return try await PostgresConnectionPoolTests.backend(connection)
+                }
+            }
+            self.releasing = release
+            for await _ in holding { break }
+        }
+
+        func release() async throws {
+            releasing.yield()
+            _ = try await call.value
+        }
+    }
+
     static func small(_ size: Int) -> PostgresConnectionPool.Settings {
         var settings = PostgresConnectionPool.Settings()
         settings.size = size
@@ -83,20 +110,11 @@ import Testing
     /// With every connection busy, a caller waits at most until its own deadline.
     @Test func aWaiterPastItsDeadlineFails() async throws {
         try await TestEnvironment.withPool(url: try TestEnvironment.postgresURL(), settings: Self.small(1)) { pool in
-            let (holding, held) = AsyncStream<Void>.makeStream()
-            let (releasing, release) = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await pool.withConnection(timeout: .seconds(30)) { _ in
-                    held.yield()
-                    for await _ in releasing { break }
-                }
-            }
-            for await _ in holding { break }
+            let holder = await Holder(pool)
             await #expect(throws: DeadlineExceeded.self) {
                 try await pool.withConnection(timeout: .milliseconds(200)) { try await Self.backend($0) }
             }
-            release.yield()
-            try await holder.value
+            try await holder.release()
             _ = try await pool.withConnection(timeout: .seconds(10)) { try await Self.backend($0) }
         }
     }
@@ -104,15 +122,7 @@ import Testing
     /// A waiting caller whose task is cancelled leaves the queue, and the pool goes on.
     @Test func aCancelledWaiterStopsWaiting() async throws {
         try await TestEnvironment.withPool(url: try TestEnvironment.postgresURL(), settings: Self.small(1)) { pool in
-            let (holding, held) = AsyncStream<Void>.makeStream()
-            let (releasing, release) = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await pool.withConnection(timeout: .seconds(30)) { _ in
-                    held.yield()
-                    for await _ in releasing { break }
-                }
-            }
-            for await _ in holding { break }
+            let holder = await Holder(pool)
             let waiter = Task { try await pool.withConnection(timeout: .seconds(30)) { try await Self.backend($0) } }
             // Cancelled once it waits in the queue (not before it asked), for at most ten seconds.
             let giveUp = ContinuousClock.now + .seconds(10)
@@ -120,8 +130,7 @@ import Testing
             #expect(pool.waiting == 1)
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
-            release.yield()
-            try await holder.value
+            try await holder.release()
             _ = try await pool.withConnection(timeout: .seconds(10)) { try await Self.backend($0) }
         }
     }
@@ -185,19 +194,9 @@ import Testing
     /// is closed when given back; later calls are refused.
     @Test func aCallRunningWhenThePoolClosesFinishes() async throws {
         try await TestEnvironment.withPool(url: try TestEnvironment.postgresURL(), settings: Self.small(1)) { pool in
-            let (holding, held) = AsyncStream<Void>.makeStream()
-            let (releasing, release) = AsyncStream<Void>.makeStream()
-            let running = Task {
-                try await pool.withConnection(timeout: .seconds(30)) { connection in
-                    held.yield()
-                    for await _ in releasing { break }
-                    return try await Self.backend(connection)
-                }
-            }
-            for await _ in holding { break }
+            let holder = await Holder(pool)
             await pool.close()
-            release.yield()
-            _ = try await running.value
+            try await holder.release()
             await #expect(throws: PostgresConnectionPool.Closed.self) {
                 try await pool.withConnection(timeout: .seconds(10)) { try await Self.backend($0) }
             }
