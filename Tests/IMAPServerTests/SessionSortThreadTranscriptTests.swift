@@ -45,13 +45,16 @@ import Testing
                 S: * ESEARCH (TAG "f") MIN 2 MAX 3 ALL 2,1,3 COUNT 3
                 S: f OK SORT completed
                 """)
-            // Another node's new reply is told (EXISTS) before the answer that counts it.
+            // Another node's new reply, once the session knows of it (CHECK reads the change log
+            // whatever the announcements, so the test waits on no timing), is counted.
             try await writer.append(Self.message("reply2", subject: "RE: plans", from: "cy@example.test",
                                                   date: "Tue, 01 Dec 2026 11:00:00 +0000", references: "<root@example.test>"))
             try await reader.run("""
-                C: g THREAD REFERENCES UTF-8 ALL
+                C: p CHECK
                 S: * 4 EXISTS
                 S: * 4 RECENT
+                S: p OK CHECK completed
+                C: g THREAD REFERENCES UTF-8 ALL
                 S: * THREAD (2)(1 (4)(3))
                 S: g OK THREAD completed
                 C: h UID THREAD ORDEREDSUBJECT UTF-8 ALL
