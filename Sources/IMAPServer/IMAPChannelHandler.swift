@@ -30,9 +30,9 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var wantsItem = false
     private var isInactive = false
     private var context: ChannelHandlerContext?
-    private let events: AsyncStream<SessionEvent>.Continuation
+    private let events: SessionInbox
 
-    init(limits: IMAPLimits, events: AsyncStream<SessionEvent>.Continuation) {
+    init(limits: IMAPLimits, events: SessionInbox) {
         parser = CommandParser(limits: limits)
         self.events = events
     }

@@ -6,7 +6,7 @@ import NIOSSL
 import ServiceLifecycle
 
 /// One IMAP listening socket: implicit TLS (993) or clear text with STARTTLS (143). Each accepted
-/// connection gets its own session task; on graceful shutdown the listener stops accepting and
+/// connection gets its own session, run by a task while it has events; on graceful shutdown the listener stops accepting and
 /// every session says `BYE` so that clients reconnect to another node.
 public struct IMAPListener: Service {
     public enum Security: String, Sendable {
@@ -36,8 +36,7 @@ public struct IMAPListener: Service {
 
     private struct Accepted: Sendable {
         let connection: IMAPConnection
-        let events: AsyncStream<SessionEvent>
-        let eventSink: AsyncStream<SessionEvent>.Continuation
+        let inbox: SessionInbox
     }
 
     public func run() async throws {
@@ -62,13 +61,13 @@ public struct IMAPListener: Service {
                         // where nobody on the way can read or change it.
                         try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
                     }
-                    let (events, eventSink) = AsyncStream<SessionEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-                    let handler = IMAPChannelHandler(limits: context.limits, events: eventSink)
+                    let inbox = SessionInbox()
+                    let handler = IMAPChannelHandler(limits: context.limits, events: inbox)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     let connection = IMAPConnection(
                         channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
                         remoteAddress: channel.remoteAddress?.ipAddress ?? "unknown", isTLS: security == .implicitTLS)
-                    acceptedSink.yield(Accepted(connection: connection, events: events, eventSink: eventSink))
+                    acceptedSink.yield(Accepted(connection: connection, inbox: inbox))
                 }
             }
             .bind(host: host, port: port)
@@ -78,8 +77,9 @@ public struct IMAPListener: Service {
         let ticker = SessionTicker()
         let ticking = Task { await ticker.run(every: context.timers.tick) }
         defer { ticking.cancel() }
-        await withDiscardingTaskGroup { sessions in
-            sessions.addTask {
+        let open = OpenSessions()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
                 // On shutdown, stop accepting, and every session says BYE so that its client
                 // reconnects to another node.
                 try? await gracefulShutdown()
@@ -90,23 +90,25 @@ public struct IMAPListener: Service {
             var counter = 0
             for await connection in accepted {
                 counter += 1
-                let connectionID = "\(context.node)-\(name)-\(counter)", number = counter
                 IMAPMetrics.connectionOpened(port: name)
-                sessions.addTask {
-                    ticker.register(number, connection.eventSink)
-                    defer { ticker.unregister(number) }
-                    await Self.serve(connection, id: connectionID, context: context)
-                }
+                Self.start(connection, id: "\(context.node)-\(name)-\(counter)", number: counter, context: context,
+                           ticker: ticker, open: open)
             }
         }
+        await open.allClosed()
     }
 
-    private static func serve(_ accepted: Accepted, id: String, context: IMAPServerContext) async {
+    private static func start(_ accepted: Accepted, id: String, number: Int, context: IMAPServerContext,
+                              ticker: SessionTicker, open: OpenSessions) {
         let gauge = IMAPMetrics.connections(state: "open")
         gauge.increment()
-        defer { gauge.decrement() }
-        let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id, eventSink: accepted.eventSink)
-        await session.run(events: accepted.events)
-        accepted.eventSink.finish()
+        open.opened()
+        ticker.register(number, accepted.inbox)
+        let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id, inbox: accepted.inbox)
+        session.start {
+            ticker.unregister(number)
+            gauge.decrement()
+            open.closed()
+        }
     }
 }

@@ -10,7 +10,7 @@ import MailCore
 final class IMAPSession {
     let context: IMAPServerContext
     private let connection: IMAPConnection
-    private let eventSink: AsyncStream<SessionEvent>.Continuation
+    private let inbox: SessionInbox
     private var machine: SessionMachine
     private var listenerToken: Int?
     /// Set once the connection is relayed to the grant's home region.
@@ -46,10 +46,15 @@ final class IMAPSession {
     /// When the input being answered arrived, for the command's duration.
     private var inputArrived = ContinuousClock.now
 
-    init(context: IMAPServerContext, connection: IMAPConnection, connectionID: String, eventSink: AsyncStream<SessionEvent>.Continuation) {
+    /// The machine has had `.started` (the greeting).
+    private var greeted = false
+    /// Runs once the session is over and its connection closed.
+    private var ended: (@Sendable () -> Void)?
+
+    init(context: IMAPServerContext, connection: IMAPConnection, connectionID: String, inbox: SessionInbox) {
         self.context = context
         self.connection = connection
-        self.eventSink = eventSink
+        self.inbox = inbox
         self.connectionID = connectionID
         let configuration = SessionMachine.Configuration(hostname: context.hostname, timers: context.timers,
                                                          appendLimit: context.limits.maxAppendLiteralSize)
@@ -64,26 +69,36 @@ final class IMAPSession {
 
     // MARK: - The loop
 
-    func run(events: AsyncStream<SessionEvent>) async {
-        if await performInChild(machine.receive(.started, at: context.clock.now())) {
-            for await event in events {
-                if case .input = event { inputArrived = .now }
-                let actions = machine.receive(machineInput(event), at: context.clock.now())
-                // Most ticks find no timer due: nothing to do, and no child task for it.
-                if actions.isEmpty { continue }
-                guard await performInChild(actions) else { break }
-            }
-        }
-        await end()
+    /// Starts the session: it greets the client, then takes the inbox's events as they come, in a
+    /// task that runs while events wait and ends when none does (see `SessionInbox`). `ended` runs
+    /// once the session is over.
+    func start(ended: @escaping @Sendable () -> Void) {
+        self.ended = ended
+        let this = Unchecked(session: self)
+        inbox.attach { Task { await this.session.takeEvents() } }
     }
 
-    /// Performs the actions of one event in a child task. A task keeps the memory of the deepest
-    /// call stack it ever reached until it ends, and a session may sit in IDLE for hours after a
-    /// FETCH or an APPEND went deep; the child's memory goes back when the event is done.
-    private func performInChild(_ actions: [SessionMachine.Action]) async -> Bool {
-        let this = Unchecked(session: self)
-        async let keepGoing = this.session.perform(actions)
-        return await keepGoing
+    /// Performs the events that wait, then returns. The inbox runs one `takeEvents` at a time,
+    /// so the session is never used by two tasks at once.
+    private func takeEvents() async {
+        if !greeted {
+            greeted = true
+            guard await perform(machine.receive(.started, at: context.clock.now())) else { return await finish() }
+        }
+        while let event = inbox.next() {
+            if case .input = event { inputArrived = .now }
+            let actions = machine.receive(machineInput(event), at: context.clock.now())
+            // Most ticks find no timer due: nothing to do.
+            if actions.isEmpty { continue }
+            guard await perform(actions) else { return await finish() }
+        }
+    }
+
+    private func finish() async {
+        inbox.finish()
+        await end()
+        ended?()
+        ended = nil
     }
 
     private func machineInput(_ event: SessionEvent) -> SessionMachine.Input {
@@ -125,8 +140,8 @@ final class IMAPSession {
         return true
     }
 
-    /// Hands the session to the child task of one event. `run` awaits that child before it
-    /// touches the session again, so the session is never used by two tasks at once.
+    /// Hands the session to the task that takes its events; the inbox starts one such task at a
+    /// time, so the session is never used by two tasks at once.
     private struct Unchecked: @unchecked Sendable {
         let session: IMAPSession
     }
@@ -340,11 +355,11 @@ final class IMAPSession {
             }
             IMAPMetrics.connections(state: "authenticated").increment()
             if context.isClusterListener { IMAPMetrics.relayedInSessions.increment() }
-            let sink = eventSink
+            let inbox = self.inbox
             listenerToken = context.events.listen(grant: grant.id) { event in
                 switch event {
-                case .mailboxChanged(let folderID, let modseq): sink.yield(.mailboxChanged(folderID: folderID, modseq: modseq))
-                case .credentialsChanged: sink.yield(.credentialsChanged)
+                case .mailboxChanged(let folderID, let modseq): inbox.yield(.mailboxChanged(folderID: folderID, modseq: modseq))
+                case .credentialsChanged: inbox.yield(.credentialsChanged)
                 }
             }
             logger[metadataKey: "grant_id"] = "\(grant.id)"

@@ -1,19 +1,19 @@
 import Synchronization
 
-/// The listener's line to all of its sessions: each session registers its event stream, gets
+/// The listener's line to all of its sessions: each session registers its inbox, gets
 /// `.tick` every `interval`, and `.shutdown` when the node drains. A node may hold tens of
 /// thousands of idle sessions; one timer and one shutdown hook for all of them cost less memory
 /// and fewer wake-ups than a task, a timer and a handler each.
 final class SessionTicker: Sendable {
     private struct Registry {
-        var sinks: [Int: AsyncStream<SessionEvent>.Continuation] = [:]
+        var sinks: [Int: SessionInbox] = [:]
         var shuttingDown = false
     }
 
     private let registry = Mutex(Registry())
 
     /// A session registered after the shutdown began hears of it at once.
-    func register(_ id: Int, _ sink: AsyncStream<SessionEvent>.Continuation) {
+    func register(_ id: Int, _ sink: SessionInbox) {
         let late = registry.withLock { registry in
             registry.sinks[id] = sink
             return registry.shuttingDown

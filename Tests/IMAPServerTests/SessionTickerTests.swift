@@ -4,8 +4,14 @@ import Testing
 /// The listener's line to its sessions: ticks on the interval, and the drain's `.shutdown` for
 /// every session, including one that registers after the drain began.
 @Suite struct SessionTickerTests {
-    private func stream() -> (AsyncStream<SessionEvent>, AsyncStream<SessionEvent>.Continuation) {
-        AsyncStream<SessionEvent>.makeStream()
+    /// A session's inbox whose events come out of a stream, in order.
+    private func stream() -> (AsyncStream<SessionEvent>, SessionInbox) {
+        let (events, sink) = AsyncStream<SessionEvent>.makeStream()
+        let inbox = SessionInbox()
+        inbox.attach {
+            while let event = inbox.next() { sink.yield(event) }
+        }
+        return (events, inbox)
     }
 
     @Test func everyRegisteredSessionGetsTicksUntilItLeaves() async {

@@ -83,11 +83,11 @@ private actor ServerOutput {
 /// the node's own, the channel is `NIOAsyncTestingChannel`, and the clock is the test's.
 final class TranscriptClient: Sendable {
     let channel: NIOAsyncTestingChannel
-    private let events: AsyncStream<SessionEvent>.Continuation
+    private let events: SessionInbox
     private let output: ServerOutput
     private let session: Task<Void, Never>
 
-    private init(channel: NIOAsyncTestingChannel, events: AsyncStream<SessionEvent>.Continuation, output: ServerOutput,
+    private init(channel: NIOAsyncTestingChannel, events: SessionInbox, output: ServerOutput,
                  session: Task<Void, Never>) {
         self.channel = channel
         self.events = events
@@ -97,9 +97,9 @@ final class TranscriptClient: Sendable {
 
     static func open(context: IMAPServerContext) async throws -> TranscriptClient {
         let channel = NIOAsyncTestingChannel()
-        let (events, eventSink) = AsyncStream<SessionEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let inbox = SessionInbox()
         let connection = try await channel.testingEventLoop.executeInContext {
-            let handler = IMAPChannelHandler(limits: context.limits, events: eventSink)
+            let handler = IMAPChannelHandler(limits: context.limits, events: inbox)
             try channel.pipeline.syncOperations.addHandler(handler)
             return IMAPConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
                                   remoteAddress: "192.0.2.\(Int.random(in: 1...254))", isTLS: true)
@@ -113,10 +113,10 @@ final class TranscriptClient: Sendable {
             await output.close()
         }
         let id = "transcript-\(Int.random(in: 0..<Int.max))"
-        let session = Task {
-            await IMAPSession(context: context, connection: connection, connectionID: id, eventSink: eventSink).run(events: events)
-        }
-        return TranscriptClient(channel: channel, events: eventSink, output: output, session: session)
+        let (ended, endedSink) = AsyncStream<Void>.makeStream()
+        IMAPSession(context: context, connection: connection, connectionID: id, inbox: inbox).start { endedSink.finish() }
+        let session = Task { for await _ in ended {} }
+        return TranscriptClient(channel: channel, events: inbox, output: output, session: session)
     }
 
     func send(_ line: String) async throws {
