@@ -48,6 +48,9 @@ public struct IMAPListener: Service {
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.allocator, value: PageBackedAllocator.allocator)
+            // Each connection keeps its receive buffer for its whole life, sized at first for
+            // the first read: 512 bytes fit a command; a long literal grows it as it arrives.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if proxyProtocol {
