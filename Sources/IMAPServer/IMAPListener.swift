@@ -78,7 +78,10 @@ public struct IMAPListener: Service {
         context.logger.info("IMAP listening", metadata: ["address": "\(host):\(port)", "listener": "\(name)"])
 
         let ticker = SessionTicker()
-        let ticking = Task { await ticker.run(every: context.timers.tick) }
+        // While the change bus is unhealthy, IDLE polls the change log on every tick.
+        let ticking = Task {
+            await ticker.run(every: context.timers.tick, now: { context.clock.now() }, everySession: { !context.events.isHealthy })
+        }
         defer { ticking.cancel() }
         let open = OpenSessions()
         await withDiscardingTaskGroup { group in

@@ -85,7 +85,7 @@ final class IMAPSession {
             greeted = true
             guard await perform(machine.receive(.started, at: context.clock.now())) else { return await finish() }
         }
-        while let event = inbox.next() {
+        while let event = inbox.next(idleUntil: machine.nextTimer(facts: tickFacts)) {
             if case .input = event { inputArrived = .now }
             let actions = machine.receive(machineInput(event), at: context.clock.now())
             // Most ticks find no timer due: nothing to do.
@@ -101,13 +101,17 @@ final class IMAPSession {
         ended = nil
     }
 
+    private var tickFacts: SessionMachine.TickFacts {
+        SessionMachine.TickFacts(busHealthy: context.events.isHealthy, hasSelection: selected != nil)
+    }
+
     private func machineInput(_ event: SessionEvent) -> SessionMachine.Input {
         switch event {
         case .input(let result): .parsed(result)
         case .closed: .closed
         case .mailboxChanged(let folderID, let modseq): .mailboxChanged(folderID: folderID, modseq: modseq)
         case .credentialsChanged: .credentialsChanged
-        case .tick: .tick(SessionMachine.TickFacts(busHealthy: context.events.isHealthy, hasSelection: selected != nil))
+        case .tick: .tick(tickFacts)
         case .shutdown: .shutdown
         }
     }

@@ -19,6 +19,8 @@ final class SessionInbox: Sendable {
         /// A consumer was started and has not yet found the queue empty.
         var running = false
         var finished = false
+        /// When the idle session's next timer may be due; nil: unknown, every tick wakes it.
+        var wakeAt: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
@@ -51,15 +53,27 @@ final class SessionInbox: Sendable {
     }
 
     /// The next event, or nil when none waits: the consumer must then return, and the next event
-    /// starts it again.
-    func next() -> SessionEvent? {
+    /// starts it again. `idleUntil` is when the idle session wants its next tick.
+    func next(idleUntil: ContinuousClock.Instant? = nil) -> SessionEvent? {
         state.withLock { state in
             if let event = state.queue.popFirst() { return event }
             state.running = false
+            state.wakeAt = idleUntil
             // A burst grew the queue; an idle session keeps a small one.
             if state.queue.capacity > 16 { state.queue = CircularBuffer(initialCapacity: 2) }
             return nil
         }
+    }
+
+    /// A tick of the listener's ticker: given to an idle session whose next timer may be due at
+    /// `now` (or to every session when `always`); a session with events to take gets its tick
+    /// with them.
+    func tick(now: ContinuousClock.Instant, always: Bool) {
+        let due = state.withLock { state in
+            guard !state.running else { return false }
+            return always || state.wakeAt.map { $0 <= now } ?? true
+        }
+        if due { yield(.tick) }
     }
 
     /// The session is over: events are dropped from now on, and the consumer is let go.

@@ -457,6 +457,26 @@ struct SessionMachine {
         facts.busHealthy ? .seconds(60) : configuration.timers.tick
     }
 
+    /// The earliest moment a tick may find a timer of `continueTick` due: the listener's ticker
+    /// wakes an idle session only from then on, so that a session waiting between its timers
+    /// costs no work. Never later than a timer; earlier only costs a tick that does nothing.
+    func nextTimer(facts: TickFacts) -> ContinuousClock.Instant {
+        let timers = configuration.timers
+        var next: ContinuousClock.Instant
+        switch expecting {
+        case .idle(_, let since, let lastKeepalive):
+            next = min(since + timers.maximumIDLE, lastKeepalive + timers.keepalive)
+            if grant != nil, facts.hasSelection { next = min(next, lastPoll + idlePollInterval(facts)) }
+        case .command, .authenticate:
+            next = lastActivity + timers.idleOutsideIDLE
+        }
+        if grant != nil {
+            next = min(next, lastSlotRenewal + ConnectionSlots.renewInterval)
+            if !credentialsRevoked { next = min(next, lastCredentialsCheck + Self.credentialsCheckInterval) }
+        }
+        return next
+    }
+
     /// The timers that are due at `now`, from `step` on. A step with I/O is an effect, and the
     /// tick goes on from the next step once its outcome is in.
     private mutating func continueTick(from step: TickStep, facts: TickFacts, at now: ContinuousClock.Instant) -> [Action] {

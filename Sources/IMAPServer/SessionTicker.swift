@@ -34,12 +34,15 @@ final class SessionTicker: Sendable {
         for sink in all { sink.yield(.shutdown) }
     }
 
-    /// Ticks until the task is cancelled.
-    func run(every interval: Duration) async {
+    /// Ticks until the task is cancelled: every `interval`, each session whose next timer may be
+    /// due by `now()` (each session at all while `everySession()` says so) gets `.tick`.
+    func run(every interval: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+             everySession: @escaping @Sendable () -> Bool = { false }) async {
         while !Task.isCancelled {
             guard (try? await Task.sleep(for: interval)) != nil else { return }
-            let due = registry.withLock { Array($0.sinks.values) }
-            for sink in due { sink.yield(.tick) }
+            let sinks = registry.withLock { Array($0.sinks.values) }
+            let instant = now(), always = everySession()
+            for sink in sinks { sink.tick(now: instant, always: always) }
         }
     }
 }

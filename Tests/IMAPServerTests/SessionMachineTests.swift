@@ -282,6 +282,40 @@ private struct MachineDriver {
         #expect(driver.tick(after: .seconds(1)) == ["S: * BYE Autologout; idle for too long", "end"])
     }
 
+    /// The listener's ticker wakes an idle session only from `nextTimer` on: every tick before it
+    /// must find nothing to do, and the tick at it finds what was due (in IDLE: the slot, the
+    /// credentials, the keepalives, until the 30 minutes end it).
+    @Test func aSessionsNextTimerIsTheFirstTickThatFindsWork() {
+        var driver = MachineDriver()
+        driver.facts.hasSelection = false
+        driver.loggedIn()
+        _ = driver.client("i IDLE")
+        _ = driver.finish(.synchronized([]))
+        let idleSince = driver.now
+        var timers = 0
+        while driver.machine.isIdling, timers < 10_000 {
+            let next = driver.machine.nextTimer(facts: driver.facts)
+            #expect(next > driver.now)
+            #expect(driver.tick(after: next - driver.now - .milliseconds(1)) == [])
+            var actions = driver.tick(after: .milliseconds(1))
+            #expect(!actions.isEmpty)
+            while let last = actions.last, last == "effect renew slot" || last == "effect check credentials" {
+                actions = driver.finish(last == "effect renew slot" ? .done : .credentials(.unchanged))
+            }
+            timers += 1
+        }
+        #expect(!driver.machine.isIdling)
+        #expect(driver.now - idleSince == MachineDriver.timers.maximumIDLE)
+        #expect(Double(timers) > MachineDriver.timers.maximumIDLE / MachineDriver.timers.keepalive)
+    }
+
+    @Test func beforeLoginTheNextTimerIsTheAutologout() {
+        var driver = MachineDriver(tls: false)
+        _ = driver.receive(.started)
+        _ = driver.client("n NOOP")
+        #expect(driver.machine.nextTimer(facts: driver.facts) == driver.now + MachineDriver.timers.idleOutsideIDLE)
+    }
+
     @Test func aTickRunsItsDueStepsInOrderOneEffectAtATime() {
         var driver = MachineDriver()
         driver.facts = SessionMachine.TickFacts(busHealthy: false, hasSelection: true)
