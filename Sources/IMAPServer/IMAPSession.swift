@@ -42,7 +42,17 @@ final class IMAPSession {
     var condstore = false
     /// QRESYNC is enabled (RFC 7162 3.2.3): expunges are told as VANISHED, and SELECT takes QRESYNC.
     var qresync = false
-    var logger: Logger
+    /// What the session's log lines say of it, kept as fields: a Logger of its own, with its own
+    /// metadata dictionary, cost every idle session about 0.7 KiB for lines it rarely writes.
+    private var clientAddress: String
+    private var loggedInGrant: GrantID?
+    var logger: Logger {
+        var logger = context.logger
+        logger[metadataKey: "imap.connection"] = "\(connectionID)"
+        logger[metadataKey: "client"] = "\(clientAddress)"
+        if let loggedInGrant { logger[metadataKey: "grant_id"] = "\(loggedInGrant)" }
+        return logger
+    }
     /// When the input being answered arrived, for the command's duration.
     private var inputArrived = ContinuousClock.now
 
@@ -59,10 +69,7 @@ final class IMAPSession {
         let configuration = SessionMachine.Configuration(hostname: context.hostname, timers: context.timers,
                                                          appendLimit: context.limits.maxAppendLiteralSize)
         machine = SessionMachine(configuration: configuration, isTLS: connection.isTLS, now: context.clock.now())
-        var logger = context.logger
-        logger[metadataKey: "imap.connection"] = "\(connectionID)"
-        logger[metadataKey: "client"] = "\(connection.remoteAddress)"
-        self.logger = logger
+        clientAddress = connection.remoteAddress
     }
 
     private var grant: Grant? { machine.grant }
@@ -233,7 +240,7 @@ final class IMAPSession {
                 IMAPMetrics.connections(state: "authenticated").decrement()
                 logger.info("IMAP unauthenticate")
             }
-            logger[metadataKey: "grant_id"] = nil
+            loggedInGrant = nil
             selected = nil
             notify = nil
             notifyBaseline = [:]
@@ -338,7 +345,7 @@ final class IMAPSession {
 
     private func login(tag: String, account: String, password: String) async -> SessionMachine.Outcome {
         let client = await connection.clientAddress()
-        if client != connection.remoteAddress { logger[metadataKey: "client"] = "\(client)" }
+        clientAddress = client
         let outcome = await IMAPAuthenticator(context: context).authenticate(account: account, password: password, from: client)
         switch outcome {
         case .failure:
@@ -366,7 +373,7 @@ final class IMAPSession {
                 case .credentialsChanged: inbox.yield(.credentialsChanged)
                 }
             }
-            logger[metadataKey: "grant_id"] = "\(grant.id)"
+            loggedInGrant = grant.id
             logger.info("IMAP login")
             return .loggedIn(grant)
         }
