@@ -86,8 +86,8 @@ struct IMAPConnection: Sendable {
     }
 
     /// Waits until the connection is closed (by either end).
-    func closed() async {
-        try? await channel.closeFuture.get()
+    func whenClosed(_ callback: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in callback() }
     }
 
     func close() async {

@@ -111,7 +111,7 @@ public struct IMAPListener: Service {
         open.opened()
         ticker.register(number, accepted.inbox)
         let session = IMAPSession(context: context, connection: accepted.connection, connectionID: id, inbox: accepted.inbox)
-        session.start {
+        session.start(in: open) {
             ticker.unregister(number)
             gauge.decrement()
             open.closed()

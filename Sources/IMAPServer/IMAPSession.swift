@@ -79,10 +79,10 @@ final class IMAPSession {
     /// Starts the session: it greets the client, then takes the inbox's events as they come, in a
     /// task that runs while events wait and ends when none does (see `SessionInbox`). `ended` runs
     /// once the session is over.
-    func start(ended: @escaping @Sendable () -> Void) {
+    func start(in sessions: OpenSessions, ended: @escaping @Sendable () -> Void) {
         self.ended = ended
         let this = Unchecked(session: self)
-        inbox.attach { Task { await this.session.takeEvents() } }
+        inbox.attach { sessions.run { await this.session.takeEvents() } }
     }
 
     /// Performs the events that wait, then returns. The inbox runs one `takeEvents` at a time,
@@ -97,15 +97,22 @@ final class IMAPSession {
             let actions = machine.receive(machineInput(event), at: context.clock.now())
             // Most ticks find no timer due: nothing to do.
             if actions.isEmpty { continue }
-            guard await perform(actions) else { return await finish() }
+            guard await perform(actions), !Task.isCancelled else { return await finish() }
         }
     }
 
     private func finish() async {
         inbox.finish()
+        let ended = self.ended
+        self.ended = nil
+        if handedOff {
+            // The relay owns the connection now and it closes with either side; no task waits
+            // for that (the one that logged in and relayed went deep).
+            connection.whenClosed { ended?() }
+            return
+        }
         await end()
         ended?()
-        ended = nil
     }
 
     private var tickFacts: SessionMachine.TickFacts {
@@ -167,11 +174,6 @@ final class IMAPSession {
     }
 
     private func end() async {
-        if handedOff {
-            // The relay owns the connection now; it closes with either side.
-            await connection.closed()
-            return
-        }
         if let grant, let listenerToken { context.events.stopListening(grant: grant.id, token: listenerToken) }
         if grant != nil { IMAPMetrics.connections(state: "authenticated").decrement() }
         if let grant {

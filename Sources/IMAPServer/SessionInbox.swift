@@ -21,6 +21,10 @@ final class SessionInbox: Sendable {
         var finished = false
         /// When the idle session's next timer may be due; nil: unknown, every tick wakes it.
         var wakeAt: ContinuousClock.Instant?
+        /// A tick came while the consumer ran: it is the next event taken, ahead of the queue, so
+        /// that a session kept busy by a stream of events still renews its slot and keeps its
+        /// timers. Ticks coalesce: one pending at most.
+        var tickPending = false
     }
 
     private let state = Mutex(State())
@@ -56,6 +60,10 @@ final class SessionInbox: Sendable {
     /// starts it again. `idleUntil` is when the idle session wants its next tick.
     func next(idleUntil: ContinuousClock.Instant? = nil) -> SessionEvent? {
         state.withLock { state in
+            if state.tickPending {
+                state.tickPending = false
+                return .tick
+            }
             if let event = state.queue.popFirst() { return event }
             state.running = false
             state.wakeAt = idleUntil
@@ -65,12 +73,15 @@ final class SessionInbox: Sendable {
         }
     }
 
-    /// A tick of the listener's ticker: given to an idle session whose next timer may be due at
-    /// `now` (or to every session when `always`); a session with events to take gets its tick
-    /// with them.
+    /// A tick of the listener's ticker: given to an idle session whose next timer may be due by
+    /// `now` (or to every session when `always`), and to a running one as its next event.
     func tick(now: ContinuousClock.Instant, always: Bool) {
         let due = state.withLock { state in
-            guard !state.running else { return false }
+            guard !state.finished else { return false }
+            if state.running {
+                state.tickPending = true
+                return false
+            }
             return always || state.wakeAt.map { $0 <= now } ?? true
         }
         if due { yield(.tick) }

@@ -41,7 +41,9 @@ final class SessionTicker: Sendable {
         while !Task.isCancelled {
             guard (try? await Task.sleep(for: interval)) != nil else { return }
             let sinks = registry.withLock { Array($0.sinks.values) }
-            let instant = now(), always = everySession()
+            // A timer is reset when its tick is taken, a little after this one was read: without
+            // the slack, each would come due just after the tick that should take it.
+            let instant = now() + interval / 2, always = everySession()
             for sink in sinks { sink.tick(now: instant, always: always) }
         }
     }

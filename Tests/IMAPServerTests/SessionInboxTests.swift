@@ -80,6 +80,20 @@ import Testing
         #expect(taker.taken.withLock { $0 } == ["tick", "tick"])
     }
 
+    @Test func aTickWhileTheConsumerRunsIsItsNextEventOnce() {
+        let inbox = SessionInbox()
+        inbox.attach { }
+        inbox.yield(.mailboxChanged(folderID: "a", modseq: 1))
+        inbox.yield(.mailboxChanged(folderID: "b", modseq: 2))
+        #expect(inbox.next().map(Taker.name) == "changed a")
+        // The session is busy: its ticks wait, coalesced, ahead of what else is queued.
+        inbox.tick(now: .now, always: false)
+        inbox.tick(now: .now, always: false)
+        var taken: [String] = []
+        while let event = inbox.next() { taken.append(Taker.name(event)) }
+        #expect(taken == ["tick", "changed b"])
+    }
+
     @Test func aFinishedInboxDropsEverything() {
         let inbox = SessionInbox(), taker = Taker()
         taker.attach(to: inbox)

@@ -114,7 +114,7 @@ final class TranscriptClient: Sendable {
         }
         let id = "transcript-\(Int.random(in: 0..<Int.max))"
         let (ended, endedSink) = AsyncStream<Void>.makeStream()
-        IMAPSession(context: context, connection: connection, connectionID: id, inbox: inbox).start { endedSink.finish() }
+        IMAPSession(context: context, connection: connection, connectionID: id, inbox: inbox).start(in: OpenSessions()) { endedSink.finish() }
         let session = Task { for await _ in ended {} }
         return TranscriptClient(channel: channel, events: inbox, output: output, session: session)
     }
