@@ -30,7 +30,12 @@ public struct IMAPServerContext: Sendable {
     public var hasher: PasswordHasher
     public var throttle: AuthThrottle
     public var slots: ConnectionSlots
-    public var tls: NIOSSLContext
+    /// The listeners' TLS; `tls` is its context now.
+    public var tlsSource: ServerTLSContext
+    public var tls: NIOSSLContext {
+        get { tlsSource.context }
+        set { tlsSource = ServerTLSContext(newValue) }
+    }
     /// Every region's node registry, to find a live node of a grant's home region.
     public var registries: [Region: NodeRegistry]
     /// The cluster's TLS, for sessions relayed to a grant's home region; nil: such logins are
@@ -62,7 +67,7 @@ public struct IMAPServerContext: Sendable {
         self.hasher = hasher
         self.throttle = throttle
         self.slots = slots
-        self.tls = tls
+        self.tlsSource = ServerTLSContext(tls)
         self.registries = registries
         self.clusterTLS = clusterTLS
         self.limits = limits

@@ -38,10 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
         // The certificates are for the IMAP and SMTP listeners; a node that cannot read them must
         // not start and fail its first TLS handshake later.
         let certificates: TLSCertificates
-        let tls: NIOSSLContext
         do {
             certificates = try TLSCertificates(sources: configuration.tlsSources)
-            tls = try certificates.serverContext()
         } catch {
             fail("\(configuration.file): tls: \(error)")
         }
@@ -67,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         let link = ClusterLink(tls: clusterTLS, registries: runtime.registries, node: configuration.node, logger: logger)
         let services: [any Service]
         do {
-            services = try makeServices(runtime: runtime, registry: metrics.registry, tls: tls, clusterTLS: clusterTLS, link: link,
+            services = try makeServices(runtime: runtime, registry: metrics.registry, tls: certificates.listenerTLS, clusterTLS: clusterTLS, link: link,
                                         logger: logger)
                 + [CertificateReloader(certificates: certificates, cluster: clusterTLS, logger: logger)]
         } catch {
@@ -105,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: NIOSSLContext, clusterTLS: ClusterTLS,
+    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: ServerTLSContext, clusterTLS: ClusterTLS,
                               link: ClusterLink, logger: Logger) throws -> [any Service] {
         let configuration = runtime.configuration
         let hasher = PasswordHasher(cost: configuration.bcryptCost)
@@ -171,13 +169,14 @@ struct ServeCommand: AsyncParsableCommand {
         let liveNodes = ClusterHealthGauges(registries: runtime.registries, checks: checks)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes
-        let imap = IMAPServerContext(
+        var imap = IMAPServerContext(
             region: configuration.region, node: configuration.node, hostname: configuration.hostname,
             router: runtime.routing, grants: localStore, store: mailStore, events: mailboxEvents, hasher: hasher,
             throttle: AuthThrottle(redis: regionRedis, logger: logger),
             slots: ConnectionSlots(redis: regionRedis, surface: "imap", limit: configuration.limits.imapConnectionsPerGrant, logger: logger),
-            tls: tls, registries: runtime.registries, clusterTLS: clusterTLS, limits: imapLimits,
+            tls: tls.context, registries: runtime.registries, clusterTLS: clusterTLS, limits: imapLimits,
             contentCache: MessageContentCache(capacityBytes: configuration.imapContentCacheBytes), logger: logger)
+        imap.tlsSource = tls
         // Sessions relayed from other regions' nodes: the cluster's TLS both ways, and the client's
         // address from the relay's PROXY header inside it.
         var relayedIMAP = imap
@@ -210,7 +209,7 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     /// Submission and inbound listeners, and the outbound delivery workers.
     /// Also the node's side of mail handed over by other regions' nodes.
-    func makeSMTP(runtime: Runtime, mailStore: PostgresMailStore, mailboxEvents: MailboxEventBus, tls: NIOSSLContext,
+    func makeSMTP(runtime: Runtime, mailStore: PostgresMailStore, mailboxEvents: MailboxEventBus, tls: ServerTLSContext,
                   hasher: PasswordHasher, handoff: MailHandoff, logger: Logger) throws -> ([any Service], HomeMailIntake) {
         let configuration = runtime.configuration
         var regions: [Region: SMTPServerContext.RegionMail] = [:]
@@ -226,7 +225,8 @@ extension ServeCommand {
         var context = SMTPServerContext(
             region: configuration.region, node: configuration.node, hostname: configuration.hostname, router: runtime.routing,
             regions: regions, hasher: hasher, throttle: AuthThrottle(redis: runtime.regionRedis[configuration.region]!, logger: logger),
-            tls: tls, limits: limits, logger: logger)
+            tls: tls.context, limits: limits, logger: logger)
+        context.tlsSource = tls
         context.handoff = handoff
         context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger), plan: configuration.plan)
         if !configuration.spam.dnsblZones.isEmpty {

@@ -27,44 +27,54 @@ final class TLSCertificates: Sendable {
     struct Loaded: Sendable {
         let fallback: Pair
         let byHostname: [String: Pair]
+
+        /// The pair for a client that asked for `serverName`: an exact hostname, then a `*.`
+        /// wildcard entry for its parent domain, else the default.
+        func pair(for serverName: String?) -> Pair {
+            guard let name = serverName?.lowercased() else { return fallback }
+            if let exact = byHostname[name] { return exact }
+            if let dot = name.firstIndex(of: "."), let wildcard = byHostname["*" + name[dot...]] { return wildcard }
+            return fallback
+        }
     }
 
     let sources: [Source]
     private let loaded: NIOLockedValueBox<Loaded>
+    /// What the listeners give each new connection.
+    let listenerTLS: ServerTLSContext
 
     init(sources: [Source]) throws {
         self.sources = sources
-        loaded = NIOLockedValueBox(try Self.load(sources))
+        let loaded = NIOLockedValueBox(try Self.load(sources))
+        self.loaded = loaded
+        listenerTLS = ServerTLSContext(try Self.context(for: loaded.withLockedValue { $0 }, current: loaded))
     }
 
     /// Reads every file again; on any failure nothing changes and the error says which file.
     func reload() throws {
         let fresh = try Self.load(sources)
+        let context = try Self.context(for: fresh, current: loaded)
         loaded.withLockedValue { $0 = fresh }
+        listenerTLS.replace(with: context)
     }
 
-    /// The pair for a client that asked for `serverName`: an exact hostname, then a `*.` wildcard
-    /// entry for its parent domain, else the default.
     func pair(for serverName: String?) -> Pair {
-        loaded.withLockedValue { loaded in
-            guard let name = serverName?.lowercased() else { return loaded.fallback }
-            if let exact = loaded.byHostname[name] { return exact }
-            if let dot = name.firstIndex(of: "."), let wildcard = loaded.byHostname["*" + name[dot...]] { return wildcard }
-            return loaded.fallback
-        }
+        loaded.withLockedValue { $0.pair(for: serverName) }
     }
 
-    /// A server context whose every handshake asks this set for its certificate.
-    func serverContext() throws -> NIOSSLContext {
-        let initial = pair(for: nil)
+    /// A server context for `set`. With the default certificate only, the context holds it; with
+    /// certificates by hostname, each handshake asks the set in force (`current`) for its own.
+    static func context(for set: Loaded, current: NIOLockedValueBox<Loaded>) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: initial.chain.map { .certificate($0) }, privateKey: .privateKey(initial.key))
-        configuration.sslContextCallback = { [self] values, promise in
-            let chosen = pair(for: values.serverHostname)
-            var override = NIOSSLContextConfigurationOverride()
-            override.certificateChain = chosen.chain.map { .certificate($0) }
-            override.privateKey = .privateKey(chosen.key)
-            promise.succeed(override)
+            certificateChain: set.fallback.chain.map { .certificate($0) }, privateKey: .privateKey(set.fallback.key))
+        if !set.byHostname.isEmpty {
+            configuration.sslContextCallback = { values, promise in
+                let chosen = current.withLockedValue { $0.pair(for: values.serverHostname) }
+                var override = NIOSSLContextConfigurationOverride()
+                override.certificateChain = chosen.chain.map { .certificate($0) }
+                override.privateKey = .privateKey(chosen.key)
+                promise.succeed(override)
+            }
         }
         return try NIOSSLContext(configuration: configuration)
     }

@@ -56,7 +56,12 @@ public struct SMTPServerContext: Sendable {
     public var reputation: (any SenderReputation)?
     public var hasher: PasswordHasher
     public var throttle: AuthThrottle
-    public var tls: NIOSSLContext
+    /// The listeners' TLS; `tls` is its context now.
+    public var tlsSource: ServerTLSContext
+    public var tls: NIOSSLContext {
+        get { tlsSource.context }
+        set { tlsSource = ServerTLSContext(newValue) }
+    }
     public var limits: Limits
     public var logger: Logger
 
@@ -69,7 +74,7 @@ public struct SMTPServerContext: Sendable {
         self.regions = regions
         self.hasher = hasher
         self.throttle = throttle
-        self.tls = tls
+        self.tlsSource = ServerTLSContext(tls)
         self.limits = limits
         self.logger = logger
     }

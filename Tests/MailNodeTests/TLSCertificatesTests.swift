@@ -45,14 +45,16 @@ import Testing
         #expect(certificates.pair(for: "imap.wild.example.com").chain[0] == loaded[2])
         #expect(certificates.pair(for: "a.b.wild.example.com").chain[0] == loaded[0], "a wildcard covers one label")
         #expect(certificates.pair(for: "unknown.example.org").chain[0] == loaded[0])
-        _ = try certificates.serverContext()
+        let first = certificates.listenerTLS.context
 
-        // A renewed default certificate is taken by reload.
+        // A renewed default certificate is taken by reload, in a new context for new connections.
         _ = try Self.makeCertificate("mail.us.example.com", in: folder, file: "main")
         let renewed = try NIOSSLCertificate.fromPEMFile(main.certificate)[0]
         #expect(renewed != loaded[0])
         try certificates.reload()
         #expect(certificates.pair(for: nil).chain[0] == renewed)
+        let second = certificates.listenerTLS.context
+        #expect(second !== first)
         #expect(certificates.pair(for: "mail.other.example.com").chain[0] == loaded[1])
 
         // A broken file: the reload fails and everything stays as it was.
@@ -60,6 +62,7 @@ import Testing
         #expect(throws: TLSCertificates.LoadError.self) { try certificates.reload() }
         #expect(certificates.pair(for: "mail.other.example.com").chain[0] == loaded[1])
         #expect(certificates.pair(for: nil).chain[0] == renewed)
+        #expect(certificates.listenerTLS.context === second)
     }
 
     @Test func aKeyThatDoesNotMatchItsCertificateIsRefused() throws {
