@@ -97,6 +97,7 @@ public enum Migrations {
         Migration(version: 26, name: "policy storage limits and daily counts", statements: PolicyLimitsSchema.statements),
         Migration(version: 27, name: "revisions of policies, rules, lists and workspaces; storage limits by workspace", statements: GuardrailRevisionSchema.statements),
         Migration(version: 28, name: "a STORE and an EXPUNGE run only the statements their answer needs", statements: FlagWriteSchema.statements),
+        Migration(version: 29, name: "a move writes each folder row once", statements: MoveCountersSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so
