@@ -6,8 +6,8 @@ import NIOSSL
 import ServiceLifecycle
 
 /// One IMAP listening socket: implicit TLS (993) or clear text with STARTTLS (143). Each accepted
-/// connection gets its own session, run by a task while it has events; on graceful shutdown the listener stops accepting and
-/// every session says `BYE` so that clients reconnect to another node.
+/// connection gets its own session, run by a task while it has events; on graceful shutdown the
+/// listener stops accepting and every session says `BYE` so that clients reconnect to another node.
 public struct IMAPListener: Service {
     public enum Security: String, Sendable {
         case implicitTLS = "imaps"
