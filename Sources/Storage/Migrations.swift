@@ -98,6 +98,8 @@ public enum Migrations {
         Migration(version: 27, name: "revisions of policies, rules, lists and workspaces; storage limits by workspace", statements: GuardrailRevisionSchema.statements),
         Migration(version: 28, name: "a STORE and an EXPUNGE run only the statements their answer needs", statements: FlagWriteSchema.statements),
         Migration(version: 29, name: "a move writes each folder row once", statements: MoveCountersSchema.statements),
+        Migration(version: 30, name: "a delivery attempt is recorded in one statement", statements: OutboundRecordSchema.statements),
+        Migration(version: 31, name: "a submission writes its Sent folder's row once", statements: SubmitCountersSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

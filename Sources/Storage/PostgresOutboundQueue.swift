@@ -9,7 +9,7 @@ import PostgresNIO
 /// A worker claims a job with a lease (`WritePathSchema`): one short statement marks the job with
 /// the worker's token and moves its next attempt past the attempt's deadline, so no other worker
 /// takes it meanwhile; the delivery then runs with no Postgres transaction or connection held, and
-/// a second short transaction records the outcome if the token still holds. A worker that dies
+/// a second statement records the outcome if the token still holds. A worker that dies
 /// leaves the job due again when the lease ends (at least once delivery).
 public struct PostgresOutboundQueue: OutboundQueue {
     public let client: PostgresClient
@@ -70,18 +70,13 @@ public struct PostgresOutboundQueue: OutboundQueue {
                     while true {
                         do {
                             try await queue.withConnection { connection in
-                                try await connection.withTransaction(logger: logger) { connection in
-                                    try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
-                                }
+                                try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
                             }
                             return true
                         } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
                             logger.warning("cannot record an outbound attempt yet; retrying", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
                             try await Task.sleep(for: pause)
                             pause = min(pause * 2, .seconds(5))
-                        } catch let error as PostgresTransactionError {
-                            if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
-                            throw error
                         }
                     }
                 }
@@ -123,127 +118,90 @@ public struct PostgresOutboundQueue: OutboundQueue {
         let reason: String
     }
 
+    /// Records one attempt in one statement (`OutboundRecordSchema`) if the worker's lease still
+    /// holds: the job's recipients left, each attempt that a recipient's server accepted as
+    /// `message.delivered` and each it refused for good (a 5xx: a hard bounce) as `message.bounced`,
+    /// and, once all of the message's jobs ended, `message.send_success` or `message.send_failed`
+    /// naming what happened to each recipient, as the queue forgets the message. A recipient hosted
+    /// by the cluster counts as delivered once its region stored it.
     static func record(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, token: String,
                        outcomes: [String: RecipientOutcome], policy: DeliveryRetryPolicy) async throws {
         let nowMilliseconds = WallClock.unixMilliseconds()
-        let now = nowMilliseconds / 1000
-        var delivered: [String] = [], failed: [Failure] = [], remaining: [String] = []
-        var lastError: String?
+        var attempt = AttemptRecord(job: job, token: token, now: nowMilliseconds / 1000)
+        var failed: [Failure] = []
         for recipient in job.recipients {
             switch outcomes[recipient] ?? .temporaryFailure(status: "4.3.0", reason: "no outcome reported") {
-            case .delivered: delivered.append(recipient)
+            case .delivered: attempt.delivered.append(recipient)
             case .permanentFailure(let status, let reason): failed.append(Failure(recipient: recipient, status: status, reason: reason))
             case .temporaryFailure(_, let reason):
-                remaining.append(recipient)
-                lastError = reason
+                attempt.remaining.append(recipient)
+                attempt.lastError = reason
             }
         }
-        let failedJSON = String(decoding: try JSONEncoder().encode(failed), as: UTF8.self)
-        let attempts = job.attempts + 1
-        let nextAttempt = nowMilliseconds + max(1, policy.delayMilliseconds(afterAttempts: attempts))
-        let finished = remaining.isEmpty
-        let query = recordQuery(job: job.id, token: token, remaining: remaining, attempts: attempts, now: now, delivered: delivered,
-                                failedJSON: failedJSON, lastError: lastError, nextAttempt: nextAttempt, finished: finished)
-        var jobState: String?
-        for try await state in try await connection.run(RecordStatement.self, query, logger: logger).decode(String.self) { jobState = state }
-        guard let jobState else {
+        let encoder = JSONEncoder()
+        attempt.failedJSON = String(decoding: try encoder.encode(failed), as: UTF8.self)
+        attempt.attempts = job.attempts + 1
+        attempt.nextAttempt = nowMilliseconds + max(1, policy.delayMilliseconds(afterAttempts: attempt.attempts))
+        attempt.deliveryJSON = attempt.delivered.isEmpty ? nil
+            : "{\"delivered_at\": \(attempt.now), \"recipients\": \(String(decoding: try encoder.encode(attempt.delivered), as: UTF8.self))}"
+        let bounced = failed.filter { $0.status.hasPrefix("5") }
+        attempt.bounceJSON = bounced.isEmpty ? nil
+            : "{\"bounced_at\": \(attempt.now), \"type\": \"hard\", \"recipients\": "
+                + String(decoding: try encoder.encode(bounced.map { BouncedRecipient(email: $0.recipient, diagnosticCode: "\($0.status) \($0.reason)") }),
+                         as: UTF8.self) + "}"
+        var jobState: String??
+        for try await state in try await connection.run(RecordStatement.self, recordQuery(attempt), logger: logger).decode(String?.self) {
+            jobState = state
+        }
+        guard let jobState, let jobState else {
             // The lease ran out and another worker took the job: its attempt records the outcome.
             logger.warning("outbound attempt outlived its lease; outcome left to the newer attempt", metadata: ["job_id": "\(job.id)"])
             return
         }
-        try await recordDeliveryEvents(connection, logger: logger, job: job, delivered: delivered,
-                                       bounced: failed.filter { $0.status.hasPrefix("5") }, now: now)
         guard jobState != "queued" else { return }
         logger.info("outbound job finished", metadata: [
-            "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(jobState)", "attempts": "\(attempts)"])
-        try await recordMessageOutcome(connection, logger: logger, job: job, now: now)
+            "job_id": "\(job.id)", "grant_id": "\(job.grantID)", "state": "\(jobState)", "attempts": "\(attempt.attempts)"])
     }
 
-    /// Each attempt that a recipient's server accepted gives `message.delivered`, and each that it
-    /// refused for good (a 5xx: a hard bounce) `message.bounced`, naming those recipients, beside the
-    /// message's `message.send_success`/`message.send_failed` once all of its jobs ended. A recipient
-    /// hosted by the cluster counts as delivered once its region stored it. Both carry the Sent
-    /// copy's summary (as the message was when the event was written; only its id once it is gone).
-    static func recordDeliveryEvents(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, delivered: [String],
-                                     bounced: [Failure], now: Int64) async throws {
-        guard !delivered.isEmpty || !bounced.isEmpty else { return }
-        struct Recipient: Encodable {
-            let email: String
-            let diagnosticCode: String
-            enum CodingKeys: String, CodingKey { case email, diagnosticCode = "diagnostic_code" }
-        }
-        let encoder = JSONEncoder()
-        let delivery = delivered.isEmpty ? nil
-            : "{\"delivered_at\": \(now), \"recipients\": \(String(decoding: try encoder.encode(delivered), as: UTF8.self))}"
-        let bounce = bounced.isEmpty ? nil
-            : "{\"bounced_at\": \(now), \"type\": \"hard\", \"recipients\": "
-                + String(decoding: try encoder.encode(bounced.map { Recipient(email: $0.recipient, diagnosticCode: "\($0.status) \($0.reason)") }),
-                         as: UTF8.self) + "}"
-        let inserted = try await connection.query(deliveryEventsQuery(job: job, delivery: delivery, bounce: bounce, now: now), logger: logger)
-        for try await _ in inserted {}
+    /// What one attempt did, as `mail_outbound_record` takes it.
+    struct AttemptRecord {
+        let job: OutboundJob
+        let token: String
+        /// Unix seconds.
+        let now: Int64
+        var remaining: [String] = []
+        var delivered: [String] = []
+        var failedJSON = "[]"
+        var lastError: String?
+        var attempts = 0
+        /// Unix milliseconds.
+        var nextAttempt: Int64 = 0
+        var deliveryJSON: String?
+        var bounceJSON: String?
+
+        var finished: Bool { remaining.isEmpty }
     }
 
-    /// Both events in one statement; one that no webhook takes costs no read of the message.
-    static func deliveryEventsQuery(job: OutboundJob, delivery: String?, bounce: String?, now: Int64) -> PostgresQuery {
+    struct BouncedRecipient: Encodable {
+        let email: String
+        let diagnosticCode: String
+        enum CodingKeys: String, CodingKey { case email, diagnosticCode = "diagnostic_code" }
+    }
+
+    static func recordQuery(_ attempt: AttemptRecord) -> PostgresQuery {
         """
-        INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
-        SELECT \(job.grantID.rawValue)::text::uuid, 'message', \(job.sentMessageID)::text, e.type,
-            jsonb_build_object('message', COALESCE(
-                (SELECT jsonb_build_object('id', m.id, 'grant_id', m.grant_id::text, 'thread_id', m.thread_id, 'subject', c.subject,
-                                           'from', c.from_json, 'to', c.to_json, 'cc', c.cc_json, 'bcc', c.bcc_json,
-                                           'sent_at', COALESCE(c.sent_date, m.internal_date))
-                 FROM messages m JOIN message_contents c ON c.grant_id = m.grant_id AND c.digest = m.content_digest
-                 WHERE m.grant_id = \(job.grantID.rawValue)::text::uuid AND m.id = \(job.sentMessageID)::text),
-                jsonb_build_object('id', \(job.sentMessageID)::text)),
-                e.key, e.detail),
-            \(now)::bigint, \(now)::bigint
-        FROM (VALUES ('message.delivered', 'delivery', \(delivery)::text::jsonb), ('message.bounced', 'bounce', \(bounce)::text::jsonb))
-            AS e (type, key, detail)
-        WHERE e.detail IS NOT NULL AND webhook_event_wanted(e.type)
+        SELECT mail_outbound_record(\(attempt.job.id)::bigint, \(attempt.token)::text, \(attempt.job.grantID.rawValue)::text::uuid,
+            \(attempt.job.sentMessageID)::text, \(attempt.remaining)::text[], \(attempt.attempts)::bigint, \(attempt.now)::bigint,
+            \(attempt.delivered)::text[], \(attempt.failedJSON)::text::jsonb, \(attempt.lastError)::text, \(attempt.nextAttempt)::bigint,
+            \(attempt.finished)::boolean, \(attempt.deliveryJSON)::text::jsonb, \(attempt.bounceJSON)::text::jsonb)
         """
     }
 
-    /// When the last job of a message ends, one `message.send_success` (every recipient got it) or
-    /// `message.send_failed` names what happened to each recipient, and the queue forgets the message. The message's row is the lock
-    /// that makes two jobs ending at once agree on which of them is last.
-    static func recordMessageOutcome(_ connection: PostgresConnection, logger: Logger, job: OutboundJob, now: Int64) async throws {
-        var messageRow: Int64?
-        for try await id in try await connection.run(LockMessageStatement.self, lockMessageQuery(job: job.id), logger: logger)
-            .decode(Int64.self) { messageRow = id }
-        guard let messageRow else { return }
-        let outcome = try await connection.run(MessageOutcomeStatement.self, messageOutcomeQuery(messageRow: messageRow), logger: logger)
-        var finished: (delivered: [String], failed: String)?
-        for try await (queued, delivered, failed) in outcome.decode((Int64, [String], String).self) where queued == 0 {
-            finished = (delivered, failed)
-        }
-        guard let finished else { return }
-        let type = finished.failed == "[]" ? "message.send_success" : "message.send_failed"
-        let inserted = try await connection.run(OutcomeEventStatement.self, outcomeEventQuery(
-            grant: job.grantID, sentMessageID: job.sentMessageID, type: type, delivered: finished.delivered, failedJSON: finished.failed,
-            now: now), logger: logger)
-        for try await _ in inserted {}
-        // Its bytes were only kept to be transmitted; the stored Sent copy remains.
-        let forgotten = try await connection.run(ForgetMessageStatement.self, forgetMessageQuery(messageRow: messageRow), logger: logger)
-        for try await _ in forgotten {}
-    }
-
-    /// How many of an outbound message's jobs are still queued, and every recipient its jobs
-    /// delivered or failed. The queued jobs are counted with a FILTER, not in the WHERE clause:
-    /// `state = 'queued'` there lets the planner walk the whole due-jobs index (every queued job of
-    /// the region) instead of the message's few jobs, and each outcome then cost as much as the
-    /// backlog was long.
-    static func messageOutcomeQuery(messageRow: Int64) -> PostgresQuery {
-        """
-        SELECT (SELECT count(*) FILTER (WHERE state = 'queued') FROM outbound_jobs WHERE outbound_message_id = \(messageRow)::bigint),
-            (SELECT coalesce(array_agg(r ORDER BY r), '{}') FROM outbound_jobs j, unnest(j.delivered_recipients) AS r
-             WHERE j.outbound_message_id = \(messageRow)::bigint),
-            (SELECT coalesce(jsonb_agg(f), '[]'::jsonb)::text FROM outbound_jobs j, jsonb_array_elements(j.failed_recipients) AS f
-             WHERE j.outbound_message_id = \(messageRow)::bigint)
-        """
-    }
-
-    enum MessageOutcomeStatement: HotStatement {
-        static let sample = messageOutcomeQuery(messageRow: 0)
+    enum RecordStatement: HotStatement {
+        static let sample = recordQuery(AttemptRecord(
+            job: OutboundJob(id: 0, grantID: .random(), sentMessageID: "", mailFrom: "", domain: "", recipients: [], attempts: 0,
+                             createdAt: 0, raw: []),
+            token: "", now: 0))
     }
 
     /// Takes the oldest due job no other worker holds. Unlike the other statements of a delivery it
@@ -263,65 +221,6 @@ public struct PostgresOutboundQueue: OutboundQueue {
         RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw,
             due.reclaimed
         """
-    }
-
-    /// Records one attempt if the worker's lease still holds. Only a queued job carries a lease
-    /// token (the claim sets it, this clears it), so the token alone says the job is still queued:
-    /// a `state = 'queued'` condition here would let the planner take the due-jobs index.
-    static func recordQuery(job: Int64, token: String, remaining: [String], attempts: Int, now: Int64, delivered: [String],
-                            failedJSON: String, lastError: String?, nextAttempt: Int64, finished: Bool) -> PostgresQuery {
-        """
-        UPDATE outbound_jobs SET recipients = \(remaining)::text[], attempts = \(attempts)::bigint, updated_at = \(now)::bigint,
-            delivered_recipients = delivered_recipients || \(delivered)::text[],
-            failed_recipients = failed_recipients || \(failedJSON)::text::jsonb,
-            last_error = COALESCE(\(lastError)::text, last_error), next_attempt_at = \(nextAttempt)::bigint,
-            state = CASE WHEN \(finished)::boolean THEN
-                (CASE WHEN jsonb_array_length(failed_recipients || \(failedJSON)::text::jsonb) = 0 THEN 'delivered' ELSE 'failed' END)
-                ELSE 'queued' END,
-            lease_token = NULL
-        WHERE id = \(job)::bigint AND lease_token = \(token)::text
-        RETURNING state
-        """
-    }
-
-    enum RecordStatement: HotStatement {
-        static let sample = recordQuery(job: 0, token: "", remaining: [], attempts: 0, now: 0, delivered: [], failedJSON: "[]",
-                                        lastError: nil, nextAttempt: 0, finished: false)
-    }
-
-    static func lockMessageQuery(job: Int64) -> PostgresQuery {
-        """
-        SELECT m.id FROM outbound_messages m
-        WHERE m.id = (SELECT j.outbound_message_id FROM outbound_jobs j WHERE j.id = \(job)::bigint) FOR UPDATE
-        """
-    }
-
-    enum LockMessageStatement: HotStatement {
-        static let sample = lockMessageQuery(job: 0)
-    }
-
-    static func outcomeEventQuery(grant: GrantID, sentMessageID: String, type: String, delivered: [String], failedJSON: String,
-                                  now: Int64) -> PostgresQuery {
-        """
-        INSERT INTO event_outbox (grant_id, object_type, object_id, type, payload, created_at, next_attempt_at)
-        VALUES (\(grant.rawValue)::text::uuid, 'message', \(sentMessageID)::text, \(type)::text,
-            jsonb_build_object('object', 'message', 'id', \(sentMessageID)::text, 'grant_id', \(grant.rawValue)::text,
-                'delivered_recipients', to_jsonb(\(delivered)::text[]), 'failed_recipients', \(failedJSON)::text::jsonb),
-            \(now)::bigint, \(now)::bigint)
-        """
-    }
-
-    /// Removes a message whose every job has ended, with its jobs.
-    static func forgetMessageQuery(messageRow: Int64) -> PostgresQuery {
-        "DELETE FROM outbound_messages WHERE id = \(messageRow)::bigint"
-    }
-
-    enum ForgetMessageStatement: HotStatement {
-        static let sample = forgetMessageQuery(messageRow: 0)
-    }
-
-    enum OutcomeEventStatement: HotStatement {
-        static let sample = outcomeEventQuery(grant: .random(), sentMessageID: "", type: "", delivered: [], failedJSON: "[]", now: 0)
     }
 
     public func depth() async throws -> OutboundQueueDepth {

@@ -100,42 +100,60 @@ import Testing
 }
 
 /// Each finished outbound job records its attempt and reads its message's jobs to tell whether it
-/// was the last: each reaches its rows by key, under the plan Postgres keeps for any values, never
-/// through the due-jobs index, whose length is the region's whole backlog.
+/// was the last (`mail_outbound_record`): each statement reaches its rows by key, under the plans
+/// Postgres keeps for any values, never through the due-jobs index, whose length is the region's
+/// whole backlog, and never by reading a whole table. The scans are counted by Postgres itself, in
+/// the transaction that records both jobs of a message (the second one's the whole path: events,
+/// the message's lock, its jobs' outcome, its removal).
 @Suite struct OutboundQueuePlanTests {
-    static let statements: [(String, PostgresQuery)] = [
-        ("outcome", PostgresOutboundQueue.MessageOutcomeStatement.sample),
-        ("record", PostgresOutboundQueue.RecordStatement.sample),
-        ("lock message", PostgresOutboundQueue.LockMessageStatement.sample),
-        ("forget message", PostgresOutboundQueue.ForgetMessageStatement.sample),
-    ]
-
-    @Test(arguments: statements.map(\.0))
-    func readsOnlyTheJobsItNames(_ name: String) async throws {
-        let query = try #require(Self.statements.first { $0.0 == name }?.1)
-        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+    @Test func recordingAnAttemptReadsOnlyTheJobsItNames() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await TestEnvironment.keepEveryEvent(client)
+            let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@two.example"])
+            let logger = TestEnvironment.logger
             try await client.withConnection { connection in
-                let logger = TestEnvironment.logger
-                try await connection.query("SET enable_seqscan = off", logger: logger)
-                try await connection.query("SET plan_cache_mode = force_generic_plan", logger: logger)
                 try await connection.query("ANALYZE outbound_jobs", logger: logger)
-                // The plan kept for any values, as each connection keeps it for the prepared
-                // statement: EXPLAIN with the values bound would plan for those values instead.
-                let statement = "outbound_plan_\(Int.random(in: 0..<1_000_000))"
-                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE \(statement) AS \(query.sql)"), logger: logger)
-                let nulls = Array(repeating: "NULL", count: query.binds.count).joined(separator: ", ")
-                var plan: [String] = []
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE \(statement)(\(nulls))"), logger: logger)
-                for try await line in rows.decode(String.self) { plan.append(line) }
-                try await connection.query(PostgresQuery(unsafeSQL: "DEALLOCATE \(statement)"), logger: logger)
-                let text = plan.joined(separator: "\n")
-                #expect(!text.contains("outbound_jobs_due"), "\(name): \(text)")
-                #expect(!text.contains("Seq Scan"), "\(name): \(text)")
-                // Every index it reads, it reads by key: a scan without a condition reads the whole index.
-                let scans = plan.indices.filter { plan[$0].contains("Index Scan") || plan[$0].contains("Index Only Scan") }
-                #expect(!scans.isEmpty, "\(name): \(text)")
-                #expect(scans.allSatisfy { $0 + 1 < plan.count && plan[$0 + 1].contains("Index Cond") }, "\(name): \(text)")
+                try await connection.query("UPDATE outbound_jobs SET lease_token = 'plan-test'", logger: logger)
+                var jobs: [Int64] = []
+                for try await id in try await connection.query("SELECT id FROM outbound_jobs ORDER BY id", logger: logger).decode(Int64.self) {
+                    jobs.append(id)
+                }
+                #expect(jobs.count == 2)
+                let relations = ["outbound_jobs", "outbound_jobs_due", "outbound_messages", "messages", "message_contents"]
+                let counts = relations.map { "pg_stat_get_xact_numscans('\($0)'::regclass)" }.joined(separator: ", ")
+                let (states, scans) = try await connection.withTransaction(logger: logger) { transaction -> ([String?], [Int64]) in
+                    try await transaction.query("SET LOCAL enable_seqscan = off", logger: logger)
+                    try await transaction.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: logger)
+                    var before: [Int64] = []
+                    for try await row in try await transaction.query(PostgresQuery(unsafeSQL: "SELECT ARRAY[\(counts)]"), logger: logger) {
+                        before = try row.decode([Int64].self)
+                    }
+                    var states: [String?] = []
+                    for (index, job) in jobs.enumerated() {
+                        let recipient = index == 0 ? "a@one.example" : "b@two.example"
+                        let rows = try await transaction.query("""
+                            SELECT mail_outbound_record(\(job), 'plan-test', \(grant.rawValue)::text::uuid, \(sent.messageID),
+                                '{}'::text[], 1, 1767225600, ARRAY[\(recipient)]::text[], '[]'::jsonb, NULL, 0, true,
+                                jsonb_build_object('delivered_at', 1767225600, 'recipients', jsonb_build_array(\(recipient)::text)), NULL)
+                            """, logger: logger)
+                        for try await state in rows.decode(String?.self) { states.append(state) }
+                    }
+                    var after: [Int64] = []
+                    for try await row in try await transaction.query(PostgresQuery(unsafeSQL: "SELECT ARRAY[\(counts)]"), logger: logger) {
+                        after = try row.decode([Int64].self)
+                    }
+                    return (states, zip(after, before).map { $0 - $1 })
+                }
+                #expect(states == ["delivered", "delivered"])
+                let byRelation = Dictionary(uniqueKeysWithValues: zip(relations, scans))
+                #expect(byRelation["outbound_jobs_due"] == 0, "the due-jobs index was read: \(byRelation)")
+                for table in ["outbound_jobs", "outbound_messages", "messages", "message_contents"] {
+                    #expect(byRelation[table] == 0, "\(table) was read whole: \(byRelation)")
+                }
             }
+            let events = try await PostgresOutboundQueueTests.sendEvents(client, grant)
+            #expect(events.map(\.type) == ["message.send_success"])
+            #expect(try await PostgresOutboundQueueTests.queuedMessages(client) == 0)
         }
     }
 }
