@@ -52,8 +52,9 @@ public struct ArrivalPipeline: Sendable {
     public func screen(grant: GrantID, sender: String, size: Int? = nil) async -> Screening {
         // A rule's refusal first (it is final); then, with SIZE=, the message must fit, and
         // without it the mailbox must not be full already.
-        guard let rules else { return await fits(size ?? 1, in: grant) ? .accepted : .mailboxFull }
+        guard let unread = rules else { return await fits(size ?? 1, in: grant) ? .accepted : .mailboxFull }
         do {
+            let rules = try await unread.current()
             let workspace = try await grants.grant(id: grant)?.workspaceID
             let (outcome, input) = try await rules.evaluate(workspaceID: workspace, sender: sender)
             if outcome.actions.blocked { return .blocked(outcome, input) }
@@ -87,8 +88,9 @@ public struct ArrivalPipeline: Sendable {
         var evaluated: (RuleOutcome, RuleInput)?
         var verdict: SpamVerdict?
         var dailyLimit: Int64?
-        if let rules {
+        if let unread = rules {
             do {
+                let rules = try await unread.current()
                 let workspace = try await grants.grant(id: grant)?.workspaceID
                 let limits = try await rules.limits(workspaceID: workspace)
                 if let violation = PolicyLimitCheck(limits: limits).violation(of: parsed) {

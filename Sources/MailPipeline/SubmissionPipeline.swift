@@ -64,9 +64,11 @@ public struct SubmissionPipeline: Sendable {
                        isReply: Bool) async -> Result<String, Refusal> {
         var evaluated: (RuleOutcome, RuleInput)?
         var dailyLimit: Int64?
-        if let rules {
+        if let unread = rules {
+            let rules: GuardrailRules
             let limits: MailPolicy.Limits
             do {
+                rules = try await unread.current()
                 limits = try await rules.limits(workspaceID: grant.workspaceID)
             } catch {
                 logger.warning("policy not read", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])

@@ -10,13 +10,17 @@ import NIOConcurrencyHelpers
 /// before it is stored and queued. Policies, rules and workspaces come from this region's copy,
 /// kept in memory and read again (one statement for all of them) when the copy's version has moved:
 /// each evaluation asks the version first, so a change is in force on every node once the API has
-/// answered it. List items are looked up at each evaluation.
+/// answered it. A message's handling asks once: `current()` pins what one reading found, and every
+/// question put to the value it returns is answered from that reading. List items are looked up
+/// at each evaluation.
 public struct GuardrailRules: Sendable {
     /// This region's copy of the application's policies, rules, lists and workspaces.
     public let objects: PostgresGuardrailStore
     /// The maxima in force; limits a policy leaves out are the plan's.
     public let plan: MailPlan
     private let cache = Cache()
+    /// Set by `current()`: the reading every question is answered from.
+    private var pinned: Snapshot?
 
     public init(objects: PostgresGuardrailStore, plan: MailPlan = .unlimited) {
         self.objects = objects
@@ -35,7 +39,16 @@ public struct GuardrailRules: Sendable {
         let snapshot = NIOLockedValueBox<Snapshot?>(nil)
     }
 
+    /// These rules as they are now, read once (one round trip when nothing changed): the limits,
+    /// rules and spam settings a message is handled with all come from the same reading.
+    public func current() async throws -> GuardrailRules {
+        var reading = self
+        reading.pinned = try await snapshot()
+        return reading
+    }
+
     func snapshot() async throws -> Snapshot {
+        if let pinned { return pinned }
         let version = try await objects.version()
         if let cached = cache.snapshot.withLockedValue({ $0 }), cached.version == version { return cached }
         let (policies, rules, workspaces) = try await objects.everything()

@@ -86,7 +86,16 @@ public struct PostgresGrantStore: GrantStore {
     }
 
     public func grant(id: GrantID) async throws -> Grant? {
-        try await fetchOne("SELECT \(unescaped: Self.grantColumns) FROM grants WHERE id = \(id.rawValue)::uuid")
+        try await fetchAll(GrantByIDStatement.self, Self.grantByIDQuery(id)).first
+    }
+
+    static func grantByIDQuery(_ id: GrantID) -> PostgresQuery {
+        "SELECT \(unescaped: grantColumns) FROM grants WHERE id = \(id.rawValue)::text::uuid"
+    }
+
+    /// Read for every SMTP transaction (the credentials' recheck) and every arriving message: kept prepared.
+    enum GrantByIDStatement: HotStatement {
+        static let sample = grantByIDQuery(.random())
     }
 
     public func grant(email: EmailAddress) async throws -> Grant? {
@@ -187,19 +196,29 @@ public struct PostgresGrantStore: GrantStore {
 
     private func fetchAll(_ query: PostgresQuery) async throws -> [Grant] {
         let client = self.client, logger = self.logger
+        return try await run { try await Self.grants(in: try await client.query(query, logger: logger), logger: logger) }
+    }
+
+    private func fetchAll<S: HotStatement>(_ statement: S.Type, _ query: PostgresQuery) async throws -> [Grant] {
+        let client = self.client, logger = self.logger
         return try await run {
-            var grants: [Grant] = []
-            let rows = try await client.query(query, logger: logger)
-            for try await (id, email, region, hash, version, created, updated, workspace)
-                in rows.decode((String, String, String, String?, Int64, Int64, Int64, String?).self) {
-                guard let grantID = GrantID(rawValue: id), let address = EmailAddress(email), let home = Region(rawValue: region) else {
-                    logger.error("skipping malformed grant row", metadata: ["grant_id": "\(id)"])
-                    continue
-                }
-                grants.append(Grant(id: grantID, email: address, region: home, appPasswordHash: hash,
-                                    credentialsVersion: version, createdAt: created, updatedAt: updated, workspaceID: workspace))
+            try await client.withConnection { connection in
+                try await Self.grants(in: try await connection.run(statement, query, logger: logger), logger: logger)
             }
-            return grants
         }
+    }
+
+    private static func grants<Rows: AsyncSequence>(in rows: Rows, logger: Logger) async throws -> [Grant] where Rows.Element == PostgresRow {
+        var grants: [Grant] = []
+        for try await (id, email, region, hash, version, created, updated, workspace)
+            in rows.decode((String, String, String, String?, Int64, Int64, Int64, String?).self) {
+            guard let grantID = GrantID(rawValue: id), let address = EmailAddress(email), let home = Region(rawValue: region) else {
+                logger.error("skipping malformed grant row", metadata: ["grant_id": "\(id)"])
+                continue
+            }
+            grants.append(Grant(id: grantID, email: address, region: home, appPasswordHash: hash,
+                                credentialsVersion: version, createdAt: created, updatedAt: updated, workspaceID: workspace))
+        }
+        return grants
     }
 }

@@ -87,12 +87,20 @@ public struct PostgresGuardrailStore: Sendable {
     public func version() async throws -> Int64 {
         let client = self.client, logger = self.logger
         return try await run {
-            var version: Int64 = 0
-            for try await value in try await client.query("SELECT version FROM guardrail_version WHERE id = 1", logger: logger).decode(Int64.self) {
-                version = value
+            try await client.withConnection { connection in
+                var version: Int64 = 0
+                for try await value in try await connection.run(VersionStatement.self, VersionStatement.sample, logger: logger)
+                    .decode(Int64.self) {
+                    version = value
+                }
+                return version
             }
-            return version
         }
+    }
+
+    /// Asked before every message's rules are applied: kept prepared.
+    enum VersionStatement: HotStatement {
+        static let sample: PostgresQuery = "SELECT version FROM guardrail_version WHERE id = 1"
     }
 
     /// Every policy, rule and workspace, in one statement (what rule evaluation reads).

@@ -119,6 +119,25 @@ import Testing
 
     // MARK: Arrival
 
+    /// A message is handled with one reading of the rules (`current()`): a change made meanwhile
+    /// is in force from the next reading on, and unpinned rules read the version at every question.
+    @Test func aReadingAnswersFromWhatItFound() async throws {
+        var limits = MailPolicy.Limits()
+        limits.sizeTotalMIME = 2000
+        try await Self.withGrant(limits: limits) { setup in
+            let reading = try await setup.rules.current()
+            #expect(try await reading.limits(workspaceID: setup.workspaceID).sizeTotalMIME == 2000)
+            let policyID = try #require(try await setup.guardrails.one(.workspace, id: setup.workspaceID, as: Workspace.self)?.policyID)
+            var changed = MailPolicy.Limits()
+            changed.sizeTotalMIME = 5000
+            try await setup.guardrails.put(.policy, id: policyID, MailPolicy(id: policyID, name: "p", limits: changed, spamDetection: .init(),
+                                                                             createdAt: 0, updatedAt: 1), createdAt: 0)
+            #expect(try await reading.limits(workspaceID: setup.workspaceID).sizeTotalMIME == 2000, "the reading keeps what it found")
+            #expect(try await setup.rules.current().limits(workspaceID: setup.workspaceID).sizeTotalMIME == 5000)
+            #expect(try await setup.rules.limits(workspaceID: setup.workspaceID).sizeTotalMIME == 5000)
+        }
+    }
+
     @Test func arrivingMailIsFiledByRulesAndSpamDetection() async throws {
         var limits = MailPolicy.Limits()
         limits.sizeTotalMIME = 4000
