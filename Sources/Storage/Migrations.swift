@@ -100,6 +100,7 @@ public enum Migrations {
         Migration(version: 29, name: "a move writes each folder row once", statements: MoveCountersSchema.statements),
         Migration(version: 30, name: "a delivery attempt is recorded in one statement", statements: OutboundRecordSchema.statements),
         Migration(version: 31, name: "a submission writes its Sent folder's row once", statements: SubmitCountersSchema.statements),
+        Migration(version: 32, name: "an outbound claim plans only its search for the due job", statements: OutboundClaimSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -6,7 +6,7 @@ import PostgresNIO
 
 /// The outbound queue in one region's Postgres (`outbound_messages`, `outbound_jobs`).
 ///
-/// A worker claims a job with a lease (`WritePathSchema`): one short statement marks the job with
+/// A worker claims a job with a lease (`OutboundClaimSchema`): one short statement marks the job with
 /// the worker's token and moves its next attempt past the attempt's deadline, so no other worker
 /// takes it meanwhile; the delivery then runs with no Postgres transaction or connection held, and
 /// a second statement records the outcome if the token still holds. A worker that dies
@@ -46,7 +46,7 @@ public struct PostgresOutboundQueue: OutboundQueue {
             let claimed = try await queue.withConnection { connection -> OutboundJob? in
                 var job: OutboundJob?
                 for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw, reclaimed)
-                    in try await connection.query(claim, logger: logger)
+                    in try await connection.run(ClaimStatement.self, claim, logger: logger)
                         .decode((Int64, String, String, String, String, [String], Int32, Int64, ByteBuffer, Bool).self) {
                     if reclaimed {
                         Counter(label: "mailnode_lease_reclaims_total", dimensions: [("queue", "outbound")]).increment()
@@ -204,23 +204,17 @@ public struct PostgresOutboundQueue: OutboundQueue {
             token: "", now: 0))
     }
 
-    /// Takes the oldest due job no other worker holds. Unlike the other statements of a delivery it
-    /// is planned on every call, with the actual time: the plan Postgres keeps for unknown values,
-    /// made while the queue is small, reads a whole index for each claim once the queue is long.
-    /// Takes the next due job. A due job that still carries a lease token was held by a worker
-    /// whose lease ran out (its node died, or lost Postgres for longer than the lease): the last
-    /// column says so.
+    /// Takes the oldest due job no other worker holds (`OutboundClaimSchema`). A due job that still
+    /// carries a lease token was held by a worker whose lease ran out: the last column says so.
     static func claimQuery(token: String, now: Int64, leaseEnd: Int64) -> PostgresQuery {
         """
-        WITH due AS (SELECT id, lease_token IS NOT NULL AS reclaimed FROM outbound_jobs
-                     WHERE state = 'queued' AND next_attempt_at <= \(now)
-                     ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-        UPDATE outbound_jobs j SET lease_token = \(token), next_attempt_at = \(leaseEnd), updated_at = \(now / 1000)
-        FROM outbound_messages m, due
-        WHERE j.id = due.id AND m.id = j.outbound_message_id
-        RETURNING j.id, j.grant_id::text, m.sent_message_id, m.mail_from, j.domain, j.recipients, j.attempts, m.created_at, m.raw,
-            due.reclaimed
+        SELECT r_id, r_grant, r_sent_message, r_mail_from, r_domain, r_recipients, r_attempts, r_created_at, r_raw, r_reclaimed
+        FROM mail_outbound_claim(\(token)::text, \(now)::bigint, \(leaseEnd)::bigint)
         """
+    }
+
+    enum ClaimStatement: HotStatement {
+        static let sample = claimQuery(token: "", now: 0, leaseEnd: 0)
     }
 
     public func depth() async throws -> OutboundQueueDepth {

@@ -1,4 +1,5 @@
 import PostgresNIO
+import MailCore
 import TestSupport
 import Testing
 @testable import Storage
@@ -100,32 +101,47 @@ import Testing
 }
 
 /// Each finished outbound job records its attempt and reads its message's jobs to tell whether it
-/// was the last (`mail_outbound_record`): each statement reaches its rows by key, under the plans
-/// Postgres keeps for any values, never through the due-jobs index, whose length is the region's
-/// whole backlog, and never by reading a whole table. The scans are counted by Postgres itself, in
-/// the transaction that records both jobs of a message (the second one's the whole path: events,
-/// the message's lock, its jobs' outcome, its removal).
+/// was the last (`mail_outbound_record`), and a worker's claim looks for the oldest due job
+/// (`mail_outbound_claim`): behind a backlog of thousands of queued jobs, under the plans Postgres
+/// keeps for any values, each reads a handful of index entries, never a whole table and never a
+/// whole index. Postgres itself counts what the transaction read.
 @Suite struct OutboundQueuePlanTests {
-    @Test func recordingAnAttemptReadsOnlyTheJobsItNames() async throws {
+    static let backlog = 3000
+
+    @Test func recordingAnAttemptAndClaimingReadOnlyTheJobsTheyName() async throws {
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
             try await TestEnvironment.keepEveryEvent(client)
             let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@two.example"])
             let logger = TestEnvironment.logger
             try await client.withConnection { connection in
-                try await connection.query("ANALYZE outbound_jobs", logger: logger)
                 try await connection.query("UPDATE outbound_jobs SET lease_token = 'plan-test'", logger: logger)
                 var jobs: [Int64] = []
                 for try await id in try await connection.query("SELECT id FROM outbound_jobs ORDER BY id", logger: logger).decode(Int64.self) {
                     jobs.append(id)
                 }
                 #expect(jobs.count == 2)
-                let relations = ["outbound_jobs", "outbound_jobs_due", "outbound_messages", "messages", "message_contents"]
-                let counts = relations.map { "pg_stat_get_xact_numscans('\($0)'::regclass)" }.joined(separator: ", ")
-                let (states, scans) = try await connection.withTransaction(logger: logger) { transaction -> ([String?], [Int64]) in
+                // Another message's backlog, due later than every job above, as long as a busy region's.
+                try await connection.query("""
+                    WITH queued AS (INSERT INTO outbound_messages (grant_id, sent_message_id, mail_from, raw, created_at)
+                                    VALUES (\(grant.rawValue)::text::uuid, 'backlog', 'a@example.test', '\\x00'::bytea, 0) RETURNING id)
+                    INSERT INTO outbound_jobs (outbound_message_id, grant_id, domain, recipients, next_attempt_at, created_at, updated_at)
+                    SELECT queued.id, \(grant.rawValue)::text::uuid, 'd' || n || '.example', ARRAY['r@d' || n || '.example'],
+                        \(WallClock.unixMilliseconds() + 60_000)::bigint + n, 0, 0
+                    FROM queued, generate_series(1, \(Self.backlog)) AS n
+                    """, logger: logger)
+                try await connection.query("ANALYZE outbound_jobs", logger: logger)
+                try await connection.query("ANALYZE outbound_messages", logger: logger)
+                let scans = ["outbound_jobs", "outbound_messages", "messages", "message_contents"]
+                    .map { "pg_stat_get_xact_numscans('\($0)'::regclass)" }
+                let entries = ["outbound_jobs_pkey", "outbound_jobs_due", "outbound_jobs_message", "outbound_messages_pkey"]
+                    .map { "pg_stat_get_xact_tuples_returned('\($0)'::regclass)" }
+                let counts = "SELECT ARRAY[\((scans + entries).joined(separator: ", "))]"
+                let (states, claimed, read) = try await connection.withTransaction(logger: logger) {
+                    transaction -> ([String?], [Int64], [Int64]) in
                     try await transaction.query("SET LOCAL enable_seqscan = off", logger: logger)
                     try await transaction.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: logger)
                     var before: [Int64] = []
-                    for try await row in try await transaction.query(PostgresQuery(unsafeSQL: "SELECT ARRAY[\(counts)]"), logger: logger) {
+                    for try await row in try await transaction.query(PostgresQuery(unsafeSQL: counts), logger: logger) {
                         before = try row.decode([Int64].self)
                     }
                     var states: [String?] = []
@@ -138,22 +154,28 @@ import Testing
                             """, logger: logger)
                         for try await state in rows.decode(String?.self) { states.append(state) }
                     }
+                    // The oldest of the backlog is due a minute from now.
+                    let later = WallClock.unixMilliseconds() + 120_000
+                    var claimed: [Int64] = []
+                    for try await id in try await transaction.query(
+                        "SELECT r_id FROM mail_outbound_claim('plan-claim', \(later), \(later + 30_000))", logger: logger).decode(Int64.self) {
+                        claimed.append(id)
+                    }
                     var after: [Int64] = []
-                    for try await row in try await transaction.query(PostgresQuery(unsafeSQL: "SELECT ARRAY[\(counts)]"), logger: logger) {
+                    for try await row in try await transaction.query(PostgresQuery(unsafeSQL: counts), logger: logger) {
                         after = try row.decode([Int64].self)
                     }
-                    return (states, zip(after, before).map { $0 - $1 })
+                    return (states, claimed, zip(after, before).map { $0 - $1 })
                 }
                 #expect(states == ["delivered", "delivered"])
-                let byRelation = Dictionary(uniqueKeysWithValues: zip(relations, scans))
-                #expect(byRelation["outbound_jobs_due"] == 0, "the due-jobs index was read: \(byRelation)")
-                for table in ["outbound_jobs", "outbound_messages", "messages", "message_contents"] {
-                    #expect(byRelation[table] == 0, "\(table) was read whole: \(byRelation)")
-                }
+                #expect(claimed.count == 1 && !jobs.contains(claimed[0]), "the claim takes the oldest due job of the backlog")
+                let tables = Array(read.prefix(4)), indexEntries = Array(read.suffix(4))
+                #expect(tables == [0, 0, 0, 0], "a table was read whole (outbound_jobs, outbound_messages, messages, message_contents): \(tables)")
+                // By key: the two jobs, their message, the message's jobs twice over, one due job.
+                #expect(indexEntries.reduce(0, +) < 50, "an index was walked (pkey, due, message, messages pkey): \(indexEntries)")
             }
             let events = try await PostgresOutboundQueueTests.sendEvents(client, grant)
             #expect(events.map(\.type) == ["message.send_success"])
-            #expect(try await PostgresOutboundQueueTests.queuedMessages(client) == 0)
         }
     }
 }

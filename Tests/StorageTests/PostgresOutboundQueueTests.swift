@@ -61,6 +61,25 @@ import Testing
         }
     }
 
+    /// A job under a live lease is nobody else's; once the lease ran out (its worker died), the
+    /// next claim takes it over and says so.
+    @Test func aClaimTakesOverAJobWhoseLeaseRanOut() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            _ = try await Self.submit(client, to: ["a@one.example"])
+            @Sendable func claim(_ token: String, at now: Int64) async throws -> [Bool] {
+                var reclaimed: [Bool] = []
+                let rows = try await client.query("SELECT r_reclaimed FROM mail_outbound_claim(\(token), \(now), \(now + 30_000))",
+                                                  logger: TestEnvironment.logger)
+                for try await value in rows.decode(Bool.self) { reclaimed.append(value) }
+                return reclaimed
+            }
+            let now = WallClock.unixMilliseconds()
+            #expect(try await claim("first", at: now) == [false])
+            #expect(try await claim("second", at: now + 1_000) == [], "the first worker's lease holds")
+            #expect(try await claim("third", at: now + 31_000) == [true], "the lease ran out: the job is taken over")
+        }
+    }
+
     @Test func temporaryFailuresWaitAndPermanentOnesLeaveTheJob() async throws {
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
             try await TestEnvironment.keepEveryEvent(client)
