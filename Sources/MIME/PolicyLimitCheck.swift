@@ -26,7 +26,10 @@ public struct PolicyLimitCheck: Sendable, Hashable {
         if let recipients, recipients > Self.maximumRecipients {
             return Violation(field: "recipients", text: "the message has \(recipients) recipients; at most \(Self.maximumRecipients) are allowed")
         }
-        let attachments = message.summary().attachments.filter { !$0.isInline }
+        // The attachment list alone: the message's text (decoded, for a snippet) is not needed here.
+        let countLimited = (limits.attachmentCountLimit ?? -1) >= 0, sizeLimited = (limits.attachmentSizeLimit ?? -1) >= 0
+        guard countLimited || sizeLimited || !(limits.attachmentAllowedTypes ?? []).isEmpty else { return nil }
+        let attachments = message.attachments().filter { !$0.isInline }
         if let limit = limits.attachmentCountLimit, limit >= 0, attachments.count > limit {
             return Violation(field: "limit_attachment_count_limit",
                              text: "the message has \(attachments.count) attachments; the policy allows \(limit)")
