@@ -104,9 +104,8 @@ extension PostgresMailStore {
 
     /// `changesRows`, and in the same statement the claim of `claimRecent` through the last UID the
     /// statement's snapshot holds (`seen`): the session then knows every message it claims. The
-    /// row lock is taken only when there is something to claim (see `claimRecent`), and a claim
-    /// does not wait for its commit to reach the disk (see `claimRecent`). The claim's row has
-    /// kind 3: the first UID claimed.
+    /// row lock is taken only when there is something to claim (see `claimRecent`). The claim's
+    /// row has kind 3: the first UID claimed.
     static func changesClaimingRecentQuery(grant: GrantID, folderID: String, since modseq: Int64) -> PostgresQuery {
         changesQuery("""
             WITH seen AS (SELECT uid_next - 1 AS through FROM folders WHERE grant_id = $1::text::uuid AND id = $2::text),
@@ -116,10 +115,10 @@ extension PostgresMailStore {
                             WHERE grant_id = $1::text::uuid AND id = $2::text AND first_recent_uid <= (SELECT through FROM seen)
                             FOR UPDATE) AS before
                 WHERE f.grant_id = $1::text::uuid AND f.id = $2::text AND before.first_recent_uid <= seen.through
-                RETURNING before.first_recent_uid, set_config('synchronous_commit', 'off', true) AS commit_mode)
+                RETURNING before.first_recent_uid)
             \(changesRows)
             UNION ALL
-            SELECT 3, first_recent_uid, 0, NULL, commit_mode, NULL, NULL FROM claimed
+            SELECT 3, first_recent_uid, 0, NULL, NULL, NULL, NULL FROM claimed
             """, grant: grant, folderID: folderID, since: modseq)
     }
 

@@ -13,11 +13,7 @@ extension PostgresMailStore {
             // The row lock of the UPDATE orders concurrent claims; the sub-select reads the value the
             // winning UPDATE replaced, under that same lock. The sub-select locks the row only when
             // there is something to claim: a lock is a write, and a transaction that wrote waits for
-            // its commit to reach the disk, which every SELECT of an unchanged mailbox paid. A claim
-            // that writes does not wait either (`synchronous_commit` off for its transaction alone):
-            // \Recent is not mail, nothing the client was told depends on the claim surviving a crash
-            // of Postgres, and a claim lost that way leaves its messages recent for the next session,
-            // as RFC 3501 2.3.2 prefers when it cannot be known which session saw them first.
+            // its commit to reach the disk, which every SELECT of an unchanged mailbox paid.
             let rows = try await connection.query(
                 """
                 UPDATE folders f SET first_recent_uid = \(uid) + 1
@@ -25,10 +21,10 @@ extension PostgresMailStore {
                       WHERE grant_id = \(grant.rawValue)::uuid AND id = \(folderID) AND first_recent_uid <= \(uid)
                       FOR UPDATE) AS before
                 WHERE f.grant_id = \(grant.rawValue)::uuid AND f.id = \(folderID) AND before.first_recent_uid <= \(uid)
-                RETURNING before.first_recent_uid, set_config('synchronous_commit', 'off', true)
+                RETURNING before.first_recent_uid
                 """, logger: logger)
             var first: Int64?
-            for try await (value, _) in rows.decode((Int64, String).self) { first = value }
+            for try await value in rows.decode(Int64.self) { first = value }
             return first
         }
     }
