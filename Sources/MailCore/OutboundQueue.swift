@@ -86,5 +86,18 @@ public protocol OutboundQueue: Sendable {
     /// outbox in the same transaction, once per message. Returns the job's id, or nil when nothing was due.
     func deliverNext(policy: DeliveryRetryPolicy,
                      deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64?
+    /// Delivers a job a submission on this node leased to it (`OutboundHandoff`) and records the
+    /// outcome as `deliverNext` does; a failure leaves the job to whoever claims it when the lease ends.
+    func deliverLeased(_ job: OutboundJob, token: String, since: Int64, policy: DeliveryRetryPolicy,
+                       deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async
+    /// How long a claim or a handover holds unless renewed.
+    var leaseDuration: Duration { get }
+    /// Keeps the leases of the attempts under way on this node; the workers call it every
+    /// `renewalInterval`, one call for all of them, with those of the jobs handed over to this node
+    /// and not yet taken by a worker.
+    func renewLeases(handedOver: [OutboundHandoff.Lease]) async throws
+    /// How many attempts under way on this node hold a lease.
+    var leasesHeld: Int { get }
+    var renewalInterval: Duration { get }
     func depth() async throws -> OutboundQueueDepth
 }

@@ -112,9 +112,12 @@ struct ServeCommand: AsyncParsableCommand {
             publisher: regionRedis,
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
             logger: logger)
-        let mailStore = PostgresMailStore(
+        // A submission accepted here is delivered from here, leased as it commits.
+        let outboundHandoff = OutboundHandoff()
+        var mailStore = PostgresMailStore(
             client: runtime.localPostgres, pool: runtime.localPool, logger: logger, defaultQuotaBytes: configuration.defaultQuotaBytes,
             notifier: mailboxEvents, region: configuration.region.rawValue)
+        mailStore.outboundHandoff = outboundHandoff
         let grants = GrantService(
             region: configuration.region, stores: runtime.stores, routing: runtime.routing,
             hasher: hasher, credentials: mailboxEvents, logger: logger)
@@ -250,8 +253,8 @@ extension ServeCommand {
             smartHost: smartHost,
             policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
                                         retryWindowSeconds: configuration.smtp.retryWindowSeconds),
-            count: configuration.smtp.deliveryWorkers)
-        // A submission rings the region's outbound channel: every node looks for the job at once.
+            count: configuration.smtp.deliveryWorkers, handoff: mailStore.outboundHandoff)
+        // A submission the handoff had no room for rings the region's outbound channel: every node looks for the job at once.
         let bell = workers.bell
         mailboxEvents.listenToOutbound { bell.ring() }
         let host = configuration.listen.host, ports = configuration.listen.ports

@@ -15,13 +15,16 @@ public struct OutboundDeliveryWorkers: Service {
     let smartHost: SmartHostClient?
     let policy: DeliveryRetryPolicy
     let count: Int
+    /// Where submissions accepted on this node hand their jobs over, leased to this node.
+    let handoff: OutboundHandoff?
     /// Rung when a job may have been queued (any mailbox change in the region, the tick).
     public let bell = Doorbell()
     /// How often idle workers look for due jobs anyway (retries, a missed ring).
     var pollInterval: Duration = .seconds(1)
 
     public init(queue: any OutboundQueue, context: SMTPServerContext, smartHost: SmartHostClient?, policy: DeliveryRetryPolicy,
-                count: Int) {
+                count: Int, handoff: OutboundHandoff? = nil) {
+        self.handoff = handoff
         self.queue = queue
         self.context = context
         self.smartHost = smartHost
@@ -32,14 +35,21 @@ public struct OutboundDeliveryWorkers: Service {
     /// On graceful shutdown the workers take no new job; a delivery in flight finishes (cutting an
     /// SMTP transaction after its data would only send the message twice).
     public func run() async throws {
+        if let handoff {
+            let lease = queue.leaseDuration.components
+            handoff.open(leaseMilliseconds: lease.seconds * 1000 + lease.attoseconds / 1_000_000_000_000_000)
+        }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<count {
                 group.addTask { await self.workLoop() }
+                if let handoff { group.addTask { await self.handoffLoop(handoff) } }
             }
             group.addTask { await self.metricsLoop() }
+            group.addTask { await self.leaseRenewalLoop() }
             group.addTask {
                 try? await gracefulShutdown()
                 bell.close()
+                await handoff?.close()
             }
             await group.waitForAll()
         }
@@ -51,6 +61,39 @@ public struct OutboundDeliveryWorkers: Service {
                 while !Task.isShuttingDownGracefully, try await queue.deliverNext(policy: policy, deliver: deliver) != nil {}
             } catch {
                 context.logger.warning("outbound delivery failed; retrying", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Delivers what submissions on this node handed over, until the handoff is closed and empty.
+    private func handoffLoop(_ handoff: OutboundHandoff) async {
+        while let handed = await handoff.next() {
+            await queue.deliverLeased(handed.job, token: handed.reservation.token, since: handed.reservation.since, policy: policy,
+                                      deliver: deliver)
+            handoff.finished(handed)
+        }
+    }
+
+    /// One statement every third of a lease keeps the leases of every attempt under way here. On
+    /// graceful shutdown it goes on while an attempt still holds one (that attempt finishes), and
+    /// looks every quarter second whether the last one ended, so that shutdown does not wait longer.
+    private func leaseRenewalLoop() async {
+        let clock = ContinuousClock()
+        var due = clock.now + queue.renewalInterval
+        while !Task.isCancelled {
+            if Task.isShuttingDownGracefully {
+                guard queue.leasesHeld > 0 || (handoff?.handedOver ?? 0) > 0 else { return }
+                try? await Task.sleep(until: min(due, clock.now + .milliseconds(250)), clock: clock)
+            } else {
+                let wake = due
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: clock) }
+            }
+            guard clock.now >= due else { continue }
+            due = clock.now + queue.renewalInterval
+            do {
+                try await queue.renewLeases(handedOver: handoff?.waitingLeases ?? [])
+            } catch {
+                context.logger.warning("cannot renew outbound leases", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SMTPGrammar
+import Storage
 
 /// The SMTP client that hands mail for other domains to the configured smart host (RFC 5321
 /// client side, RFC 3207 STARTTLS, RFC 4954 AUTH PLAIN). Outcomes are per recipient: a 4xx or a
@@ -53,21 +54,14 @@ public struct SmartHostClient: Sendable {
     }
 
     public func deliver(from sender: String, to recipients: [String], message: [UInt8]) async -> [String: RecipientOutcome] {
+        // A minute, plus time to move the message at 50 KB/s on a slow link.
+        let budget = timeout + .seconds(message.count / 50_000)
         do {
-            return try await withThrowingTaskGroup(of: [String: RecipientOutcome]?.self) { group in
-                group.addTask { try await self.transactionOnAnyConnection(from: sender, to: recipients, message: message) }
-                // A minute, plus time to move the message at 50 KB/s on a slow link.
-                let budget = self.timeout + .seconds(message.count / 50_000)
-                group.addTask {
-                    try await Task.sleep(for: budget)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let outcomes = first else {
-                    return Self.all(recipients, .temporaryFailure(status: "4.4.2", reason: "the smart host did not answer in time"))
-                }
-                return outcomes
+            return try await withDeadline(budget, what: "the smart host") {
+                try await self.transactionOnAnyConnection(from: sender, to: recipients, message: message)
             }
+        } catch is DeadlineExceeded {
+            return Self.all(recipients, .temporaryFailure(status: "4.4.2", reason: "the smart host did not answer in time"))
         } catch let refusal as Refusal {
             let text = "\(refusal.step): \(refusal.reply.code) \(refusal.reply.text)"
             // A 5xx before MAIL (greeting, EHLO, STARTTLS, AUTH) says the relay is set up wrong,

@@ -1,6 +1,8 @@
 import MailCore
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
+import Storage
 
 /// One delivery handed to a smart-host connection, and its answer.
 final class SmartHostRequest: Sendable {
@@ -75,6 +77,7 @@ final class SmartHostIdleConnections: Sendable {
     private struct Parked {
         let id: Int
         let handOver: CheckedContinuation<SmartHostRequest?, Never>
+        var expiry: Scheduled<Void>?
     }
 
     private struct State {
@@ -84,6 +87,8 @@ final class SmartHostIdleConnections: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
+    /// The idle time is a timer on an event loop, cancelled when a request takes the connection:
+    /// a sleeping task per delivery would leave thousands of dispatch timers behind under load.
     func park(for idleTime: Duration) async -> SmartHostRequest? {
         await withCheckedContinuation { handOver in
             let id = state.withLockedValue { state in
@@ -91,16 +96,23 @@ final class SmartHostIdleConnections: Sendable {
                 state.parked.append(Parked(id: state.nextID, handOver: handOver))
                 return state.nextID
             }
-            Task {
-                try? await Task.sleep(for: idleTime)
+            let expiry = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(idleTime.nanoseconds)) {
                 self.expire(id)
             }
+            let taken = state.withLockedValue { state in
+                guard let index = state.parked.firstIndex(where: { $0.id == id }) else { return true }
+                state.parked[index].expiry = expiry
+                return false
+            }
+            if taken { expiry.cancel() }
         }
     }
 
     /// The most recently parked connection's hand-over, removed from the waiting ones.
     func take() -> CheckedContinuation<SmartHostRequest?, Never>? {
-        state.withLockedValue { $0.parked.popLast()?.handOver }
+        let parked = state.withLockedValue { $0.parked.popLast() }
+        parked?.expiry?.cancel()
+        return parked?.handOver
     }
 
     private func expire(_ id: Int) {

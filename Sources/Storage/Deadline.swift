@@ -50,7 +50,7 @@ private enum DeadlineOutcome: Sendable {
 
 extension Duration {
     /// The whole duration in nanoseconds, saturating far beyond any timeout.
-    var nanoseconds: Int64 {
+    public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let (total, overflowAgain) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)

@@ -101,6 +101,8 @@ public enum Migrations {
         Migration(version: 30, name: "a delivery attempt is recorded in one statement", statements: OutboundRecordSchema.statements),
         Migration(version: 31, name: "a submission writes its Sent folder's row once", statements: SubmitCountersSchema.statements),
         Migration(version: 32, name: "an outbound claim plans only its search for the due job", statements: OutboundClaimSchema.statements),
+        Migration(version: 33, name: "a submission may lease its outbound jobs to the node that accepted it",
+                  statements: OutboundHandoffSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

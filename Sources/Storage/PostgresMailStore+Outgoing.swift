@@ -18,19 +18,36 @@ extension PostgresMailStore {
             recipientsByDomain[recipient.domain, default: []].append(recipient.address)
         }
         let jobRecipients = domains.map { recipientsByDomain[$0]!.joined(separator: "\n") }
-        let query = Self.submitQuery(grant: grant, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
+        let now = WallClock.unixMilliseconds()
+        let reservation = outboundHandoff?.reserve(bytes: submission.transmit.count, now: now)
+        let query = Self.submitQuery(grant: grant, now: now / 1000, defaultQuota: defaultQuotaBytes,
                                      window: threadSubjectWindowSeconds, sentCopy: sentCopy, facts: factsJSON.text, transmit: transmit,
                                      mailFrom: submission.mailFrom, domains: domains, recipients: jobRecipients,
-                                     draftID: submission.replacingDraftID)
-        let (result, draftDeleted) = try await call(SubmitStatement.self, query) { rows in
-            for try await (id, uid, validity, modseq, thread, draftDeleted) in rows.decode((String, Int64, Int64, Int64, String, Bool).self) {
-                return (AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread, deduplicated: false),
-                        draftDeleted)
+                                     draftID: submission.replacingDraftID, lease: reservation.map { ($0.token, $0.leaseEnd) })
+        let result: AppendResult, draftDeleted: Bool, jobIDs: [Int64]
+        do {
+            (result, draftDeleted, jobIDs) = try await call(SubmitStatement.self, query) { rows in
+                for try await (id, uid, validity, modseq, thread, draftDeleted, jobs)
+                    in rows.decode((String, Int64, Int64, Int64, String, Bool, [Int64]).self) {
+                    return (AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread, deduplicated: false),
+                            draftDeleted, jobs)
+                }
+                throw MailStoreError.noSuchGrant
             }
-            throw MailStoreError.noSuchGrant
+        } catch {
+            if let reservation { outboundHandoff?.release(reservation) }
+            throw error
         }
         await announce(grant, Self.announce(result.modseq, (draftDeleted ? [SystemFolder.drafts.apiID] : []) + [SystemFolder.sent.apiID]))
-        await notifier.outboundQueued()
+        if let reservation, let outboundHandoff {
+            let jobs = zip(jobIDs, domains).map { id, domain in
+                OutboundJob(id: id, grantID: grant, sentMessageID: result.messageID, mailFrom: submission.mailFrom, domain: domain,
+                            recipients: recipientsByDomain[domain]!, attempts: 0, createdAt: now / 1000, raw: submission.transmit)
+            }
+            outboundHandoff.start(jobs, reservation)
+        } else {
+            await notifier.outboundQueued()
+        }
         return result
     }
 

@@ -23,6 +23,9 @@ public struct PostgresMailStore: MailStore {
     public var timeout: Duration
     /// How far back a reply whose references are unknown looks for a thread with its subject.
     public var threadSubjectWindowSeconds: Int64
+    /// Where a submission hands its outbound jobs to this node's delivery (leased as they commit);
+    /// without it, or when it has no room, the jobs are queued for any worker of the region.
+    public var outboundHandoff: OutboundHandoff?
 
     /// Names this store's Postgres in `mailnode_postgres_errors_total{region}`.
     public var region: String {

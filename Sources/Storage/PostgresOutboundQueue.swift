@@ -22,6 +22,8 @@ public struct PostgresOutboundQueue: OutboundQueue {
     /// How long a claim holds unless the worker renews it (every third of it, while the attempt
     /// runs): a worker that dies leaves its job to others after at most this long.
     public var leaseDuration: Duration
+    /// The attempts under way on this node, whose leases `renewLeases` keeps.
+    let leases = OutboundLeaseBook()
 
     public init(client: PostgresClient, pool: PostgresConnectionPool? = nil, logger: Logger, attemptTimeout: Duration = .seconds(300),
                 leaseDuration: Duration = .seconds(30)) {
@@ -37,12 +39,10 @@ public struct PostgresOutboundQueue: OutboundQueue {
     public func deliverNext(policy: DeliveryRetryPolicy,
                             deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws -> Int64? {
         let logger = self.logger, queue = self
-        let leaseMilliseconds = leaseDuration.components.seconds * 1000 + leaseDuration.components.attoseconds / 1_000_000_000_000_000
-        let renewEvery = leaseDuration / 3
         return try await withDeadline(attemptTimeout, what: "Postgres") {
             let token = ObjectIDGenerator.random()
             let now = WallClock.unixMilliseconds()
-            let claim = Self.claimQuery(token: token, now: now, leaseEnd: now + leaseMilliseconds)
+            let claim = Self.claimQuery(token: token, now: now, leaseEnd: now + queue.leaseMilliseconds)
             let claimed = try await queue.withConnection { connection -> OutboundJob? in
                 var job: OutboundJob?
                 for try await (id, grant, sentID, mailFrom, domain, recipients, attempts, created, raw, reclaimed)
@@ -60,51 +60,85 @@ public struct PostgresOutboundQueue: OutboundQueue {
                 return job
             }
             guard let job = claimed else { return nil }
-            // The lease is renewed until the attempt's outcome is recorded: while the smart host
-            // takes its time, and while a Postgres that is restarting is waited for (the message
-            // went out: unrecorded, the job would be sent again once the lease ends).
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    let outcomes = await deliver(job)
-                    var pause = Duration.milliseconds(250)
-                    while true {
-                        do {
-                            try await queue.withConnection { connection in
-                                try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
-                            }
-                            return true
-                        } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
-                            logger.warning("cannot record an outbound attempt yet; retrying", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
-                            try await Task.sleep(for: pause)
-                            pause = min(pause * 2, .seconds(5))
-                        }
-                    }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: renewEvery)
-                        if Task.isCancelled { break }
-                        let leaseEnd = WallClock.unixMilliseconds() + leaseMilliseconds
-                        do {
-                            try await queue.withConnection { connection in
-                                try await connection.query(
-                                    "UPDATE outbound_jobs SET next_attempt_at = \(leaseEnd) WHERE id = \(job.id) AND lease_token = \(token)",
-                                    logger: logger)
-                            }
-                        } catch {
-                            logger.warning("cannot renew an outbound lease", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
-                        }
-                    }
-                    return false
-                }
-                // The attempt ends the group (its error too); the renewal only follows it.
-                for try await attemptEnded in group where attemptEnded {
-                    group.cancelAll()
-                }
-            }
+            try await queue.attempt(job, token: token, since: now, policy: policy, deliver: deliver)
             return job.id
         }
     }
+
+    /// Delivers a job a submission on this node leased to it (`OutboundHandoff`) and records the
+    /// outcome, as `deliverNext` does with a job it claimed.
+    public func deliverLeased(_ job: OutboundJob, token: String, since: Int64, policy: DeliveryRetryPolicy,
+                              deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async {
+        let queue = self
+        do {
+            try await withDeadline(attemptTimeout, what: "Postgres") {
+                try await queue.attempt(job, token: token, since: since, policy: policy, deliver: deliver)
+            }
+        } catch {
+            // The lease runs out and a worker of the region claims the job again.
+            logger.warning("outbound delivery failed; the job is retried when its lease ends",
+                           metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+        }
+    }
+
+    /// The lease is renewed (`renewLeases`) until the attempt's outcome is recorded: while the
+    /// smart host takes its time, and while a Postgres that is restarting is waited for (the
+    /// message went out: unrecorded, the job would be sent again once the lease ends).
+    private func attempt(_ job: OutboundJob, token: String, since: Int64, policy: DeliveryRetryPolicy,
+                         deliver: @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async throws {
+        let logger = self.logger
+        leases.hold(job: job.id, token: token, since: since)
+        defer { leases.release(job: job.id, token: token) }
+        let outcomes = await deliver(job)
+        var pause = Duration.milliseconds(250)
+        while true {
+            do {
+                try await withConnection { connection in
+                    try await Self.record(connection, logger: logger, job: job, token: token, outcomes: outcomes, policy: policy)
+                }
+                return
+            } catch let error where PostgresErrors.isUnavailable(error) && !Task.isCancelled {
+                logger.warning("cannot record an outbound attempt yet; retrying", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Moves the end of every lease this node's attempts hold to `now` plus the lease's length, in
+    /// one statement, with those of `handedOver` (jobs a submission handed to this node that wait
+    /// for a worker); the workers call it every third of a lease. An attempt older than
+    /// `attemptTimeout` is left to run out. Returns how many attempts it renewed for (a lease another
+    /// worker took over meanwhile is not counted).
+    @discardableResult
+    public func renewLeases(now: Int64, handedOver: [OutboundHandoff.Lease] = []) async throws -> Int {
+        let underWay = leases.renewable(now: now, attemptLimit: attemptTimeout.nanoseconds / 1_000_000)
+        let jobs = underWay.jobs + handedOver.map(\.job), tokens = underWay.tokens + handedOver.map(\.token)
+        guard !jobs.isEmpty else { return 0 }
+        let leaseEnd = now + leaseMilliseconds, logger = self.logger
+        return try await withConnection { connection in
+            var renewed = 0
+            for try await _ in try await connection.query("""
+                UPDATE outbound_jobs j SET next_attempt_at = \(leaseEnd)
+                FROM unnest(\(jobs)::bigint[], \(tokens)::text[]) AS held(id, token)
+                WHERE j.id = held.id AND j.lease_token = held.token
+                RETURNING j.id
+                """, logger: logger) {
+                renewed += 1
+            }
+            return renewed
+        }
+    }
+
+    public func renewLeases(handedOver: [OutboundHandoff.Lease]) async throws {
+        try await renewLeases(now: WallClock.unixMilliseconds(), handedOver: handedOver)
+    }
+
+    public var leasesHeld: Int { leases.count }
+
+    public var renewalInterval: Duration { leaseDuration / 3 }
+
+    var leaseMilliseconds: Int64 { leaseDuration.nanoseconds / 1_000_000 }
 
     /// One short statement's connection; the attempt as a whole is bounded by `attemptTimeout`.
     private func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {

@@ -6,11 +6,13 @@ import Testing
 
 /// The outbound queue claims any region-wide job, so these tests run on a database of their own.
 @Suite struct PostgresOutboundQueueTests {
-    static func submit(_ client: PostgresClient, to recipients: [String]) async throws -> (GrantID, AppendResult) {
+    static func submit(_ client: PostgresClient, to recipients: [String], handoff: OutboundHandoff? = nil) async throws
+        -> (GrantID, AppendResult) {
         let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("outbound"))!, region: Region(rawValue: "us")!,
                           appPasswordHash: nil, createdAt: 1_767_225_600, updatedAt: 1_767_225_600)
         _ = try await PostgresGrantStore(client: client, logger: TestEnvironment.logger).createGrant(grant)
-        let store = PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: 1 << 30)
+        var store = PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: 1 << 30)
+        store.outboundHandoff = handoff
         let message = TestMessage(messageID: "outbound-\(ObjectIDGenerator.random())@example.test")
         let result = try await store.submit(grant: grant.id, Submission(
             sentCopy: message.raw, facts: message.facts, transmit: message.raw, mailFrom: grant.email.address,
@@ -66,17 +68,107 @@ import Testing
     @Test func aClaimTakesOverAJobWhoseLeaseRanOut() async throws {
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
             _ = try await Self.submit(client, to: ["a@one.example"])
-            @Sendable func claim(_ token: String, at now: Int64) async throws -> [Bool] {
-                var reclaimed: [Bool] = []
-                let rows = try await client.query("SELECT r_reclaimed FROM mail_outbound_claim(\(token), \(now), \(now + 30_000))",
-                                                  logger: TestEnvironment.logger)
-                for try await value in rows.decode(Bool.self) { reclaimed.append(value) }
-                return reclaimed
-            }
+            @Sendable func claim(_ token: String, at now: Int64) async throws -> [Bool] { try await Self.claim(client, token, at: now) }
             let now = WallClock.unixMilliseconds()
             #expect(try await claim("first", at: now) == [false])
             #expect(try await claim("second", at: now + 1_000) == [], "the first worker's lease holds")
             #expect(try await claim("third", at: now + 31_000) == [true], "the lease ran out: the job is taken over")
+        }
+    }
+
+    /// Claims `token` would make at `now`: whether each job it got was taken over.
+    static func claim(_ client: PostgresClient, _ token: String, at now: Int64) async throws -> [Bool] {
+        var reclaimed: [Bool] = []
+        let rows = try await client.query("SELECT r_reclaimed FROM mail_outbound_claim(\(token), \(now), \(now + 30_000))",
+                                          logger: TestEnvironment.logger)
+        for try await value in rows.decode(Bool.self) { reclaimed.append(value) }
+        return reclaimed
+    }
+
+    static func leaseEnds(_ client: PostgresClient) async throws -> [Int64] {
+        var ends: [Int64] = []
+        for try await value in try await client.query("SELECT next_attempt_at FROM outbound_jobs ORDER BY id", logger: TestEnvironment.logger)
+            .decode(Int64.self) { ends.append(value) }
+        return ends
+    }
+
+    /// One statement renews the lease of every attempt under way on the node, for as long as the
+    /// attempt runs and not past the attempt's time limit; the attempt then records as usual.
+    @Test func theLeaseOfAnAttemptUnderWayIsRenewed() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await TestEnvironment.keepEveryEvent(client)
+            let (grant, _) = try await Self.submit(client, to: ["a@one.example"])
+            var queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
+            queue.attemptTimeout = .seconds(300)
+            let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
+            let (started, startedSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { [queue] in
+                    _ = try await queue.deliverNext(policy: policy) { job in
+                        startedSignal.yield()
+                        for await _ in release { break }
+                        return Dictionary(uniqueKeysWithValues: job.recipients.map { ($0, RecipientOutcome.delivered) })
+                    }
+                }
+                for await _ in started { break }
+                #expect(queue.leasesHeld == 1)
+                let firstEnd = try #require(try await Self.leaseEnds(client).first)
+                #expect(try await queue.renewLeases(now: firstEnd) == 1)
+                #expect(try await Self.leaseEnds(client) == [firstEnd + 30_000])
+                #expect(try await Self.claim(client, "other", at: firstEnd + 1) == [], "the renewed lease holds past the first one's end")
+                #expect(try await queue.renewLeases(now: firstEnd + 300_000) == 0, "an attempt past its time limit is not renewed")
+                releaseSignal.yield()
+                try await group.waitForAll()
+            }
+            #expect(queue.leasesHeld == 0)
+            #expect(try await Self.sendEvents(client, grant).map(\.type) == ["message.send_success"])
+        }
+    }
+
+    /// A submission on a node whose workers opened the handoff commits its jobs leased to that
+    /// node and hands them over with the bytes: nobody else claims them, and recording them ends the
+    /// message as a claimed job would. A handoff with no room leaves the jobs to any worker.
+    @Test func aSubmissionHandsItsJobsToItsOwnNode() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await TestEnvironment.keepEveryEvent(client)
+            let handoff = OutboundHandoff(maximumSubmissions: 1)
+            #expect(handoff.reserve(bytes: 1, now: 0) == nil, "closed until the workers open it")
+            handoff.open(leaseMilliseconds: 30_000)
+            let (grant, sent) = try await Self.submit(client, to: ["a@one.example", "b@two.example"], handoff: handoff)
+            #expect(handoff.handedOver == 1)
+            let now = WallClock.unixMilliseconds()
+            #expect(try await Self.claim(client, "other", at: now) == [], "the jobs are leased to the node that took the message")
+            let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
+            // Waiting for a worker, the jobs' leases are renewed with those of the attempts under way.
+            let waiting = handoff.waitingLeases
+            #expect(waiting.count == 2)
+            let firstEnd = try #require(try await Self.leaseEnds(client).first)
+            #expect(try await queue.renewLeases(now: firstEnd, handedOver: waiting) == 2)
+            #expect(try await Self.claim(client, "other", at: firstEnd + 1) == [], "still leased past the first lease's end")
+            let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
+            var domains: [String] = []
+            for _ in 0..<2 {
+                let handed = try #require(await handoff.next())
+                #expect(handed.job.sentMessageID == sent.messageID && handed.job.attempts == 0 && !handed.job.raw.isEmpty)
+                domains.append(handed.job.domain)
+                await queue.deliverLeased(handed.job, token: handed.reservation.token, since: handed.reservation.since, policy: policy) { job in
+                    Dictionary(uniqueKeysWithValues: job.recipients.map { ($0, RecipientOutcome.delivered) })
+                }
+                handoff.finished(handed)
+            }
+            #expect(domains == ["one.example", "two.example"])
+            #expect(handoff.handedOver == 0)
+            #expect(try await Self.sendEvents(client, grant).map(\.type) == ["message.send_success"])
+            #expect(try await Self.queuedMessages(client) == 0)
+
+            // No room: queued for any worker, due at once.
+            let full = OutboundHandoff(maximumSubmissions: 0)
+            full.open(leaseMilliseconds: 30_000)
+            _ = try await Self.submit(client, to: ["c@three.example"], handoff: full)
+            #expect(try await Self.claim(client, "any", at: WallClock.unixMilliseconds()) == [false])
+            await handoff.close()
+            #expect(await handoff.next() == nil, "closed and empty")
         }
     }
 

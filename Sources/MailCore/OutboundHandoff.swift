@@ -1,0 +1,177 @@
+import Synchronization
+
+/// Hands the outbound jobs of a submission accepted on this node to this node's delivery workers,
+/// leased in the submission's own transaction (`OutboundHandoffSchema`): the message goes out from
+/// the bytes the node holds. Without the handoff every worker of the region woke, one of them
+/// claimed the job in a statement of its own and read the message back from Postgres.
+///
+/// Bounded: at most `maximumSubmissions` handed over and not yet recorded, holding at most
+/// `maximumBytes` of messages. Past either bound, before the workers opened it, or once they close
+/// it, a submission queues its jobs for any worker of the region as before. As many workers take
+/// handed jobs at once as take queued ones, so that delivering does not crowd out accepting.
+public final class OutboundHandoff: Sendable {
+    /// A submission's place, and the lease its jobs get.
+    public struct Reservation: Sendable {
+        public let token: String
+        /// Unix milliseconds.
+        public let since: Int64
+        public let leaseEnd: Int64
+        let bytes: Int
+    }
+
+    /// One job handed over, for a worker.
+    public struct Handed: Sendable {
+        public let job: OutboundJob
+        public let reservation: Reservation
+    }
+
+    private struct State {
+        var open = false
+        var leaseMilliseconds: Int64 = 0
+        var submissions = 0
+        var bytes = 0
+        /// Jobs not yet recorded, by reservation token.
+        var unfinished: [String: Int] = [:]
+        var pending: [Handed] = []
+        var pendingStart = 0
+        var idleWorkers: [CheckedContinuation<Handed?, Never>] = []
+        var drained: [CheckedContinuation<Void, Never>] = []
+    }
+
+    public let maximumSubmissions: Int
+    public let maximumBytes: Int
+    private let state = Mutex(State())
+
+    public init(maximumSubmissions: Int = 256, maximumBytes: Int = 64 << 20) {
+        self.maximumSubmissions = maximumSubmissions
+        self.maximumBytes = maximumBytes
+    }
+
+    /// The delivery workers take handed jobs from now on (`next`), leased for `leaseMilliseconds`.
+    public func open(leaseMilliseconds: Int64) {
+        state.withLock {
+            $0.open = true
+            $0.leaseMilliseconds = leaseMilliseconds
+        }
+    }
+
+    /// Takes no more submissions; the workers still get the jobs already handed over, then nil.
+    /// Returns once every handed job was recorded (graceful shutdown).
+    public func close() async {
+        let idle = state.withLock { state -> [CheckedContinuation<Handed?, Never>] in
+            state.open = false
+            guard state.pendingStart == state.pending.count else { return [] }
+            defer { state.idleWorkers = [] }
+            return state.idleWorkers
+        }
+        for worker in idle { worker.resume(returning: nil) }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let finished = state.withLock { state -> Bool in
+                if state.submissions == 0 { return true }
+                state.drained.append(done)
+                return false
+            }
+            if finished { done.resume() }
+        }
+    }
+
+    /// A place for a submission of `bytes` to be delivered here, or nil: queue it for any worker.
+    public func reserve(bytes: Int, now: Int64) -> Reservation? {
+        state.withLock { state -> Reservation? in
+            guard state.open, state.submissions < maximumSubmissions, state.bytes + bytes <= maximumBytes else { return nil }
+            state.submissions += 1
+            state.bytes += bytes
+            return Reservation(token: ObjectIDGenerator.random(), since: now, leaseEnd: now + state.leaseMilliseconds, bytes: bytes)
+        }
+    }
+
+    /// The submission committed `jobs` under the reservation's lease: a worker delivers them. With
+    /// no jobs (nothing committed), or once closed, the place is given back (closed: the jobs'
+    /// lease runs out and a worker of the region claims them).
+    public func start(_ jobs: [OutboundJob], _ reservation: Reservation) {
+        let woken = state.withLock { state -> [(CheckedContinuation<Handed?, Never>, Handed)]? in
+            guard state.open, !jobs.isEmpty else { return nil }
+            state.unfinished[reservation.token] = jobs.count
+            state.pending += jobs.map { Handed(job: $0, reservation: reservation) }
+            var woken: [(CheckedContinuation<Handed?, Never>, Handed)] = []
+            while !state.idleWorkers.isEmpty, state.pendingStart < state.pending.count {
+                woken.append((state.idleWorkers.removeLast(), state.pending[state.pendingStart]))
+                state.pendingStart += 1
+            }
+            Self.compact(&state)
+            return woken
+        }
+        guard let woken else {
+            release(reservation)
+            return
+        }
+        for (worker, handed) in woken { worker.resume(returning: handed) }
+    }
+
+    /// The next handed job, waiting for one; nil once closed and nothing is left.
+    public func next() async -> Handed? {
+        await withCheckedContinuation { (worker: CheckedContinuation<Handed?, Never>) in
+            let answer = state.withLock { state -> Handed?? in
+                if state.pendingStart < state.pending.count {
+                    defer {
+                        state.pendingStart += 1
+                        Self.compact(&state)
+                    }
+                    return .some(state.pending[state.pendingStart])
+                }
+                guard state.open else { return .some(nil) }
+                state.idleWorkers.append(worker)
+                return .none
+            }
+            if let answer { worker.resume(returning: answer) }
+        }
+    }
+
+    /// A worker recorded the job's outcome (or gave up: its lease runs out).
+    public func finished(_ handed: Handed) {
+        let done = state.withLock { state -> Bool in
+            let left = (state.unfinished[handed.reservation.token] ?? 1) - 1
+            state.unfinished[handed.reservation.token] = left > 0 ? left : nil
+            return left <= 0
+        }
+        if done { release(handed.reservation) }
+    }
+
+    /// Gives the place back (the submission failed, or its jobs were recorded).
+    public func release(_ reservation: Reservation) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.submissions -= 1
+            state.bytes -= reservation.bytes
+            guard state.submissions == 0 else { return [] }
+            defer { state.drained = [] }
+            return state.drained
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// A job's lease: renewed while the job waits for a worker, so that no other node takes it.
+    public struct Lease: Sendable {
+        public let job: Int64
+        public let token: String
+    }
+
+    /// The leases of the jobs handed over that no worker took yet.
+    public var waitingLeases: [Lease] {
+        state.withLock { state in
+            state.pending[state.pendingStart...].map { Lease(job: $0.job.id, token: $0.reservation.token) }
+        }
+    }
+
+    /// Submissions handed over and not yet recorded.
+    public var handedOver: Int { state.withLock { $0.submissions } }
+
+    private static func compact(_ state: inout State) {
+        if state.pendingStart == state.pending.count {
+            state.pending.removeAll(keepingCapacity: true)
+            state.pendingStart = 0
+        } else if state.pendingStart > 64 && state.pendingStart * 2 > state.pending.count {
+            state.pending.removeFirst(state.pendingStart)
+            state.pendingStart = 0
+        }
+    }
+}

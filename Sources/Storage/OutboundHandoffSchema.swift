@@ -1,0 +1,56 @@
+/// Migration version 33: a submission may lease its outbound jobs to the node that accepted it.
+///
+/// With a lease token, `mail_submit` writes the jobs already claimed by that token until
+/// `p_lease_end` (Unix milliseconds), and returns their ids in the order of `p_domains`: the
+/// accepting node delivers them at once from the bytes it holds, instead of waking every worker of
+/// the region and having one of them claim the job and read the message back. Without a token
+/// (the node had no room), the jobs are due at once for any worker, as before. A node that dies
+/// before recording leaves its jobs to whoever claims them when the lease ends.
+enum OutboundHandoffSchema {
+    static let statements: [String] = [
+        "DROP FUNCTION mail_submit(uuid, bigint, bigint, bigint, bytea, jsonb, bytea, text, text[], text[], text)",
+        """
+        CREATE FUNCTION mail_submit(p_grant uuid, p_now bigint, p_default_quota bigint, p_window bigint, p_sent_copy bytea,
+                                    p_fact jsonb, p_transmit bytea, p_mail_from text, p_domains text[], p_recipients text[],
+                                    p_draft text, p_lease_token text, p_lease_end bigint)
+        RETURNS TABLE(r_message_id text, r_uid bigint, r_uid_validity bigint, r_modseq bigint, r_thread_id text, r_draft_deleted boolean,
+                      r_jobs bigint[])
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            v_lock record;
+            v_freed bigint := 0;
+            v_size bigint := octet_length(p_sent_copy);
+            v_new record;
+            v_jobs bigint[];
+        BEGIN
+            SELECT * INTO v_lock FROM mail_lock_grant(p_grant, p_default_quota);
+            IF p_draft IS NOT NULL THEN
+                SELECT m.size INTO v_freed FROM messages m WHERE m.grant_id = p_grant AND m.id = p_draft AND m.folder_id = 'drafts';
+                IF NOT FOUND THEN RAISE EXCEPTION 'no such message' USING ERRCODE = 'MN004'; END IF;
+                PERFORM mail_delete_for_good(p_grant, v_lock.modseq, p_now, ARRAY[p_draft], true);
+            END IF;
+            IF v_lock.used_bytes - v_freed + v_size > v_lock.limit_bytes THEN
+                RAISE EXCEPTION '%', v_lock.limit_bytes USING ERRCODE = 'MN001';
+            END IF;
+            SELECT * INTO v_new FROM mail_insert_message(p_grant, v_lock.modseq, p_now, 'sent', p_sent_copy, p_fact, p_window);
+            UPDATE grants g SET quota_used_bytes = g.quota_used_bytes + v_size, quota_message_count = g.quota_message_count + 1
+            WHERE g.id = p_grant;
+            PERFORM mail_message_events(p_grant, ARRAY[v_new.message_id], 'message.created', p_now);
+            WITH queued AS (
+                INSERT INTO outbound_messages (grant_id, sent_message_id, mail_from, raw, created_at)
+                VALUES (p_grant, v_new.message_id, p_mail_from, p_transmit, p_now)
+                RETURNING id),
+            jobs AS (
+                INSERT INTO outbound_jobs (outbound_message_id, grant_id, domain, recipients, next_attempt_at, lease_token,
+                                           created_at, updated_at)
+                SELECT queued.id, p_grant, t.domain, string_to_array(t.recipients, E'\\n'),
+                    CASE WHEN p_lease_token IS NULL THEN p_now * 1000 ELSE p_lease_end END, p_lease_token, p_now, p_now
+                FROM queued, unnest(p_domains, p_recipients) AS t(domain, recipients)
+                RETURNING id, domain)
+            SELECT array_agg(jobs.id ORDER BY array_position(p_domains, jobs.domain)) INTO v_jobs FROM jobs;
+            RETURN QUERY SELECT v_new.message_id, v_new.uid, v_new.uid_validity, v_lock.modseq, v_new.thread_id, p_draft IS NOT NULL,
+                COALESCE(v_jobs, '{}');
+        END $$
+        """,
+    ]
+}
