@@ -32,6 +32,8 @@ public final class OutboundHandoff: Sendable {
         var bytes = 0
         /// Jobs not yet recorded, by reservation token.
         var unfinished: [String: Int] = [:]
+        /// Every reservation not yet released, by token, with the end its lease is known to hold to.
+        var leaseEnds: [String: Int64] = [:]
         var pending: [Handed] = []
         var pendingStart = 0
         var idleWorkers: [CheckedContinuation<Handed?, Never>] = []
@@ -81,7 +83,9 @@ public final class OutboundHandoff: Sendable {
             guard state.open, state.submissions < maximumSubmissions, state.bytes + bytes <= maximumBytes else { return nil }
             state.submissions += 1
             state.bytes += bytes
-            return Reservation(token: ObjectIDGenerator.random(), since: now, leaseEnd: now + state.leaseMilliseconds, bytes: bytes)
+            let reservation = Reservation(token: ObjectIDGenerator.random(), since: now, leaseEnd: now + state.leaseMilliseconds, bytes: bytes)
+            state.leaseEnds[reservation.token] = reservation.leaseEnd
+            return reservation
         }
     }
 
@@ -108,8 +112,20 @@ public final class OutboundHandoff: Sendable {
         for (worker, handed) in woken { worker.resume(returning: handed) }
     }
 
-    /// The next handed job, waiting for one; nil once closed and nothing is left.
-    public func next() async -> Handed? {
+    /// The next handed job, waiting for one; nil once closed and nothing is left. A job whose lease
+    /// is not known to hold for `margin` more milliseconds at `now` (its renewals failed: Postgres
+    /// was unreachable) is given up, not delivered: another worker may claim it once the lease ends,
+    /// and two deliveries of one message must not race.
+    public func next(margin: Int64 = 5_000, now: @Sendable () -> Int64 = WallClock.unixMilliseconds) async -> Handed? {
+        while true {
+            guard let handed = await nextHanded() else { return nil }
+            let end = state.withLock { $0.leaseEnds[handed.reservation.token] } ?? 0
+            if end - margin > now() { return handed }
+            finished(handed)
+        }
+    }
+
+    private func nextHanded() async -> Handed? {
         await withCheckedContinuation { (worker: CheckedContinuation<Handed?, Never>) in
             let answer = state.withLock { state -> Handed?? in
                 if state.pendingStart < state.pending.count {
@@ -142,6 +158,7 @@ public final class OutboundHandoff: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.submissions -= 1
             state.bytes -= reservation.bytes
+            state.leaseEnds[reservation.token] = nil
             guard state.submissions == 0 else { return [] }
             defer { state.drained = [] }
             return state.drained
@@ -149,16 +166,14 @@ public final class OutboundHandoff: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// A job's lease: renewed while the job waits for a worker, so that no other node takes it.
-    public struct Lease: Sendable {
-        public let job: Int64
-        public let token: String
-    }
+    /// The lease tokens of every submission handed over and not yet recorded, from before its
+    /// commit on: the renewals keep them, so that no other node takes a job this one will deliver.
+    public var leaseTokens: [String] { state.withLock { Array($0.leaseEnds.keys) } }
 
-    /// The leases of the jobs handed over that no worker took yet.
-    public var waitingLeases: [Lease] {
+    /// The renewal moved the leases of `tokens` to `end`.
+    public func leasesRenewed(_ tokens: [String], until end: Int64) {
         state.withLock { state in
-            state.pending[state.pendingStart...].map { Lease(job: $0.job.id, token: $0.reservation.token) }
+            for token in tokens where state.leaseEnds[token] != nil { state.leaseEnds[token] = end }
         }
     }
 

@@ -77,6 +77,22 @@ public struct OutboundQueueDepth: Hashable, Sendable {
     }
 }
 
+/// What one renewal of a node's leases did.
+public struct LeaseRenewal: Sendable, Equatable {
+    /// Unix milliseconds: the leases renewed hold until then.
+    public var until: Int64
+    /// Attempts under way whose lease was renewed.
+    public var attempts: Int
+    /// The handed-over lease tokens whose jobs were renewed.
+    public var handedOver: [String]
+
+    public init(until: Int64, attempts: Int, handedOver: [String]) {
+        self.until = until
+        self.attempts = attempts
+        self.handedOver = handedOver
+    }
+}
+
 /// The outbound queue as delivery workers see it.
 public protocol OutboundQueue: Sendable {
     /// Claims one due job (other workers skip it meanwhile), hands it to `deliver`, and records the
@@ -93,9 +109,9 @@ public protocol OutboundQueue: Sendable {
     /// How long a claim or a handover holds unless renewed.
     var leaseDuration: Duration { get }
     /// Keeps the leases of the attempts under way on this node; the workers call it every
-    /// `renewalInterval`, one call for all of them, with those of the jobs handed over to this node
-    /// and not yet taken by a worker.
-    func renewLeases(handedOver: [OutboundHandoff.Lease]) async throws
+    /// `renewalInterval`, one call for all of them, with those of the submissions handed over to
+    /// this node (`OutboundHandoff.leaseTokens`).
+    func renewLeases(handedOver: [String]) async throws -> LeaseRenewal
     /// How many attempts under way on this node hold a lease.
     var leasesHeld: Int { get }
     var renewalInterval: Duration { get }

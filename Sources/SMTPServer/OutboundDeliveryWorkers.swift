@@ -39,19 +39,35 @@ public struct OutboundDeliveryWorkers: Service {
             let lease = queue.leaseDuration.components
             handoff.open(leaseMilliseconds: lease.seconds * 1000 + lease.attoseconds / 1_000_000_000_000_000)
         }
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<count {
-                group.addTask { await self.workLoop() }
-                if let handoff { group.addTask { await self.handoffLoop(handoff) } }
-            }
-            group.addTask { await self.metricsLoop() }
-            group.addTask { await self.leaseRenewalLoop() }
+        // The renewals outlive the deliveries: they stop only once every attempt, a claim still in
+        // flight included, and every handed-over job has ended.
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try? await gracefulShutdown()
-                bell.close()
-                await handoff?.close()
+                await withTaskGroup(of: Void.self) { deliveries in
+                    for _ in 0..<count {
+                        deliveries.addTask { await self.workLoop() }
+                        if let handoff { deliveries.addTask { await self.handoffLoop(handoff) } }
+                    }
+                    deliveries.addTask {
+                        try? await gracefulShutdown()
+                        bell.close()
+                        await handoff?.close()
+                    }
+                    await deliveries.waitForAll()
+                }
+                return true
             }
-            await group.waitForAll()
+            group.addTask {
+                await self.metricsLoop()
+                return false
+            }
+            group.addTask {
+                await self.leaseRenewalLoop()
+                return false
+            }
+            for await deliveriesEnded in group where deliveriesEnded {
+                group.cancelAll()
+            }
         }
     }
 
@@ -68,30 +84,21 @@ public struct OutboundDeliveryWorkers: Service {
     /// Delivers what submissions on this node handed over, until the handoff is closed and empty.
     private func handoffLoop(_ handoff: OutboundHandoff) async {
         while let handed = await handoff.next() {
-            await queue.deliverLeased(handed.job, token: handed.reservation.token, since: handed.reservation.since, policy: policy,
+            await queue.deliverLeased(handed.job, token: handed.reservation.token, since: WallClock.unixMilliseconds(), policy: policy,
                                       deliver: deliver)
             handoff.finished(handed)
         }
     }
 
-    /// One statement every third of a lease keeps the leases of every attempt under way here. On
-    /// graceful shutdown it goes on while an attempt still holds one (that attempt finishes), and
-    /// looks every quarter second whether the last one ended, so that shutdown does not wait longer.
+    /// One round trip every third of a lease keeps the leases of every attempt under way here and
+    /// of every job handed over to this node; until the deliveries have ended (`run` cancels it).
     private func leaseRenewalLoop() async {
-        let clock = ContinuousClock()
-        var due = clock.now + queue.renewalInterval
         while !Task.isCancelled {
-            if Task.isShuttingDownGracefully {
-                guard queue.leasesHeld > 0 || (handoff?.handedOver ?? 0) > 0 else { return }
-                try? await Task.sleep(until: min(due, clock.now + .milliseconds(250)), clock: clock)
-            } else {
-                let wake = due
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: clock) }
-            }
-            guard clock.now >= due else { continue }
-            due = clock.now + queue.renewalInterval
+            try? await Task.sleep(for: queue.renewalInterval)
+            guard !Task.isCancelled else { return }
             do {
-                try await queue.renewLeases(handedOver: handoff?.waitingLeases ?? [])
+                let renewal = try await queue.renewLeases(handedOver: handoff?.leaseTokens ?? [])
+                handoff?.leasesRenewed(renewal.handedOver, until: renewal.until)
             } catch {
                 context.logger.warning("cannot renew outbound leases", metadata: ["error": "\(error)"])
             }

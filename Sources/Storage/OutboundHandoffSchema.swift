@@ -5,14 +5,15 @@
 /// accepting node delivers them at once from the bytes it holds, instead of waking every worker of
 /// the region and having one of them claim the job and read the message back. Without a token
 /// (the node had no room), the jobs are due at once for any worker, as before. A node that dies
-/// before recording leaves its jobs to whoever claims them when the lease ends.
+/// before recording leaves its jobs to whoever claims them when the lease ends. The lease parameters
+/// default to none, so that a node not yet upgraded keeps submitting through the same function.
 enum OutboundHandoffSchema {
     static let statements: [String] = [
         "DROP FUNCTION mail_submit(uuid, bigint, bigint, bigint, bytea, jsonb, bytea, text, text[], text[], text)",
         """
         CREATE FUNCTION mail_submit(p_grant uuid, p_now bigint, p_default_quota bigint, p_window bigint, p_sent_copy bytea,
                                     p_fact jsonb, p_transmit bytea, p_mail_from text, p_domains text[], p_recipients text[],
-                                    p_draft text, p_lease_token text, p_lease_end bigint)
+                                    p_draft text, p_lease_token text DEFAULT NULL, p_lease_end bigint DEFAULT NULL)
         RETURNS TABLE(r_message_id text, r_uid bigint, r_uid_validity bigint, r_modseq bigint, r_thread_id text, r_draft_deleted boolean,
                       r_jobs bigint[])
         LANGUAGE plpgsql AS $$

@@ -38,16 +38,15 @@ extension PostgresMailStore {
             if let reservation { outboundHandoff?.release(reservation) }
             throw error
         }
-        await announce(grant, Self.announce(result.modseq, (draftDeleted ? [SystemFolder.drafts.apiID] : []) + [SystemFolder.sent.apiID]))
         if let reservation, let outboundHandoff {
             let jobs = zip(jobIDs, domains).map { id, domain in
                 OutboundJob(id: id, grantID: grant, sentMessageID: result.messageID, mailFrom: submission.mailFrom, domain: domain,
                             recipients: recipientsByDomain[domain]!, attempts: 0, createdAt: now / 1000, raw: submission.transmit)
             }
             outboundHandoff.start(jobs, reservation)
-        } else {
-            await notifier.outboundQueued()
         }
+        await announce(grant, Self.announce(result.modseq, (draftDeleted ? [SystemFolder.drafts.apiID] : []) + [SystemFolder.sent.apiID]))
+        if reservation == nil { await notifier.outboundQueued() }
         return result
     }
 

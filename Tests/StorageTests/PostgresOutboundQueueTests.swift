@@ -114,10 +114,10 @@ import Testing
                 for await _ in started { break }
                 #expect(queue.leasesHeld == 1)
                 let firstEnd = try #require(try await Self.leaseEnds(client).first)
-                #expect(try await queue.renewLeases(now: firstEnd) == 1)
+                #expect(try await queue.renewLeases(now: firstEnd).attempts == 1)
                 #expect(try await Self.leaseEnds(client) == [firstEnd + 30_000])
                 #expect(try await Self.claim(client, "other", at: firstEnd + 1) == [], "the renewed lease holds past the first one's end")
-                #expect(try await queue.renewLeases(now: firstEnd + 300_000) == 0, "an attempt past its time limit is not renewed")
+                #expect(try await queue.renewLeases(now: firstEnd + 300_000).attempts == 0, "an attempt past its time limit is not renewed")
                 releaseSignal.yield()
                 try await group.waitForAll()
             }
@@ -140,12 +140,15 @@ import Testing
             let now = WallClock.unixMilliseconds()
             #expect(try await Self.claim(client, "other", at: now) == [], "the jobs are leased to the node that took the message")
             let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
-            // Waiting for a worker, the jobs' leases are renewed with those of the attempts under way.
-            let waiting = handoff.waitingLeases
-            #expect(waiting.count == 2)
+            // Waiting for a worker, the jobs' leases are renewed by the submission's token.
+            let tokens = handoff.leaseTokens
+            #expect(tokens.count == 1)
             let firstEnd = try #require(try await Self.leaseEnds(client).first)
-            #expect(try await queue.renewLeases(now: firstEnd, handedOver: waiting) == 2)
+            let renewal = try await queue.renewLeases(now: firstEnd, handedOver: tokens)
+            #expect(renewal.handedOver == tokens && renewal.until == firstEnd + 30_000)
+            #expect(try await Self.leaseEnds(client) == [firstEnd + 30_000, firstEnd + 30_000])
             #expect(try await Self.claim(client, "other", at: firstEnd + 1) == [], "still leased past the first lease's end")
+            handoff.leasesRenewed(renewal.handedOver, until: renewal.until)
             let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
             var domains: [String] = []
             for _ in 0..<2 {
@@ -162,13 +165,24 @@ import Testing
             #expect(try await Self.sendEvents(client, grant).map(\.type) == ["message.send_success"])
             #expect(try await Self.queuedMessages(client) == 0)
 
+            // A job whose lease is not known to hold a while longer (its renewals failed) is given
+            // up, not delivered: it is left to whoever claims it once the lease ends.
+            let (late, _) = try await Self.submit(client, to: ["d@four.example"], handoff: handoff)
+            async let closed: Void = handoff.close()
+            let farFuture = WallClock.unixMilliseconds() + 3_600_000
+            #expect(await handoff.next(now: { farFuture }) == nil)
+            await closed
+            #expect(handoff.handedOver == 0)
+            #expect(try await Self.claim(client, "later", at: farFuture) == [true], "nobody delivered it; its lease ran out")
+            #expect(try await Self.sendEvents(client, late).isEmpty)
+
             // No room: queued for any worker, due at once.
             let full = OutboundHandoff(maximumSubmissions: 0)
             full.open(leaseMilliseconds: 30_000)
             _ = try await Self.submit(client, to: ["c@three.example"], handoff: full)
             #expect(try await Self.claim(client, "any", at: WallClock.unixMilliseconds()) == [false])
-            await handoff.close()
             #expect(await handoff.next() == nil, "closed and empty")
+            #expect(handoff.reserve(bytes: 1, now: 0) == nil, "closed")
         }
     }
 
