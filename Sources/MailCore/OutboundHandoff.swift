@@ -32,8 +32,8 @@ public final class OutboundHandoff: Sendable {
         var bytes = 0
         /// Jobs not yet recorded, by reservation token.
         var unfinished: [String: Int] = [:]
-        /// Every reservation not yet released, by token, with the end its lease is known to hold to.
-        var leaseEnds: [String: Int64] = [:]
+        /// Each job waiting for a worker, by id: the end its lease is known to hold to.
+        var leaseEnds: [Int64: Int64] = [:]
         var pending: [Handed] = []
         var pendingStart = 0
         var idleWorkers: [CheckedContinuation<Handed?, Never>] = []
@@ -83,9 +83,7 @@ public final class OutboundHandoff: Sendable {
             guard state.open, state.submissions < maximumSubmissions, state.bytes + bytes <= maximumBytes else { return nil }
             state.submissions += 1
             state.bytes += bytes
-            let reservation = Reservation(token: ObjectIDGenerator.random(), since: now, leaseEnd: now + state.leaseMilliseconds, bytes: bytes)
-            state.leaseEnds[reservation.token] = reservation.leaseEnd
-            return reservation
+            return Reservation(token: ObjectIDGenerator.random(), since: now, leaseEnd: now + state.leaseMilliseconds, bytes: bytes)
         }
     }
 
@@ -97,6 +95,7 @@ public final class OutboundHandoff: Sendable {
             guard state.open, !jobs.isEmpty else { return nil }
             state.unfinished[reservation.token] = jobs.count
             state.pending += jobs.map { Handed(job: $0, reservation: reservation) }
+            for job in jobs { state.leaseEnds[job.id] = reservation.leaseEnd }
             var woken: [(CheckedContinuation<Handed?, Never>, Handed)] = []
             while !state.idleWorkers.isEmpty, state.pendingStart < state.pending.count {
                 woken.append((state.idleWorkers.removeLast(), state.pending[state.pendingStart]))
@@ -114,12 +113,13 @@ public final class OutboundHandoff: Sendable {
 
     /// The next handed job, waiting for one; nil once closed and nothing is left. A job whose lease
     /// is not known to hold for `margin` more milliseconds at `now` (its renewals failed: Postgres
-    /// was unreachable) is given up, not delivered: another worker may claim it once the lease ends,
-    /// and two deliveries of one message must not race.
-    public func next(margin: Int64 = 5_000, now: @Sendable () -> Int64 = WallClock.unixMilliseconds) async -> Handed? {
+    /// was unreachable, or its commit was slow) is given up, not delivered: another worker may
+    /// claim it once the lease ends, and two deliveries of one message must not race. Workers pass
+    /// a margin longer than their renewal interval.
+    public func next(margin: Int64, now: @Sendable () -> Int64 = WallClock.unixMilliseconds) async -> Handed? {
         while true {
             guard let handed = await nextHanded() else { return nil }
-            let end = state.withLock { $0.leaseEnds[handed.reservation.token] } ?? 0
+            let end = state.withLock { $0.leaseEnds.removeValue(forKey: handed.job.id) } ?? 0
             if end - margin > now() { return handed }
             finished(handed)
         }
@@ -158,7 +158,6 @@ public final class OutboundHandoff: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.submissions -= 1
             state.bytes -= reservation.bytes
-            state.leaseEnds[reservation.token] = nil
             guard state.submissions == 0 else { return [] }
             defer { state.drained = [] }
             return state.drained
@@ -166,14 +165,29 @@ public final class OutboundHandoff: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// The lease tokens of every submission handed over and not yet recorded, from before its
-    /// commit on: the renewals keep them, so that no other node takes a job this one will deliver.
-    public var leaseTokens: [String] { state.withLock { Array($0.leaseEnds.keys) } }
+    /// A waiting job's lease.
+    public struct Lease: Sendable, Equatable {
+        public let job: Int64
+        public let token: String
 
-    /// The renewal moved the leases of `tokens` to `end`.
-    public func leasesRenewed(_ tokens: [String], until end: Int64) {
+        public init(job: Int64, token: String) {
+            self.job = job
+            self.token = token
+        }
+    }
+
+    /// The leases of the jobs handed over that no worker took yet: the renewals keep them with
+    /// those of the attempts under way, so that no other node takes a job this one will deliver.
+    public var waitingLeases: [Lease] {
         state.withLock { state in
-            for token in tokens where state.leaseEnds[token] != nil { state.leaseEnds[token] = end }
+            state.pending[state.pendingStart...].map { Lease(job: $0.job.id, token: $0.reservation.token) }
+        }
+    }
+
+    /// The renewal moved the leases of the waiting jobs `jobs` to `end`.
+    public func leasesRenewed(_ jobs: [Int64], until end: Int64) {
+        state.withLock { state in
+            for job in jobs where state.leaseEnds[job] != nil { state.leaseEnds[job] = end }
         }
     }
 

@@ -83,10 +83,10 @@ public struct LeaseRenewal: Sendable, Equatable {
     public var until: Int64
     /// Attempts under way whose lease was renewed.
     public var attempts: Int
-    /// The handed-over lease tokens whose jobs were renewed.
-    public var handedOver: [String]
+    /// The waiting handed-over jobs whose lease was renewed.
+    public var handedOver: [Int64]
 
-    public init(until: Int64, attempts: Int, handedOver: [String]) {
+    public init(until: Int64, attempts: Int, handedOver: [Int64]) {
         self.until = until
         self.attempts = attempts
         self.handedOver = handedOver
@@ -109,9 +109,9 @@ public protocol OutboundQueue: Sendable {
     /// How long a claim or a handover holds unless renewed.
     var leaseDuration: Duration { get }
     /// Keeps the leases of the attempts under way on this node; the workers call it every
-    /// `renewalInterval`, one call for all of them, with those of the submissions handed over to
-    /// this node (`OutboundHandoff.leaseTokens`).
-    func renewLeases(handedOver: [String]) async throws -> LeaseRenewal
+    /// `renewalInterval`, one call for all of them, with those of the jobs handed over to this
+    /// node that wait for a worker (`OutboundHandoff.waitingLeases`).
+    func renewLeases(handedOver: [OutboundHandoff.Lease]) async throws -> LeaseRenewal
     /// How many attempts under way on this node hold a lease.
     var leasesHeld: Int { get }
     var renewalInterval: Duration { get }

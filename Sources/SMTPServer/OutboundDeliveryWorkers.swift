@@ -83,7 +83,9 @@ public struct OutboundDeliveryWorkers: Service {
 
     /// Delivers what submissions on this node handed over, until the handoff is closed and empty.
     private func handoffLoop(_ handoff: OutboundHandoff) async {
-        while let handed = await handoff.next() {
+        // Taken with its lease known to hold past the next renewal, and some time for that one.
+        let margin = queue.renewalInterval.components.seconds * 1000 + 5_000
+        while let handed = await handoff.next(margin: margin) {
             await queue.deliverLeased(handed.job, token: handed.reservation.token, since: WallClock.unixMilliseconds(), policy: policy,
                                       deliver: deliver)
             handoff.finished(handed)
@@ -97,7 +99,7 @@ public struct OutboundDeliveryWorkers: Service {
             try? await Task.sleep(for: queue.renewalInterval)
             guard !Task.isCancelled else { return }
             do {
-                let renewal = try await queue.renewLeases(handedOver: handoff?.leaseTokens ?? [])
+                let renewal = try await queue.renewLeases(handedOver: handoff?.waitingLeases ?? [])
                 handoff?.leasesRenewed(renewal.handedOver, until: renewal.until)
             } catch {
                 context.logger.warning("cannot renew outbound leases", metadata: ["error": "\(error)"])

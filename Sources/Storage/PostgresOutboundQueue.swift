@@ -105,47 +105,32 @@ public struct PostgresOutboundQueue: OutboundQueue {
         }
     }
 
-    /// Moves the end of every lease this node's attempts hold to `now` plus the lease's length, in
-    /// one statement, and those of the jobs of the `handedOver` leases (submissions handed to this
-    /// node, from before their commit until recorded) in a second one; the workers call it every
-    /// third of a lease. An attempt older than `attemptTimeout` is left to run out. Returns the new
-    /// end, how many attempts it renewed (a lease another worker took over is not counted), and the
-    /// handed-over tokens whose jobs it renewed.
+    /// Moves the end of every lease this node's attempts hold, and of the jobs handed over to it
+    /// that wait for a worker (`handedOver`), to `now` plus the lease's length, in one statement;
+    /// the workers call it every third of a lease. An attempt older than `attemptTimeout` is left
+    /// to run out. A lease another worker took over meanwhile is not renewed (nor counted).
     @discardableResult
-    public func renewLeases(now: Int64, handedOver: [String] = []) async throws -> LeaseRenewal {
-        let (jobs, tokens) = leases.renewable(now: now, attemptLimit: attemptTimeout.nanoseconds / 1_000_000)
+    public func renewLeases(now: Int64, handedOver: [OutboundHandoff.Lease] = []) async throws -> LeaseRenewal {
+        let underWay = leases.renewable(now: now, attemptLimit: attemptTimeout.nanoseconds / 1_000_000)
+        let jobs = underWay.jobs + handedOver.map(\.job), tokens = underWay.tokens + handedOver.map(\.token)
         let leaseEnd = now + leaseMilliseconds, logger = self.logger
-        guard !jobs.isEmpty || !handedOver.isEmpty else { return LeaseRenewal(until: leaseEnd, attempts: 0, handedOver: []) }
+        guard !jobs.isEmpty else { return LeaseRenewal(until: leaseEnd, attempts: 0, handedOver: []) }
         return try await withConnection { connection in
-            var renewal = LeaseRenewal(until: leaseEnd, attempts: 0, handedOver: [])
-            if !jobs.isEmpty {
-                for try await _ in try await connection.query("""
-                    UPDATE outbound_jobs j SET next_attempt_at = \(leaseEnd)
-                    FROM unnest(\(jobs)::bigint[], \(tokens)::text[]) AS held(id, token)
-                    WHERE j.id = held.id AND j.lease_token = held.token
-                    RETURNING j.id
-                    """, logger: logger) {
-                    renewal.attempts += 1
-                }
+            var renewed: Set<Int64> = []
+            for try await id in try await connection.query("""
+                UPDATE outbound_jobs j SET next_attempt_at = \(leaseEnd)
+                FROM unnest(\(jobs)::bigint[], \(tokens)::text[]) AS held(id, token)
+                WHERE j.id = held.id AND j.lease_token = held.token
+                RETURNING j.id
+                """, logger: logger).decode(Int64.self) {
+                renewed.insert(id)
             }
-            if !handedOver.isEmpty {
-                // A job a worker of this node already took was renewed above, by its id; this moves
-                // its lease to the same end.
-                var renewed: Set<String> = []
-                for try await token in try await connection.query("""
-                    UPDATE outbound_jobs SET next_attempt_at = \(leaseEnd)
-                    WHERE state = 'queued' AND lease_token = ANY(\(handedOver)::text[])
-                    RETURNING lease_token
-                    """, logger: logger).decode(String.self) {
-                    renewed.insert(token)
-                }
-                renewal.handedOver = handedOver.filter(renewed.contains)
-            }
-            return renewal
+            return LeaseRenewal(until: leaseEnd, attempts: underWay.jobs.filter(renewed.contains).count,
+                                handedOver: handedOver.map(\.job).filter(renewed.contains))
         }
     }
 
-    public func renewLeases(handedOver: [String]) async throws -> LeaseRenewal {
+    public func renewLeases(handedOver: [OutboundHandoff.Lease]) async throws -> LeaseRenewal {
         try await renewLeases(now: WallClock.unixMilliseconds(), handedOver: handedOver)
     }
 

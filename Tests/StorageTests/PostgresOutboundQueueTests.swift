@@ -140,19 +140,19 @@ import Testing
             let now = WallClock.unixMilliseconds()
             #expect(try await Self.claim(client, "other", at: now) == [], "the jobs are leased to the node that took the message")
             let queue = PostgresOutboundQueue(client: client, logger: TestEnvironment.logger)
-            // Waiting for a worker, the jobs' leases are renewed by the submission's token.
-            let tokens = handoff.leaseTokens
-            #expect(tokens.count == 1)
+            // Waiting for a worker, the jobs' leases are renewed with those of the attempts under way.
+            let waiting = handoff.waitingLeases
+            #expect(waiting.count == 2)
             let firstEnd = try #require(try await Self.leaseEnds(client).first)
-            let renewal = try await queue.renewLeases(now: firstEnd, handedOver: tokens)
-            #expect(renewal.handedOver == tokens && renewal.until == firstEnd + 30_000)
+            let renewal = try await queue.renewLeases(now: firstEnd, handedOver: waiting)
+            #expect(renewal.handedOver == waiting.map(\.job) && renewal.until == firstEnd + 30_000)
             #expect(try await Self.leaseEnds(client) == [firstEnd + 30_000, firstEnd + 30_000])
             #expect(try await Self.claim(client, "other", at: firstEnd + 1) == [], "still leased past the first lease's end")
             handoff.leasesRenewed(renewal.handedOver, until: renewal.until)
             let policy = DeliveryRetryPolicy(initialDelayMilliseconds: 1000, retryWindowSeconds: 3600)
             var domains: [String] = []
             for _ in 0..<2 {
-                let handed = try #require(await handoff.next())
+                let handed = try #require(await handoff.next(margin: 15_000))
                 #expect(handed.job.sentMessageID == sent.messageID && handed.job.attempts == 0 && !handed.job.raw.isEmpty)
                 domains.append(handed.job.domain)
                 await queue.deliverLeased(handed.job, token: handed.reservation.token, since: handed.reservation.since, policy: policy) { job in
@@ -170,7 +170,7 @@ import Testing
             let (late, _) = try await Self.submit(client, to: ["d@four.example"], handoff: handoff)
             async let closed: Void = handoff.close()
             let farFuture = WallClock.unixMilliseconds() + 3_600_000
-            #expect(await handoff.next(now: { farFuture }) == nil)
+            #expect(await handoff.next(margin: 15_000, now: { farFuture }) == nil)
             await closed
             #expect(handoff.handedOver == 0)
             #expect(try await Self.claim(client, "later", at: farFuture) == [true], "nobody delivered it; its lease ran out")
@@ -181,7 +181,7 @@ import Testing
             full.open(leaseMilliseconds: 30_000)
             _ = try await Self.submit(client, to: ["c@three.example"], handoff: full)
             #expect(try await Self.claim(client, "any", at: WallClock.unixMilliseconds()) == [false])
-            #expect(await handoff.next() == nil, "closed and empty")
+            #expect(await handoff.next(margin: 0) == nil, "closed and empty")
             #expect(handoff.reserve(bytes: 1, now: 0) == nil, "closed")
         }
     }
