@@ -57,16 +57,26 @@ public final class OutboundHandoff: Sendable {
         }
     }
 
-    /// Takes no more submissions; the workers still get the jobs already handed over, then nil.
-    /// Returns once every handed job was recorded (graceful shutdown).
-    public func close() async {
-        let idle = state.withLock { state -> [CheckedContinuation<Handed?, Never>] in
+    /// Takes no more submissions, and gives up the jobs no worker took yet (graceful shutdown: a
+    /// node that stops takes no new job): returns their leases, for the queue to give them back to
+    /// the region's workers. The workers then get nil from `next`.
+    public func close() -> [Lease] {
+        let (idle, dropped) = state.withLock { state -> ([CheckedContinuation<Handed?, Never>], [Handed]) in
             state.open = false
-            guard state.pendingStart == state.pending.count else { return [] }
+            let dropped = Array(state.pending[state.pendingStart...])
+            state.pending = []
+            state.pendingStart = 0
+            for handed in dropped { state.leaseEnds[handed.job.id] = nil }
             defer { state.idleWorkers = [] }
-            return state.idleWorkers
+            return (state.idleWorkers, dropped)
         }
         for worker in idle { worker.resume(returning: nil) }
+        for handed in dropped { finished(handed) }
+        return dropped.map { Lease(job: $0.job.id, token: $0.reservation.token) }
+    }
+
+    /// Returns once every job a worker took was recorded.
+    public func drained() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let finished = state.withLock { state -> Bool in
                 if state.submissions == 0 { return true }

@@ -106,6 +106,9 @@ public protocol OutboundQueue: Sendable {
     /// outcome as `deliverNext` does; a failure leaves the job to whoever claims it when the lease ends.
     func deliverLeased(_ job: OutboundJob, token: String, since: Int64, policy: DeliveryRetryPolicy,
                        deliver: @escaping @Sendable (OutboundJob) async -> [String: RecipientOutcome]) async
+    /// Ends the leases of jobs handed over to this node that it will not deliver (it stops): they
+    /// are due at once for the region's workers.
+    func giveBack(_ leases: [OutboundHandoff.Lease]) async throws
     /// How long a claim or a handover holds unless renewed.
     var leaseDuration: Duration { get }
     /// Keeps the leases of the attempts under way on this node; the workers call it every

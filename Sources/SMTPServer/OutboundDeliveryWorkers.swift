@@ -51,7 +51,16 @@ public struct OutboundDeliveryWorkers: Service {
                     deliveries.addTask {
                         try? await gracefulShutdown()
                         bell.close()
-                        await handoff?.close()
+                        if let handoff {
+                            let untaken = handoff.close()
+                            do {
+                                try await queue.giveBack(untaken)
+                            } catch {
+                                context.logger.warning("handed-over outbound jobs not given back; they are taken over when their lease ends",
+                                                       metadata: ["jobs": "\(untaken.count)", "error": "\(error)"])
+                            }
+                            await handoff.drained()
+                        }
                     }
                     await deliveries.waitForAll()
                 }

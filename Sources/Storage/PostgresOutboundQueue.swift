@@ -134,6 +134,19 @@ public struct PostgresOutboundQueue: OutboundQueue {
         try await renewLeases(now: WallClock.unixMilliseconds(), handedOver: handedOver)
     }
 
+    public func giveBack(_ handedOver: [OutboundHandoff.Lease]) async throws {
+        guard !handedOver.isEmpty else { return }
+        let now = WallClock.unixMilliseconds(), logger = self.logger
+        let jobs = handedOver.map(\.job), tokens = handedOver.map(\.token)
+        try await withConnection { connection in
+            try await connection.query("""
+                UPDATE outbound_jobs j SET lease_token = NULL, next_attempt_at = \(now)
+                FROM unnest(\(jobs)::bigint[], \(tokens)::text[]) AS held(id, token)
+                WHERE j.id = held.id AND j.lease_token = held.token
+                """, logger: logger)
+        }
+    }
+
     public var leasesHeld: Int { leases.count }
 
     public var renewalInterval: Duration { leaseDuration / 3 }
