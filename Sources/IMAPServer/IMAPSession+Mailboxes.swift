@@ -149,6 +149,7 @@ extension IMAPSession {
         // successful one first closes the previous.
         let requestedName = mailbox
         var responses: [Response] = []
+        let previous = selected
         if selected != nil {
             selected = nil
             responses.append(.untagged(.ok(ResponseText(code: .closed, text: "Previous mailbox closed"))))
@@ -167,46 +168,87 @@ extension IMAPSession {
                 return responses + [IMAPCommandError(.bad, "Unknown SELECT parameter \(name)").response(tag: tag)]
             }
         }
-        let found: MailboxSnapshot?
+        let name: String
         do {
-            found = try await context.store.snapshot(grant: grant.id, name: try folderName(mailbox))
+            name = try folderName(mailbox)
+        } catch {
+            return responses + [error.response(tag: tag)]
+        }
+        var mailbox: SelectedMailbox
+        var snapshot: MailboxSnapshot?
+        do {
+            // EXAMINE under IMAP4rev1 shows as recent what no session claimed, which only a read of
+            // the folder tells: it reads the whole mailbox.
+            if resynchronization == nil, let previous, previous.folder.name == name, previous.readOnly == readOnly,
+               !readOnly || imap4rev2, let reopened = try await reopen(grant, previous) {
+                mailbox = reopened
+            } else {
+                guard let found = try await context.store.snapshot(grant: grant.id, name: name) else {
+                    // The previous mailbox is closed whether or not this one exists: the client hears of both.
+                    return responses + [IMAPCommandError(.no, code: .nonExistent, "No such mailbox").response(tag: tag)]
+                }
+                snapshot = found
+                mailbox = SelectedMailbox(snapshot: found, readOnly: readOnly)
+                // IMAP4rev2 has no \Recent: such a session leaves new messages to IMAP4rev1 sessions.
+                if !imap4rev2, mailbox.largestUID >= found.folder.firstRecentUID {
+                    try await takeRecent(grant, &mailbox, after: found.folder.firstRecentUID - 1,
+                                         firstUnclaimed: found.folder.firstRecentUID)
+                }
+            }
         } catch let error as IMAPCommandError {
             return responses + [error.response(tag: tag)]
         } catch let error as MailStoreError {
             return responses + [IMAPCommandError(error).response(tag: tag)]
         }
-        guard let snapshot = found else {
-            // The previous mailbox is closed whether or not this one exists: the client hears of both.
-            return responses + [IMAPCommandError(.no, code: .nonExistent, "No such mailbox").response(tag: tag)]
-        }
-        var mailbox = SelectedMailbox(snapshot: snapshot, readOnly: readOnly)
-        // IMAP4rev2 has no \Recent: such a session leaves new messages to IMAP4rev1 sessions.
-        if !imap4rev2, mailbox.largestUID >= snapshot.folder.firstRecentUID {
-            try await takeRecent(grant, &mailbox, after: snapshot.folder.firstRecentUID - 1,
-                                 firstUnclaimed: snapshot.folder.firstRecentUID)
-        }
         selected = mailbox
         responses += mailbox.flagsResponses + [.untagged(.exists(mailbox.count))]
         if !imap4rev2 { responses.append(.untagged(.recent(UInt32(mailbox.recentCount)))) }
         responses += [
-            .untagged(.ok(ResponseText(code: .uidValidity(UInt32(truncatingIfNeeded: snapshot.folder.uidValidity)), text: "UIDs valid"))),
-            .untagged(.ok(ResponseText(code: .uidNext(UInt32(truncatingIfNeeded: snapshot.folder.uidNext)), text: "Predicted next UID"))),
+            .untagged(.ok(ResponseText(code: .uidValidity(UInt32(truncatingIfNeeded: mailbox.folder.uidValidity)), text: "UIDs valid"))),
+            .untagged(.ok(ResponseText(code: .uidNext(UInt32(truncatingIfNeeded: mailbox.folder.uidNext)), text: "Predicted next UID"))),
             // Every mailbox keeps modseqs, so every SELECT says the highest (RFC 7162 3.1.2.1).
             Self.highestModseq(mailbox.knownModseq),
-            .untagged(.ok(ResponseText(code: .mailboxID(snapshot.folder.id), text: "Mailbox id"))),
+            .untagged(.ok(ResponseText(code: .mailboxID(mailbox.folder.id), text: "Mailbox id"))),
         ]
         if imap4rev2 {
             // RFC 9051 6.3.2: SELECT answers with the mailbox's LIST response; the UNSEEN code is gone.
             responses.append(.untagged(.list(MailboxListEntry(attributes: [], delimiter: MailFolder.hierarchyDelimiter, name: requestedName))))
-        } else if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.isSeen }) {
-            responses.append(.untagged(.ok(ResponseText(code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))))
+        } else if let firstUnseen = mailbox.firstUnseenSequenceNumber {
+            responses.append(.untagged(.ok(ResponseText(code: .unseen(firstUnseen), text: "First unseen"))))
         }
-        if let resynchronization {
+        if let resynchronization, let snapshot {
             responses += try await quickResynchronization(grant, resynchronization, mailbox: mailbox, messages: snapshot.messages)
         }
         responses.append(.tagged(TaggedResponse(tag: tag, state: .ok, code: readOnly ? .readOnly : .readWrite,
                                                 "\(readOnly ? "EXAMINE" : "SELECT") completed")))
         return responses
+    }
+
+    /// The mailbox a session had selected, brought up to date from the change log, as a new SELECT
+    /// of it would find it: a client that selects its mailbox again (many do, to refresh) costs an
+    /// index range read of what changed instead of a read of every message. Nil when only a whole
+    /// read will do: the folder is gone or renamed, its UIDs were renewed, or expunges the session
+    /// did not hear of may have been forgotten.
+    ///
+    /// Nothing is claimed before the folder is known to be the same: an IMAP4rev1 session claims the
+    /// new messages' `\Recent` afterwards, as it does for any change it learns of (the messages it
+    /// knew it claimed already). Only read-write mailboxes and IMAP4rev2 sessions come here.
+    func reopen(_ grant: Grant, _ previous: SelectedMailbox) async throws -> SelectedMailbox? {
+        let changes: FolderChanges
+        do {
+            changes = try await context.store.changes(grant: grant.id, folderID: previous.folder.id, since: previous.knownModseq,
+                                                      claimingRecent: false)
+        } catch MailStoreError.noSuchFolder {
+            return nil
+        }
+        guard changes.folderName == previous.folder.name, changes.uidValidity == previous.folder.uidValidity,
+              changes.vanishedHorizon <= previous.knownModseq else { return nil }
+        var mailbox = previous
+        mailbox.reopen(applying: changes)
+        if !imap4rev2, mailbox.largestUID > previous.largestUID {
+            try await takeRecent(grant, &mailbox, after: previous.largestUID)
+        }
+        return mailbox
     }
 
     /// The special-use attributes a custom mailbox may be created with (RFC 6154 CREATE-SPECIAL-USE):

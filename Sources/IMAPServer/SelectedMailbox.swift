@@ -117,6 +117,28 @@ struct SelectedMailbox {
     /// Drops every `\Recent` flag: the session turned to IMAP4rev2, which has none (RFC 9051 2.3.2).
     mutating func forgetRecent() { recentUIDs = [] }
 
+    /// What a new SELECT of this read-write mailbox starts from, `changes` folded in: no `\Recent`
+    /// flags (the session claimed these already, so they are recent to no session now), no saved
+    /// search (RFC 5182 2.1), and the keywords in use announced afresh, as `init` announces them.
+    mutating func reopen(applying changes: FolderChanges) {
+        recentUIDs = []
+        savedSearch = nil
+        _ = apply(changes, reportFlags: false, reporting: ChangeReporting())
+        announcedKeywords = []
+        announcedSet = []
+        spellings = [:]
+        // The palette may keep sets no message uses any more: only those in use count.
+        var inUse = [Bool](repeating: false, count: palette.count)
+        for index in flagIndexes { inUse[Int(index)] = true }
+        let keywords = inUse.indices.filter { inUse[$0] }.flatMap { palette.flags(at: UInt32($0)).names.filter(Self.isKeyword) }
+        for keyword in Set(keywords).sorted() { learn(keyword) }
+    }
+
+    /// The message number of the first message without `\Seen` (the UNSEEN code of RFC 3501 7.1).
+    var firstUnseenSequenceNumber: UInt32? {
+        flagIndexes.firstIndex { !palette.flags(at: $0).isSeen }.map { UInt32($0 + 1) }
+    }
+
     /// A message's flags as FETCH shows them: the stored ones, keywords in the spelling FLAGS
     /// announced, and `\Recent` when it is recent here.
     func fetchFlags(_ flags: MessageFlags, uid: Int64) -> [Flag] {

@@ -252,9 +252,11 @@ public struct FolderChanges: Hashable, Sendable {
     /// may have been forgotten. `expunged` is complete only when the modseq asked about is at or
     /// above it.
     public var vanishedHorizon: Int64
+    /// The folder's name when the changes were read (nil where the reader did not say).
+    public var folderName: String?
 
     public init(uidValidity: Int64, uidNext: Int64, highestModseq: Int64, added: [MessageState], changed: [MessageState], expunged: [Int64],
-                firstClaimedRecent: Int64? = nil, vanishedHorizon: Int64 = 0) {
+                firstClaimedRecent: Int64? = nil, vanishedHorizon: Int64 = 0, folderName: String? = nil) {
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.highestModseq = highestModseq
@@ -263,6 +265,7 @@ public struct FolderChanges: Hashable, Sendable {
         self.expunged = expunged
         self.firstClaimedRecent = firstClaimedRecent
         self.vanishedHorizon = vanishedHorizon
+        self.folderName = folderName
     }
 
     public var isEmpty: Bool { added.isEmpty && changed.isEmpty && expunged.isEmpty }

@@ -80,12 +80,12 @@ extension PostgresMailStore {
 extension PostgresMailStore {
     // MARK: - Reads of the IMAP hot path
 
-    /// The folder's state (with the modseq up to which expunges may be forgotten), the messages
+    /// The folder's state (its name, and the modseq up to which expunges may be forgotten), the messages
     /// whose modseq is above `since` (arrived_modseq <= modseq always, so one range scan on
     /// (folder, modseq) finds additions and flag changes), and the tombstones above it: one
     /// statement, so one snapshot. Parameters: grant, folder, modseq.
     private static let changesRows = """
-        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, NULL::text, NULL::text[], vanished_horizon
+        SELECT 0 AS kind, uid_validity, uid_next, highest_modseq, name, NULL::text[], vanished_horizon
         FROM folders WHERE grant_id = $1::text::uuid AND id = $2::text
         UNION ALL
         SELECT 1, uid, modseq, arrived_modseq, id, flags, NULL FROM messages

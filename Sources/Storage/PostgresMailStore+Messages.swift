@@ -112,13 +112,13 @@ extension PostgresMailStore {
                                            Self.changesClaimingRecentQuery(grant: grant, folderID: folderID, since: modseq), logger: logger)
                 : try await connection.run(ChangesStatement.self, Self.changesQuery(grant: grant, folderID: folderID, since: modseq),
                                            logger: logger)
-            var state: (validity: Int64, next: Int64, highest: Int64, horizon: Int64)?
+            var state: (validity: Int64, next: Int64, highest: Int64, horizon: Int64, name: String?)?
             var added: [MessageState] = [], changed: [MessageState] = [], expunged: [Int64] = []
             var firstClaimedRecent: Int64?
             for try await (kind, first, second, third, id, flags, horizon)
                 in rows.decode((Int32, Int64, Int64, Int64?, String?, [String]?, Int64?).self) {
                 switch kind {
-                case 0: state = (first, second, third ?? 0, horizon ?? 0)
+                case 0: state = (first, second, third ?? 0, horizon ?? 0, id)
                 case 1:
                     let message = MessageState(uid: first, messageID: id ?? "", flags: MessageFlags(flags ?? []), modseq: second)
                     if (third ?? 0) > modseq { added.append(message) } else { changed.append(message) }
@@ -132,7 +132,7 @@ extension PostgresMailStore {
             expunged.sort()
             return FolderChanges(uidValidity: state.validity, uidNext: state.next, highestModseq: state.highest, added: added,
                                  changed: changed, expunged: expunged, firstClaimedRecent: firstClaimedRecent,
-                                 vanishedHorizon: state.horizon)
+                                 vanishedHorizon: state.horizon, folderName: state.name)
         }
     }
 

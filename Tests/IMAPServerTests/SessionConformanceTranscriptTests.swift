@@ -86,6 +86,165 @@ import Testing
         }
     }
 
+    // MARK: Selecting the selected mailbox again (RFC 9051 6.3.2)
+
+    @Test func selectingTheSelectedMailboxAgainTellsItAsItIsNow() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let writer = try await nodes.login(account, node: 1)
+            for id in ["a1", "a2", "a3"] { try await writer.append(Self.message(id)) }
+            let reader = try await nodes.login(account, node: 0)
+            try await reader.run(selectInbox(exists: 3, recent: 3) + """
+                C: v SEARCH RETURN (SAVE) ALL
+                S: v OK SEARCH completed
+                """)
+            try await writer.run(selectInbox(exists: 3, recent: 0, tag: "w") + """
+                C: d STORE 1 +FLAGS.SILENT (\\Deleted)
+                S: d OK STORE completed
+                C: x EXPUNGE
+                S: * 1 EXPUNGE
+                S: x OK EXPUNGE completed
+                C: k STORE 1 +FLAGS.SILENT (\\Seen $Done)
+                S: k OK STORE completed
+                C: c CLOSE
+                S: c OK CLOSE completed
+                """)
+            try await writer.append(Self.message("a4"))
+            // The reader heard of none of it: it gets the mailbox of now, claims the new message's
+            // \Recent, loses the ones it had and its saved search, and learns the new keyword.
+            try await reader.run("""
+                C: s2 SELECT INBOX
+                S: * OK [CLOSED] Previous mailbox closed
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Done)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Done \\*)] Flags permitted
+                S: * 3 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 5] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
+                S: * OK [UNSEEN 2] First unseen
+                S: s2 OK [READ-WRITE] SELECT completed
+                C: f FETCH 1:* (UID FLAGS)
+                S: * 1 FETCH (UID 2 FLAGS (…$Done…))
+                S: * 2 FETCH (UID 3 FLAGS ())
+                S: * 3 FETCH (UID 4 FLAGS (\\Recent))
+                S: f OK FETCH completed
+                C: g FETCH $ FLAGS
+                S: g OK FETCH completed
+                C: n NOOP
+                S: n OK NOOP completed
+                """)
+            // What a session selecting it for the first time is told, \Recent aside.
+            let third = try await nodes.login(account, node: 1)
+            try await third.run("""
+                C: s SELECT INBOX
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Done)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Done \\*)] Flags permitted
+                S: * 3 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 5] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
+                S: * OK [UNSEEN 2] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                """)
+            // A keyword the session learnt of without a FETCH (its own APPEND) is announced too.
+            try await reader.append(Self.message("a5"), flags: "$Later")
+            try await reader.run("""
+                C: s3 SELECT INBOX
+                S: * OK [CLOSED] Previous mailbox closed
+                S: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Done $Later)
+                S: * OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Done $Later \\*)] Flags permitted
+                S: * 4 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 6] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
+                S: * OK [UNSEEN 2] First unseen
+                S: s3 OK [READ-WRITE] SELECT completed
+                """)
+            for client in [writer, reader, third] { await client.close() }
+        }
+    }
+
+    @Test func examiningTheExaminedMailboxAgainStillShowsWhatNoSessionClaimedAsRecent() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let writer = try await nodes.login(account)
+            for id in ["e1", "e2"] { try await writer.append(Self.message(id)) }
+            let reader = try await nodes.login(account)
+            let examine = """
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS ()] …
+                S: * 2 EXISTS
+                S: * 2 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 3] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
+                S: * OK [UNSEEN 1] First unseen
+                """
+            try await reader.run("C: e EXAMINE INBOX\n" + examine + "\nS: e OK [READ-ONLY] EXAMINE completed")
+            try await reader.run("C: e2 EXAMINE INBOX\nS: * OK [CLOSED] Previous mailbox closed\n" + examine
+                                 + "\nS: e2 OK [READ-ONLY] EXAMINE completed")
+            for client in [writer, reader] { await client.close() }
+        }
+    }
+
+    @Test func selectingAgainAMailboxRenamedMeanwhileFindsTheOneNowOfThatName() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let writer = try await nodes.login(account, node: 1)
+            try await writer.run("""
+                C: c CREATE Work
+                S: c OK [MAILBOXID (…)] CREATE completed
+                """)
+            try await writer.append(Self.message("w1"), to: "Work")
+            let reader = try await nodes.login(account, node: 0)
+            try await reader.run("""
+                C: s SELECT Work
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 2] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
+                S: * OK [UNSEEN 1] First unseen
+                S: s OK [READ-WRITE] SELECT completed
+                """)
+            try await writer.run("""
+                C: r RENAME Work Old
+                S: r OK RENAME completed
+                C: c2 CREATE Work
+                S: c2 OK [MAILBOXID (…)] CREATE completed
+                """)
+            try await reader.run("""
+                C: s2 SELECT Work
+                S: * OK [CLOSED] Previous mailbox closed
+                S: * FLAGS (…)
+                S: * OK [PERMANENTFLAGS (…)] …
+                S: * 0 EXISTS
+                S: * 0 RECENT
+                S: * OK [UIDVALIDITY …] UIDs valid
+                S: * OK [UIDNEXT 1] Predicted next UID
+                S: * OK [HIGHESTMODSEQ …] Highest
+                S: * OK [MAILBOXID (…)] Mailbox id
+                S: s2 OK [READ-WRITE] SELECT completed
+                C: r2 RENAME Work Gone
+                S: r2 OK RENAME completed
+                C: s3 SELECT Work
+                S: * OK [CLOSED] Previous mailbox closed
+                S: s3 NO [NONEXISTENT] No such mailbox
+                """)
+            for client in [writer, reader] { await client.close() }
+        }
+    }
+
     // MARK: Levels of hierarchy (RFC 3501 6.3.4, 6.3.8, 6.3.9)
 
     @Test func aLevelWithoutAMailboxIsListedNoselectForPercent() async throws {
