@@ -565,9 +565,13 @@ final class IMAPSession {
     private func finishAppend() async -> [Response] {
         guard var pending = append else { return [] }
         append = nil
+        let intoSelected = selected != nil && selected?.folder.id == pending.folder?.id
+        // A session that takes \Recent claims what it appends into its own mailbox in the same write.
+        let claiming = intoSelected && selected?.readOnly == false && !imap4rev2
         if pending.failure == nil, let grant, let folder = pending.folder, !pending.messages.isEmpty {
             do {
-                pending.results = try await context.store.append(grant: grant.id, folderID: folder.id, messages: pending.messages)
+                pending.results = try await context.store.append(grant: grant.id, folderID: folder.id, messages: pending.messages,
+                                                                 claimingRecent: claiming)
             } catch let error as MailStoreError {
                 pending.failure = IMAPCommandError(error)
             } catch {
@@ -577,8 +581,13 @@ final class IMAPSession {
         }
         if let failure = pending.failure { return [failure.response(tag: pending.tag)] }
         var responses: [Response] = []
-        if let grant, (try? await synchronize(grant, force: true)).map({ responses = $0 }) == nil {
-            responses = []
+        if let folded = foldOwnAppend(pending, claiming: claiming) {
+            responses = folded
+        } else if let grant {
+            // What it appended elsewhere leaves the selected mailbox as it was: only news from
+            // other sessions is told then.
+            let claimed = pending.results.first?.claimedRecent == true ? pending.results.filter { !$0.deduplicated }.map(\.uid) : []
+            responses = (try? await synchronize(grant, force: intoSelected, claimed: claimed)) ?? []
         }
         guard let last = pending.results.last else {
             return responses + [.tagged(TaggedResponse(tag: pending.tag, state: .ok, "APPEND completed"))]
@@ -635,6 +644,31 @@ extension IMAPSession {
 }
 
 /// The state of an APPEND between its first line and its end.
+extension IMAPSession {
+    /// The session's own APPEND into its selected mailbox, folded into its view from the answer
+    /// alone: when the write's modseq directly follows the last the session knows, nothing else
+    /// changed in between (modseqs are handed out one grant at a time, in commit order), so the
+    /// change log would tell only these messages. Nil when the change log must be read: another
+    /// change came between, a message was already there, or `\Recent` could not be claimed here.
+    func foldOwnAppend(_ pending: PendingAppend, claiming: Bool) -> [Response]? {
+        guard var mailbox = selected, mailbox.folder.id == pending.folder?.id, let first = pending.results.first,
+              pending.results.count == pending.messages.count,
+              pending.results.allSatisfy({ !$0.deduplicated && $0.modseq == first.modseq && $0.uid > mailbox.largestUID }),
+              first.modseq == mailbox.knownModseq + 1,
+              claiming ? first.claimedRecent : (imap4rev2 || mailbox.readOnly == false) else { return nil }
+        let added = zip(pending.results, pending.messages).map {
+            MessageState(uid: $0.uid, messageID: $0.messageID, flags: $1.flags, modseq: $0.modseq)
+        }.sorted { $0.uid < $1.uid }
+        let changes = FolderChanges(uidValidity: mailbox.folder.uidValidity, uidNext: (added.last?.uid ?? 0) + 1,
+                                    highestModseq: first.modseq, added: added, changed: [], expunged: [])
+        let recentBefore = mailbox.recentCount
+        let responses = mailbox.apply(changes, reporting: changeReporting)
+        if claiming { mailbox.markRecent(uids: added.map(\.uid)) }
+        selected = mailbox
+        return reportingRecent(responses, of: mailbox, before: recentBefore)
+    }
+}
+
 struct PendingAppend {
     let tag: String
     let mailbox: MailboxName

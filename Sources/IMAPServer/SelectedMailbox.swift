@@ -114,6 +114,11 @@ struct SelectedMailbox {
         recentUIDs.formUnion(uidList[start...])
     }
 
+    /// Makes these messages recent in this session (those of them the mailbox holds).
+    mutating func markRecent(uids: [Int64]) {
+        for uid in uids where position(of: uid) != nil { recentUIDs.insert(UInt32(uid)) }
+    }
+
     /// Drops every `\Recent` flag: the session turned to IMAP4rev2, which has none (RFC 9051 2.3.2).
     mutating func forgetRecent() { recentUIDs = [] }
 

@@ -63,7 +63,9 @@ public protocol MailStore: Sendable {
                 internalDate: Int64) async throws -> AppendResult
     /// Stores several messages in one transaction: all of them or none (RFC 3502 MULTIAPPEND).
     /// Each is deduplicated as `append` does, against the folder and the messages before it.
-    func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult]
+    /// With `claimingRecent`, the same write claims `\Recent` for the messages it stores when no
+    /// earlier message of the folder is unclaimed (`AppendResult.claimedRecent` says whether it did).
+    func append(grant: GrantID, folderID: String, messages: [NewMessage], claimingRecent: Bool) async throws -> [AppendResult]
     /// The folder's state and every message's UID, flags and modseq, in UID order, read in one snapshot.
     func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot
     /// The same for the folder of `name` (as `folder(grant:name:)` finds it); nil when there is none.
@@ -273,6 +275,11 @@ extension MailStore {
     /// What changed in the folder after `modseq`, claiming nothing.
     public func changes(grant: GrantID, folderID: String, since modseq: Int64) async throws -> FolderChanges {
         try await changes(grant: grant, folderID: folderID, since: modseq, claimingRecent: false)
+    }
+
+    /// Stores several messages in one transaction, claiming nothing.
+    public func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult] {
+        try await append(grant: grant, folderID: folderID, messages: messages, claimingRecent: false)
     }
 }
 

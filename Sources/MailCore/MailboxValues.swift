@@ -196,14 +196,18 @@ public struct AppendResult: Hashable, Sendable {
     public var threadID: String
     /// True when a message with the same Message-ID was already in the folder and nothing was stored.
     public var deduplicated: Bool
+    /// The append claimed `\Recent` for every message it stored (asked for with `claimingRecent`).
+    public var claimedRecent: Bool
 
-    public init(messageID: String, uid: Int64, uidValidity: Int64, modseq: Int64, threadID: String, deduplicated: Bool) {
+    public init(messageID: String, uid: Int64, uidValidity: Int64, modseq: Int64, threadID: String, deduplicated: Bool,
+                claimedRecent: Bool = false) {
         self.messageID = messageID
         self.uid = uid
         self.uidValidity = uidValidity
         self.modseq = modseq
         self.threadID = threadID
         self.deduplicated = deduplicated
+        self.claimedRecent = claimedRecent
     }
 }
 

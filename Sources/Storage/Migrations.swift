@@ -103,6 +103,8 @@ public enum Migrations {
         Migration(version: 32, name: "an outbound claim plans only its search for the due job", statements: OutboundClaimSchema.statements),
         Migration(version: 33, name: "a submission may lease its outbound jobs to the node that accepted it",
                   statements: OutboundHandoffSchema.statements),
+        Migration(version: 34, name: "an APPEND into the selected mailbox claims its messages' \\Recent as it stores them",
+                  statements: AppendRecentSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

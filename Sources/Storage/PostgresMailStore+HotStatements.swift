@@ -7,16 +7,17 @@ extension PostgresMailStore {
     // MARK: - Writes (`WritePathSchema`)
 
     static func appendQuery(grant: GrantID, folderID: String, now: Int64, defaultQuota: Int64, window: Int64, raw: [ByteBuffer],
-                            facts: String) -> PostgresQuery {
+                            facts: String, claimingRecent: Bool) -> PostgresQuery {
         """
-        SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_deduplicated
+        SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_deduplicated, r_claimed_recent
         FROM mail_append(\(grant.rawValue)::text::uuid, \(folderID)::text, \(now)::bigint, \(defaultQuota)::bigint, \(window)::bigint,
-                         \(raw)::bytea[], \(facts)::text::jsonb)
+                         \(raw)::bytea[], \(facts)::text::jsonb, \(claimingRecent)::boolean)
         """
     }
 
     enum AppendStatement: HotStatement {
-        static let sample = appendQuery(grant: .random(), folderID: "", now: 0, defaultQuota: 0, window: 0, raw: [], facts: "")
+        static let sample = appendQuery(grant: .random(), folderID: "", now: 0, defaultQuota: 0, window: 0, raw: [], facts: "",
+                                        claimingRecent: false)
     }
 
     static func storeFlagsQuery(grant: GrantID, folderID: String, now: Int64, defaultQuota: Int64, uids: UIDSet, isReplace: Bool,

@@ -12,7 +12,7 @@ extension PostgresMailStore {
                          messages: [NewMessage(raw: raw, facts: facts, flags: flags, internalDate: internalDate)])[0]
     }
 
-    public func append(grant: GrantID, folderID: String, messages: [NewMessage]) async throws -> [AppendResult] {
+    public func append(grant: GrantID, folderID: String, messages: [NewMessage], claimingRecent: Bool) async throws -> [AppendResult] {
         guard !messages.isEmpty else { return [] }
         let facts = try messages.map { message in
             let bounded = message.facts.bounded
@@ -21,12 +21,14 @@ extension PostgresMailStore {
         }
         let raw = messages.map { ByteBuffer(bytes: $0.raw) }
         let query = Self.appendQuery(grant: grant, folderID: folderID, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
-                                     window: threadSubjectWindowSeconds, raw: raw, facts: FactsJSON.array(of: facts))
+                                     window: threadSubjectWindowSeconds, raw: raw, facts: FactsJSON.array(of: facts),
+                                     claimingRecent: claimingRecent)
         let results = try await call(AppendStatement.self, query) { rows in
             var results: [AppendResult] = []
-            for try await (id, uid, validity, modseq, thread, deduplicated) in rows.decode((String, Int64, Int64, Int64, String, Bool).self) {
+            for try await (id, uid, validity, modseq, thread, deduplicated, claimed)
+                in rows.decode((String, Int64, Int64, Int64, String, Bool, Bool).self) {
                 results.append(AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread,
-                                            deduplicated: deduplicated))
+                                            deduplicated: deduplicated, claimedRecent: claimed))
             }
             return results
         }

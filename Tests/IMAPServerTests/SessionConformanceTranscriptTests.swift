@@ -245,6 +245,74 @@ import Testing
         }
     }
 
+    // MARK: An APPEND into the selected mailbox (RFC 3501 6.3.11, 2.3.2)
+
+    /// Sends an APPEND of `message` as a non-synchronizing literal; the answer is read by `run`.
+    static func appendCommand(_ message: String, tag: String) -> String {
+        let bytes = message.replacingOccurrences(of: "\n", with: "\r\n")
+        return "\(tag) APPEND INBOX {\(bytes.utf8.count)+}\r\n\(bytes)\r\n"
+    }
+
+    @Test func anAppendIntoTheSelectedMailboxIsToldAndRecentThereWhateverCameBetween() async throws {
+        try await IMAPTestNodes.with(count: 2) { nodes in
+            let account = try await nodes.makeAccount()
+            let session = try await nodes.login(account, node: 0)
+            let other = try await nodes.login(account, node: 1)
+            try await session.run(selectInbox(exists: 0, recent: 0, unseen: false))
+            // Nothing came between: the session's own message, recent here and nowhere else.
+            try await session.sendRaw(Self.appendCommand(Self.message("p1"), tag: "a1"))
+            try await session.run("""
+                S: * 1 EXISTS
+                S: * 1 RECENT
+                S: a1 OK [APPENDUID … 1] APPEND completed
+                C: f FETCH 1 FLAGS
+                S: * 1 FETCH (FLAGS (\\Recent))
+                S: f OK FETCH completed
+                """)
+            try await other.run("""
+                C: s STATUS INBOX (MESSAGES RECENT)
+                S: * STATUS INBOX (MESSAGES 1 RECENT 0)
+                S: s OK STATUS completed
+                """)
+            // A message no session claimed came first: the session's read claims both.
+            try await other.append(Self.message("p2"))
+            try await session.sendRaw(Self.appendCommand(Self.message("p3"), tag: "a2"))
+            try await session.run("""
+                S: * 3 EXISTS
+                S: * 3 RECENT
+                S: a2 OK [APPENDUID … 3] APPEND completed
+                """)
+            // A flag change came first: told with the new message, which stays recent here.
+            try await other.run(selectInbox(exists: 3, recent: 0, unseen: true, tag: "o") + """
+                C: o2 STORE 1 +FLAGS.SILENT (\\Seen)
+                S: o2 OK STORE completed
+                """)
+            try await session.sendRaw(Self.appendCommand(Self.message("p4"), tag: "a3"))
+            try await session.run("""
+                S: * 4 EXISTS
+                S: * 4 RECENT
+                S: * 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))
+                S: a3 OK [APPENDUID … 4] APPEND completed
+                C: f2 FETCH 1:4 FLAGS
+                S: * 1 FETCH (FLAGS (\\Seen \\Recent))
+                S: * 2 FETCH (FLAGS (\\Recent))
+                S: * 3 FETCH (FLAGS (\\Recent))
+                S: * 4 FETCH (FLAGS (\\Recent))
+                S: f2 OK FETCH completed
+                """)
+            try await other.run("""
+                C: n NOOP
+                S: * 4 EXISTS
+                S: * 0 RECENT
+                S: n OK NOOP completed
+                C: f FETCH 4 FLAGS
+                S: * 4 FETCH (FLAGS ())
+                S: f OK FETCH completed
+                """)
+            for client in [session, other] { await client.close() }
+        }
+    }
+
     // MARK: Levels of hierarchy (RFC 3501 6.3.4, 6.3.8, 6.3.9)
 
     @Test func aLevelWithoutAMailboxIsListedNoselectForPercent() async throws {
