@@ -24,9 +24,7 @@ extension IMAPSession {
     ///
     /// Without `allowExpunges` (before FETCH, STORE, SEARCH), changes that include an expunge are
     /// left whole for a later command, and `selectedMailboxChanged` stays set.
-    ///
-    /// `claimed` are UIDs whose `\Recent` the session's own write claimed: recent here once known.
-    func synchronize(_ grant: Grant, force: Bool = false, allowExpunges: Bool = true, claimed: [Int64] = []) async throws -> [Response] {
+    func synchronize(_ grant: Grant, force: Bool = false, allowExpunges: Bool = true) async throws -> [Response] {
         guard var mailbox = selected else { return [] }
         guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
         // A session that takes \Recent flags claims them in the read that tells it of new mail;
@@ -58,7 +56,6 @@ extension IMAPSession {
                 try await takeRecent(grant, &mailbox, after: largestBefore)
             }
         }
-        mailbox.markRecent(uids: claimed)
         selected = mailbox
         return reportingRecent(responses, of: mailbox, before: recentBefore)
     }

@@ -580,14 +580,18 @@ final class IMAPSession {
             }
         }
         if let failure = pending.failure { return [failure.response(tag: pending.tag)] }
+        // The write claimed these: they are recent here whenever the session learns of them, even
+        // if the read below fails (the next one then brings them).
+        if pending.results.first?.claimedRecent == true {
+            selected?.noteClaimed(uids: pending.results.filter { !$0.deduplicated }.map(\.uid))
+        }
         var responses: [Response] = []
         if let folded = foldOwnAppend(pending, claiming: claiming) {
             responses = folded
         } else if let grant {
             // What it appended elsewhere leaves the selected mailbox as it was: only news from
             // other sessions is told then.
-            let claimed = pending.results.first?.claimedRecent == true ? pending.results.filter { !$0.deduplicated }.map(\.uid) : []
-            responses = (try? await synchronize(grant, force: intoSelected, claimed: claimed)) ?? []
+            responses = (try? await synchronize(grant, force: intoSelected)) ?? []
         }
         guard let last = pending.results.last else {
             return responses + [.tagged(TaggedResponse(tag: pending.tag, state: .ok, "APPEND completed"))]
@@ -643,7 +647,6 @@ extension IMAPSession {
     }
 }
 
-/// The state of an APPEND between its first line and its end.
 extension IMAPSession {
     /// The session's own APPEND into its selected mailbox, folded into its view from the answer
     /// alone: when the write's modseq directly follows the last the session knows, nothing else
@@ -655,7 +658,9 @@ extension IMAPSession {
               pending.results.count == pending.messages.count,
               pending.results.allSatisfy({ !$0.deduplicated && $0.modseq == first.modseq && $0.uid > mailbox.largestUID }),
               first.modseq == mailbox.knownModseq + 1,
-              claiming ? first.claimedRecent : (imap4rev2 || mailbox.readOnly == false) else { return nil }
+              first.uidValidity == mailbox.folder.uidValidity,
+              // A read-only IMAP4rev1 session shows what no session claimed as recent: only a read tells.
+              claiming ? first.claimedRecent : imap4rev2 else { return nil }
         let added = zip(pending.results, pending.messages).map {
             MessageState(uid: $0.uid, messageID: $0.messageID, flags: $1.flags, modseq: $0.modseq)
         }.sorted { $0.uid < $1.uid }
@@ -663,12 +668,12 @@ extension IMAPSession {
                                     highestModseq: first.modseq, added: added, changed: [], expunged: [])
         let recentBefore = mailbox.recentCount
         let responses = mailbox.apply(changes, reporting: changeReporting)
-        if claiming { mailbox.markRecent(uids: added.map(\.uid)) }
         selected = mailbox
         return reportingRecent(responses, of: mailbox, before: recentBefore)
     }
 }
 
+/// The state of an APPEND between its first line and its end.
 struct PendingAppend {
     let tag: String
     let mailbox: MailboxName

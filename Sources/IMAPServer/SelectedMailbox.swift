@@ -18,6 +18,8 @@ struct SelectedMailbox {
     /// The messages that are `\Recent` in this session (RFC 3501 2.3.2): those it claimed, or, when
     /// read-only, those no session had claimed when it learnt of them.
     private var recentUIDs: Set<UInt32> = []
+    /// Messages this session claimed in its own write before it learnt of them (`noteClaimed`).
+    private var claimedAhead: Set<UInt32> = []
     /// The UIDs `SEARCH RETURN (SAVE)` kept for `$` (RFC 5182), ascending; nil until a search saves.
     /// Held as UIDs, so a saved message that is expunged simply drops out of `$`.
     var savedSearch: [UInt32]?
@@ -114,19 +116,27 @@ struct SelectedMailbox {
         recentUIDs.formUnion(uidList[start...])
     }
 
-    /// Makes these messages recent in this session (those of them the mailbox holds).
-    mutating func markRecent(uids: [Int64]) {
-        for uid in uids where position(of: uid) != nil { recentUIDs.insert(UInt32(uid)) }
+    /// Messages whose `\Recent` the session's own write claimed: recent here now if the mailbox
+    /// holds them, or as soon as `apply` adds them.
+    mutating func noteClaimed(uids: [Int64]) {
+        for uid in uids {
+            guard let uid = UInt32(exactly: uid) else { continue }
+            if position(of: Int64(uid)) != nil { recentUIDs.insert(uid) } else { claimedAhead.insert(uid) }
+        }
     }
 
     /// Drops every `\Recent` flag: the session turned to IMAP4rev2, which has none (RFC 9051 2.3.2).
-    mutating func forgetRecent() { recentUIDs = [] }
+    mutating func forgetRecent() {
+        recentUIDs = []
+        claimedAhead = []
+    }
 
     /// What a new SELECT of this read-write mailbox starts from, `changes` folded in: no `\Recent`
     /// flags (the session claimed these already, so they are recent to no session now), no saved
     /// search (RFC 5182 2.1), and the keywords in use announced afresh, as `init` announces them.
     mutating func reopen(applying changes: FolderChanges) {
         recentUIDs = []
+        claimedAhead = []
         savedSearch = nil
         _ = apply(changes, reportFlags: false, reporting: ChangeReporting())
         announcedKeywords = []
@@ -273,6 +283,7 @@ struct SelectedMailbox {
         for message in added {
             uidList.append(UInt32(message.uid))
             flagIndexes.append(palette.index(of: message.flags))
+            if !claimedAhead.isEmpty, let uid = claimedAhead.remove(UInt32(message.uid)) { recentUIDs.insert(uid) }
         }
         if !added.isEmpty { responses.append(.untagged(.exists(count))) }
         for message in changes.changed {

@@ -21,6 +21,8 @@ enum PolicyLimitsSchema {
                     LIMIT 1), p_default) AS v) limits
         $$
         """,
+        // `mail_append` (migration 34) takes this lock inline, to save a call per APPEND: a change
+        // here belongs there too.
         """
         CREATE OR REPLACE FUNCTION mail_lock_grant(p_grant uuid, p_default_quota bigint,
                                                    OUT modseq bigint, OUT used_bytes bigint, OUT limit_bytes bigint)

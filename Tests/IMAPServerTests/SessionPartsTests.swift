@@ -101,6 +101,21 @@ import Testing
         #expect(mailbox.apply(changes, reporting: .init()) == [])
     }
 
+    /// A message the session's own write claimed is recent here whether the session already holds
+    /// it or learns of it later (the read after the write may fail); a re-SELECT starts afresh.
+    @Test func messagesClaimedByTheSessionsOwnWriteAreRecentWhenLearnt() {
+        var mailbox = Self.mailbox([3, 5])
+        mailbox.noteClaimed(uids: [5, 8])
+        #expect(mailbox.isRecent(5) && !mailbox.isRecent(3) && mailbox.recentCount == 1)
+        _ = mailbox.apply(FolderChanges(uidValidity: 7, uidNext: 10, highestModseq: 20, added: [Self.state(8), Self.state(9)],
+                                        changed: [], expunged: []), reporting: .init())
+        #expect(mailbox.isRecent(8) && !mailbox.isRecent(9) && mailbox.recentCount == 2)
+        mailbox.noteClaimed(uids: [11])
+        mailbox.reopen(applying: FolderChanges(uidValidity: 7, uidNext: 12, highestModseq: 21, added: [Self.state(11)],
+                                               changed: [], expunged: []))
+        #expect(mailbox.recentCount == 0)
+    }
+
     /// RFC 7162 3.2.10: with QRESYNC one VANISHED names the UIDs the client knew; with CONDSTORE a
     /// flag change carries its MODSEQ.
     @Test func qresyncToldAsVanishedAndCondstoreWithModseqs() {
