@@ -2,7 +2,7 @@ import Logging
 import MailCore
 import PostgresNIO
 import _ConnectionPoolModule
-import Storage
+@testable import Storage
 import TestSupport
 import Testing
 
@@ -74,6 +74,49 @@ import Testing
                 }
                 #expect(seen == 1)
             }
+        }
+    }
+
+    /// An APPEND asked to claim \Recent claims what it stores only when no earlier message is
+    /// unclaimed (migration 34); a node not yet upgraded calls the function without the new
+    /// argument and claims nothing.
+    @Test func anAppendClaimsRecentOnlyWhenNothingBeforeItIsUnclaimed() async throws {
+        try await Self.withHarness { h in
+            let grant = try await h.makeGrant()
+            let message = TestMessage()
+            func append(claiming: Bool) async throws -> AppendResult {
+                try await h.store.append(grant: grant, folderID: "inbox", messages: [
+                    NewMessage(raw: message.raw, facts: message.facts, flags: .empty, internalDate: 1_767_225_600),
+                ], claimingRecent: claiming)[0]
+            }
+            let unasked = try await append(claiming: false)
+            #expect(!unasked.claimedRecent)
+            // The first message is unclaimed: a claim now would pass over it, so none is made.
+            let refused = try await append(claiming: true)
+            #expect(!refused.claimedRecent && refused.uid == unasked.uid + 1)
+            #expect(try await h.store.recentCount(grant: grant, folderID: "inbox") == 2)
+            _ = try await h.store.claimRecent(grant: grant, folderID: "inbox", through: refused.uid)
+            let claimed = try await append(claiming: true)
+            #expect(claimed.claimedRecent)
+            #expect(try await h.store.recentCount(grant: grant, folderID: "inbox") == 0)
+            let bounded = message.facts.bounded
+            let facts = FactsJSON.array(of: [FactsJSON(bounded, participants: try ParticipantJSON(bounded), flags: .empty,
+                                                       internalDate: 1_767_225_600, exemptFromQuota: false)])
+            try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+                // The call of migration 33's nodes: seven arguments, six columns.
+                let rows = try await client.query(
+                    """
+                    SELECT r_uid, r_deduplicated FROM mail_append(\(grant.rawValue)::text::uuid, 'inbox', 0::bigint, 1000000000::bigint,
+                        0::bigint, \([ByteBuffer(bytes: message.raw)])::bytea[], \(facts)::text::jsonb)
+                    """)
+                var uids: [Int64] = []
+                for try await (uid, deduplicated) in rows.decode((Int64, Bool).self) {
+                    uids.append(uid)
+                    #expect(!deduplicated)
+                }
+                #expect(uids == [claimed.uid + 1])
+            }
+            #expect(try await h.store.recentCount(grant: grant, folderID: "inbox") == 1)
         }
     }
 
