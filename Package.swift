@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's own allocator settings (`mallopt`), which the Glibc module does not declare.
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "MailCore",
             dependencies: ["CCrypt"]
@@ -83,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "MailNode",
             dependencies: [
-                "MailCore", "Storage", "Cluster", "HTTPAPI", "IMAPServer", "IMAPGrammar", "SMTPServer",
+                "CMalloc", "MailCore", "Storage", "Cluster", "HTTPAPI", "IMAPServer", "IMAPGrammar", "SMTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
