@@ -26,11 +26,12 @@ struct ServeCommand: AsyncParsableCommand {
     var node: String
 
     func run() async throws {
-        // glibc keeps small freed blocks in "fast bins" unmerged, and merges them all whenever a
-        // larger block is asked for: a node does that on nearly every command (a response or a TLS
-        // record), so that merging was about 6% of its CPU under the IMAP load and the allocator 13%
-        // in all. Without fast bins, blocks merge as they are freed and the allocator took 7.7%;
-        // idle sessions stayed as small (27.2 KiB each against 27.9, `Benchmarks/imap-idle-memory`).
+        // glibc keeps small freed blocks that overflow a thread's cache in "fast bins", unmerged,
+        // and merges them all whenever a block of 1 KiB or more is asked for: a node does that on
+        // nearly every command (a response, a TLS record), so that merging was about 6% of its CPU
+        // under the IMAP load and the allocator 13% in all. Without fast bins, those blocks merge
+        // as they are freed and the allocator took about 8%; idle sessions stayed as small
+        // (`Benchmarks/imap-idle-memory`). Called before the event loops start any thread.
         #if canImport(Glibc)
         let fastBinsOff = mallopt(M_MXFAST, 0) == 1
         #else

@@ -3,13 +3,13 @@ import TestSupport
 import Testing
 @testable import Storage
 
-/// Message bytes, stored and queued, and the other columns that hold a message's size in text (its
-/// body, its IMAP structures, the webhook events carrying it) are compressed with lz4 wherever the
-/// server has it: pglz costs Postgres more CPU than the rest of a write (migrations 6, 16 and 35).
+/// Message bytes, stored and queued, and a message's body text, IMAP structures and extra headers
+/// are compressed with lz4 wherever the server has it: pglz costs Postgres more CPU than the rest
+/// of a write (migrations 6, 16 and 35).
 @Suite struct MessageBytesCompressionTests {
     @Test(arguments: [("message_contents", "raw"), ("outbound_messages", "raw"), ("message_contents", "body"),
                       ("message_contents", "body_structure"), ("message_contents", "envelope"),
-                      ("message_contents", "extra"), ("event_outbox", "payload")])
+                      ("message_contents", "extra")])
     func messageBytesUseLZ4(_ table: String, _ column: String) async throws {
         try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
             try await client.withConnection { connection in
