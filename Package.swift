@@ -159,7 +159,7 @@ let package = Package(
             path: "Sources/TestSupport"
         ),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "MailCore", "TestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "MailCore", "MIME", "TestSupport",
             .product(name: "_ConnectionPoolModule", package: "postgres-nio")]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "MailCore", "Storage", "TestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),

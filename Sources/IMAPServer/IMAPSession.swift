@@ -572,6 +572,7 @@ final class IMAPSession {
             do {
                 pending.results = try await context.store.append(grant: grant.id, folderID: folder.id, messages: pending.messages,
                                                                  claimingRecent: claiming)
+                context.contentCache.keepAppended(pending.messages, as: pending.results, grant: grant.id, folderID: folder.id)
             } catch let error as MailStoreError {
                 pending.failure = IMAPCommandError(error)
             } catch {

@@ -198,9 +198,12 @@ public struct AppendResult: Hashable, Sendable {
     public var deduplicated: Bool
     /// The append claimed `\Recent` for every message it stored (asked for with `claimingRecent`).
     public var claimedRecent: Bool
+    /// The time the store wrote as the message's creation and save date, when it says so: with it
+    /// a node can keep what it just stored in its content cache exactly as a read would return it.
+    public var storedAt: Int64?
 
     public init(messageID: String, uid: Int64, uidValidity: Int64, modseq: Int64, threadID: String, deduplicated: Bool,
-                claimedRecent: Bool = false) {
+                claimedRecent: Bool = false, storedAt: Int64? = nil) {
         self.messageID = messageID
         self.uid = uid
         self.uidValidity = uidValidity
@@ -208,6 +211,7 @@ public struct AppendResult: Hashable, Sendable {
         self.threadID = threadID
         self.deduplicated = deduplicated
         self.claimedRecent = claimedRecent
+        self.storedAt = storedAt
     }
 }
 

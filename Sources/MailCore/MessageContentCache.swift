@@ -74,6 +74,23 @@ public final class MessageContentCache: Sendable {
         }
     }
 
+    /// Keeps what an APPEND just stored, as a read of it would return it, so that the FETCH a
+    /// client sends next (a message it filed, the copies of a MULTIAPPEND) needs no round trip. A
+    /// message the store answered with an existing one (same Message-ID in the folder), or whose
+    /// store does not say when it wrote it, is left out.
+    public func keepAppended(_ messages: [NewMessage], as results: [AppendResult], grant: GrantID, folderID: String) {
+        guard capacityBytes > 0, messages.count == results.count else { return }
+        var stored: [StoredMessage] = []
+        for (message, result) in zip(messages, results) where !result.deduplicated {
+            guard let storedAt = result.storedAt else { continue }
+            stored.append(StoredMessage(
+                id: result.messageID, grantID: grant, folderID: folderID, uid: result.uid, threadID: result.threadID,
+                flags: message.flags, modseq: result.modseq, internalDate: message.internalDate, size: Int64(message.raw.count),
+                facts: message.facts.bounded, raw: message.raw, createdAt: storedAt, updatedAt: storedAt, savedAt: storedAt))
+        }
+        insert(stored)
+    }
+
     /// Forgets everything (tests, and an operator's cache flush).
     public func removeAll() {
         generations.withLock { $0 = Generations() }

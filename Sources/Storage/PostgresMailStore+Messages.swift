@@ -20,7 +20,8 @@ extension PostgresMailStore {
                              internalDate: message.internalDate, exemptFromQuota: message.exemptFromQuota)
         }
         let raw = messages.map { ByteBuffer(bytes: $0.raw) }
-        let query = Self.appendQuery(grant: grant, folderID: folderID, now: WallClock.unixSeconds(), defaultQuota: defaultQuotaBytes,
+        let now = WallClock.unixSeconds()
+        let query = Self.appendQuery(grant: grant, folderID: folderID, now: now, defaultQuota: defaultQuotaBytes,
                                      window: threadSubjectWindowSeconds, raw: raw, facts: FactsJSON.array(of: facts),
                                      claimingRecent: claimingRecent)
         let results = try await call(AppendStatement.self, query) { rows in
@@ -28,7 +29,7 @@ extension PostgresMailStore {
             for try await (id, uid, validity, modseq, thread, deduplicated, claimed)
                 in rows.decode((String, Int64, Int64, Int64, String, Bool, Bool).self) {
                 results.append(AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread,
-                                            deduplicated: deduplicated, claimedRecent: claimed))
+                                            deduplicated: deduplicated, claimedRecent: claimed, storedAt: now))
             }
             return results
         }
