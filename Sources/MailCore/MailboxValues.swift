@@ -198,8 +198,9 @@ public struct AppendResult: Hashable, Sendable {
     public var deduplicated: Bool
     /// The append claimed `\Recent` for every message it stored (asked for with `claimingRecent`).
     public var claimedRecent: Bool
-    /// The time the store wrote as the message's creation and save date, when it says so: with it
-    /// a node can keep what it just stored in its content cache exactly as a read would return it.
+    /// The time the store wrote as the message's creation and save date, when it stored one and
+    /// says so (nil for a duplicate): with it a node can keep what it just stored in its content
+    /// cache exactly as a read would return it.
     public var storedAt: Int64?
 
     public init(messageID: String, uid: Int64, uidValidity: Int64, modseq: Int64, threadID: String, deduplicated: Bool,

@@ -75,14 +75,19 @@ public final class MessageContentCache: Sendable {
     }
 
     /// Keeps what an APPEND just stored, as a read of it would return it, so that the FETCH a
-    /// client sends next (a message it filed, the copies of a MULTIAPPEND) needs no round trip. A
-    /// message the store answered with an existing one (same Message-ID in the folder), or whose
-    /// store does not say when it wrote it, is left out.
+    /// client sends next (a message it filed, the copies of a MULTIAPPEND) needs no round trip.
+    /// Left out: a message the store answered with an existing one (same Message-ID in the
+    /// folder), one whose store does not say when it wrote it, one with NUL in its texts (stored
+    /// without it), and whatever goes past an eighth of the capacity, so that one large
+    /// MULTIAPPEND does not push out what the node's sessions are reading.
     public func keepAppended(_ messages: [NewMessage], as results: [AppendResult], grant: GrantID, folderID: String) {
         guard capacityBytes > 0, messages.count == results.count else { return }
         var stored: [StoredMessage] = []
+        var bytes = 0
         for (message, result) in zip(messages, results) where !result.deduplicated {
-            guard let storedAt = result.storedAt else { continue }
+            guard let storedAt = result.storedAt, !message.facts.holdsNUL else { continue }
+            bytes += message.raw.count
+            guard bytes <= capacityBytes / 8 else { break }
             stored.append(StoredMessage(
                 id: result.messageID, grantID: grant, folderID: folderID, uid: result.uid, threadID: result.threadID,
                 flags: message.flags, modseq: result.modseq, internalDate: message.internalDate, size: Int64(message.raw.count),

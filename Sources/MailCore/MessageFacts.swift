@@ -93,6 +93,16 @@ public struct MessageFacts: Sendable, Hashable {
         return trimmed
     }
 
+    /// Whether some text of these facts holds NUL. Postgres text cannot, so the store drops it:
+    /// a copy of these facts kept beside the store would not be what the store reads back.
+    public var holdsNUL: Bool {
+        func holds(_ text: String?) -> Bool { text?.utf8.contains(0) ?? false }
+        let texts = [messageIDHeader, subject, normalizedSubject, snippet, envelope, bodyStructure, body, extraJSON]
+        let participants = from + to + cc + bcc + replyTo
+        return texts.contains(where: holds) || inReplyTo.contains(where: holds) || references.contains(where: holds)
+            || participants.contains { holds($0.name) || holds($0.email) }
+    }
+
     /// These facts with every limit applied again (ids normalized and bounded, thread subject
     /// truncated), for fields a caller may have set directly: what a store indexes must fit.
     public var bounded: MessageFacts {

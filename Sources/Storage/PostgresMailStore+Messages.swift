@@ -29,7 +29,8 @@ extension PostgresMailStore {
             for try await (id, uid, validity, modseq, thread, deduplicated, claimed)
                 in rows.decode((String, Int64, Int64, Int64, String, Bool, Bool).self) {
                 results.append(AppendResult(messageID: id, uid: uid, uidValidity: validity, modseq: modseq, threadID: thread,
-                                            deduplicated: deduplicated, claimedRecent: claimed, storedAt: now))
+                                            deduplicated: deduplicated, claimedRecent: claimed,
+                                            storedAt: deduplicated ? nil : now))
             }
             return results
         }
