@@ -114,6 +114,7 @@ public enum Migrations {
             ["body", "body_structure", "envelope", "extra"].map {
                 compressWithLZ4(table: "message_contents", column: $0, what: "message texts")
             }),
+        Migration(version: 36, name: "a STORE of one message reads and writes it by its key", statements: OneMessageStoreSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -184,6 +184,46 @@ enum MailStoreBehaviour {
         #expect(snapshot.folder.unseenCount == 2)
     }
 
+    /// A STORE of one UID, a client's usual one (migration 36 serves it by the message's key): it
+    /// changes that message alone, keeps the counters and the modseq as a STORE of many does, and
+    /// tells "nothing to change" from "no such folder" or "no such grant".
+    static func aStoreOfOneMessageChangesItAlone(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        for _ in 0..<3 { try await append(h.store, grant) }
+        func store(_ operation: FlagOperation, _ uid: Int64, folder: String = inbox, in other: GrantID? = nil) async throws -> FlagStoreResult {
+            try await h.store.storeFlags(grant: other ?? grant, folderID: folder, uids: UIDSet(uid...uid), operation: operation,
+                                         unchangedSince: nil)
+        }
+        let before = try #require(try await h.store.folder(grant: grant, id: inbox))
+        let untouched = try await h.store.snapshot(grant: grant, folderID: inbox).messages
+        let seen = try await store(.add(["\\Seen", "Project"]), 2)
+        #expect(seen.changed.map(\.uid) == [2] && seen.changed.first?.flags == ["Project", "\\Seen"])
+        #expect(seen.changed.first?.modseq == before.highestModseq + 1)
+        var folder = try #require(try await h.store.folder(grant: grant, id: inbox))
+        #expect(folder.highestModseq == before.highestModseq + 1 && folder.unseenCount == before.unseenCount - 1)
+        // Another spelling of a keyword it has, or a flag it has: nothing changes, no modseq is taken.
+        #expect(try await store(.add(["PROJECT", "\\seen"]), 2).changed.isEmpty)
+        #expect(try await store(.add(["\\Seen"]), 99).changed.isEmpty, "no message under that UID")
+        #expect(try #require(try await h.store.folder(grant: grant, id: inbox)).highestModseq == before.highestModseq + 1)
+        let deleted = try await store(.replace(["\\Deleted"]), 2)
+        #expect(deleted.changed.first?.flags == ["\\Deleted"] && deleted.changed.first?.modseq == before.highestModseq + 2)
+        folder = try #require(try await h.store.folder(grant: grant, id: inbox))
+        #expect(folder.unseenCount == before.unseenCount && folder.deletedCount == before.deletedCount + 1)
+        let cleared = try await store(.remove(["\\DELETED"]), 2)
+        #expect(cleared.changed.first?.flags == .empty)
+        folder = try #require(try await h.store.folder(grant: grant, id: inbox))
+        #expect(folder.deletedCount == before.deletedCount && folder.highestModseq == before.highestModseq + 3)
+        // The other messages kept their flags and modseqs.
+        let snapshot = try await h.store.snapshot(grant: grant, folderID: inbox)
+        #expect(snapshot.messages.map(\.flags) == [.empty, .empty, .empty])
+        #expect(snapshot.messages[0] == untouched[0] && snapshot.messages[2] == untouched[2])
+        // One event per change, for the message changed.
+        let updates = try await h.events(grant).filter { $0.type == "message.updated" }
+        #expect(updates.map(\.objectID) == Array(repeating: untouched[1].messageID, count: 3))
+        await #expect(throws: MailStoreError.noSuchFolder) { try await store(.add(["\\Seen"]), 1, folder: "nope") }
+        await #expect(throws: MailStoreError.noSuchGrant) { try await store(.add(["\\Seen"]), 1, in: .random()) }
+    }
+
     /// A keyword is one flag in any letter case: adding another spelling keeps the stored one,
     /// removing any spelling takes it away, and a replacement keeps one spelling per name.
     static func keywordsAreOneFlagInAnyLetterCase(_ h: MailStoreHarness) async throws {
@@ -651,6 +691,7 @@ enum MailStoreBehaviour {
 
     static let all: [(String, @Sendable (MailStoreHarness) async throws -> Void)] = [
         ("folderCountersFollowEveryChange", folderCountersFollowEveryChange),
+        ("aStoreOfOneMessageChangesItAlone", aStoreOfOneMessageChangesItAlone),
         ("readsByNameFindTheFolder", readsByNameFindTheFolder),
         ("systemFoldersAndTheirState", systemFoldersAndTheirState),
         ("appendAssignsAscendingUIDsAndModseqs", appendAssignsAscendingUIDsAndModseqs),
