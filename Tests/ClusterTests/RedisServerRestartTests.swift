@@ -47,7 +47,9 @@ import Testing
     @Test func failsFastWhileDownAndRecoversWhenRedisIsBack() async throws {
         let server = PrivateRedis()
         try server.start()
-        let redis = RedisClient(endpoint: server.endpoint, logger: RedisTestEnvironment.logger)
+        // A command that waited for its timeout would take 10 s: failing fast is failing well
+        // before that, however busy the machine (a bound of half a second failed on a loaded one).
+        let redis = RedisClient(endpoint: server.endpoint, commandTimeout: .seconds(10), logger: RedisTestEnvironment.logger)
 
         let up = await RedisTestEnvironment.waitUntil { (try? await redis.ping()) == "PONG" }
         try #require(up, "redis-server did not start on port \(server.port)")
@@ -64,7 +66,7 @@ import Testing
             } catch let error as RedisError {
                 codes.append(error.code)
             }
-            #expect(ContinuousClock.now - started < .milliseconds(500))
+            #expect(ContinuousClock.now - started < .seconds(3))
         }
         #expect(codes.count == 5)
         #expect(codes.allSatisfy { $0 == .connectionFailed })
