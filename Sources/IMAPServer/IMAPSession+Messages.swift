@@ -435,25 +435,43 @@ extension IMAPSession {
 
     // MARK: APPEND
 
-    /// Checks the target and the quota before the client sends the message bytes.
-    /// The target folder and the grant's quota, looked up for the first message of an APPEND; a
-    /// MULTIAPPEND's later messages reuse them, counting the bytes already held (the store checks
-    /// the quota again in the transaction that commits them).
-    func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int, known: (MailFolder, QuotaUsage)?, heldBytes: Int) async throws
-        -> (MailFolder, QuotaUsage) {
-        let target: (MailFolder, QuotaUsage)
+    /// Where an APPEND's messages go, and the quota they are checked against before their bytes.
+    ///
+    /// Every grant is made with the six system folders, which can be neither renamed nor deleted,
+    /// and names are unique in a grant: so a system folder's IMAP name always means its fixed id.
+    /// A non-synchronizing literal into one (the client sends the bytes without waiting for an
+    /// answer, so an early refusal saves it nothing) needs no lookup, and the store checks the
+    /// quota in the transaction that commits the message. Otherwise the folder and the quota are
+    /// looked up for the first message; a MULTIAPPEND's later messages reuse them, counting the
+    /// bytes already held (the store checks the quota again when it commits them).
+    func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int, isSynchronizing: Bool, known: AppendTarget?, heldBytes: Int)
+        async throws -> AppendTarget {
+        let target: AppendTarget
         if let known {
             target = known
-        } else if let found = try await context.store.appendTarget(grant: grant.id, name: try folderName(mailbox)) {
-            target = found
         } else {
-            throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
+            let name = try folderName(mailbox)
+            if !isSynchronizing, let system = SystemFolder.allCases.first(where: { $0.imapName == name }) {
+                target = AppendTarget(folderID: system.apiID, quota: nil, fromName: true)
+            } else if let (folder, quota) = try await context.store.appendTarget(grant: grant.id, name: name) {
+                target = AppendTarget(folderID: folder.id, quota: quota, fromName: false)
+            } else {
+                throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
+            }
         }
-        let usage = target.1
-        if usage.usedBytes + Int64(heldBytes) + Int64(size) > usage.limitBytes {
+        if let usage = target.quota, usage.usedBytes + Int64(heldBytes) + Int64(size) > usage.limitBytes {
             IMAPMetrics.limitRefusal("quota")
             throw IMAPCommandError(.no, code: .overQuota, "Quota exceeded (limit \(usage.limitBytes) bytes)")
         }
         return target
     }
+}
+
+/// The folder an APPEND writes into and, when it was read before the message bytes, the quota.
+struct AppendTarget {
+    var folderID: String
+    /// nil: not read; the store checks the quota when it commits.
+    var quota: QuotaUsage?
+    /// The id was taken from a system folder's name without reading the folder.
+    var fromName: Bool
 }

@@ -512,9 +512,8 @@ final class IMAPSession {
         }
         if pending.failure == nil {
             do {
-                let known = pending.folder.flatMap { folder in pending.quota.map { (folder, $0) } }
-                (pending.folder, pending.quota) = try await beginAppend(grant, pending.mailbox, size: message.size, known: known,
-                                                                         heldBytes: pending.heldBytes)
+                pending.target = try await beginAppend(grant, pending.mailbox, size: message.size, isSynchronizing: message.isSynchronizing,
+                                                       known: pending.target, heldBytes: pending.heldBytes)
             } catch let error as IMAPCommandError {
                 pending.failure = error
             } catch {
@@ -552,7 +551,7 @@ final class IMAPSession {
             pending.messages = []
         } else {
             // Into the selected mailbox, keywords take the spelling it already uses.
-            let flags = if let selected, selected.folder.id == pending.folder?.id { message.flags.map(selected.spelling(of:)) } else { message.flags }
+            let flags = if let selected, selected.folder.id == pending.target?.folderID { message.flags.map(selected.spelling(of:)) } else { message.flags }
             pending.messages.append(NewMessage(
                 raw: pending.bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: pending.bytes)),
                 flags: MessageFlags(imapFlags: flags), internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
@@ -565,14 +564,20 @@ final class IMAPSession {
     private func finishAppend() async -> [Response] {
         guard var pending = append else { return [] }
         append = nil
-        let intoSelected = selected != nil && selected?.folder.id == pending.folder?.id
+        let intoSelected = selected != nil && selected?.folder.id == pending.target?.folderID
         // A session that takes \Recent claims what it appends into its own mailbox in the same write.
         let claiming = intoSelected && selected?.readOnly == false && !imap4rev2
-        if pending.failure == nil, let grant, let folder = pending.folder, !pending.messages.isEmpty {
+        if pending.failure == nil, let grant, let target = pending.target, !pending.messages.isEmpty {
             do {
-                pending.results = try await context.store.append(grant: grant.id, folderID: folder.id, messages: pending.messages,
+                pending.results = try await context.store.append(grant: grant.id, folderID: target.folderID, messages: pending.messages,
                                                                  claimingRecent: claiming)
-                context.contentCache.keepAppended(pending.messages, as: pending.results, grant: grant.id, folderID: folder.id)
+                context.contentCache.keepAppended(pending.messages, as: pending.results, grant: grant.id, folderID: target.folderID)
+            } catch MailStoreError.overQuota(let limit) {
+                IMAPMetrics.limitRefusal("quota")
+                pending.failure = IMAPCommandError(.no, code: .overQuota, "Quota exceeded (limit \(limit) bytes)")
+            } catch MailStoreError.noSuchFolder {
+                // RFC 3501 6.3.11: a missing destination is answered TRYCREATE.
+                pending.failure = IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
             } catch let error as MailStoreError {
                 pending.failure = IMAPCommandError(error)
             } catch {
@@ -655,7 +660,7 @@ extension IMAPSession {
     /// change log would tell only these messages. Nil when the change log must be read: another
     /// change came between, a message was already there, or `\Recent` could not be claimed here.
     func foldOwnAppend(_ pending: PendingAppend, claiming: Bool) -> [Response]? {
-        guard var mailbox = selected, mailbox.folder.id == pending.folder?.id, let first = pending.results.first,
+        guard var mailbox = selected, mailbox.folder.id == pending.target?.folderID, let first = pending.results.first,
               pending.results.count == pending.messages.count,
               pending.results.allSatisfy({ !$0.deduplicated && $0.modseq == first.modseq && $0.uid > mailbox.largestUID }),
               first.modseq == mailbox.knownModseq + 1,
@@ -678,9 +683,8 @@ extension IMAPSession {
 struct PendingAppend {
     let tag: String
     let mailbox: MailboxName
-    var folder: MailFolder?
-    /// The grant's quota as the first message found it.
-    var quota: QuotaUsage?
+    /// Set by the first message.
+    var target: AppendTarget?
     var current: AppendMessage?
     var bytes: [UInt8] = []
     /// Complete messages waiting for the end of the command.
