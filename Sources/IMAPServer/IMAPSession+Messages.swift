@@ -443,18 +443,21 @@ extension IMAPSession {
     /// answer, so an early refusal saves it nothing) needs no lookup, and the store checks the
     /// quota in the transaction that commits the message. Otherwise the folder and the quota are
     /// looked up for the first message; a MULTIAPPEND's later messages reuse them, counting the
-    /// bytes already held (the store checks the quota again when it commits them).
+    /// bytes already held (the store checks the quota again when it commits them). A later
+    /// synchronizing literal after one that went unchecked is looked up then, and once the store
+    /// refused an APPEND of this session for the quota, every APPEND is looked up before its bytes:
+    /// a client that keeps retrying is refused by a read, not by a parse and a write each time.
     func beginAppend(_ grant: Grant, _ mailbox: MailboxName, size: Int, isSynchronizing: Bool, known: AppendTarget?, heldBytes: Int)
         async throws -> AppendTarget {
         let target: AppendTarget
-        if let known {
+        if let known, known.quota != nil || !isSynchronizing {
             target = known
         } else {
             let name = try folderName(mailbox)
-            if !isSynchronizing, let system = SystemFolder.allCases.first(where: { $0.imapName == name }) {
-                target = AppendTarget(folderID: system.apiID, quota: nil, fromName: true)
+            if !isSynchronizing, !appendRefusedForQuota, let system = SystemFolder.allCases.first(where: { $0.imapName == name }) {
+                target = AppendTarget(folderID: system.apiID, quota: nil)
             } else if let (folder, quota) = try await context.store.appendTarget(grant: grant.id, name: name) {
-                target = AppendTarget(folderID: folder.id, quota: quota, fromName: false)
+                target = AppendTarget(folderID: folder.id, quota: quota)
             } else {
                 throw IMAPCommandError(.no, code: .tryCreate, "No such mailbox; create it first")
             }
@@ -472,6 +475,4 @@ struct AppendTarget {
     var folderID: String
     /// nil: not read; the store checks the quota when it commits.
     var quota: QuotaUsage?
-    /// The id was taken from a system folder's name without reading the folder.
-    var fromName: Bool
 }

@@ -32,6 +32,8 @@ final class IMAPSession {
     /// An APPEND being received: its target, the message so far, and the results of earlier
     /// messages of the same command (MULTIAPPEND).
     private var append: PendingAppend?
+    /// The store refused an APPEND of this session for the quota: later ones are checked before their bytes.
+    var appendRefusedForQuota = false
     private let connectionID: String
     private var encoder = ResponseEncoder()
     /// The client enabled IMAP4rev2 (RFC 9051): no `\Recent`, SEARCH answers in ESEARCH form, and
@@ -574,6 +576,7 @@ final class IMAPSession {
                 context.contentCache.keepAppended(pending.messages, as: pending.results, grant: grant.id, folderID: target.folderID)
             } catch MailStoreError.overQuota(let limit) {
                 IMAPMetrics.limitRefusal("quota")
+                appendRefusedForQuota = true
                 pending.failure = IMAPCommandError(.no, code: .overQuota, "Quota exceeded (limit \(limit) bytes)")
             } catch MailStoreError.noSuchFolder {
                 // RFC 3501 6.3.11: a missing destination is answered TRYCREATE.

@@ -1,4 +1,5 @@
 @testable import IMAPServer
+import MailCore
 import Testing
 
 /// Client lines in, server lines out: the session of a node, over a testing channel, against a
@@ -546,6 +547,65 @@ import Testing
             try await client.run("""
                 C: s STATUS INBOX (MESSAGES SIZE)
                 S: * STATUS INBOX (MESSAGES 2 SIZE 200)
+                S: s OK STATUS completed
+                """)
+            await client.close()
+        }
+    }
+
+    /// A non-synchronizing APPEND into a system folder goes by the folder's fixed id and is checked
+    /// against the quota when it commits; any other name, and a synchronizing literal, are looked
+    /// up before the bytes as ever. Each answers as RFC 3501 6.3.11 says, whichever way it went.
+    @Test func appendsIntoSystemFoldersAnswerAsAnyOther() async throws {
+        try await IMAPTestNodes.with { nodes in
+            let account = try await nodes.makeAccount()
+            let store = nodes.contexts[0].store
+            let client = try await nodes.login(account)
+            let message = "Subject: filed\r\n\r\nbody\r\n"
+            func append(_ tag: String, _ mailbox: String, synchronizing: Bool = false) async throws -> [String] {
+                if synchronizing {
+                    try await client.sendRaw("\(tag) APPEND \(mailbox) {\(message.utf8.count)}\r\n")
+                    let answer = try await client.readLine()
+                    guard answer.hasPrefix("+") else { return [answer] }
+                    try await client.sendRaw("\(message)\r\n")
+                } else {
+                    try await client.sendRaw("\(tag) APPEND \(mailbox) {\(message.utf8.count)+}\r\n\(message)\r\n")
+                }
+                return try await client.readUntilTagged(tag)
+            }
+            for (index, system) in SystemFolder.allCases.enumerated() {
+                let folder = try #require(try await store.folder(grant: account.grant.id, id: system.apiID))
+                let answer = try await append("a\(index)", system.imapName)
+                #expect(answer == ["a\(index) OK [APPENDUID \(folder.uidValidity) 1] APPEND completed"], "\(system)")
+                let stored = try await store.snapshot(grant: account.grant.id, folderID: system.apiID)
+                #expect(stored.messages.map(\.uid) == [1], "\(system)")
+            }
+            // IMAP names are case-sensitive but for INBOX: "sent" is no system folder, and there is none.
+            #expect(try await append("b1", "sent").last?.hasPrefix("b1 NO [TRYCREATE] ") == true)
+            #expect(try await append("b2", "inbox").last?.hasPrefix("b2 OK [APPENDUID ") == true)
+            #expect(try await append("b3", "Nowhere").last?.hasPrefix("b3 NO [TRYCREATE] ") == true)
+
+            #expect(try await append("b4", "Sent", synchronizing: true).last?.hasPrefix("b4 OK [APPENDUID ") == true)
+
+            let used = try await store.quota(grant: account.grant.id).usedBytes
+            let limit = used + Int64(message.utf8.count) + 10
+            try await store.setQuotaLimit(grant: account.grant.id, bytes: limit)
+            let refusal = "NO [OVERQUOTA] Quota exceeded (limit \(limit) bytes)"
+            // A MULTIAPPEND whose second literal is synchronizing: that one is checked before the
+            // client sends it, counting the first, although the first went unchecked.
+            try await client.sendRaw("c1 APPEND Drafts {\(message.utf8.count)+}\r\n\(message) {\(message.utf8.count)}\r\n")
+            #expect(try await client.readLine() == "c1 \(refusal)")
+            // The first message fits; two would not. Without waiting, the bytes arrive anyway and
+            // the commit refuses them, whole.
+            try await client.sendRaw("c2 APPEND Drafts {\(message.utf8.count)+}\r\n\(message) {\(message.utf8.count)+}\r\n\(message)\r\n")
+            #expect(try await client.readUntilTagged("c2") == ["c2 \(refusal)"])
+            // A synchronizing literal is refused before the client sends it.
+            try await store.setQuotaLimit(grant: account.grant.id, bytes: used + Int64(message.utf8.count) - 1)
+            #expect(try await append("c3", "Drafts", synchronizing: true)
+                == ["c3 NO [OVERQUOTA] Quota exceeded (limit \(used + Int64(message.utf8.count) - 1) bytes)"])
+            try await client.run("""
+                C: s STATUS Drafts (MESSAGES)
+                S: * STATUS Drafts (MESSAGES 1)
                 S: s OK STATUS completed
                 """)
             await client.close()
