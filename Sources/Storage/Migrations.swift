@@ -115,6 +115,7 @@ public enum Migrations {
                 compressWithLZ4(table: "message_contents", column: $0, what: "message texts")
             }),
         Migration(version: 36, name: "a STORE of one message reads and writes it by its key", statements: OneMessageStoreSchema.statements),
+        Migration(version: 37, name: "the thread lookup by referrer starts from its GIN index", statements: ReferrerLookupSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

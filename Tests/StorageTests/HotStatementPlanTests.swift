@@ -98,6 +98,47 @@ import Testing
             }
         }
     }
+
+    /// After many grants are deleted, `ANALYZE` may record the mail tables as empty while they keep
+    /// their pages: every plan made until the next one then prices any scan at nothing. The lookup
+    /// by referrer names no grant column, so a plan that walked an index and filtered would read
+    /// every grant's rows; `mail_referrer_thread` runs it without plain index scans (migration 37),
+    /// which leaves its GIN index the only way in. The statistics are changed inside a transaction
+    /// that is rolled back, so no other connection sees them.
+    @Test func referrerLookupStartsFromItsIndexWhenTheStatisticsSayEmpty() async throws {
+        let lookup = try #require(Self.threadLookups.first { $0.name == "by referrer" })
+        try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+            try await client.withConnection { connection in
+                let logger = TestEnvironment.logger
+                var settings: [String] = []
+                for try await setting in try await connection.query(
+                    "SELECT unnest(proconfig) FROM pg_proc WHERE proname = 'mail_referrer_thread'", logger: logger).decode(String.self) {
+                    settings.append(setting)
+                }
+                #expect(settings == ["enable_indexscan=off"])
+                try await connection.query("BEGIN", logger: logger)
+                for statement in [
+                    "SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off",
+                    "SET LOCAL enable_indexscan = off",
+                    "UPDATE pg_class SET reltuples = 0, relpages = 17 WHERE oid IN ('messages'::regclass, 'message_contents'::regclass)",
+                    "UPDATE pg_class SET reltuples = 0, relpages = 5 WHERE relkind = 'i' AND relname LIKE 'message%'",
+                ] {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                var plan: [String] = []
+                let statement = "referrer_lookup_\(Int.random(in: 0..<1_000_000))"
+                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE \(statement) (uuid, text[]) AS \(lookup.sql)"), logger: logger)
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE \(statement) ('00000000-0000-0000-0000-000000000000', ARRAY['<a@b>'])"),
+                    logger: logger)
+                for try await line in rows.decode(String.self) { plan.append(line) }
+                try await connection.query("ROLLBACK", logger: logger)
+                let text = plan.joined(separator: "\n")
+                #expect(plan.contains { $0.contains("Index Cond:") && $0.contains("mail_scoped_refs") }, "\(text)")
+                #expect(!text.contains("message_contents_pkey") && !text.contains("Seq Scan"), "\(text)")
+            }
+        }
+    }
 }
 
 /// Each finished outbound job records its attempt and reads its message's jobs to tell whether it
