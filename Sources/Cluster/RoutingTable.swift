@@ -48,9 +48,16 @@ public final class RoutingTable: GrantRouter, Sendable {
 
     public func route(forEmail email: EmailAddress) async throws -> GrantRoute? {
         let normalized = email.normalized
-        return try await lookup(cached: { cache.route(forEmail: normalized) },
-                                redis: { try await self.readEmailEntry(normalized) },
-                                postgres: { store in try await store.grant(email: email) })
+        if cache.isAbsent(normalized) {
+            count(.cachedMiss)
+            return nil
+        }
+        let generation = cache.generation
+        let route = try await lookup(cached: { cache.route(forEmail: normalized) },
+                                     redis: { try await self.readEmailEntry(normalized) },
+                                     postgres: { store in try await store.grant(email: email) })
+        if route == nil { cache.storeAbsence(normalized, since: generation) }
+        return route
     }
 
     /// Where each lookup was answered: the `source` label of `mailnode_routing_lookups_total`.

@@ -8,6 +8,8 @@ public protocol GrantRouter: Sendable {
 /// How a lookup was answered, for metrics and logs.
 public enum RoutingSource: String, Sendable {
     case cache, redis, postgres, miss
+    /// No grant has the address, as the cache remembers from an earlier miss.
+    case cachedMiss = "cached_miss"
 }
 
 /// Told when a grant's credentials change (password rotation, new address, deletion): every

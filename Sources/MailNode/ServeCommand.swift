@@ -180,8 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
             // The same drain as an operator's SIGTERM, through the same signal handling.
             onDrainRequest: { kill(getpid(), SIGTERM) })
         let invalidation = RoutingInvalidationListener(
-            subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.routingReplica), logger: logger),
-            cache: runtime.routing.cache, logger: logger)
+            endpoint: try RedisEndpoint(url: configuration.routingReplica), cache: runtime.routing.cache, logger: logger)
         let liveNodes = ClusterHealthGauges(registries: runtime.registries, checks: checks)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes

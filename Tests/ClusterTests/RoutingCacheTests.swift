@@ -58,4 +58,57 @@ import Testing
         #expect(cache.route(forEmail: "a0@example.com") == nil)
         #expect(cache.route(forEmail: "a\(RoutingCache.maximumEntries)@example.com") != nil)
     }
+
+    // MARK: Addresses no grant holds
+
+    @Test func absencesAreKeptOnlyWhileChangesAreHeard() {
+        let cache = RoutingCache()
+        cache.storeAbsence("nobody@example.com", since: cache.generation)
+        #expect(!cache.isAbsent("nobody@example.com"))
+        cache.changesHeard(true)
+        cache.storeAbsence("nobody@example.com", since: cache.generation)
+        #expect(cache.isAbsent("nobody@example.com"))
+        #expect(!cache.isAbsent("other@example.com"))
+        cache.changesHeard(false)
+        #expect(!cache.isAbsent("nobody@example.com"))
+        cache.storeAbsence("nobody@example.com", since: cache.generation)
+        cache.changesHeard(true)
+        #expect(!cache.isAbsent("nobody@example.com"))
+    }
+
+    @Test func anAbsenceFoundWhileAChangeWasAnnouncedIsNotKept() {
+        let cache = RoutingCache()
+        cache.changesHeard(true)
+        let before = cache.generation
+        cache.invalidate(message: "email:nobody@example.com")
+        cache.storeAbsence("nobody@example.com", since: before)
+        #expect(!cache.isAbsent("nobody@example.com"))
+    }
+
+    @Test func everyAnnouncedChangeAndEveryReconnectForgetEveryAbsence() {
+        let cache = RoutingCache()
+        cache.changesHeard(true)
+        for event in ["email:someone-else@example.com", RoutingCache.flushMessage, "reconnect"] {
+            cache.storeAbsence("a@example.com", since: cache.generation)
+            cache.storeAbsence("b@example.com", since: cache.generation)
+            #expect(cache.isAbsent("a@example.com") && cache.isAbsent("b@example.com"))
+            if event == "reconnect" { cache.changesHeard(true) } else { cache.invalidate(message: event) }
+            #expect(!cache.isAbsent("a@example.com") && !cache.isAbsent("b@example.com"), "\(event)")
+        }
+    }
+
+    @Test func aRouteStoredForTheAddressEndsItsAbsence() {
+        let cache = RoutingCache()
+        cache.changesHeard(true)
+        cache.storeAbsence(route.email, since: cache.generation)
+        cache.store(route)
+        #expect(!cache.isAbsent(route.email))
+    }
+
+    @Test func absencesExpire() {
+        let cache = RoutingCache(absenceTimeToLive: .zero)
+        cache.changesHeard(true)
+        cache.storeAbsence("nobody@example.com", since: cache.generation)
+        #expect(!cache.isAbsent("nobody@example.com"))
+    }
 }

@@ -107,8 +107,7 @@ import Testing
         try await withFixture { fixture in
             let cache = RoutingCache(timeToLive: .seconds(600))
             let listener = RoutingInvalidationListener(
-                subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: TestEnvironment.redisReplicaURL()), logger: TestEnvironment.logger),
-                cache: cache, logger: TestEnvironment.logger)
+                endpoint: try RedisEndpoint(url: TestEnvironment.redisReplicaURL()), cache: cache, logger: TestEnvironment.logger)
             let grant = Self.makeGrant(region: Self.us)
             let stale = GrantRoute(grantID: grant.id, email: grant.email.normalized, region: Self.eu)
             cache.store(stale)
@@ -120,6 +119,36 @@ import Testing
                     return cache.route(for: grant.id) == nil
                 }
                 #expect(dropped)
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// An address no grant holds is answered from the cache once a lookup found it nowhere, while
+    /// the node hears routing changes; a grant that takes the address, made through another node,
+    /// is routed here as soon as its announcement arrives, not when the absence expires.
+    @Test func anAddressNoGrantHoldsIsRememberedUntilAGrantTakesIt() async throws {
+        try await withFixture { fixture in
+            let cache = RoutingCache(absenceTimeToLive: .seconds(600))
+            let here = RoutingTable(primary: fixture.table.primary, replica: fixture.table.replica,
+                                    stores: [(Self.us, fixture.usStore), (Self.eu, fixture.euStore)], cache: cache,
+                                    logger: TestEnvironment.logger)
+            let listener = RoutingInvalidationListener(
+                endpoint: try RedisEndpoint(url: TestEnvironment.redisReplicaURL()), cache: cache, logger: TestEnvironment.logger)
+            let grant = Self.makeGrant(region: Self.eu)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await listener.run() }
+                // The absence is kept once the listener hears the channel.
+                let remembered = try await Self.eventually {
+                    try await here.route(forEmail: grant.email) == nil && cache.isAbsent(grant.email.normalized)
+                }
+                #expect(remembered)
+                _ = try await fixture.euStore.createGrant(grant)
+                #expect(try await here.route(forEmail: grant.email) == nil, "answered from the remembered absence")
+                // Another node records the new grant and announces it.
+                try await fixture.table.publish(GrantRoute(grantID: grant.id, email: grant.email.normalized, region: Self.eu))
+                let routed = try await Self.eventually { try await here.route(forEmail: grant.email)?.grantID == grant.id }
+                #expect(routed)
                 group.cancelAll()
             }
         }

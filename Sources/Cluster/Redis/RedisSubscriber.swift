@@ -33,6 +33,9 @@ public final class RedisSubscriber: Sendable {
     private let connectionName: String?
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
+    /// Told `true` once a connection is open with every remembered subscription restored, `false`
+    /// once it dropped: between the two, nothing published reaches this subscriber.
+    private let connectionChanged: (@Sendable (Bool) -> Void)?
 
     private struct State {
         var connection = Connection.disconnected
@@ -61,8 +64,10 @@ public final class RedisSubscriber: Sendable {
         commandTimeout: Duration = .seconds(2),
         connectionName: String? = nil,
         maximumBufferedMessages: Int = RedisSubscriber.defaultMaximumBufferedMessages,
-        logger: Logger
+        logger: Logger,
+        connectionChanged: (@Sendable (Bool) -> Void)? = nil
     ) {
+        self.connectionChanged = connectionChanged
         self.endpoint = endpoint
         self.eventLoopGroup = eventLoopGroup
         self.commandTimeout = TimeAmount(commandTimeout)
@@ -293,7 +298,10 @@ public final class RedisSubscriber: Sendable {
                         state.connection = .disconnected
                     }
                 }
+                self.connectionChanged?(false)
             }
+            // Registered first: if the channel already closed, `false` comes after this.
+            if channel.isActive { connectionChanged?(true) }
         }
     }
 
