@@ -7,12 +7,18 @@ import NIOConcurrencyHelpers
 ///
 /// Addresses no grant holds are remembered too, for `absenceTimeToLive`: every message relayed to
 /// another domain asks whether its recipient is a grant, and without this each asked Redis and the
-/// Postgres of every region. An absence can hide a grant made since, so it is kept only while the
-/// node hears `route:changes` (`changesHeard`), only when no change was announced during the
-/// lookup that found it (`generation`), and every announced change forgets all of them.
+/// Postgres of every region. An absence can hide a grant made since, so it is kept and trusted only
+/// while the node hears `route:changes`: subscribed and connected (`changesHeard`), and a node's
+/// heartbeat published on the primary arrived through the replica within `heartbeatTrust` (which
+/// a replica cut off from its primary, or a primary that takes no writes, stops). It is kept only
+/// when no change was announced during the lookup that found it (`generation`), and every
+/// announced change forgets all of them. Checks that an address is free never read them.
 public final class RoutingCache: Sendable {
     public static let defaultTimeToLive: Duration = .seconds(30)
     public static let defaultAbsenceTimeToLive: Duration = .seconds(10)
+    /// How often each node publishes its heartbeat, and how recent the last one heard must be.
+    public static let heartbeatInterval: Duration = .seconds(1)
+    public static let heartbeatTrust: Duration = .seconds(3)
     /// Bounds memory: past this many entries the cache starts over rather than growing.
     public static let maximumEntries = 100_000
 
@@ -29,6 +35,12 @@ public final class RoutingCache: Sendable {
         /// Counts announced changes and changes in hearing them.
         var generation: UInt64 = 0
         var hearsChanges = false
+        var lastHeartbeat: ContinuousClock.Instant?
+
+        func trustsAbsences(at now: ContinuousClock.Instant) -> Bool {
+            guard hearsChanges, let lastHeartbeat else { return false }
+            return now - lastHeartbeat <= RoutingCache.heartbeatTrust
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -49,6 +61,7 @@ public final class RoutingCache: Sendable {
     public func changesHeard(_ hearing: Bool) {
         state.withLockedValue { state in
             state.hearsChanges = hearing
+            state.lastHeartbeat = nil
             state.generation &+= 1
             state.absent = [:]
         }
@@ -61,16 +74,19 @@ public final class RoutingCache: Sendable {
     public func isAbsent(_ normalizedEmail: String) -> Bool {
         let now = ContinuousClock.now
         return state.withLockedValue { state in
-            guard state.hearsChanges, let expires = state.absent[normalizedEmail] else { return false }
+            guard state.trustsAbsences(at: now), let expires = state.absent[normalizedEmail] else { return false }
             return expires > now
         }
     }
 
     /// Remembers that a lookup begun at `generation` found no grant for the address.
     public func storeAbsence(_ normalizedEmail: String, since generation: UInt64) {
-        let expires = ContinuousClock.now + absenceTimeToLive
+        let now = ContinuousClock.now
+        let expires = now + absenceTimeToLive
         state.withLockedValue { state in
-            guard state.hearsChanges, state.generation == generation else { return }
+            guard state.trustsAbsences(at: now), state.generation == generation else { return }
+            // A route this node learnt meanwhile (a grant it made itself) wins.
+            if let known = state.byEmail[normalizedEmail], known.expires > now { return }
             if state.absent.count >= RoutingCache.maximumEntries { state.absent = [:] }
             state.absent[normalizedEmail] = expires
         }
@@ -112,6 +128,11 @@ public final class RoutingCache: Sendable {
             removeAll()
             return
         }
+        if message.hasPrefix(RoutingCache.heartbeatPrefix) {
+            let now = ContinuousClock.now
+            state.withLockedValue { $0.lastHeartbeat = now }
+            return
+        }
         let keys = message.split(separator: " ")
         state.withLockedValue { state in
             state.generation &+= 1
@@ -142,6 +163,11 @@ public final class RoutingCache: Sendable {
 
     /// Announced after a rebuild: every node forgets everything.
     public static let flushMessage = "flush"
+
+    /// A node's heartbeat (`alive <node>`): it changes no route. Nodes of earlier versions find no
+    /// `grant:` or `email:` key in it and drop nothing.
+    static let heartbeatPrefix = "alive "
+    public static func heartbeatMessage(node: String) -> String { heartbeatPrefix + node }
 
     /// The message that makes every node drop what it knows of these routes.
     public static func invalidationMessage(grantID: GrantID, emails: [String]) -> String {

@@ -4,20 +4,24 @@ import ServiceLifecycle
 
 /// Drops cached routes when any node announces a routing change. Subscribes on this region's
 /// routing replica: Redis replicates PUBLISH from the primary to its replicas. The cache trusts
-/// the addresses it remembers as nobody's only while this listener hears the changes.
+/// the addresses it remembers as nobody's only while this listener hears the changes, and the
+/// node's heartbeat, published on the primary every second, comes back through the replica.
 public struct RoutingInvalidationListener: Service {
     let subscriber: RedisSubscriber
     let cache: RoutingCache
     let logger: Logger
     private let hearing: Hearing
+    private let heartbeat: (table: RoutingTable, node: String)?
 
-    /// `endpoint`: this region's routing replica.
-    public init(endpoint: RedisEndpoint, cache: RoutingCache, logger: Logger) {
+    /// `endpoint`: this region's routing replica. `heartbeat`: where and as whom this node
+    /// publishes its heartbeat (without one, only other nodes' heartbeats are heard).
+    public init(endpoint: RedisEndpoint, cache: RoutingCache, heartbeat: (table: RoutingTable, node: String)?, logger: Logger) {
         let hearing = Hearing(cache: cache)
         self.subscriber = RedisSubscriber(endpoint: endpoint, logger: logger, connectionChanged: { hearing.connected($0) })
         self.cache = cache
         self.logger = logger
         self.hearing = hearing
+        self.heartbeat = heartbeat
     }
 
     /// The channel is heard once Redis confirmed the subscription, and then whenever a connection
@@ -28,20 +32,19 @@ public struct RoutingInvalidationListener: Service {
 
         init(cache: RoutingCache) { self.cache = cache }
 
+        // The cache is told under this lock, so that two changes cannot reach it in the wrong order.
         func connected(_ connected: Bool) {
-            let hears = state.withLockedValue { state in
+            state.withLockedValue { state in
                 state.connected = connected
-                return state.connected && state.subscribed
+                cache.changesHeard(state.connected && state.subscribed)
             }
-            cache.changesHeard(hears)
         }
 
         func subscribed() {
-            let hears = state.withLockedValue { state in
+            state.withLockedValue { state in
                 state.subscribed = true
-                return state.connected
+                cache.changesHeard(state.connected)
             }
-            cache.changesHeard(hears)
         }
     }
 
@@ -75,6 +78,18 @@ public struct RoutingInvalidationListener: Service {
                         if !warned { logger.warning("could not subscribe to routing changes yet", metadata: ["error": "\(error)"]) }
                         warned = true
                         try? await Task.sleep(for: backoff.nextDelay())
+                    }
+                }
+            }
+            if let heartbeat {
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await heartbeat.table.publishHeartbeat(node: heartbeat.node)
+                        } catch {
+                            logger.debug("routing heartbeat not published", metadata: ["error": "\(error)"])
+                        }
+                        try? await Task.sleep(for: RoutingCache.heartbeatInterval)
                     }
                 }
             }

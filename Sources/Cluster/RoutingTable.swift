@@ -60,6 +60,21 @@ public final class RoutingTable: GrantRouter, Sendable {
         return route
     }
 
+    /// The same lookup without the remembered absences, for a check that must see a grant the
+    /// moment its region committed it, however late its announcement (an address being taken).
+    public func currentRoute(forEmail email: EmailAddress) async throws -> GrantRoute? {
+        let normalized = email.normalized
+        return try await lookup(cached: { cache.route(forEmail: normalized) },
+                                redis: { try await self.readEmailEntry(normalized) },
+                                postgres: { store in try await store.grant(email: email) })
+    }
+
+    /// Published on the routing changes channel by every node every `heartbeatInterval`: a node
+    /// that hears them knows the changes reach it through its replica (see `RoutingCache`).
+    public func publishHeartbeat(node: String) async throws {
+        _ = try await primary.send(["PUBLISH", RoutingKeys.changesChannel, RoutingCache.heartbeatMessage(node: node)])
+    }
+
     /// Where each lookup was answered: the `source` label of `mailnode_routing_lookups_total`.
     private func lookup(
         cached: () -> GrantRoute?,
@@ -144,8 +159,10 @@ public final class RoutingTable: GrantRouter, Sendable {
         commands.append(["HSET", RoutingKeys.grant(route.grantID), "region", route.region.rawValue, "email", route.email])
         let stale = [route.email] + (previousEmail.map { [$0] } ?? [])
         commands.append(["PUBLISH", RoutingKeys.changesChannel, RoutingCache.invalidationMessage(grantID: route.grantID, emails: stale)])
-        try await write(commands)
+        // Known here first, whether or not the tables can be written: this node answers for the
+        // grant at once, and the absence it may remember of the address ends.
         cache.store(route)
+        try await write(commands)
     }
 
     public func remove(_ route: GrantRoute) async throws {

@@ -137,7 +137,7 @@ public struct GrantService: Sendable {
     private func refuseIfTaken(_ email: EmailAddress, by owner: GrantID?) async throws {
         let route: GrantRoute?
         do {
-            route = try await routing.route(forEmail: email)
+            route = try await routing.currentRoute(forEmail: email)
         } catch {
             throw APIError(.unavailable, "cannot check that \(email) is free in every region right now; try again")
         }

@@ -180,7 +180,8 @@ struct ServeCommand: AsyncParsableCommand {
             // The same drain as an operator's SIGTERM, through the same signal handling.
             onDrainRequest: { kill(getpid(), SIGTERM) })
         let invalidation = RoutingInvalidationListener(
-            endpoint: try RedisEndpoint(url: configuration.routingReplica), cache: runtime.routing.cache, logger: logger)
+            endpoint: try RedisEndpoint(url: configuration.routingReplica), cache: runtime.routing.cache,
+            heartbeat: (runtime.routing, configuration.node), logger: logger)
         let liveNodes = ClusterHealthGauges(registries: runtime.registries, checks: checks)
         var imapLimits = IMAPLimits.default
         imapLimits.maxAppendLiteralSize = configuration.limits.messageSizeBytes

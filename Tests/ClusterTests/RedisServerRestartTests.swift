@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import MailCore
 import Testing
 
 /// Behaviour while Redis is down and after it comes back. These tests stop and start a
@@ -105,6 +106,41 @@ import Testing
         running.cancel()
         try await running.value
         await publisher.close()
+        server.stop()
+    }
+
+    /// Addresses remembered as nobody's are trusted only while the routing changes channel is
+    /// heard: when the connection drops they are forgotten, and they are kept again once it is
+    /// back and a heartbeat came through.
+    @Test func routingAbsencesAreForgottenWhenTheChannelDrops() async throws {
+        let server = PrivateRedis()
+        try server.start()
+        let redis = RedisClient(endpoint: server.endpoint, logger: RedisTestEnvironment.logger)
+        let up = await RedisTestEnvironment.waitUntil { (try? await redis.ping()) == "PONG" }
+        try #require(up, "redis-server did not start on port \(server.port)")
+        let cache = RoutingCache(absenceTimeToLive: .seconds(600))
+        // No Postgres behind it: every address is nobody's.
+        let table = RoutingTable(primary: redis, replica: redis, stores: [], cache: cache, logger: RedisTestEnvironment.logger)
+        let listener = RoutingInvalidationListener(endpoint: server.endpoint, cache: cache, heartbeat: (table, "restart-test"),
+                                                   logger: RedisTestEnvironment.logger)
+        let running = Task { try await listener.run() }
+        let address = EmailAddress("nobody@example.test")!
+        func remembered() async -> Bool {
+            _ = try? await table.route(forEmail: address)
+            return cache.isAbsent(address.normalized)
+        }
+        #expect(await RedisTestEnvironment.waitUntil(timeout: .seconds(10)) { await remembered() })
+
+        server.stop()
+        #expect(await RedisTestEnvironment.waitUntil(timeout: .seconds(10)) { !cache.isAbsent(address.normalized) })
+        #expect(!(await remembered()))
+
+        try server.start()
+        #expect(await RedisTestEnvironment.waitUntil(timeout: .seconds(10)) { await remembered() })
+
+        running.cancel()
+        try await running.value
+        await redis.close()
         server.stop()
     }
 

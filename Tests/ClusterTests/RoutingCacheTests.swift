@@ -61,24 +61,55 @@ import Testing
 
     // MARK: Addresses no grant holds
 
+    /// What a node hears on the channel: its connection came up, then a heartbeat arrived.
+    func hearing(_ cache: RoutingCache) {
+        cache.changesHeard(true)
+        cache.invalidate(message: RoutingCache.heartbeatMessage(node: "us-1"))
+    }
+
     @Test func absencesAreKeptOnlyWhileChangesAreHeard() {
         let cache = RoutingCache()
         cache.storeAbsence("nobody@example.com", since: cache.generation)
         #expect(!cache.isAbsent("nobody@example.com"))
         cache.changesHeard(true)
+        // Connected, but no heartbeat came through yet: the primary's changes may not reach it.
+        cache.storeAbsence("nobody@example.com", since: cache.generation)
+        #expect(!cache.isAbsent("nobody@example.com"))
+        cache.invalidate(message: RoutingCache.heartbeatMessage(node: "us-1"))
         cache.storeAbsence("nobody@example.com", since: cache.generation)
         #expect(cache.isAbsent("nobody@example.com"))
         #expect(!cache.isAbsent("other@example.com"))
         cache.changesHeard(false)
         #expect(!cache.isAbsent("nobody@example.com"))
         cache.storeAbsence("nobody@example.com", since: cache.generation)
-        cache.changesHeard(true)
+        hearing(cache)
         #expect(!cache.isAbsent("nobody@example.com"))
+    }
+
+    @Test func aHeartbeatChangesNothingElse() {
+        let cache = RoutingCache()
+        hearing(cache)
+        cache.store(route)
+        let generation = cache.generation
+        cache.storeAbsence("nobody@example.com", since: generation)
+        cache.invalidate(message: RoutingCache.heartbeatMessage(node: "eu-2"))
+        #expect(cache.generation == generation)
+        #expect(cache.isAbsent("nobody@example.com"))
+        #expect(cache.route(for: route.grantID) == route)
+    }
+
+    @Test func aRouteKnownHereIsNeverMadeAbsent() {
+        let cache = RoutingCache()
+        hearing(cache)
+        let generation = cache.generation
+        cache.store(route)
+        cache.storeAbsence(route.email, since: generation)
+        #expect(!cache.isAbsent(route.email))
     }
 
     @Test func anAbsenceFoundWhileAChangeWasAnnouncedIsNotKept() {
         let cache = RoutingCache()
-        cache.changesHeard(true)
+        hearing(cache)
         let before = cache.generation
         cache.invalidate(message: "email:nobody@example.com")
         cache.storeAbsence("nobody@example.com", since: before)
@@ -87,19 +118,19 @@ import Testing
 
     @Test func everyAnnouncedChangeAndEveryReconnectForgetEveryAbsence() {
         let cache = RoutingCache()
-        cache.changesHeard(true)
+        hearing(cache)
         for event in ["email:someone-else@example.com", RoutingCache.flushMessage, "reconnect"] {
             cache.storeAbsence("a@example.com", since: cache.generation)
             cache.storeAbsence("b@example.com", since: cache.generation)
             #expect(cache.isAbsent("a@example.com") && cache.isAbsent("b@example.com"))
-            if event == "reconnect" { cache.changesHeard(true) } else { cache.invalidate(message: event) }
+            if event == "reconnect" { hearing(cache) } else { cache.invalidate(message: event) }
             #expect(!cache.isAbsent("a@example.com") && !cache.isAbsent("b@example.com"), "\(event)")
         }
     }
 
     @Test func aRouteStoredForTheAddressEndsItsAbsence() {
         let cache = RoutingCache()
-        cache.changesHeard(true)
+        hearing(cache)
         cache.storeAbsence(route.email, since: cache.generation)
         cache.store(route)
         #expect(!cache.isAbsent(route.email))
@@ -107,7 +138,7 @@ import Testing
 
     @Test func absencesExpire() {
         let cache = RoutingCache(absenceTimeToLive: .zero)
-        cache.changesHeard(true)
+        hearing(cache)
         cache.storeAbsence("nobody@example.com", since: cache.generation)
         #expect(!cache.isAbsent("nobody@example.com"))
     }
