@@ -15,10 +15,13 @@ import NIOConcurrencyHelpers
 /// announced change forgets all of them. Checks that an address is free never read them.
 public final class RoutingCache: Sendable {
     public static let defaultTimeToLive: Duration = .seconds(30)
-    public static let defaultAbsenceTimeToLive: Duration = .seconds(10)
+    /// No longer than `heartbeatTrust`: a grant whose announcement never came (its node could not
+    /// reach the primary, or wrote to another one during a failover while other nodes' heartbeats
+    /// kept coming) is found in Postgres at most this long after it was made.
+    public static let defaultAbsenceTimeToLive: Duration = .seconds(3)
     /// How often each node publishes its heartbeat, and how recent the last one heard must be.
     public static let heartbeatInterval: Duration = .seconds(1)
-    public static let heartbeatTrust: Duration = .seconds(3)
+    public static let defaultHeartbeatTrust: Duration = .seconds(3)
     /// Bounds memory: past this many entries the cache starts over rather than growing.
     public static let maximumEntries = 100_000
 
@@ -36,21 +39,24 @@ public final class RoutingCache: Sendable {
         var generation: UInt64 = 0
         var hearsChanges = false
         var lastHeartbeat: ContinuousClock.Instant?
+        let heartbeatTrust: Duration
 
         func trustsAbsences(at now: ContinuousClock.Instant) -> Bool {
             guard hearsChanges, let lastHeartbeat else { return false }
-            return now - lastHeartbeat <= RoutingCache.heartbeatTrust
+            return now - lastHeartbeat <= heartbeatTrust
         }
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
     private let timeToLive: Duration
     private let absenceTimeToLive: Duration
 
     public init(timeToLive: Duration = RoutingCache.defaultTimeToLive,
-                absenceTimeToLive: Duration = RoutingCache.defaultAbsenceTimeToLive) {
+                absenceTimeToLive: Duration = RoutingCache.defaultAbsenceTimeToLive,
+                heartbeatTrust: Duration = RoutingCache.defaultHeartbeatTrust) {
         self.timeToLive = timeToLive
         self.absenceTimeToLive = absenceTimeToLive
+        state = NIOLockedValueBox(State(heartbeatTrust: heartbeatTrust))
     }
 
     // MARK: Absent addresses
@@ -72,8 +78,11 @@ public final class RoutingCache: Sendable {
 
     /// No grant held the address when it was last asked, and nothing announced since says otherwise.
     public func isAbsent(_ normalizedEmail: String) -> Bool {
-        let now = ContinuousClock.now
-        return state.withLockedValue { state in
+        isAbsent(normalizedEmail, at: .now)
+    }
+
+    func isAbsent(_ normalizedEmail: String, at now: ContinuousClock.Instant) -> Bool {
+        state.withLockedValue { state in
             guard state.trustsAbsences(at: now), let expires = state.absent[normalizedEmail] else { return false }
             return expires > now
         }
@@ -81,7 +90,10 @@ public final class RoutingCache: Sendable {
 
     /// Remembers that a lookup begun at `generation` found no grant for the address.
     public func storeAbsence(_ normalizedEmail: String, since generation: UInt64) {
-        let now = ContinuousClock.now
+        storeAbsence(normalizedEmail, since: generation, at: .now)
+    }
+
+    func storeAbsence(_ normalizedEmail: String, since generation: UInt64, at now: ContinuousClock.Instant) {
         let expires = now + absenceTimeToLive
         state.withLockedValue { state in
             guard state.trustsAbsences(at: now), state.generation == generation else { return }
@@ -129,8 +141,7 @@ public final class RoutingCache: Sendable {
             return
         }
         if message.hasPrefix(RoutingCache.heartbeatPrefix) {
-            let now = ContinuousClock.now
-            state.withLockedValue { $0.lastHeartbeat = now }
+            heartbeatHeard(at: .now)
             return
         }
         let keys = message.split(separator: " ")
@@ -161,11 +172,23 @@ public final class RoutingCache: Sendable {
         }
     }
 
+    /// A heartbeat after a silence longer than `heartbeatTrust` forgets the absences: what was
+    /// announced during the silence may never have arrived.
+    func heartbeatHeard(at now: ContinuousClock.Instant) {
+        state.withLockedValue { state in
+            if !state.trustsAbsences(at: now) {
+                state.absent = [:]
+                state.generation &+= 1
+            }
+            state.lastHeartbeat = now
+        }
+    }
+
     /// Announced after a rebuild: every node forgets everything.
     public static let flushMessage = "flush"
 
-    /// A node's heartbeat (`alive <node>`): it changes no route. Nodes of earlier versions find no
-    /// `grant:` or `email:` key in it and drop nothing.
+    /// A node's heartbeat (`alive <node>`): it changes no route (a node of an earlier version finds
+    /// no `grant:` or `email:` key in it).
     static let heartbeatPrefix = "alive "
     public static func heartbeatMessage(node: String) -> String { heartbeatPrefix + node }
 

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
@@ -83,11 +84,20 @@ public struct RoutingInvalidationListener: Service {
             }
             if let heartbeat {
                 group.addTask {
+                    var failing = false
                     while !Task.isCancelled {
                         do {
                             try await heartbeat.table.publishHeartbeat(node: heartbeat.node)
+                            if failing { logger.info("routing heartbeat published again") }
+                            failing = false
                         } catch {
-                            logger.debug("routing heartbeat not published", metadata: ["error": "\(error)"])
+                            Counter(label: "mailnode_redis_errors_total", dimensions: [("role", "routing_primary")]).increment()
+                            // Said once per outage: absences stay untrusted until heartbeats come back.
+                            if !failing {
+                                logger.warning("routing heartbeat not published; addresses no grant holds are looked up every time",
+                                               metadata: ["error": "\(error)"])
+                            }
+                            failing = true
                         }
                         try? await Task.sleep(for: RoutingCache.heartbeatInterval)
                     }

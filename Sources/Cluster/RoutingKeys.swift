@@ -7,7 +7,8 @@ import MailCore
 /// * `route:claim:<lower-cased address>` — a claim that expires by itself, held while a grant
 ///   takes the address.
 /// * channel `route:changes` — each message names the keys whose cached values are stale,
-///   separated by spaces; nodes drop those cache entries.
+///   separated by spaces; nodes drop those cache entries. `flush` drops every entry, and
+///   `alive <node>` is a node's heartbeat, which changes no entry (see `RoutingCache`).
 public enum RoutingKeys {
     public static let changesChannel = "route:changes"
 

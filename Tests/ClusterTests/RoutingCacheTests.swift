@@ -142,4 +142,34 @@ import Testing
         cache.storeAbsence("nobody@example.com", since: cache.generation)
         #expect(!cache.isAbsent("nobody@example.com"))
     }
+
+    @Test func aHeartbeatOlderThanTheTrustWindowTrustsNothing() {
+        let cache = RoutingCache(absenceTimeToLive: .seconds(600), heartbeatTrust: .seconds(3))
+        let start = ContinuousClock.now
+        cache.changesHeard(true)
+        cache.heartbeatHeard(at: start)
+        cache.storeAbsence("nobody@example.com", since: cache.generation, at: start)
+        #expect(cache.isAbsent("nobody@example.com", at: start + .seconds(2)))
+        #expect(!cache.isAbsent("nobody@example.com", at: start + .seconds(4)))
+        cache.storeAbsence("other@example.com", since: cache.generation, at: start + .seconds(4))
+        #expect(!cache.isAbsent("other@example.com", at: start + .seconds(4)))
+    }
+
+    /// What was announced while no heartbeat came may never have arrived: the heartbeat that ends
+    /// the silence forgets every absence, and one within the window keeps them.
+    @Test func aHeartbeatAfterASilenceForgetsTheAbsences() {
+        let cache = RoutingCache(absenceTimeToLive: .seconds(600), heartbeatTrust: .seconds(3))
+        let start = ContinuousClock.now
+        cache.changesHeard(true)
+        cache.heartbeatHeard(at: start)
+        cache.storeAbsence("nobody@example.com", since: cache.generation, at: start)
+        cache.heartbeatHeard(at: start + .seconds(2))
+        #expect(cache.isAbsent("nobody@example.com", at: start + .seconds(2)))
+        cache.heartbeatHeard(at: start + .seconds(6))
+        #expect(!cache.isAbsent("nobody@example.com", at: start + .seconds(6)))
+    }
+
+    @Test func absencesLastNoLongerThanTheTrustWindow() {
+        #expect(RoutingCache.defaultAbsenceTimeToLive <= RoutingCache.defaultHeartbeatTrust)
+    }
 }
