@@ -53,7 +53,11 @@ struct Runtime {
         self.regionRedis = redis
         // This region first: most lookups are for grants homed where the request arrived.
         let ordered = [configuration.region] + configuration.regions.keys.filter { $0 != configuration.region }.sorted()
-        self.stores = ordered.map { region in (region, PostgresGrantStore(client: postgres[region]!, logger: logger, region: region.rawValue) as any GrantStore) }
+        let localPool = self.localPool
+        self.stores = ordered.map { region in
+            (region, PostgresGrantStore(client: postgres[region]!, pool: region == configuration.region ? localPool : nil,
+                                        logger: logger, region: region.rawValue) as any GrantStore)
+        }
         routingPrimary = RedisClient(endpoint: try RedisEndpoint(url: configuration.routingPrimary), logger: logger)
         routingReplica = configuration.routingReplica == configuration.routingPrimary
             ? routingPrimary

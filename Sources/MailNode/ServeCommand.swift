@@ -244,7 +244,8 @@ extension ServeCommand {
             tls: tls.context, limits: limits, logger: logger)
         context.tlsSource = tls
         context.handoff = handoff
-        context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger), plan: configuration.plan)
+        context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, pool: runtime.localPool, logger: logger),
+                                       plan: configuration.plan)
         if !configuration.spam.dnsblZones.isEmpty {
             context.reputation = DNSBLChecker(zones: configuration.spam.dnsblZones, score: configuration.spam.dnsblScore,
                                               resolver: DNSResolver(servers: configuration.spam.resolvers,

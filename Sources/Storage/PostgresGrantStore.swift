@@ -6,6 +6,9 @@ import PostgresNIO
 /// The grants of one region in that region's Postgres.
 public struct PostgresGrantStore: GrantStore {
     public let client: PostgresClient
+    /// The node's own pool to this region (`PostgresConnectionPool`), for the lookups every message
+    /// and every SMTP transaction makes; nil: they go through `client` like the rest.
+    public let pool: PostgresConnectionPool?
     public let logger: Logger
     /// How long one store call may take before it fails (a Postgres that is down must not hang a request).
     public var timeout: Duration
@@ -13,8 +16,10 @@ public struct PostgresGrantStore: GrantStore {
     /// Names this store's Postgres in `mailnode_postgres_errors_total{region}`.
     public let region: String
 
-    public init(client: PostgresClient, logger: Logger, region: String = "local", timeout: Duration = .seconds(5)) {
+    public init(client: PostgresClient, pool: PostgresConnectionPool? = nil, logger: Logger, region: String = "local",
+                timeout: Duration = .seconds(5)) {
         self.client = client
+        self.pool = pool
         self.logger = logger
         self.region = region
         self.timeout = timeout
@@ -99,7 +104,16 @@ public struct PostgresGrantStore: GrantStore {
     }
 
     public func grant(email: EmailAddress) async throws -> Grant? {
-        try await fetchOne("SELECT \(unescaped: Self.grantColumns) FROM grants WHERE email_normalized = \(email.normalized)")
+        try await fetchAll(GrantByEmailStatement.self, Self.grantByEmailQuery(email.normalized)).first
+    }
+
+    static func grantByEmailQuery(_ normalizedEmail: String) -> PostgresQuery {
+        "SELECT \(unescaped: grantColumns) FROM grants WHERE email_normalized = \(normalizedEmail)"
+    }
+
+    /// Read for every login by address and every recipient the routing tables do not know: kept prepared.
+    enum GrantByEmailStatement: HotStatement {
+        static let sample = grantByEmailQuery("sample@example.com")
     }
 
     public func listGrants(after cursor: GrantID?, limit: Int) async throws -> [Grant] {
@@ -200,11 +214,24 @@ public struct PostgresGrantStore: GrantStore {
     }
 
     private func fetchAll<S: HotStatement>(_ statement: S.Type, _ query: PostgresQuery) async throws -> [Grant] {
-        let client = self.client, logger = self.logger
-        return try await run {
-            try await client.withConnection { connection in
+        let logger = self.logger
+        guard let pool else {
+            let client = self.client
+            return try await run {
+                try await client.withConnection { connection in
+                    try await Self.grants(in: try await connection.run(statement, query, logger: logger), logger: logger)
+                }
+            }
+        }
+        // The pool bounds the wait for a connection, and `statement_timeout` the statement: no
+        // task group and timer of `run` around it.
+        do {
+            return try await pool.withConnection(timeout: timeout) { connection in
                 try await Self.grants(in: try await connection.run(statement, query, logger: logger), logger: logger)
             }
+        } catch {
+            Counter(label: "mailnode_postgres_errors_total", dimensions: [("region", region)]).increment()
+            throw error
         }
     }
 

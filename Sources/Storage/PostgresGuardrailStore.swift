@@ -50,8 +50,12 @@ public struct PostgresGuardrailStore: Sendable {
         return copy
     }
 
-    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10)) {
+    /// The node's own pool to this region, for the version check every message makes; nil: `client`.
+    public let pool: PostgresConnectionPool?
+
+    public init(client: PostgresClient, pool: PostgresConnectionPool? = nil, logger: Logger, timeout: Duration = .seconds(10)) {
         self.client = client
+        self.pool = pool
         self.logger = logger
         self.timeout = timeout
     }
@@ -85,17 +89,19 @@ public struct PostgresGuardrailStore: Sendable {
 
     /// The version of this region's copy, bumped by every change of an object.
     public func version() async throws -> Int64 {
-        let client = self.client, logger = self.logger
-        return try await run {
-            try await client.withConnection { connection in
-                var version: Int64 = 0
-                for try await value in try await connection.run(VersionStatement.self, VersionStatement.sample, logger: logger)
-                    .decode(Int64.self) {
-                    version = value
-                }
-                return version
+        let logger = self.logger
+        @Sendable func read(_ connection: PostgresConnection) async throws -> Int64 {
+            var version: Int64 = 0
+            for try await value in try await connection.run(VersionStatement.self, VersionStatement.sample, logger: logger)
+                .decode(Int64.self) {
+                version = value
             }
+            return version
         }
+        // The pool bounds the wait for a connection, and `statement_timeout` the statement.
+        if let pool { return try await pool.withConnection(timeout: timeout, read) }
+        let client = self.client
+        return try await run { try await client.withConnection(read) }
     }
 
     /// Asked before every message's rules are applied: kept prepared.

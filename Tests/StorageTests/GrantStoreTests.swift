@@ -27,6 +27,26 @@ import Testing
         }
     }
 
+    /// A serving node reads grants by id and by address through its own pool: the same answers,
+    /// a changed row seen at once, and nothing for what is not there.
+    @Test func lookupsThroughTheNodesPoolAnswerAsTheClient() async throws {
+        let grant = makeGrant()
+        let url = try TestEnvironment.postgresURL()
+        try await TestEnvironment.withPostgres(url: url) { client in
+            try await TestEnvironment.withPool(url: url) { pool in
+                let store = PostgresGrantStore(client: client, logger: TestEnvironment.logger)
+                let pooled = PostgresGrantStore(client: client, pool: pool, logger: TestEnvironment.logger)
+                _ = try await store.createGrant(grant)
+                #expect(try await pooled.grant(id: grant.id) == grant)
+                #expect(try await pooled.grant(email: EmailAddress(grant.email.address.uppercased())!) == grant)
+                let changed = try await store.updateGrant(id: grant.id, email: grant.email, appPasswordHash: "$2b$04$y", updatedAt: 1_700_000_100)
+                #expect(try await pooled.grant(id: grant.id) == changed)
+                #expect(try await pooled.grant(id: .random()) == nil)
+                #expect(try await pooled.grant(email: EmailAddress(TestEnvironment.uniqueEmail())!) == nil)
+            }
+        }
+    }
+
     @Test func refusesADuplicateAddressAndLeavesNoFolders() async throws {
         let email = TestEnvironment.uniqueEmail()
         try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
