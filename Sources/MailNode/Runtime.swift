@@ -16,7 +16,8 @@ struct Runtime {
     let configuration: NodeConfiguration
     let logger: Logger
     let postgres: [Region: PostgresClient]
-    /// The mail store's own connections to this region's Postgres (its hot path).
+    /// The node's own connections to this region's Postgres, for its hot paths: the mail store, the
+    /// outbound queue, and the grant and rules lookups every message and SMTP transaction makes.
     let localPool: PostgresConnectionPool
     let stores: [(Region, any GrantStore)]
     let regionRedis: [Region: RedisClient]

@@ -10,7 +10,9 @@ public struct PostgresGrantStore: GrantStore {
     /// and every SMTP transaction makes; nil: they go through `client` like the rest.
     public let pool: PostgresConnectionPool?
     public let logger: Logger
-    /// How long one store call may take before it fails (a Postgres that is down must not hang a request).
+    /// How long one store call may take before it fails (a Postgres that is down must not hang a
+    /// request). A lookup through `pool` is bounded as the mail store's calls are: `timeout` for
+    /// the wait for a connection, then the connection's `statement_timeout` in Postgres.
     public var timeout: Duration
 
     /// Names this store's Postgres in `mailnode_postgres_errors_total{region}`.
@@ -108,7 +110,7 @@ public struct PostgresGrantStore: GrantStore {
     }
 
     static func grantByEmailQuery(_ normalizedEmail: String) -> PostgresQuery {
-        "SELECT \(unescaped: grantColumns) FROM grants WHERE email_normalized = \(normalizedEmail)"
+        "SELECT \(unescaped: grantColumns) FROM grants WHERE email_normalized = \(normalizedEmail)::text"
     }
 
     /// Read for every login by address and every recipient the routing tables do not know: kept prepared.

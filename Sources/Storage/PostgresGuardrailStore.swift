@@ -14,6 +14,9 @@ public struct PostgresGuardrailStore: Sendable {
     }
 
     public let client: PostgresClient
+    /// The node's own pool to this region, for the version check every message makes (bounded as
+    /// the mail store's calls are); nil: `client`.
+    public let pool: PostgresConnectionPool?
     public let logger: Logger
     public var timeout: Duration
     /// The revision this store's writes carry (`revised(_:)`); nil: a fresh one per write.
@@ -49,9 +52,6 @@ public struct PostgresGuardrailStore: Sendable {
         copy.revision = revision
         return copy
     }
-
-    /// The node's own pool to this region, for the version check every message makes; nil: `client`.
-    public let pool: PostgresConnectionPool?
 
     public init(client: PostgresClient, pool: PostgresConnectionPool? = nil, logger: Logger, timeout: Duration = .seconds(10)) {
         self.client = client
