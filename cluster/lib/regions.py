@@ -2,10 +2,11 @@
 """Region-file helper for the cluster scripts (cluster/up, cluster/test, cluster/status).
 
 Subcommands:
-  render     --src DIR --out DIR --offset N --tls-dir DIR
+  render     --src DIR --out DIR --offset N --tls-dir DIR [--postgres-sockets DIR]
              Copy every DIR/*.yaml region file to --out, adding N to every port (in URLs and in
              `listen` entries) and pointing tls.certificate/tls.key and cluster_tls at absolute paths
-             in --tls-dir.
+             in --tls-dir. With --postgres-sockets, each Postgres on loopback is reached through its
+             Unix socket in that folder (`?host=DIR`, as libpq reads it); the URL keeps its port.
   plan       --dir DIR
              Print, one per line, what a local cluster built from the region files in DIR runs:
                postgres NAME HOST PORT USER DATABASE
@@ -92,11 +93,24 @@ def shift(node, offset, in_listen=False):
     return node
 
 
+def through_socket(url, folder):
+    """The Postgres URL `url` reaching its server through the Unix socket in `folder`, when that
+    server is on loopback and the URL says nothing else already."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.query:
+        return url
+    return parts._replace(query="host=" + folder).geturl()
+
+
 def cmd_render(args):
     os.makedirs(args.out, exist_ok=True)
     tls_dir = os.path.abspath(args.tls_dir)
     for region, path, doc in region_files(args.src):
         doc = shift(doc, args.offset)
+        if args.postgres_sockets:
+            for entry in (doc.get("regions") or {}).values():
+                if isinstance(entry, dict) and entry.get("postgres"):
+                    entry["postgres"] = through_socket(entry["postgres"], os.path.abspath(args.postgres_sockets))
         tls = doc.get("tls") or {}
         for key in ("certificate", "key"):
             if tls.get(key):
@@ -243,6 +257,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--tls-dir", required=True)
+    p.add_argument("--postgres-sockets")
     p.set_defaults(func=cmd_render)
     p = sub.add_parser("plan")
     p.add_argument("--dir", required=True)
