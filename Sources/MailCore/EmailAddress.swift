@@ -10,19 +10,23 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// As the user wrote it (case preserved).
     public let address: String
-    /// The lookup key: lower-cased.
-    public var normalized: String { address.lowercased() }
+    /// The lookup key: lower-cased (an address holds ASCII only, so that is byte by byte).
+    public let normalized: String
 
+    /// Checked in one pass over the bytes, without splitting: an address is parsed for every
+    /// recipient, sender and rule of every message.
     public init?(_ text: String) {
-        let trimmed = text.trimmingWhitespace()
-        guard !trimmed.isEmpty, trimmed.utf8.count <= EmailAddress.maximumLength else { return nil }
-        let pieces = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard pieces.count == 2 else { return nil }
-        let local = pieces[0], domain = pieces[1]
-        guard (1...EmailAddress.maximumLocalPartLength).contains(local.utf8.count),
-              EmailAddress.isDotAtom(local, allowed: EmailAddress.isAtomText),
-              EmailAddress.isDomain(domain) else { return nil }
-        address = trimmed
+        var bytes = Substring(text).utf8[...]
+        while let first = bytes.first, Self.isWhitespace(first) { bytes.removeFirst() }
+        while let last = bytes.last, Self.isWhitespace(last) { bytes.removeLast() }
+        guard !bytes.isEmpty, bytes.count <= EmailAddress.maximumLength,
+              let at = bytes.firstIndex(of: UInt8(ascii: "@")) else { return nil }
+        let local = bytes[..<at], domain = bytes[bytes.index(after: at)...]
+        guard (1...EmailAddress.maximumLocalPartLength).contains(local.count), Self.isDotAtom(local), Self.isDomain(domain) else {
+            return nil
+        }
+        address = String(Substring(bytes))
+        normalized = String(decoding: bytes.lazy.map(Self.lowercased), as: UTF8.self)
     }
 
     public var description: String { address }
@@ -32,15 +36,41 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     public static func == (lhs: EmailAddress, rhs: EmailAddress) -> Bool { lhs.normalized == rhs.normalized }
     public func hash(into hasher: inout Hasher) { hasher.combine(normalized) }
 
-    private static func isDotAtom(_ text: Substring, allowed: (UInt8) -> Bool) -> Bool {
-        let atoms = text.split(separator: ".", omittingEmptySubsequences: false)
-        return atoms.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy(allowed) }
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+    }
+
+    /// RFC 5322 3.2.3 dot-atom-text: atoms of atext, one dot between two of them.
+    private static func isDotAtom(_ text: Substring.UTF8View.SubSequence) -> Bool {
+        var atomLength = 0
+        for byte in text {
+            if byte == UInt8(ascii: ".") {
+                guard atomLength > 0 else { return false }
+                atomLength = 0
+            } else {
+                guard isAtomText(byte) else { return false }
+                atomLength += 1
+            }
+        }
+        return atomLength > 0
     }
 
     // RFC 5322 3.2.3 atext
     private static func isAtomText(_ byte: UInt8) -> Bool {
         if isLetterOrDigit(byte) { return true }
-        return Array("!#$%&'*+-/=?^_`{|}~".utf8).contains(byte)
+        switch byte {
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"),
+             UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
 
     private static func isLetterOrDigit(_ byte: UInt8) -> Bool {
@@ -50,14 +80,27 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
 
     // RFC 5321 4.1.2 Domain: sub-domain *("." sub-domain); we also require at least one dot-free label
     // of letters, digits and inner hyphens, which is what DNS accepts.
-    private static func isDomain(_ text: Substring) -> Bool {
-        guard (1...253).contains(text.utf8.count) else { return false }
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
-        return labels.allSatisfy { label in
-            let bytes = Array(label.utf8)
-            guard (1...63).contains(bytes.count), isLetterOrDigit(bytes.first!), isLetterOrDigit(bytes.last!) else { return false }
-            return bytes.allSatisfy { isLetterOrDigit($0) || $0 == UInt8(ascii: "-") }
+    private static func isDomain(_ text: Substring.UTF8View.SubSequence) -> Bool {
+        guard (1...253).contains(text.count) else { return false }
+        var labelLength = 0
+        var previous: UInt8 = 0
+        for byte in text {
+            if byte == UInt8(ascii: ".") {
+                // A label ends: it was not empty, and it did not end with a hyphen.
+                guard labelLength > 0, isLetterOrDigit(previous) else { return false }
+                labelLength = 0
+            } else {
+                if labelLength == 0 {
+                    guard isLetterOrDigit(byte) else { return false }
+                } else {
+                    guard isLetterOrDigit(byte) || byte == UInt8(ascii: "-") else { return false }
+                }
+                labelLength += 1
+                guard labelLength <= 63 else { return false }
+            }
+            previous = byte
         }
+        return labelLength > 0 && isLetterOrDigit(previous)
     }
 }
 

@@ -28,6 +28,46 @@ import Testing
         #expect(EmailAddress(String(repeating: "a", count: 65) + "@example.com") == nil)
     }
 
+    /// The one-pass parser against the rules written out plainly (split on `@` and `.`), on many
+    /// strings built from the characters that decide: the same addresses accepted, the same refused.
+    @Test func theParserAgreesWithTheRulesWrittenOut() {
+        func reference(_ text: String) -> String? {
+            let trimmed = text.trimmingWhitespace()
+            guard !trimmed.isEmpty, trimmed.utf8.count <= 254 else { return nil }
+            let pieces = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+            guard pieces.count == 2 else { return nil }
+            let atext = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~".utf8)
+            let alnum = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+            let local = pieces[0], domain = pieces[1]
+            guard (1...64).contains(local.utf8.count),
+                  local.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(atext.contains) }),
+                  (1...253).contains(domain.utf8.count),
+                  domain.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ label in
+                      let bytes = Array(label.utf8)
+                      return (1...63).contains(bytes.count) && alnum.contains(bytes.first!) && alnum.contains(bytes.last!)
+                          && bytes.allSatisfy { alnum.contains($0) || $0 == UInt8(ascii: "-") }
+                  }) else { return nil }
+            return trimmed
+        }
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "Z", "9", ".", "@", "-", "+", "_", "'", "~", " ", "\t", "\r\n", "\"", "é", "(", "..", "@@",
+                      String(repeating: "x", count: 60), String(repeating: "y", count: 70)]
+        var accepted = 0
+        for _ in 0..<20_000 {
+            func part() -> String {
+                (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            }
+            // Half of them shaped as an address, so that both sides of the rules are reached.
+            let text = Bool.random(using: &generator) ? part() + part() : "a" + part() + "@b" + part() + ".c" + part()
+            let parsed = EmailAddress(text)
+            #expect(parsed?.address == reference(text), "\(text.debugDescription)")
+            #expect(parsed?.normalized == reference(text)?.lowercased(), "\(text.debugDescription)")
+            if parsed != nil { accepted += 1 }
+        }
+        // The strings reach both sides of the rules.
+        #expect(accepted > 100)
+    }
+
     @Test func grantIDsAreLowerCaseUUIDs() {
         let id = GrantID.random()
         #expect(GrantID.isWellFormed(id.rawValue))
