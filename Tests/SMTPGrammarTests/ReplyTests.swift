@@ -116,7 +116,8 @@ struct ReplyTests {
         #expect(SMTPEnhancedStatusCode("5.7.11")?.detail == 11)
         #expect(SMTPEnhancedStatusCode("4.999.999") == SMTPEnhancedStatusCode(4, 999, 999))
         #expect(SMTPEnhancedStatusCode("4.001.01")?.description == "4.1.1")
-        for invalid in ["", "5", "5.1", "5.1.1.1", "3.1.1", "1.1.1", "5.1000.1", "5.1.1000", "5..1", "5.1.x", "55.1.1", " 5.1.1"] {
+        for invalid in ["", "5", "5.1", "5.1.1.1", "3.1.1", "1.1.1", "5.1000.1", "5.1.1000", "5..1", "5.1.x", "55.1.1", " 5.1.1",
+                        "5.1.", ".5.1.1", "5.1.1.", "5..", "..", "0.0.0", "5.1.1 "] {
             #expect(SMTPEnhancedStatusCode(invalid) == nil)
         }
     }

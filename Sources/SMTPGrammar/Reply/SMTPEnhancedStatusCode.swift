@@ -29,15 +29,25 @@ public struct SMTPEnhancedStatusCode: Hashable, Sendable, CustomStringConvertibl
 
     /// Parses `class.subject.detail`; nil when the text is not exactly one status code.
     public init?<Text: StringProtocol>(_ text: Text) {
-        let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 1 else { return nil }
-        var values: [Int] = []
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy(SMTPCursor.isDigit) else { return nil }
-            values.append(part.reduce(0) { $0 * 10 + Int($1 - 0x30) })
+        // One pass: the three numbers and the digits of each (a reply makes one of these).
+        var values = (0, 0, 0), digits = (0, 0, 0), part = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard part < 2 else { return nil }
+                part += 1
+            } else {
+                guard SMTPCursor.isDigit(byte) else { return nil }
+                let digit = Int(byte - 0x30)
+                switch part {
+                case 0: values.0 = values.0 * 10 + digit; digits.0 += 1
+                case 1: values.1 = values.1 * 10 + digit; digits.1 += 1
+                default: values.2 = values.2 * 10 + digit; digits.2 += 1
+                }
+                guard digits.0 <= 1, digits.1 <= 3, digits.2 <= 3 else { return nil }
+            }
         }
-        guard [2, 4, 5].contains(values[0]) else { return nil }
-        self.init(values[0], values[1], values[2])
+        guard part == 2, digits.0 == 1, digits.1 >= 1, digits.2 >= 1, [2, 4, 5].contains(values.0) else { return nil }
+        self.init(values.0, values.1, values.2)
     }
 
     public var description: String {
