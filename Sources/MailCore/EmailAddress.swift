@@ -78,8 +78,8 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
-    // RFC 5321 4.1.2 Domain: sub-domain *("." sub-domain); we also require at least one dot-free label
-    // of letters, digits and inner hyphens, which is what DNS accepts.
+    // RFC 5321 4.1.2 Domain: sub-domain *("." sub-domain); every label is letters, digits and inner
+    // hyphens, 1 to 63 of them, which is what DNS accepts.
     private static func isDomain(_ text: Substring.UTF8View.SubSequence) -> Bool {
         guard (1...253).contains(text.count) else { return false }
         var labelLength = 0

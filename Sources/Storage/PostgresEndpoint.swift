@@ -47,7 +47,7 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
             }
             // A socket path longer than this cannot be bound (sun_path holds 108 bytes).
             guard value.hasPrefix("/"), value.utf8.count + "/.s.PGSQL.65535".utf8.count < 108 else {
-                throw InvalidURL(description: "host= must name the folder of the server's Unix socket (an absolute path under 92 bytes)")
+                throw InvalidURL(description: "host= must name the folder of the server's Unix socket (an absolute path of at most 92 bytes)")
             }
             socketFolder = value
         }

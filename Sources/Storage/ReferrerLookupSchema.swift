@@ -1,5 +1,5 @@
-/// Migration version 37: the thread lookup by referrer finds them through the GIN index whatever the
-/// statistics say.
+/// Migration version 37: the thread lookup by referrer finds the referring messages through the
+/// GIN index whatever the statistics say.
 ///
 /// Its condition names no grant column: the grant is inside the GIN key (`<grant> <reference>`,
 /// migration 10). When the statistics said the mail tables were empty while they were not (after

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 import Storage
 import TestSupport
@@ -45,8 +46,9 @@ import Testing
             }
             return folders
         }
-        let folder = try #require(folders.first, "the test Postgres has no Unix socket")
-        let socketURL = url + "?host=" + folder
+        // cluster/test's Postgres listens on a socket on this machine; a test Postgres must.
+        let folder = try #require(folders.first, "the test Postgres has no Unix socket on this machine")
+        let socketURL = url + "?host=" + (folder.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? folder)
         #expect(try PostgresEndpoint(url: socketURL).socketPath != nil)
         let query: PostgresQuery = "SELECT inet_server_addr() IS NULL"
         try await TestEnvironment.withPostgres(url: socketURL) { client in

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from urllib.parse import parse_qs, urlsplit
 import warnings
 
 import pytest
@@ -72,9 +73,16 @@ def assert_rerender_is_identical(cluster, offset, scratch):
     """cluster/up renders the region files again before it starts anything: make sure that with this
     offset it writes what the running cluster already uses (else it would start the node elsewhere)."""
     out = scratch / "regions"
+    # cluster/up reaches its Postgres through the sockets folder it chose; render with the same one.
+    sockets = {parse_qs(urlsplit(entry["postgres"]).query).get("host", [None])[0]
+               for region in cluster.regions.values() for entry in (region["doc"].get("regions") or {}).values()
+               if isinstance(entry, dict) and entry.get("postgres")}
+    sockets.discard(None)
+    assert len(sockets) <= 1, f"the region files reach Postgres through different socket folders: {sockets}"
+    socket_args = ["--postgres-sockets", sockets.pop()] if sockets else []
     subprocess.run([sys.executable, str(REPO / "cluster" / "lib" / "regions.py"), "render",
                     "--src", str(REPO / "regions"), "--out", str(out), "--offset", str(offset),
-                    "--tls-dir", str(cluster.run_dir / "tls")], check=True, capture_output=True, timeout=60)
+                    "--tls-dir", str(cluster.run_dir / "tls")] + socket_args, check=True, capture_output=True, timeout=60)
     for region in cluster.regions.values():
         again = yaml.safe_load((out / region["path"].name).read_text())
         assert _normalised(again) == _normalised(region["doc"]), (

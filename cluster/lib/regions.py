@@ -25,7 +25,7 @@ import json
 import os
 import re
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 try:
     import yaml
@@ -99,7 +99,9 @@ def through_socket(url, folder):
     parts = urlsplit(url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.query:
         return url
-    return parts._replace(query="host=" + folder).geturl()
+    # Escaped, so that a space, '#', '%' or ':' in the folder neither breaks the URL nor the port
+    # readers that split on ':'.
+    return parts._replace(query="host=" + quote(folder, safe="/")).geturl()
 
 
 def cmd_render(args):
