@@ -22,8 +22,12 @@ enum SessionEvent: Sendable {
 /// `autoRead` off). So a parser mode set by the session (IDLE, AUTHENTICATE) applies to the very
 /// next bytes, a slow session never has unbounded input queued up, and bytes that follow a
 /// STARTTLS command are never parsed: `startTLS` drops them (RFC 9051 11.1, CVE-2011-0411).
-final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// It also sees every write on its way out, to know when the connection has gone quiet: after
+/// `releaseAfter` without a byte either way, it gives its TLS buffers' pages back (`pages`).
+final class IMAPChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
 
     private var parser: CommandParser
     private var buffer = ByteBuffer()
@@ -31,10 +35,14 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var isInactive = false
     private var context: ChannelHandlerContext?
     private let events: SessionInbox
+    private let pages: ConnectionPages?
+    private let releaseAfter: TimeAmount
 
-    init(limits: IMAPLimits, events: SessionInbox) {
+    init(limits: IMAPLimits, events: SessionInbox, pages: ConnectionPages? = nil, releaseAfter: TimeAmount = .seconds(1)) {
         parser = CommandParser(limits: limits)
         self.events = events
+        self.pages = pages
+        self.releaseAfter = releaseAfter
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -49,7 +57,20 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         var bytes = unwrapInboundIn(data)
         IMAPMetrics.bytesIn.increment(by: Int64(bytes.readableBytes))
         buffer.writeBuffer(&bytes)
+        quietSince = nil
         if wantsItem { deliver() }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // What the session writes while the client is quiet (an IDLE push) touches the pages again.
+        if quietSince != nil { becameQuiet() }
+        context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        // TLS encrypts on flush: a record buffer it replaces then (its old one still queued at
+        // the socket) is the connection's too.
+        if let pages { pages.attributing { context.flush() } } else { context.flush() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -87,7 +108,11 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func deliver() {
         let result = parser.parse(&buffer)
         if case .needsMoreData = result {
-            if parser.isWithinCommand || buffer.readableBytes > 0 { acknowledgePromptly() }
+            if parser.isWithinCommand || buffer.readableBytes > 0 {
+                acknowledgePromptly()
+            } else if !isInactive {
+                becameQuiet()
+            }
             if buffer.readerIndex > 16 * 1024 { buffer.discardReadBytes() }
             if isInactive {
                 wantsItem = false
@@ -117,13 +142,55 @@ final class IMAPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         #endif
     }
 
+    // MARK: - Giving pages back while the client is quiet
+
+    /// Since when the handler has waited for a new command with nothing in hand, and nothing was
+    /// written; nil while input is being taken.
+    private var quietSince: NIODeadline?
+    private var releaseTimerArmed = false
+    /// The pages were given back since the connection went quiet.
+    private var released = false
+
+    private func becameQuiet() {
+        guard pages != nil else { return }
+        quietSince = .now()
+        released = false
+        armReleaseTimer()
+    }
+
+    /// One timer per connection at most: activity moves `quietSince`, and a timer that fires
+    /// early waits again for the rest, so a busy connection schedules one timer per
+    /// `releaseAfter`, not one per command.
+    private func armReleaseTimer(at deadline: NIODeadline? = nil) {
+        guard !releaseTimerArmed, let context, let quietSince else { return }
+        releaseTimerArmed = true
+        context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline ?? quietSince + releaseAfter) {
+            self.releaseTimerFired()
+        }
+    }
+
+    private func releaseTimerFired() {
+        releaseTimerArmed = false
+        guard let pages, let context, !isInactive, let quietSince, !released else { return }
+        let due = quietSince + releaseAfter
+        guard NIODeadline.now() >= due else { return armReleaseTimer(at: due) }
+        // The TLS buffers' bytes are dead only once the socket took all that was written: a
+        // client that does not read keeps its pages until it does.
+        let unsent = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? nil
+        guard unsent == 0 else { return armReleaseTimer(at: .now() + releaseAfter) }
+        released = true
+        if pages.release() > 0 { IMAPMetrics.quietReleases.increment() }
+    }
+
     /// Turns the connection into TLS after the session wrote its `OK` to STARTTLS. Everything
     /// the client sent after the command is discarded unparsed. Event loop only.
     func startTLS(context sslContext: NIOSSLContext) throws {
         guard let context else { return }
         parser.reset()
         buffer.clear()
-        try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
+        let tls = NIOSSLServerHandler(context: sslContext)
+        let add = { try context.pipeline.syncOperations.addHandler(tls, position: .first) }
+        if let pages { try pages.attributing(add) } else { try add() }
     }
 
     /// Puts COMPRESS=DEFLATE between TLS and this handler. Bytes the client sent after the

@@ -53,11 +53,14 @@ public struct IMAPListener: Service {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let pages = ConnectionPages()
                     if proxyProtocol {
                         try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
                     }
                     if security == .implicitTLS {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.tls))
+                        try pages.attributing {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.tls))
+                        }
                     }
                     if context.isClusterListener {
                         // A relaying node sends the client's address inside the cluster's TLS,
@@ -65,7 +68,8 @@ public struct IMAPListener: Service {
                         try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
                     }
                     let inbox = SessionInbox()
-                    let handler = IMAPChannelHandler(limits: context.limits, events: inbox)
+                    let handler = IMAPChannelHandler(limits: context.limits, events: inbox, pages: pages,
+                                                     releaseAfter: .nanoseconds(Int64(context.timers.quietBufferRelease / .nanoseconds(1))))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     let connection = IMAPConnection(
                         channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),

@@ -56,6 +56,8 @@ enum IMAPMetrics {
     static let relayedSessions = Counter(label: "mailnode_imap_relayed_sessions_total", dimensions: [("direction", "out")])
     static let relayedInSessions = Counter(label: "mailnode_imap_relayed_sessions_total", dimensions: [("direction", "in")])
     static let idleSessions = Meter(label: "mailnode_imap_idle_sessions")
+    /// Times a quiet connection gave its TLS buffers' pages back to the system.
+    static let quietReleases = Counter(label: "mailnode_imap_quiet_buffer_releases_total")
     /// Untagged responses pushed to IDLE sessions for changes made elsewhere.
     static let pushes = Counter(label: "mailnode_imap_idle_pushes_total")
     /// Messages whose content a FETCH found in the node's content cache, and those it read from Postgres.

@@ -16,6 +16,9 @@ public struct IMAPServerContext: Sendable {
         public var keepalive: Duration = .seconds(120)
         /// How often the session checks its timers.
         public var tick: Duration = .seconds(5)
+        /// A TLS connection that has had no byte either way for this long gives its buffers'
+        /// pages back to the system (`ConnectionPages`); the next exchange takes fresh ones.
+        public var quietBufferRelease: Duration = .seconds(1)
 
         public init() {}
     }

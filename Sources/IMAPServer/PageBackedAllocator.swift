@@ -8,7 +8,8 @@ import Darwin
 
 /// A ByteBuffer allocator for long-lived connections that keeps large buffers in whole pages of
 /// their own (mmap), so that such a buffer takes resident memory only for the pages the
-/// connection actually wrote.
+/// connection actually wrote, and so that a quiet connection can give those pages back
+/// (`ConnectionPages`).
 ///
 /// Why: a TLS connection keeps buffers sized for the largest TLS record (16 KiB to write, 32 KiB
 /// to read plaintext into) for its whole life, whatever it sends. Carved from the malloc heap,
@@ -28,11 +29,15 @@ public enum PageBackedAllocator {
     )
 }
 
-/// Every block starts with a header recording how it was obtained: the length of its mapping, or
-/// 0 when it came from malloc. The header keeps the block 16-byte aligned, as malloc's are.
+/// Every block starts with a header that says how it was obtained, and keeps the block 16-byte
+/// aligned, as malloc's are. A malloc'd block's header holds `mallocMarker`. A mapped block's
+/// header is never written: fresh pages read as zeros, and so do pages given back, so its first
+/// page is touched only by the buffer's own bytes and can be given back with the rest. Its
+/// length is in `MappedBlocks`.
 private let headerSize = 16
+private let mallocMarker = 1
 
-private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
 /// Fresh pages of their own for `length` bytes, or nil when the system refuses them.
 func mapPages(_ length: Int) -> UnsafeMutableRawPointer? {
@@ -43,41 +48,53 @@ func mapPages(_ length: Int) -> UnsafeMutableRawPointer? {
 }
 
 func pageBackedAllocate(_ size: Int, map: (Int) -> UnsafeMutableRawPointer? = mapPages) -> UnsafeMutableRawPointer? {
+    pageBackedAllocate(size, owner: size >= PageBackedAllocator.threshold ? ConnectionPages.attributed?.id : nil, map: map)
+}
+
+private func pageBackedAllocate(_ size: Int, owner: Int?, map: (Int) -> UnsafeMutableRawPointer? = mapPages) -> UnsafeMutableRawPointer? {
     if size >= PageBackedAllocator.threshold {
         let length = (size + headerSize + pageSize - 1) / pageSize * pageSize
-        // A process has a limited number of mappings (vm.max_map_count, 65,530 by default), and
-        // every TLS session holds two such buffers: past that count, or without memory to map,
-        // the buffer comes from malloc like a small one (a failed allocation would stop the node).
+        // A process has a limited number of mappings (vm.max_map_count, 65,530 by default, though
+        // the kernel merges neighbouring ones), and every TLS session holds two such buffers: past
+        // that count, or without memory to map, the buffer comes from malloc like a small one (a
+        // failed allocation would stop the node).
         if let base = map(length) {
-            base.storeBytes(of: length, as: Int.self)
+            MappedBlocks.shared.withLock { $0.insert(base, length: length, owner: owner) }
             return base + headerSize
         }
     }
     guard let base = malloc(size + headerSize) else { return nil }
-    base.storeBytes(of: 0, as: Int.self)
+    base.storeBytes(of: mallocMarker, as: Int.self)
     return base + headerSize
 }
 
 func pageBackedFree(_ pointer: UnsafeMutableRawPointer) {
     let base = pointer - headerSize
-    let mappedLength = base.load(as: Int.self)
-    if mappedLength > 0 {
-        munmap(base, mappedLength)
-    } else {
+    if base.load(as: Int.self) == mallocMarker {
         free(base)
+        return
     }
+    let length = MappedBlocks.shared.withLock { $0.remove(base) }
+    munmap(base, length)
 }
 
 func pageBackedReallocate(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ newSize: Int) -> UnsafeMutableRawPointer? {
     guard let pointer else { return pageBackedAllocate(newSize) }
     let base = pointer - headerSize
-    let mappedLength = base.load(as: Int.self)
-    if mappedLength == 0, newSize < PageBackedAllocator.threshold {
-        guard let moved = realloc(base, newSize + headerSize) else { return nil }
-        return moved + headerSize
+    let owner: Int?
+    if base.load(as: Int.self) == mallocMarker {
+        if newSize < PageBackedAllocator.threshold {
+            guard let moved = realloc(base, newSize + headerSize) else { return nil }
+            return moved + headerSize
+        }
+        owner = ConnectionPages.attributed?.id
+    } else {
+        let block = MappedBlocks.shared.withLock { $0.block(at: base) }
+        if newSize + headerSize <= block.length { return pointer }
+        // A connection's buffer stays the connection's as it grows.
+        owner = block.owner
     }
-    if mappedLength > 0, newSize + headerSize <= mappedLength { return pointer }
-    guard let replacement = pageBackedAllocate(newSize) else { return nil }
+    guard let replacement = pageBackedAllocate(newSize, owner: owner) else { return nil }
     replacement.copyMemory(from: pointer, byteCount: min(oldSize, newSize))
     pageBackedFree(pointer)
     return replacement

@@ -25,6 +25,8 @@ final class SessionInbox: Sendable {
         /// that a session kept busy by a stream of events still renews its slot and keeps its
         /// timers. Ticks coalesce: one pending at most.
         var tickPending = false
+        /// Runs once the consumer a tick started finds the queue empty, or the session ends.
+        var whenIdle: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -59,40 +61,57 @@ final class SessionInbox: Sendable {
     /// The next event, or nil when none waits: the consumer must then return, and the next event
     /// starts it again. `idleUntil` is when the idle session wants its next tick.
     func next(idleUntil: ContinuousClock.Instant? = nil) -> SessionEvent? {
-        state.withLock { state in
+        let (event, whenIdle): (SessionEvent?, (@Sendable () -> Void)?) = state.withLock { state in
             if state.tickPending {
                 state.tickPending = false
-                return .tick
+                return (.tick, nil)
             }
-            if let event = state.queue.popFirst() { return event }
+            if let event = state.queue.popFirst() { return (event, nil) }
             state.running = false
             state.wakeAt = idleUntil
             // A burst grew the queue; an idle session keeps a small one.
             if state.queue.capacity > 16 { state.queue = CircularBuffer(initialCapacity: 2) }
-            return nil
+            defer { state.whenIdle = nil }
+            return (nil, state.whenIdle)
         }
+        whenIdle?()
+        return event
     }
 
     /// A tick of the listener's ticker: given to an idle session whose next timer may be due by
     /// `now` (or to every session when `always`), and to a running one as its next event.
-    func tick(now: ContinuousClock.Instant, always: Bool) {
-        let due = state.withLock { state in
-            guard !state.finished else { return false }
+    /// Returns true when the tick started the session's consumer: `whenIdle` then runs once that
+    /// consumer is done (it found the queue empty, or the session ended).
+    @discardableResult
+    func tick(now: ContinuousClock.Instant, always: Bool, whenIdle: (@Sendable () -> Void)? = nil) -> Bool {
+        let start: (@Sendable () -> Void)? = state.withLock { state in
+            guard !state.finished else { return nil }
             if state.running {
                 state.tickPending = true
-                return false
+                return nil
             }
-            return always || state.wakeAt.map { $0 <= now } ?? true
+            guard always || state.wakeAt.map({ $0 <= now }) ?? true else { return nil }
+            if state.queue.count >= Self.capacity { state.queue.removeFirst() }
+            state.queue.append(.tick)
+            // Not attached yet: the tick waits for the consumer's first run.
+            guard let consumer = state.consumer else { return nil }
+            state.running = true
+            state.whenIdle = whenIdle
+            return consumer
         }
-        if due { yield(.tick) }
+        start?()
+        return start != nil
     }
 
     /// The session is over: events are dropped from now on, and the consumer is let go.
     func finish() {
-        state.withLock { state in
+        let whenIdle = state.withLock { state in
             state.finished = true
             state.queue.removeAll()
             state.consumer = nil
+            defer { state.whenIdle = nil }
+            return state.whenIdle
         }
+        whenIdle?()
     }
 }

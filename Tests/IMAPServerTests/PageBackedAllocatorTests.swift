@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import IMAPServer
 import NIOCore
 import Testing
@@ -31,7 +34,7 @@ import Testing
         let bytes = pattern(size, seed: 7)
         // Grown, then freed.
         let block = try #require(pageBackedAllocate(size, map: { _ in nil }))
-        #expect((block - 16).load(as: Int.self) == 0, "the header records a malloc'd block")
+        #expect((block - 16).load(as: Int.self) == 1, "the header records a malloc'd block")
         block.copyMemory(from: bytes, byteCount: size)
         let grown = try #require(pageBackedReallocate(block, size, 4 * size))
         #expect(Array(UnsafeRawBufferPointer(start: grown, count: size)) == bytes)
@@ -51,5 +54,59 @@ import Testing
         copy.setBytes([0xFF, 0xFF], at: 0)
         #expect(original.getBytes(at: 0, length: 2) == Array(pattern(2, seed: 1)))
         #expect(copy.getBytes(at: 0, length: 2) == [0xFF, 0xFF])
+    }
+
+    /// How many of the pages under `buffer`'s storage are resident.
+    private func residentPages(of buffer: ByteBuffer) -> Int {
+        buffer.withVeryUnsafeBytes { bytes in
+            // The block's mapping starts one header before the storage.
+            let start = UnsafeMutableRawPointer(mutating: bytes.baseAddress!) - 16
+            let pages = (bytes.count + 16 + pageSize - 1) / pageSize
+            var vector = [UInt8](repeating: 0, count: pages)
+            #expect(mincore(start, pages * pageSize, &vector) == 0)
+            return vector.filter { $0 & 1 == 1 }.count
+        }
+    }
+
+    /// A connection's large buffers give their pages back on `release`, and work as before after:
+    /// what is written next reads back, growth keeps them the connection's, freeing them works.
+    /// Buffers made outside `attributing`, or for another connection, keep theirs.
+    @Test func aConnectionsBuffersGiveTheirPagesBack() {
+        let connection = ConnectionPages(), neighbour = ConnectionPages()
+        var owned = connection.attributing { PageBackedAllocator.allocator.buffer(capacity: 2 * PageBackedAllocator.threshold) }
+        var theirs = neighbour.attributing { PageBackedAllocator.allocator.buffer(capacity: 2 * PageBackedAllocator.threshold) }
+        var unowned = PageBackedAllocator.allocator.buffer(capacity: 2 * PageBackedAllocator.threshold)
+        let bytes = pattern(3 * pageSize, seed: 3)
+        owned.writeBytes(bytes)
+        theirs.writeBytes(bytes)
+        unowned.writeBytes(bytes)
+        #expect(residentPages(of: owned) >= 3)
+
+        #expect(connection.release() == 1)
+        #expect(residentPages(of: owned) == 0)
+        #expect(residentPages(of: theirs) >= 3)
+        #expect(residentPages(of: unowned) >= 3)
+
+        owned.clear()
+        owned.writeBytes(bytes)
+        #expect(owned.readableBytesView.elementsEqual(bytes))
+        // Grown past its mapping, outside `attributing`: still the connection's.
+        owned.writeBytes(pattern(4 * PageBackedAllocator.threshold, seed: 4))
+        #expect(connection.release() == 1)
+        #expect(residentPages(of: owned) == 0)
+        #expect(neighbour.release() == 1)
+    }
+
+    /// A buffer that outlives its connection is freed as any other.
+    @Test func aBufferOutlivesItsConnection() {
+        var buffer: ByteBuffer
+        do {
+            let connection = ConnectionPages()
+            buffer = connection.attributing { PageBackedAllocator.allocator.buffer(capacity: PageBackedAllocator.threshold) }
+            buffer.writeBytes(pattern(5_000, seed: 5))
+            #expect(connection.release() == 1)
+        }
+        buffer.writeBytes(pattern(100_000, seed: 6))
+        #expect(buffer.readableBytes == 105_000)
     }
 }

@@ -94,6 +94,31 @@ import Testing
         #expect(taken == ["tick", "changed b"])
     }
 
+    /// The ticker learns when the work a tick started is done: when the consumer finds the queue
+    /// empty, or when the session ends; a tick that started nothing reports so at once.
+    @Test func aTickThatStartsTheConsumerSaysWhenItIsDone() {
+        let inbox = SessionInbox()
+        inbox.attach { }
+        while inbox.next() != nil {}
+        let done = Mutex(0)
+        #expect(inbox.tick(now: .now, always: true) { done.withLock { $0 += 1 } })
+        inbox.yield(.closed)
+        #expect(inbox.next().map(Taker.name) == "tick")
+        #expect(inbox.next().map(Taker.name) == "closed")
+        #expect(done.withLock { $0 } == 0, "the consumer has not yet found the queue empty")
+        #expect(inbox.next() == nil)
+        #expect(done.withLock { $0 } == 1)
+        // Busy: the tick waits for the running consumer, and starts nothing.
+        inbox.yield(.closed)
+        #expect(!inbox.tick(now: .now, always: true) { done.withLock { $0 += 100 } })
+        while inbox.next() != nil {}
+        #expect(done.withLock { $0 } == 1)
+        // Ended while working on the tick.
+        #expect(inbox.tick(now: .now, always: true) { done.withLock { $0 += 1 } })
+        inbox.finish()
+        #expect(done.withLock { $0 } == 2)
+    }
+
     @Test func aFinishedInboxDropsEverything() {
         let inbox = SessionInbox(), taker = Taker()
         taker.attach(to: inbox)

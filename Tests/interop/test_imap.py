@@ -248,6 +248,54 @@ def test_noop_reports_new_mail_and_flag_changes_from_other_sessions(account, us1
         assert got and b"\\Seen" in got[-1], f"{where}: NOOP after STORE by another session: FETCH {got}"
 
 
+def _quiet_releases(node):
+    text = node.admin_get("/metrics").text
+    match = re.search(r"^mailnode_imap_quiet_buffer_releases_total (\d+)", text, re.M)
+    return int(match.group(1)) if match else 0
+
+
+def test_a_quiet_tls_session_gives_its_buffers_back_and_goes_on(account, us1):
+    """A TLS session that has had no byte either way for a second gives its buffers' pages back
+    (mailnode_imap_quiet_buffer_releases_total). What crosses it afterwards is intact: a large
+    literal in, a large FETCH out (both spanning many TLS records), an IDLE push and its DONE."""
+    acct = account(us1)
+    conn = acct.imaplib(us1)
+    conn.select("INBOX")
+
+    def quiet_for_a_release():
+        count = _quiet_releases(us1)
+        assert wait_for(lambda: _quiet_releases(us1) > count, timeout=10), "no release within 10 s"
+
+    big = crlf(message("quiet and large", body="".join(f"line {n:05} of a long body\r\n" for n in range(4000))))
+    assert len(big) > 100_000
+    quiet_for_a_release()
+    typ, data = conn.append("INBOX", None, None, big)
+    assert typ == "OK", data
+    quiet_for_a_release()
+    typ, data = conn.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK" and data[0][1] == big
+    quiet_for_a_release()
+    typ, data = conn.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK" and data[0][1] == big
+
+    idler = acct.imapclient(us1)
+    idler.select_folder("INBOX")
+    idler.idle()
+    quiet_for_a_release()
+    typ, data = conn.append("INBOX", None, None, crlf(message("pushed after a release")))
+    assert typ == "OK", data
+    pushed = []
+    deadline = time.monotonic() + 8
+    while not pushed and time.monotonic() < deadline:
+        pushed = [resp for resp in idler.idle_check(timeout=0.5) if len(resp) >= 2 and resp[1] == b"EXISTS"]
+    assert pushed and pushed[0][0] == 2, pushed
+    quiet_for_a_release()
+    idler.idle_done()
+    assert idler.fetch([2], ["ENVELOPE"])[2][b"ENVELOPE"].subject == b"pushed after a release"
+    idler.logout()
+    conn.logout()
+
+
 def _content_cache_hits(node):
     text = node.admin_get("/metrics").text
     match = re.search(r'^mailnode_imap_content_cache_total\{result="hit"\} (\d+)', text, re.M)
