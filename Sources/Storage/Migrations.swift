@@ -116,6 +116,8 @@ public enum Migrations {
             }),
         Migration(version: 36, name: "a STORE of one message reads and writes it by its key", statements: OneMessageStoreSchema.statements),
         Migration(version: 37, name: "the thread lookup by referrer starts from its GIN index", statements: ReferrerLookupSchema.statements),
+        Migration(version: 38, name: "a sent message's outcome is gathered only for a webhook that takes it",
+                  statements: OutboundRecordEventsSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so
