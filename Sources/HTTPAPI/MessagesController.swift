@@ -269,6 +269,9 @@ struct MessagesController {
         case .overQuota(let limit): APIError(.tooLarge, "the grant's storage quota (\(limit) bytes) is exhausted")
         case .noSuchGrant: APIError(.notFound, "no such grant")
         case .invalidCursor: APIError(.invalidRequest, "page_token is not a cursor this API returned")
+        // The API's sends check neither (the API key is the credential; the pipeline retries on new rules).
+        case .credentialsChanged: APIError(.unauthorized, "the grant's credentials changed")
+        case .rulesChanged: APIError(.unavailable, "the rules changed while the send was checked; try again")
         }
     }
 

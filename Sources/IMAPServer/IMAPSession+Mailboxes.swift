@@ -423,6 +423,9 @@ struct IMAPCommandError: Error {
         case .noSuchMessage: self.init(.no, code: .nonExistent, "No such message")
         case .noSuchGrant: self.init(.no, code: .unavailable, "This account no longer exists")
         case .invalidCursor: self.init(.bad, "Invalid cursor")
+        // Submissions only: IMAP submits nothing.
+        case .credentialsChanged: self.init(.no, code: .authenticationFailed, "Credentials changed; log in again")
+        case .rulesChanged: self.init(.no, code: .unavailable, "The rules changed meanwhile; try again")
         }
     }
 

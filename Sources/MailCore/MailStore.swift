@@ -165,6 +165,12 @@ public struct Submission: Sendable {
     public var recipients: [EmailAddress]
     public var internalDate: Int64
     public var replacingDraftID: String?
+    /// The grant's credentials version its sender logged in with: the store refuses the
+    /// submission (`credentialsChanged`) when the credentials changed since. Nil: not checked.
+    public var credentialsVersion: Int64?
+    /// The version of the rules the send was checked against: the store refuses the submission
+    /// (`rulesChanged`) when the region's rules changed since. Nil: not checked.
+    public var rulesVersion: Int64?
 
     public init(sentCopy: [UInt8], facts: MessageFacts, transmit: [UInt8], mailFrom: String, recipients: [EmailAddress],
                 internalDate: Int64, replacingDraftID: String? = nil) {
@@ -201,6 +207,10 @@ public enum MailStoreError: Error, Equatable, Sendable, CustomStringConvertible 
     case overQuota(limit: Int64)
     case noSuchMessage
     case invalidCursor
+    /// A submission's sender logged in with credentials that have changed since.
+    case credentialsChanged
+    /// A submission was checked against rules that have changed since: check it again.
+    case rulesChanged
 
     public var description: String {
         switch self {
@@ -212,6 +222,8 @@ public enum MailStoreError: Error, Equatable, Sendable, CustomStringConvertible 
         case .overQuota(let limit): "storage quota of \(limit) bytes exceeded"
         case .noSuchMessage: "no such message"
         case .invalidCursor: "invalid page cursor"
+        case .credentialsChanged: "the credentials changed; log in again"
+        case .rulesChanged: "the rules changed while the message was checked"
         }
     }
 }

@@ -244,6 +244,7 @@ extension ServeCommand {
             tls: tls.context, limits: limits, logger: logger)
         context.tlsSource = tls
         context.handoff = handoff
+        context.events = mailboxEvents
         context.rules = GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, pool: runtime.localPool, logger: logger),
                                        plan: configuration.plan)
         if !configuration.spam.dnsblZones.isEmpty {

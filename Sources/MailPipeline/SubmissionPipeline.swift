@@ -50,8 +50,10 @@ public struct SubmissionPipeline: Sendable {
         guard !from.isEmpty, from.allSatisfy({ EmailAddress($0.address) == grant.email }) else { return .failure(.senderNotOwned) }
         let prepared = SubmittedMessage(message, parsed: parsed, domain: grant.email.domain)
         let stored = MIMEMessage(parsing: prepared.sentCopy)
-        let submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
+        var submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
                                     mailFrom: envelope.mailFrom, recipients: envelope.recipients, internalDate: now())
+        // The session's login: its commit is refused if the password changed since.
+        submission.credentialsVersion = grant.credentialsVersion
         let headerRecipients = ["To", "Cc", "Bcc"].flatMap { stored.addresses($0).flatMap(\.mailboxes).map(\.address) }
         return await submit(submission, grant: grant, parsed: stored, ruleRecipients: envelope.recipients.map(\.address) + headerRecipients,
                             isReply: !stored.inReplyTo().isEmpty || !stored.references().isEmpty)
@@ -60,15 +62,33 @@ public struct SubmissionPipeline: Sendable {
     /// `parsed` is the Sent copy read once; `ruleRecipients` are the addresses outbound rules look
     /// at (envelope and header recipients); `isReply` when the send answers a message.
     /// Returns the Sent copy's message id once committed and queued.
+    ///
+    /// The send is checked against the rules as this node last read them, and the commit verifies
+    /// in its own transaction that they are still the region's current ones: a change made before
+    /// the commit is never missed, and the common case asks nothing more of Postgres. When they
+    /// moved, the send is checked again against a reading of the rules as they are now, and
+    /// committed without that check (as every send was before): rules that keep changing cannot
+    /// refuse it.
     public func submit(_ submission: Submission, grant: Grant, parsed: MIMEMessage, ruleRecipients: [String],
                        isReply: Bool) async -> Result<String, Refusal> {
+        let first = await submit(submission, grant: grant, parsed: parsed, ruleRecipients: ruleRecipients, isReply: isReply,
+                                 freshRules: false)
+        guard case .failure(.store(.rulesChanged)) = first else { return first }
+        Counter(label: "mailnode_submission_rule_rechecks_total").increment()
+        return await submit(submission, grant: grant, parsed: parsed, ruleRecipients: ruleRecipients, isReply: isReply, freshRules: true)
+    }
+
+    private func submit(_ submission: Submission, grant: Grant, parsed: MIMEMessage, ruleRecipients: [String],
+                        isReply: Bool, freshRules: Bool) async -> Result<String, Refusal> {
+        var submission = submission
         var evaluated: (RuleOutcome, RuleInput)?
         var dailyLimit: Int64?
         if let unread = rules {
             let rules: GuardrailRules
             let limits: MailPolicy.Limits
             do {
-                rules = try await unread.current()
+                rules = try await freshRules ? unread.current() : unread.lastRead()
+                submission.rulesVersion = freshRules ? nil : rules.version
                 limits = try await rules.limits(workspaceID: grant.workspaceID)
             } catch {
                 logger.warning("policy not read", metadata: ["grant_id": "\(grant.id)", "error": "\(error)"])

@@ -69,6 +69,9 @@ enum SubmissionIntake {
             .refused(code: 550, status: "5.7.1", text: "Daily sending limit reached: this account may send \(limit) messages a day; the count starts again at 00:00 UTC")
         case .overQuota(let limit):
             .refused(code: 552, status: "5.2.2", text: "Mailbox full: the storage quota of \(limit) bytes is used up")
+        case .store(.credentialsChanged):
+            // The session's sender logged in with a password that has changed since: it ends.
+            .refused(code: 421, status: "4.7.0", text: "credentials changed; log in again")
         case .rulesUnavailable:
             .refused(code: 451, status: "4.3.0", text: "The account's policy or outbound rules could not be read; try again")
         case .store, .unexpected:

@@ -52,6 +52,9 @@ public struct SMTPServerContext: Sendable {
     public var handoff: MailHandoff?
     /// The application's rules; nil: none are enforced (tests of other parts).
     public var rules: GuardrailRules?
+    /// This region's mailbox events: sessions of its grants hear there that their credentials
+    /// changed. Nil: each MAIL FROM reads the grant's credentials version from Postgres instead.
+    public var events: MailboxEventBus?
     /// DNS blocklists for spam detection (`spam.dnsbl_zones`); nil: none configured.
     public var reputation: (any SenderReputation)?
     public var hasher: PasswordHasher

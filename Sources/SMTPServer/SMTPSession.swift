@@ -36,6 +36,8 @@ final class SMTPSession {
     private var usedEHLO = false
     private var grant: Grant?
     private var home: SMTPServerContext.RegionMail?
+    /// Set while a grant of this region is logged in and the region's events are heard.
+    private var credentialsWatch: CredentialsWatch?
     private var transaction: Transaction?
     private var errors = 0
     private var commands = 0
@@ -97,6 +99,7 @@ final class SMTPSession {
         if transaction != nil, transaction?.chunks != nil {
             SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "aborted", bytes: transaction?.chunks?.count ?? 0)
         }
+        credentialsWatch?.stop()
         await connection.close()
     }
 
@@ -225,6 +228,8 @@ final class SMTPSession {
         usedEHLO = false
         grant = nil
         home = nil
+        credentialsWatch?.stop()
+        credentialsWatch = nil
         resetTransaction()
         SMTPMetrics.command("STARTTLS", outcome: "2xx")
     }
@@ -260,6 +265,9 @@ final class SMTPSession {
         case .success(let grant, let home):
             self.grant = grant
             self.home = home
+            if grant.region == context.region, let events = context.events {
+                credentialsWatch = CredentialsWatch(events: events, grant: grant.id)
+            }
             logger[metadataKey: "grant_id"] = "\(grant.id)"
             try await reply(235, "2.7.0", "Authentication successful")
         case .failure:
@@ -352,7 +360,14 @@ final class SMTPSession {
             try await refuse(530, "5.7.0", "Authentication required")
             return
         }
-        if let grant, let home {
+        if let credentialsWatch {
+            // A password change ends the grant's sessions (the design's rotation rule). The
+            // submission's commit checks the version too, should the event still be on its way.
+            guard !credentialsWatch.credentialsChanged else {
+                try await reply(421, "4.7.0", "\(context.hostname) credentials changed; log in again")
+                throw Ending.closed
+            }
+        } else if let grant, let home {
             // A password change ends the grant's sessions (the design's rotation rule).
             let current: Grant?
             do {
@@ -576,6 +591,10 @@ final class SMTPSession {
             logger.info("message submitted", metadata: ["message_id": "\(messageID)", "recipients": "\(transaction.recipients.count)",
                                                         "region": "\(grant.region)"])
             try await reply(250, "2.0.0", "OK: queued as \(messageID)")
+        case .refused(421, let status, let text):
+            SMTPMetrics.messageRefused(listener: kind.rawValue, reason: "credentials", bytes: message.count)
+            try await reply(421, status, "\(context.hostname) \(text)")
+            throw Ending.closed
         case .refused(let code, let status, let text):
             let reason = switch code {
             case 550: status == "5.5.3" ? "recipients" : text.hasPrefix("Daily sending limit") ? "daily_limit" : "rule"

@@ -47,6 +47,19 @@ public struct GuardrailRules: Sendable {
         return reading
     }
 
+    /// These rules as this node last read them, without asking whether they moved since (no round
+    /// trip); read as `current()` when this node has not read them yet. For a caller whose commit
+    /// checks `version` in its own transaction, and starts again from `current()` when it moved.
+    public func lastRead() async throws -> GuardrailRules {
+        guard let cached = cache.snapshot.withLockedValue({ $0 }) else { return try await current() }
+        var reading = self
+        reading.pinned = cached
+        return reading
+    }
+
+    /// The version of the reading `current()` or `lastRead()` pinned; nil for rules not pinned.
+    public var version: Int64? { pinned?.version }
+
     func snapshot() async throws -> Snapshot {
         if let pinned { return pinned }
         let version = try await objects.version()

@@ -118,6 +118,8 @@ public enum Migrations {
         Migration(version: 37, name: "the thread lookup by referrer starts from its GIN index", statements: ReferrerLookupSchema.statements),
         Migration(version: 38, name: "a sent message's outcome is gathered only for a webhook that takes it",
                   statements: OutboundRecordEventsSchema.statements),
+        Migration(version: 39, name: "a submission checks its sender's credentials and its rules' version as it commits",
+                  statements: SubmitGuardsSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -62,19 +62,21 @@ extension PostgresMailStore {
 
     static func submitQuery(grant: GrantID, now: Int64, defaultQuota: Int64, window: Int64, sentCopy: ByteBuffer, facts: String,
                             transmit: ByteBuffer, mailFrom: String, domains: [String], recipients: [String],
-                            draftID: String?, lease: (token: String, end: Int64)?) -> PostgresQuery {
+                            draftID: String?, lease: (token: String, end: Int64)?, credentialsVersion: Int64?,
+                            rulesVersion: Int64?) -> PostgresQuery {
         """
         SELECT r_message_id, r_uid, r_uid_validity, r_modseq, r_thread_id, r_draft_deleted, r_jobs
         FROM mail_submit(\(grant.rawValue)::text::uuid, \(now)::bigint, \(defaultQuota)::bigint, \(window)::bigint, \(sentCopy)::bytea,
                          \(facts)::text::jsonb, \(transmit)::bytea, \(mailFrom)::text, \(domains)::text[], \(recipients)::text[],
-                         \(draftID)::text, \(lease?.token)::text, \(lease?.end)::bigint)
+                         \(draftID)::text, \(lease?.token)::text, \(lease?.end)::bigint, \(credentialsVersion)::bigint,
+                         \(rulesVersion)::bigint)
         """
     }
 
     enum SubmitStatement: HotStatement {
         static let sample = submitQuery(grant: .random(), now: 0, defaultQuota: 0, window: 0, sentCopy: ByteBuffer(), facts: "",
                                         transmit: ByteBuffer(), mailFrom: "", domains: [], recipients: [], draftID: nil,
-                                        lease: nil)
+                                        lease: nil, credentialsVersion: nil, rulesVersion: nil)
     }
 }
 

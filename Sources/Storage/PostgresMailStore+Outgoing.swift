@@ -23,7 +23,8 @@ extension PostgresMailStore {
         let query = Self.submitQuery(grant: grant, now: now / 1000, defaultQuota: defaultQuotaBytes,
                                      window: threadSubjectWindowSeconds, sentCopy: sentCopy, facts: factsJSON.text, transmit: transmit,
                                      mailFrom: submission.mailFrom, domains: domains, recipients: jobRecipients,
-                                     draftID: submission.replacingDraftID, lease: reservation.map { ($0.token, $0.leaseEnd) })
+                                     draftID: submission.replacingDraftID, lease: reservation.map { ($0.token, $0.leaseEnd) },
+                                     credentialsVersion: submission.credentialsVersion, rulesVersion: submission.rulesVersion)
         let result: AppendResult, draftDeleted: Bool, jobIDs: [Int64]
         do {
             (result, draftDeleted, jobIDs) = try await call(SubmitStatement.self, query) { rows in

@@ -103,6 +103,8 @@ public struct PostgresMailStore: MailStore {
         case "MN002": return .noSuchFolder
         case "MN003": return .noSuchGrant
         case "MN004": return .noSuchMessage
+        case "MN005": return .credentialsChanged
+        case "MN006": return .rulesChanged
         default: return nil
         }
     }

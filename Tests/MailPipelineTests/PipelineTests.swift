@@ -117,6 +117,59 @@ import Testing
         }
     }
 
+    /// A node checks a send against the rules as it last read them; the commit verifies that they
+    /// are still the current ones. A rule added after the node's last reading, and before the send,
+    /// is in force for that send: the commit is refused and the send checked again.
+    @Test func aSendIsCheckedAgainstRulesAddedAfterTheNodeLastReadThem() async throws {
+        let blockedDomain = "late-\(ObjectIDGenerator.uuid().prefix(8)).test"
+        let lateRule = Self.rule(.outbound, .recipientDomain, blockedDomain, [.block])
+        try await Self.withGrant { setup in
+            let pipeline = SubmissionPipeline(store: setup.store, rules: setup.rules, logger: TestEnvironment.logger)
+            let own = setup.grant.email.address
+            let first = await pipeline.submit(raw: Self.message(from: own), grant: setup.grant,
+                                              envelope: SubmissionEnvelope(mailFrom: own, recipients: [EmailAddress("bob@example.org")!]))
+            guard case .success = first else { Issue.record("first send: \(first)"); return }
+            let readBefore = try #require(try await setup.rules.lastRead().version)
+
+            try await setup.guardrails.put(.rule, id: lateRule.id, lateRule, createdAt: 0)
+            let late: Result<String, SubmissionPipeline.Refusal>
+            do {
+                #expect(try await setup.rules.lastRead().version == readBefore, "the node has not read the rules again yet")
+                late = await pipeline.submit(raw: Self.message(from: own, to: "x@\(blockedDomain)"), grant: setup.grant,
+                                             envelope: SubmissionEnvelope(mailFrom: own, recipients: [EmailAddress("x@\(blockedDomain)")!]))
+            }
+            _ = try await setup.guardrails.delete(.rule, id: lateRule.id)
+            guard case .failure(.blocked(let ruleIDs)) = late else { Issue.record("late send: \(late)"); return }
+            #expect(ruleIDs == [lateRule.id])
+            #expect(try await setup.rules.lastRead().version ?? 0 > readBefore)
+            let sent = try await setup.store.listMessages(grant: setup.grant.id, folderID: "sent", cursor: nil, limit: 10)
+            #expect(sent.messages.count == 1, "the blocked send stored nothing")
+        }
+    }
+
+    /// A submission carries the credentials version its session logged in with: once the password
+    /// changed, its commit is refused and nothing is stored or counted.
+    @Test func aSubmissionFromALoginBeforeAPasswordChangeIsRefused() async throws {
+        var limits = MailPolicy.Limits()
+        limits.countDailyEmailSent = 5
+        try await Self.withGrant(limits: limits) { setup in
+            let pipeline = SubmissionPipeline(store: setup.store, rules: setup.rules, logger: TestEnvironment.logger)
+            let own = setup.grant.email.address
+            let envelope = SubmissionEnvelope(mailFrom: own, recipients: [EmailAddress("bob@example.org")!])
+            let changed = try #require(try await setup.grants.updateGrant(id: setup.grant.id, email: setup.grant.email,
+                                                                         appPasswordHash: "changed", updatedAt: 2))
+            #expect(changed.credentialsVersion > setup.grant.credentialsVersion)
+
+            let stale = await pipeline.submit(raw: Self.message(from: own), grant: setup.grant, envelope: envelope)
+            guard case .failure(.store(.credentialsChanged)) = stale else { Issue.record("stale login: \(stale)"); return }
+            let fresh = await pipeline.submit(raw: Self.message(from: own), grant: changed, envelope: envelope)
+            guard case .success = fresh else { Issue.record("fresh login: \(fresh)"); return }
+            let sent = try await setup.store.listMessages(grant: setup.grant.id, folderID: "sent", cursor: nil, limit: 10)
+            #expect(sent.messages.count == 1)
+            #expect(try await setup.store.dailyCounts(grant: setup.grant.id, day: UTCDay.number(at: WallClock.unixSeconds())).sent == 1)
+        }
+    }
+
     // MARK: Arrival
 
     /// A message is handled with one reading of the rules (`current()`): a change made meanwhile

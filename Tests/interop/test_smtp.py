@@ -29,7 +29,7 @@ from email.utils import formatdate
 
 import pytest
 
-from helpers import (FIXED_DATE, fresh_source, imap_folder, list_messages, smtp_connect, tls_context, unique_email,
+from helpers import (FIXED_DATE, fresh_source, imap_folder, list_messages, message, smtp_connect, tls_context, unique_email,
                      wait_for)
 
 SIZE_LIMIT = 26214400          # limits.message_size_bytes; EHLO SIZE
@@ -558,6 +558,35 @@ def test_wrong_password_is_535_then_the_right_one_works(account, smtp_open, us1)
     code, text = conn.auth("PLAIN", conn.auth_plain)
     assert code == 235, (code, text)
     expect(conn.mail(acct.email), 250)
+
+
+def test_password_change_ends_submission_sessions_and_refuses_their_mail(account, us1, us2):
+    """A password change through the API: submission sessions logged in before it, on both nodes,
+    send nothing more. Each is refused with 421 4.7.0, at MAIL FROM once its node heard the change
+    or at the end of the data while the announcement is still on its way (the submission's own
+    transaction checks the credentials); nothing of theirs reaches Sent; the new password sends."""
+    sender, recipient = account(us1), account(us1)
+    sessions = [sender.smtp(us1), sender.smtp(us2)]
+    for conn in sessions:
+        expect(conn.noop(), 250)
+    new_password = "Rotated-Smtp-Password-4321"
+    response = us1.patch(f"/v3/grants/{sender.grant['id']}",
+                         json={"settings": {"email": sender.email, "app_password": new_password}})
+    assert response.status_code == 200, response.text
+
+    for index, conn in enumerate(sessions):
+        subject = f"after the change {index} {uuid.uuid4().hex[:8]}"
+        with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) as refused:
+            conn.sendmail(sender.email, [recipient.email], message(subject, sender=sender.email, to=recipient.email))
+        assert refused.value.smtp_code == 421 and refused.value.smtp_error.startswith(b"4.7.0"), refused.value
+    sent_subjects = [m.get("subject") for m in list_messages(us1, sender.grant, limit=50)]
+    assert not any(s and s.startswith("after the change") for s in sent_subjects), sent_subjects
+
+    sender.password = new_password
+    fresh = sender.smtp(us2)
+    subject = f"with the new password {uuid.uuid4().hex[:8]}"
+    fresh.sendmail(sender.email, [recipient.email], message(subject, sender=sender.email, to=recipient.email))
+    assert sent_message(us1, sender.grant, subject)
 
 
 # --- submission: what may be sent ------------------------------------------------------------------
