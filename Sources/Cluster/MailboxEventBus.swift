@@ -47,14 +47,27 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
         await publish(grant, Self.payload(folderID: folderID, modseq: modseq))
     }
 
+    /// Called by the store after a commit that changed several folders: one announcement for all.
+    public func mailboxesChanged(grant: GrantID, folderIDs: [String], modseq: Int64) async {
+        await publish(grant, Self.payload(folderIDs: folderIDs, modseq: modseq))
+    }
+
     /// `<folder id or *> <modseq>`: folder ids have no spaces.
     static func payload(folderID: String?, modseq: Int64) -> String { "\(folderID ?? "*") \(modseq)" }
 
-    static func parse(_ payload: String) -> Event {
-        if payload == credentialsPrefix { return .credentialsChanged }
+    /// `<folder id>,<folder id>… <modseq>`: folder ids have no commas either (system names and hex).
+    /// A node older than this form hears one folder of that name, matching none of its sessions'
+    /// folders: they learn of the change at their next command or IDLE poll.
+    static func payload(folderIDs: [String], modseq: Int64) -> String { "\(folderIDs.joined(separator: ",")) \(modseq)" }
+
+    /// The events one payload carries: one per folder named.
+    static func parse(_ payload: String) -> [Event] {
+        if payload == credentialsPrefix { return [.credentialsChanged] }
         let parts = payload.split(separator: " ", maxSplits: 1)
-        let folder = parts.first.map(String.init) ?? "*"
-        return .mailboxChanged(folderID: folder == "*" ? nil : folder, modseq: parts.count > 1 ? Int64(parts[1]) : nil)
+        let folders = parts.first.map(String.init) ?? "*"
+        let modseq = parts.count > 1 ? Int64(parts[1]) : nil
+        if folders == "*" { return [.mailboxChanged(folderID: nil, modseq: modseq)] }
+        return folders.split(separator: ",").map { .mailboxChanged(folderID: String($0), modseq: modseq) }
     }
 
     /// Called by the store after a commit that queued outbound mail.
@@ -162,10 +175,12 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
                     }
                     guard let grantText = message.channel.split(separator: ":", maxSplits: 1).last,
                           let grant = GrantID(rawValue: String(grantText)) else { continue }
-                    let event = Self.parse(message.payloadString ?? "*")
+                    let events = Self.parse(message.payloadString ?? "*")
                     let targets = self.listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
-                    for target in targets { target(event) }
-                    if case .mailboxChanged = event {
+                    for event in events {
+                        for target in targets { target(event) }
+                    }
+                    if events.contains(where: { if case .mailboxChanged = $0 { true } else { false } }) {
                         for listener in self.everyGrantListeners.withLockedValue({ $0 }) { listener() }
                     }
                 }

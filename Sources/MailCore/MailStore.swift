@@ -234,11 +234,17 @@ public enum MailStoreError: Error, Equatable, Sendable, CustomStringConvertible 
 /// delays sessions until they read `changes(since:)` themselves.
 public protocol MailboxChangeNotifier: Sendable {
     func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async
+    /// One commit that changed several folders (a move, an expunge into Trash): told once.
+    func mailboxesChanged(grant: GrantID, folderIDs: [String], modseq: Int64) async
     /// Told after a commit that queued outbound mail, so that delivery workers start at once.
     func outboundQueued() async
 }
 
 extension MailboxChangeNotifier {
+    public func mailboxesChanged(grant: GrantID, folderIDs: [String], modseq: Int64) async {
+        for folderID in folderIDs { await mailboxChanged(grant: grant, folderID: folderID, modseq: modseq) }
+    }
+
     public func outboundQueued() async {}
 }
 

@@ -121,9 +121,25 @@ public struct PostgresMailStore: MailStore {
         }
     }
 
+    /// One announcement per commit: the folders one commit changed share its modseq.
     func announce(_ grant: GrantID, _ announcements: [Announcement]) async {
+        var modseqs: [Int64] = []
+        var folders: [Int64: [String]] = [:]
         for announcement in announcements {
-            await notifier.mailboxChanged(grant: grant, folderID: announcement.folderID, modseq: announcement.modseq)
+            guard let folderID = announcement.folderID else {
+                await notifier.mailboxChanged(grant: grant, folderID: nil, modseq: announcement.modseq)
+                continue
+            }
+            if folders[announcement.modseq] == nil { modseqs.append(announcement.modseq) }
+            folders[announcement.modseq, default: []].append(folderID)
+        }
+        for modseq in modseqs {
+            guard let folderIDs = folders[modseq] else { continue }
+            if folderIDs.count == 1 {
+                await notifier.mailboxChanged(grant: grant, folderID: folderIDs[0], modseq: modseq)
+            } else {
+                await notifier.mailboxesChanged(grant: grant, folderIDs: folderIDs, modseq: modseq)
+            }
         }
     }
 

@@ -40,21 +40,51 @@ import Testing
         ("trash notanumber", "trash", nil),
     ] as [(String, String?, Int64?)])
     func parsesAnnouncements(_ payload: String, _ folder: String?, _ modseq: Int64?) {
-        guard case .mailboxChanged(let folderID, let parsedModseq) = MailboxEventBus.parse(payload) else {
-            Issue.record("not a mailbox change")
+        let events = MailboxEventBus.parse(payload)
+        guard events.count == 1, case .mailboxChanged(let folderID, let parsedModseq) = events[0] else {
+            Issue.record("not one mailbox change: \(events)")
             return
         }
         #expect(folderID == folder && parsedModseq == modseq)
     }
 
+    /// A commit that changed several folders (an expunge into Trash, a move) is one announcement
+    /// that each node hands on as one change per folder.
+    @Test(arguments: [
+        ("inbox,trash 42", ["inbox", "trash"], Int64(42)),
+        ("a1,b2,c3 7", ["a1", "b2", "c3"], Int64(7)),
+        ("inbox,trash", ["inbox", "trash"], nil),
+    ] as [(String, [String], Int64?)])
+    func parsesAnnouncementsOfSeveralFolders(_ payload: String, _ folders: [String], _ modseq: Int64?) {
+        let events = MailboxEventBus.parse(payload)
+        var parsed: [String] = []
+        for event in events {
+            guard case .mailboxChanged(let folderID?, let parsedModseq) = event, parsedModseq == modseq else {
+                Issue.record("not a change of one folder at \(String(describing: modseq)): \(event)")
+                return
+            }
+            parsed.append(folderID)
+        }
+        #expect(parsed == folders)
+    }
+
     @Test func announcementsRoundTrip() {
-        guard case .mailboxChanged(let folderID, let modseq) = MailboxEventBus.parse(MailboxEventBus.payload(folderID: "f1", modseq: 9))
-        else {
-            Issue.record("not a mailbox change")
+        let one = MailboxEventBus.parse(MailboxEventBus.payload(folderID: "f1", modseq: 9))
+        guard one.count == 1, case .mailboxChanged(let folderID, let modseq) = one[0] else {
+            Issue.record("not one mailbox change: \(one)")
             return
         }
         #expect(folderID == "f1" && modseq == 9)
-        guard case .credentialsChanged = MailboxEventBus.parse(MailboxEventBus.credentialsPrefix) else {
+        let several = MailboxEventBus.parse(MailboxEventBus.payload(folderIDs: ["inbox", "trash"], modseq: 12))
+        #expect(several.count == 2)
+        for (event, folder) in zip(several, ["inbox", "trash"]) {
+            guard case .mailboxChanged(folder?, 12) = event else {
+                Issue.record("not \(folder) at 12: \(event)")
+                return
+            }
+        }
+        guard MailboxEventBus.parse(MailboxEventBus.credentialsPrefix).count == 1,
+              case .credentialsChanged = MailboxEventBus.parse(MailboxEventBus.credentialsPrefix)[0] else {
             Issue.record("not a credentials change")
             return
         }

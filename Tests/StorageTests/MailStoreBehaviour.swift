@@ -30,10 +30,20 @@ actor RecordingNotifier: MailboxChangeNotifier {
     }
 
     private(set) var calls: [Call] = []
+    /// How many times the store was told, per grant: once per commit.
+    private(set) var announcements: [GrantID: Int] = [:]
 
     func mailboxChanged(grant: GrantID, folderID: String?, modseq: Int64) async {
         calls.append(Call(grant: grant, folderID: folderID, modseq: modseq))
+        announcements[grant, default: 0] += 1
     }
+
+    func mailboxesChanged(grant: GrantID, folderIDs: [String], modseq: Int64) async {
+        calls += folderIDs.map { Call(grant: grant, folderID: $0, modseq: modseq) }
+        announcements[grant, default: 0] += 1
+    }
+
+    func announcements(for grant: GrantID) -> Int { announcements[grant] ?? 0 }
 
     func calls(for grant: GrantID) -> [Call] { calls.filter { $0.grant == grant } }
 }
@@ -536,6 +546,9 @@ enum MailStoreBehaviour {
         let calls = await h.notifier.calls(for: grant)
         #expect(calls.map(\.folderID) == [nil, inbox, inbox, inbox, folder.id, inbox, trash, trash, folder.id, nil])
         #expect(calls.map(\.modseq) == calls.map(\.modseq).sorted())
+        // The expunge into Trash and the move each changed two folders in one commit: told once each.
+        #expect(await h.notifier.announcements(for: grant) == calls.count - 2)
+        #expect(calls[5].modseq == calls[6].modseq && calls[7].modseq == calls[8].modseq)
         #expect(calls[3].modseq == flagged.changed.first?.modseq)
         #expect(!copy.pairs.isEmpty && expunge.expunged.count == 1 && moved.pairs.count == 1)
     }
