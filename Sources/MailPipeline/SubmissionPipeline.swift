@@ -52,7 +52,8 @@ public struct SubmissionPipeline: Sendable {
         let stored = MIMEMessage(parsing: prepared.sentCopy)
         var submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
                                     mailFrom: envelope.mailFrom, recipients: envelope.recipients, internalDate: now())
-        // The session's login: its commit is refused if the password changed since.
+        // The grant as the caller knows it: for an SMTP session of this region, its login, whose
+        // commit is then refused if the password changed since.
         submission.credentialsVersion = grant.credentialsVersion
         let headerRecipients = ["To", "Cc", "Bcc"].flatMap { stored.addresses($0).flatMap(\.mailboxes).map(\.address) }
         return await submit(submission, grant: grant, parsed: stored, ruleRecipients: envelope.recipients.map(\.address) + headerRecipients,
@@ -66,20 +67,32 @@ public struct SubmissionPipeline: Sendable {
     /// The send is checked against the rules as this node last read them, and the commit verifies
     /// in its own transaction that they are still the region's current ones: a change made before
     /// the commit is never missed, and the common case asks nothing more of Postgres. When they
-    /// moved, the send is checked again against a reading of the rules as they are now, and
-    /// committed without that check (as every send was before): rules that keep changing cannot
-    /// refuse it.
+    /// moved, or when they refused the send and have moved since, the send is checked again
+    /// against a reading of the rules as they are now, and committed without that check (as every
+    /// send was before): rules that keep changing cannot refuse it.
     public func submit(_ submission: Submission, grant: Grant, parsed: MIMEMessage, ruleRecipients: [String],
                        isReply: Bool) async -> Result<String, Refusal> {
+        var checkedWith: Int64?
         let first = await submit(submission, grant: grant, parsed: parsed, ruleRecipients: ruleRecipients, isReply: isReply,
-                                 freshRules: false)
-        guard case .failure(.store(.rulesChanged)) = first else { return first }
+                                 freshRules: false, checkedWith: &checkedWith)
+        switch first {
+        case .failure(.store(.rulesChanged)):
+            break
+        case .failure(.blocked), .failure(.policyLimit), .failure(.dailyLimit):
+            // Decided by this node's last reading: a change since may lift it. Refusals are rare,
+            // so asking the version here costs the common case nothing.
+            guard let checkedWith, let rules, let now = try? await rules.current().version, now != checkedWith else { return first }
+        default:
+            return first
+        }
         Counter(label: "mailnode_submission_rule_rechecks_total").increment()
-        return await submit(submission, grant: grant, parsed: parsed, ruleRecipients: ruleRecipients, isReply: isReply, freshRules: true)
+        return await submit(submission, grant: grant, parsed: parsed, ruleRecipients: ruleRecipients, isReply: isReply,
+                            freshRules: true, checkedWith: &checkedWith)
     }
 
+    /// `checkedWith`: set to the version of the rules the send was checked against.
     private func submit(_ submission: Submission, grant: Grant, parsed: MIMEMessage, ruleRecipients: [String],
-                        isReply: Bool, freshRules: Bool) async -> Result<String, Refusal> {
+                        isReply: Bool, freshRules: Bool, checkedWith: inout Int64?) async -> Result<String, Refusal> {
         var submission = submission
         var evaluated: (RuleOutcome, RuleInput)?
         var dailyLimit: Int64?
@@ -88,6 +101,7 @@ public struct SubmissionPipeline: Sendable {
             let limits: MailPolicy.Limits
             do {
                 rules = try await freshRules ? unread.current() : unread.lastRead()
+                checkedWith = rules.version
                 submission.rulesVersion = freshRules ? nil : rules.version
                 limits = try await rules.limits(workspaceID: grant.workspaceID)
             } catch {

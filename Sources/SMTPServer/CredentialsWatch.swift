@@ -3,7 +3,7 @@ import MailCore
 import NIOConcurrencyHelpers
 
 /// Hears, over the region's mailbox events, that a logged-in grant's credentials changed: the
-/// session then ends at its next command, without asking Postgres before each message. The
+/// session then refuses its next MAIL FROM, without asking Postgres before each message. The
 /// submission's own transaction checks the credentials version as well, so a change whose event
 /// has not arrived yet still refuses the message.
 final class CredentialsWatch: Sendable {
@@ -22,6 +22,10 @@ final class CredentialsWatch: Sendable {
     }
 
     var credentialsChanged: Bool { changed.withLockedValue { $0 } }
+
+    /// Whether the events are flowing: when they are not, a change could go unheard until the
+    /// commit refuses the message after its data.
+    var hearsChanges: Bool { events.isHealthy }
 
     func stop() {
         events.stopListening(grant: grant, token: token)

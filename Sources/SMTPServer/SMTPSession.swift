@@ -360,7 +360,7 @@ final class SMTPSession {
             try await refuse(530, "5.7.0", "Authentication required")
             return
         }
-        if let credentialsWatch {
+        if let credentialsWatch, credentialsWatch.hearsChanges {
             // A password change ends the grant's sessions (the design's rotation rule). The
             // submission's commit checks the version too, should the event still be on its way.
             guard !credentialsWatch.credentialsChanged else {

@@ -132,18 +132,38 @@ import Testing
             let readBefore = try #require(try await setup.rules.lastRead().version)
 
             try await setup.guardrails.put(.rule, id: lateRule.id, lateRule, createdAt: 0)
-            let late: Result<String, SubmissionPipeline.Refusal>
-            do {
-                #expect(try await setup.rules.lastRead().version == readBefore, "the node has not read the rules again yet")
-                late = await pipeline.submit(raw: Self.message(from: own, to: "x@\(blockedDomain)"), grant: setup.grant,
+            let cachedVersion = try? await setup.rules.lastRead().version
+            let late = await pipeline.submit(raw: Self.message(from: own, to: "x@\(blockedDomain)"), grant: setup.grant,
                                              envelope: SubmissionEnvelope(mailFrom: own, recipients: [EmailAddress("x@\(blockedDomain)")!]))
-            }
             _ = try await setup.guardrails.delete(.rule, id: lateRule.id)
+            #expect(cachedVersion == readBefore, "the node had not read the rules again before the send")
             guard case .failure(.blocked(let ruleIDs)) = late else { Issue.record("late send: \(late)"); return }
             #expect(ruleIDs == [lateRule.id])
             #expect(try await setup.rules.lastRead().version ?? 0 > readBefore)
             let sent = try await setup.store.listMessages(grant: setup.grant.id, folderID: "sent", cursor: nil, limit: 10)
             #expect(sent.messages.count == 1, "the blocked send stored nothing")
+        }
+    }
+
+    /// The other way round: a rule that blocked a send on the node's last reading, deleted since,
+    /// blocks nothing more, though no send was committed meanwhile to show that the rules moved.
+    @Test func aSendIsNotRefusedByARuleDeletedAfterTheNodeLastReadThem() async throws {
+        let blockedDomain = "lifted-\(ObjectIDGenerator.uuid().prefix(8)).test"
+        let rule = Self.rule(.outbound, .recipientDomain, blockedDomain, [.block])
+        try await Self.withGrant(rules: [rule]) { setup in
+            let pipeline = SubmissionPipeline(store: setup.store, rules: setup.rules, logger: TestEnvironment.logger)
+            let own = setup.grant.email.address
+            let envelope = SubmissionEnvelope(mailFrom: own, recipients: [EmailAddress("x@\(blockedDomain)")!])
+            let blocked = await pipeline.submit(raw: Self.message(from: own, to: "x@\(blockedDomain)"), grant: setup.grant, envelope: envelope)
+            guard case .failure(.blocked) = blocked else { Issue.record("while the rule stands: \(blocked)"); return }
+            let readBefore = try #require(try await setup.rules.lastRead().version)
+
+            #expect(try await setup.guardrails.delete(.rule, id: rule.id))
+            #expect(try await setup.rules.lastRead().version == readBefore, "the node has not read the rules again yet")
+            let lifted = await pipeline.submit(raw: Self.message(from: own, to: "x@\(blockedDomain)"), grant: setup.grant, envelope: envelope)
+            guard case .success = lifted else { Issue.record("after the rule went: \(lifted)"); return }
+            let sent = try await setup.store.listMessages(grant: setup.grant.id, folderID: "sent", cursor: nil, limit: 10)
+            #expect(sent.messages.count == 1)
         }
     }
 
