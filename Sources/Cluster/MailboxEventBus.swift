@@ -55,19 +55,23 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
     /// `<folder id or *> <modseq>`: folder ids have no spaces.
     static func payload(folderID: String?, modseq: Int64) -> String { "\(folderID ?? "*") \(modseq)" }
 
-    /// `<folder id>,<folder id>… <modseq>`: folder ids have no commas either (system names and hex).
-    /// A node older than this form hears one folder of that name, matching none of its sessions'
-    /// folders: they learn of the change at their next command or IDLE poll.
-    static func payload(folderIDs: [String], modseq: Int64) -> String { "\(folderIDs.joined(separator: ",")) \(modseq)" }
+    /// `* <modseq> <folder id>,<folder id>…`: folder ids have no commas either (system names and
+    /// hex). A node that predates the folder list reads it as a grant-wide change of unknown
+    /// modseq, so its sessions read what changed, as they must: the form is safe while a region
+    /// runs two versions.
+    static func payload(folderIDs: [String], modseq: Int64) -> String { "* \(modseq) \(folderIDs.joined(separator: ","))" }
 
     /// The events one payload carries: one per folder named.
     static func parse(_ payload: String) -> [Event] {
         if payload == credentialsPrefix { return [.credentialsChanged] }
-        let parts = payload.split(separator: " ", maxSplits: 1)
-        let folders = parts.first.map(String.init) ?? "*"
+        let parts = payload.split(separator: " ", maxSplits: 2)
+        let folder = parts.first.map(String.init) ?? "*"
         let modseq = parts.count > 1 ? Int64(parts[1]) : nil
-        if folders == "*" { return [.mailboxChanged(folderID: nil, modseq: modseq)] }
-        return folders.split(separator: ",").map { .mailboxChanged(folderID: String($0), modseq: modseq) }
+        guard folder == "*" else { return [.mailboxChanged(folderID: folder, modseq: parts.count == 2 ? modseq : nil)] }
+        guard parts.count == 3 else { return [.mailboxChanged(folderID: nil, modseq: modseq)] }
+        let folders = parts[2].split(separator: ",")
+        guard !folders.isEmpty else { return [.mailboxChanged(folderID: nil, modseq: modseq)] }
+        return folders.map { .mailboxChanged(folderID: String($0), modseq: modseq) }
     }
 
     /// Called by the store after a commit that queued outbound mail.

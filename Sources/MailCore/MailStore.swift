@@ -9,6 +9,10 @@
 /// Folder ids are the API's (`inbox`, `sent`, ... or a generated id); folder names are IMAP's
 /// (`INBOX`, `Work/Projects`).
 public protocol MailStore: Sendable {
+    /// Whether the store's last call that ended found its database unreachable (down, out of time):
+    /// a caller that may skip a read asks before it does, to refuse as early as that read would.
+    var lastCallFoundStoreUnreachable: Bool { get }
+
     // MARK: Folders
 
     /// Every folder of the grant with its counts, system folders first (in the seed's order), then by name.
@@ -285,6 +289,9 @@ public enum FolderName {
 }
 
 extension MailStore {
+    /// A store that cannot tell says no.
+    public var lastCallFoundStoreUnreachable: Bool { false }
+
     /// How many of the folder's messages no session has claimed yet.
     public func recentCount(grant: GrantID, folderID: String) async throws -> Int {
         try await recentCount(grant: grant, folderID: folderID, above: 0)

@@ -360,7 +360,9 @@ final class SMTPSession {
             try await refuse(530, "5.7.0", "Authentication required")
             return
         }
-        if let credentialsWatch, credentialsWatch.hearsChanges {
+        // While the store is found unreachable, the grant is read as before: MAIL FROM is then
+        // refused at once (451) rather than after the message's data.
+        if let credentialsWatch, credentialsWatch.hearsChanges, home?.store.lastCallFoundStoreUnreachable == false {
             // A password change ends the grant's sessions (the design's rotation rule). The
             // submission's commit checks the version too, should the event still be on its way.
             guard !credentialsWatch.credentialsChanged else {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailCore
 import Metrics
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// The mail store of one region in that region's Postgres (schema and its reasons:
@@ -34,6 +35,11 @@ public struct PostgresMailStore: MailStore {
     /// `mailnode_postgres_pool_wait_seconds{region}`: how long a store call waited for a pooled
     /// connection (all 20 busy: the node needs more, or Postgres is slow to answer).
     private var poolWait: Timer
+    /// Whether the last call that ended could not reach Postgres; shared by the store's copies.
+    private let unreachable = NIOLockedValueBox(false)
+
+    /// The last call that ended could not reach Postgres (down, unreachable, out of time).
+    public var lastCallFoundStoreUnreachable: Bool { unreachable.withLockedValue { $0 } }
 
     public static let defaultThreadSubjectWindowSeconds: Int64 = 30 * 24 * 3600
     /// The largest page `listMessages` returns.
@@ -69,27 +75,38 @@ public struct PostgresMailStore: MailStore {
     /// `MailStoreError` is an answer, not a failure).
     func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            let asked = ContinuousClock.now
-            let store = self
-            if let pool {
-                return try await pool.withConnection(timeout: timeout) { connection in
-                    store.leased(since: asked)
-                    return try await body(connection)
-                }
-            }
-            let client = self.client
-            return try await withDeadline(timeout, what: "Postgres") {
-                try await client.withConnection { connection in
-                    store.leased(since: asked)
-                    return try await body(connection)
-                }
-            }
+            let result = try await reach(body)
+            unreachable.withLockedValue { $0 = false }
+            return result
         } catch let error as MailStoreError {
+            unreachable.withLockedValue { $0 = false }
             throw error
         } catch {
-            if let answer = Self.storeError(error) { throw answer }
+            if let answer = Self.storeError(error) {
+                unreachable.withLockedValue { $0 = false }
+                throw answer
+            }
+            if PostgresErrors.isUnavailable(error) { unreachable.withLockedValue { $0 = true } }
             Counter(label: "mailnode_postgres_errors_total", dimensions: [("region", region)]).increment()
             throw error
+        }
+    }
+
+    private func reach<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        let asked = ContinuousClock.now
+        let store = self
+        if let pool {
+            return try await pool.withConnection(timeout: timeout) { connection in
+                store.leased(since: asked)
+                return try await body(connection)
+            }
+        }
+        let client = self.client
+        return try await withDeadline(timeout, what: "Postgres") {
+            try await client.withConnection { connection in
+                store.leased(since: asked)
+                return try await body(connection)
+            }
         }
     }
 
@@ -121,25 +138,31 @@ public struct PostgresMailStore: MailStore {
         }
     }
 
-    /// One announcement per commit: the folders one commit changed share its modseq.
+    /// One announcement per commit: the folders one commit changed share its modseq. Told in the
+    /// order given; a grant-wide announcement (no folder) is told on its own.
     func announce(_ grant: GrantID, _ announcements: [Announcement]) async {
-        var modseqs: [Int64] = []
-        var folders: [Int64: [String]] = [:]
+        var run: (modseq: Int64, folderIDs: [String])?
         for announcement in announcements {
-            guard let folderID = announcement.folderID else {
-                await notifier.mailboxChanged(grant: grant, folderID: nil, modseq: announcement.modseq)
+            if let folderID = announcement.folderID, run?.modseq == announcement.modseq {
+                run?.folderIDs.append(folderID)
                 continue
             }
-            if folders[announcement.modseq] == nil { modseqs.append(announcement.modseq) }
-            folders[announcement.modseq, default: []].append(folderID)
-        }
-        for modseq in modseqs {
-            guard let folderIDs = folders[modseq] else { continue }
-            if folderIDs.count == 1 {
-                await notifier.mailboxChanged(grant: grant, folderID: folderIDs[0], modseq: modseq)
+            if let run { await tell(grant, run.folderIDs, run.modseq) }
+            run = nil
+            if let folderID = announcement.folderID {
+                run = (announcement.modseq, [folderID])
             } else {
-                await notifier.mailboxesChanged(grant: grant, folderIDs: folderIDs, modseq: modseq)
+                await notifier.mailboxChanged(grant: grant, folderID: nil, modseq: announcement.modseq)
             }
+        }
+        if let run { await tell(grant, run.folderIDs, run.modseq) }
+    }
+
+    private func tell(_ grant: GrantID, _ folderIDs: [String], _ modseq: Int64) async {
+        if folderIDs.count == 1 {
+            await notifier.mailboxChanged(grant: grant, folderID: folderIDs[0], modseq: modseq)
+        } else {
+            await notifier.mailboxesChanged(grant: grant, folderIDs: folderIDs, modseq: modseq)
         }
     }
 

@@ -51,9 +51,10 @@ import Testing
     /// A commit that changed several folders (an expunge into Trash, a move) is one announcement
     /// that each node hands on as one change per folder.
     @Test(arguments: [
-        ("inbox,trash 42", ["inbox", "trash"], Int64(42)),
-        ("a1,b2,c3 7", ["a1", "b2", "c3"], Int64(7)),
-        ("inbox,trash", ["inbox", "trash"], nil),
+        ("* 42 inbox,trash", ["inbox", "trash"], Int64(42)),
+        ("* 7 a1,b2,c3", ["a1", "b2", "c3"], Int64(7)),
+        ("* 7 inbox", ["inbox"], Int64(7)),
+        ("* x inbox,trash", ["inbox", "trash"], nil),
     ] as [(String, [String], Int64?)])
     func parsesAnnouncementsOfSeveralFolders(_ payload: String, _ folders: [String], _ modseq: Int64?) {
         let events = MailboxEventBus.parse(payload)
@@ -66,6 +67,16 @@ import Testing
             parsed.append(folderID)
         }
         #expect(parsed == folders)
+    }
+
+    /// What a node that predates folder lists makes of one: the first word names the folder and
+    /// the rest must be a modseq. It reads a grant-wide change of unknown modseq, on which its
+    /// sessions read what changed.
+    @Test func aFolderListReadsAsAGrantWideChangeToAnOlderNode() {
+        let payload = MailboxEventBus.payload(folderIDs: ["inbox", "trash"], modseq: 42)
+        let parts = payload.split(separator: " ", maxSplits: 1)
+        #expect(parts.first == "*")
+        #expect(parts.count == 2 && Int64(parts[1]) == nil)
     }
 
     @Test func announcementsRoundTrip() {

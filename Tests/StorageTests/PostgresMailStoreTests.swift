@@ -219,6 +219,25 @@ import Testing
         }
     }
 
+    /// The store remembers whether its last call reached Postgres: a caller that skips a read
+    /// (an SMTP MAIL FROM) asks it to refuse as early as that read would have.
+    @Test func aStoreTellsWhetherItsLastCallFoundPostgresUnreachable() async throws {
+        try await TestEnvironment.withPool(url: "postgres://mailnode@127.0.0.1:1/mail") { unreachablePool in
+            try await TestEnvironment.withPostgres(url: try TestEnvironment.postgresURL()) { client in
+                let down = PostgresMailStore(client: client, pool: unreachablePool, logger: TestEnvironment.logger, defaultQuotaBytes: 1 << 20,
+                                             timeout: .seconds(5))
+                #expect(!down.lastCallFoundStoreUnreachable, "nothing was asked yet")
+                await #expect(throws: (any Error).self) { _ = try await down.folders(grant: .random()) }
+                #expect(down.lastCallFoundStoreUnreachable)
+
+                let up = PostgresMailStore(client: client, logger: TestEnvironment.logger, defaultQuotaBytes: 1 << 20)
+                await #expect(throws: MailStoreError.noSuchGrant) { _ = try await up.storeFlags(grant: .random(), folderID: "inbox",
+                    uids: UIDSet(uids: [1]), operation: .add(MessageFlags([MessageFlags.seen])), unchangedSince: nil) }
+                #expect(!up.lastCallFoundStoreUnreachable, "an answer, even a refusal, is reaching it")
+            }
+        }
+    }
+
     /// After failing to connect for a while the pool stops trying and fails requests at once.
     @Test func thePoolGivingUpIsUnavailableButACancelledRequestIsNot() {
         #expect(PostgresErrors.isUnavailable(ConnectionPoolError.connectionCreationCircuitBreakerTripped))
