@@ -90,19 +90,10 @@ public final class MailboxEventBus: MailboxChangeNotifier, CredentialsChangeNoti
     public func credentialsChanged(grant: GrantID) async {
         let targets = listeners.withLockedValue { Array(($0[grant] ?? [:]).values) }
         for target in targets { target(.credentialsChanged) }
-        await publish(grant, Self.credentialsPrefix, waiting: true)
+        await publish(grant, Self.credentialsPrefix)
     }
 
-    /// A mailbox change is announced without waiting for Redis's reply (`waiting` false): the
-    /// session answers its client at once, and a failure is only logged, as it would be after
-    /// waiting. With no connection open, the call waits while one is opened.
-    private func publish(_ grant: GrantID, _ payload: String, waiting: Bool = false) async {
-        let logger = self.logger
-        if !waiting, publisher.sendWithoutWaiting(["PUBLISH", Self.channel(grant), payload], failed: { error in
-            logger.warning("could not announce a mailbox change", metadata: ["grant_id": "\(grant)", "error": "\(error)"])
-        }) {
-            return
-        }
+    private func publish(_ grant: GrantID, _ payload: String) async {
         do {
             _ = try await publisher.send(["PUBLISH", Self.channel(grant), payload])
         } catch {

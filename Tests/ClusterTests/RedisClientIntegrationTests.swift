@@ -27,30 +27,6 @@ import Testing
         await self.redis.close()
     }
 
-    /// Without an open connection nothing is sent; on one, commands sent without waiting reach
-    /// Redis in order, and an error reply reaches the failure handler.
-    @Test func commandsSentWithoutWaitingArriveInOrderAndReportErrors() async throws {
-        let key = RedisTestEnvironment.uniquePrefix("unwaited") + "list"
-        let (refusals, refused) = AsyncStream.makeStream(of: RedisError.self)
-        let failed: @Sendable (RedisError) -> Void = { refused.yield($0) }
-        let sentBeforeConnecting = self.redis.sendWithoutWaiting(["RPUSH", key, "0"], failed: failed)
-        #expect(!sentBeforeConnecting, "no connection is open before the first command")
-        #expect(try await self.redis.ping() == "PONG")
-        var sent = 0
-        for value in 1...50 where self.redis.sendWithoutWaiting(["RPUSH", key, "\(value)"], failed: failed) { sent += 1 }
-        #expect(sent == 50)
-        let sentRefused = self.redis.sendWithoutWaiting(["INCR", key], failed: failed)
-        #expect(sentRefused, "sent; Redis refuses it")
-        var iterator = refusals.makeAsyncIterator()
-        let refusal = try #require(await iterator.next())
-        #expect(refusal.code == .server, "\(refusal)")
-        // Replies come in order: the refused INCR was the last, so every RPUSH before it was applied.
-        let listed = try await self.redis.send(["LRANGE", key, "0", "-1"])
-        #expect(listed.array?.compactMap(\.string) == (1...50).map(String.init))
-        #expect(try await self.redis.del(key))
-        await self.redis.close()
-    }
-
     @Test func binaryValuesSurviveTheRoundTrip() async throws {
         let key = RedisTestEnvironment.uniquePrefix("binary") + "k"
         let value: [UInt8] = [0, 13, 10, 255, 36, 42, 0]

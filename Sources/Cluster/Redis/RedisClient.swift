@@ -78,31 +78,6 @@ public final class RedisClient: Sendable {
         return reply
     }
 
-    /// Sends one command on the open connection without waiting for its reply, for a caller that
-    /// only needs to hear of a failure (`failed` runs on the connection's event loop, for an error
-    /// reply too). Returns false, having sent nothing, when no connection is open: the caller then
-    /// sends it with `send`, which opens one. Commands sent so from one task reach Redis in order.
-    public func sendWithoutWaiting(_ arguments: [String], failed: @escaping @Sendable (RedisError) -> Void) -> Bool {
-        let channel: (any Channel)? = self.state.withLockedValue { state in
-            if case .connected(let channel) = state, channel.isActive { return channel }
-            return nil
-        }
-        guard let channel else { return false }
-        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        promise.futureResult.whenComplete { result in
-            switch result {
-            case .success(let replies):
-                if case .error(let message)? = replies.first { failed(.server(message)) }
-            case .failure(let error):
-                failed(error as? RedisError ?? .connectionClosed("\(error)"))
-            }
-        }
-        channel.writeAndFlush(RedisRequest(commands: [arguments.map { Array($0.utf8) }], promise: promise)).whenFailure { error in
-            promise.fail(error as? RedisError ?? RedisError.connectionClosed("could not send the command: \(error)"))
-        }
-        return true
-    }
-
     /// Sends one command whose arguments are in byte buffers.
     public func send(_ arguments: [ByteBuffer]) async throws -> RESPValue {
         try await self.send(arguments.map { Array($0.readableBytesView) })
