@@ -6,9 +6,16 @@ import Synchronization
 /// claimed the job in a statement of its own and read the message back from Postgres.
 ///
 /// Bounded: at most `maximumSubmissions` handed over and not yet recorded, holding at most
-/// `maximumBytes` of messages. Past either bound, before the workers opened it, or once they close
-/// it, a submission queues its jobs for any worker of the region as before. As many workers take
-/// handed jobs at once as take queued ones, so that delivering does not crowd out accepting.
+/// `maximumBytes` of messages (`smtp.handoff_max_messages`, `smtp.handoff_max_bytes`). Past either
+/// bound, before the workers opened it, or once they close it, a submission queues its jobs for any
+/// worker of the region as before. As many workers take handed jobs at once as take queued ones, so
+/// that delivering does not crowd out accepting.
+///
+/// The bytes bound the memory. The count stays well above what a burst of small messages needs:
+/// a queued job costs a claim and a read of the message back from Postgres, more than its delivery,
+/// so once a burst fills the handoff the node spends more per message while its workers are behind.
+/// At 256, about 70 % of a 10 KB burst from 20 clients was queued, and the node accepted a quarter
+/// fewer messages a second than at 4,096.
 public final class OutboundHandoff: Sendable {
     /// A submission's place, and the lease its jobs get.
     public struct Reservation: Sendable {
@@ -44,7 +51,7 @@ public final class OutboundHandoff: Sendable {
     public let maximumBytes: Int
     private let state = Mutex(State())
 
-    public init(maximumSubmissions: Int = 256, maximumBytes: Int = 64 << 20) {
+    public init(maximumSubmissions: Int = 4096, maximumBytes: Int = 64 << 20) {
         self.maximumSubmissions = maximumSubmissions
         self.maximumBytes = maximumBytes
     }

@@ -59,6 +59,9 @@ struct NodeConfiguration: Sendable {
         var retryWindowSeconds: Int64 = 5 * 86_400
         var deliveryWorkers = 4
         var maximumRecipients = 100
+        /// Submissions whose jobs wait on this node for its own workers (`OutboundHandoff`).
+        var handoffMessages = 4096
+        var handoffBytes = 64 << 20
     }
 
     var file: String
@@ -394,6 +397,8 @@ extension NodeConfiguration {
         }
         if let value = try reader.optionalInt("smtp.delivery_workers", in: 1...64) { smtp.deliveryWorkers = value }
         if let value = try reader.optionalInt("smtp.max_recipients", in: 100...10_000) { smtp.maximumRecipients = value }
+        if let value = try reader.optionalInt("smtp.handoff_max_messages", in: 0...65_536) { smtp.handoffMessages = value }
+        if let value = try reader.optionalInt("smtp.handoff_max_bytes", in: 0...4_294_967_296) { smtp.handoffBytes = value }
         return smtp
     }
 

@@ -126,7 +126,8 @@ struct ServeCommand: AsyncParsableCommand {
             subscriber: RedisSubscriber(endpoint: try RedisEndpoint(url: configuration.servers.redis), logger: logger),
             logger: logger)
         // A submission accepted here is delivered from here, leased as it commits.
-        let outboundHandoff = OutboundHandoff()
+        let outboundHandoff = OutboundHandoff(maximumSubmissions: configuration.smtp.handoffMessages,
+                                              maximumBytes: configuration.smtp.handoffBytes)
         var mailStore = PostgresMailStore(
             client: runtime.localPostgres, pool: runtime.localPool, logger: logger, defaultQuotaBytes: configuration.defaultQuotaBytes,
             notifier: mailboxEvents, region: configuration.region.rawValue)

@@ -96,6 +96,21 @@ import Cluster
         #expect(throws: ConfigurationError.self) { try NodeConfiguration.load(path: path, node: "n1", environment: [:]) }
     }
 
+    /// The handoff's bounds: the defaults, a file's values, and 0 (every submission queued).
+    @Test func outboundHandoffBoundsAreOptionalAndBounded() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
+        let defaults = try NodeConfiguration.load(path: path, node: "n1", environment: [:]).smtp
+        #expect(defaults.handoffMessages == 4096 && defaults.handoffBytes == 64 << 20)
+        try (Self.validFile + "smtp:\n  handoff_max_messages: 0\n  handoff_max_bytes: 1048576\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let set = try NodeConfiguration.load(path: path, node: "n1", environment: [:]).smtp
+        #expect(set.handoffMessages == 0 && set.handoffBytes == 1_048_576)
+        let repository = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-1", environment: [:]).smtp
+        #expect(repository.handoffMessages == 4096 && repository.handoffBytes == 67_108_864)
+    }
+
     @Test func nodeSectionOverridesListenPorts() throws {
         let us1 = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-1", environment: [:])
         let us2 = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-2", environment: [:])
@@ -131,6 +146,9 @@ import Cluster
         (validFile + "guardrails:\n  plan: one\n", "guardrails.plan"),
         (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_attachment_count_limit: -1\n", "plans.one.limit_attachment_count_limit"),
         (validFile + "guardrails:\n  retention_interval_seconds: 0\n", "guardrails.retention_interval_seconds"),
+        (validFile + "smtp:\n  handoff_max_messages: -1\n", "smtp.handoff_max_messages"),
+        (validFile + "smtp:\n  handoff_max_messages: 65537\n", "smtp.handoff_max_messages"),
+        (validFile + "smtp:\n  handoff_max_bytes: many\n", "smtp.handoff_max_bytes"),
         (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_spam_retention_period: 0\n", "plans.one.limit_spam_retention_period"),
     ])
     func brokenFilesNameTheKey(_ text: String, _ key: String) throws {
