@@ -120,6 +120,8 @@ public enum Migrations {
                   statements: OutboundRecordEventsSchema.statements),
         Migration(version: 39, name: "a submission checks its sender's credentials and its rules' version as it commits",
                   statements: SubmitGuardsSchema.statements),
+        Migration(version: 40, name: "a message's only job, delivered with no webhook taking its events, removes the message in one delete",
+                  statements: DeliveredRecordSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -216,6 +216,113 @@ import Testing
     }
 }
 
+/// `mail_outbound_record` when no webhook takes an event of the message (migration 40): the job
+/// that delivers a message's only job to everyone removes the message at once; every other ending
+/// goes the general way. Each attempt is recorded straight through the function, so its answer
+/// (the job's state) and the rows it leaves are both seen.
+@Suite struct DeliveredRecordTests {
+    /// Leases every due job to `token`: their ids.
+    static func claimAll(_ client: PostgresClient, _ token: String) async throws -> [Int64] {
+        var ids: [Int64] = []
+        let now = WallClock.unixMilliseconds()
+        while true {
+            let rows = try await client.query("SELECT r_id FROM mail_outbound_claim(\(token), \(now), \(now + 30_000))",
+                                              logger: TestEnvironment.logger)
+            var got: Int64?
+            for try await id in rows.decode(Int64.self) { got = id }
+            guard let got else { return ids }
+            ids.append(got)
+        }
+    }
+
+    /// Records an attempt of `job` under `token`: `delivered` delivered, `failed` refused for good
+    /// (5.1.1), `remaining` left for a later attempt. Returns the function's answer.
+    static func record(_ client: PostgresClient, job: Int64, token: String, grant: GrantID, sent: String, delivered: [String],
+                       failed: [String] = [], remaining: [String] = [], delivery: String? = nil) async throws -> String? {
+        let failedJSON = "[" + failed.map { "{\"recipient\": \"\($0)\", \"status\": \"5.1.1\"}" }.joined(separator: ",") + "]"
+        let finished = remaining.isEmpty
+        let query: PostgresQuery = """
+            SELECT mail_outbound_record(\(job)::bigint, \(token)::text, \(grant.rawValue)::text::uuid, \(sent)::text, \(remaining)::text[],
+                1::bigint, 0::bigint, \(delivered)::text[], \(failedJSON)::text::jsonb, NULL::text, 0::bigint, \(finished)::boolean,
+                \(delivery)::text::jsonb, NULL::jsonb)
+            """
+        var answer: String??
+        for try await value in try await client.query(query, logger: TestEnvironment.logger).decode(String?.self) { answer = value }
+        return try #require(answer)
+    }
+
+    static func count(_ client: PostgresClient, _ table: String) async throws -> Int64 {
+        var count: Int64 = -1
+        for try await value in try await client.query("SELECT count(*) FROM \(unescaped: table)", logger: TestEnvironment.logger)
+            .decode(Int64.self) { count = value }
+        return count
+    }
+
+    @Test func aMessagesOnlyJobDeliveredToEveryoneRemovesIt() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@one.example"])
+            let jobs = try await Self.claimAll(client, "worker")
+            #expect(jobs.count == 1)
+            #expect(try await Self.record(client, job: jobs[0], token: "someone-else", grant: grant, sent: sent.messageID,
+                                          delivered: ["a@one.example", "b@one.example"]) == nil, "a lease that is not ours records nothing")
+            #expect(try await Self.count(client, "outbound_messages") == 1)
+            #expect(try await Self.record(client, job: jobs[0], token: "worker", grant: grant, sent: sent.messageID,
+                                          delivered: ["a@one.example", "b@one.example"]) == "delivered")
+            #expect(try await Self.count(client, "outbound_messages") == 0)
+            #expect(try await Self.count(client, "outbound_jobs") == 0)
+            #expect(try await Self.count(client, "event_outbox WHERE type <> 'message.created'") == 0)
+        }
+    }
+
+    /// Two domains, two jobs: the first to end leaves the message for the other, which removes it.
+    @Test func aMessageOfSeveralJobsWaitsForItsLast() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@two.example"])
+            let jobs = try await Self.claimAll(client, "worker")
+            #expect(jobs.count == 2)
+            #expect(try await Self.record(client, job: jobs[0], token: "worker", grant: grant, sent: sent.messageID,
+                                          delivered: ["a@one.example"]) == "delivered")
+            #expect(try await Self.count(client, "outbound_messages") == 1, "the other job still needs the bytes")
+            #expect(try await Self.record(client, job: jobs[1], token: "worker", grant: grant, sent: sent.messageID,
+                                          delivered: ["b@two.example"]) == "delivered")
+            #expect(try await Self.count(client, "outbound_messages") == 0)
+            #expect(try await Self.count(client, "outbound_jobs") == 0)
+        }
+    }
+
+    /// A job whose earlier attempt failed a recipient for good ends `failed`, though its last
+    /// attempt delivered the rest; an attempt that leaves recipients for later keeps the job.
+    @Test func earlierFailuresAndRetriesGoTheGeneralWay() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@one.example"])
+            let job = try #require(try await Self.claimAll(client, "first").first)
+            #expect(try await Self.record(client, job: job, token: "first", grant: grant, sent: sent.messageID,
+                                          delivered: [], failed: ["a@one.example"], remaining: ["b@one.example"]) == "queued")
+            #expect(try await Self.count(client, "outbound_jobs") == 1)
+            try await client.query("UPDATE outbound_jobs SET next_attempt_at = 0", logger: TestEnvironment.logger)
+            #expect(try await Self.claimAll(client, "second") == [job])
+            #expect(try await Self.record(client, job: job, token: "second", grant: grant, sent: sent.messageID,
+                                          delivered: ["b@one.example"]) == "failed")
+            #expect(try await Self.count(client, "outbound_messages") == 0)
+        }
+    }
+
+    /// With a webhook that takes every event, the delivery and the message's end are told, as before.
+    @Test func aWebhookThatTakesDeliveriesKeepsTheGeneralWay() async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await TestEnvironment.keepEveryEvent(client)
+            let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example"])
+            let job = try #require(try await Self.claimAll(client, "worker").first)
+            #expect(try await Self.record(client, job: job, token: "worker", grant: grant, sent: sent.messageID, delivered: ["a@one.example"],
+                                          delivery: "{\"delivered_at\": 0, \"recipients\": [\"a@one.example\"]}") == "delivered")
+            let types = try await PostgresEventOutbox(client: client, logger: TestEnvironment.logger)
+                .events(grant: grant, after: 0, limit: 100).map(\.type)
+            #expect(types.contains("message.delivered") && types.contains("message.send_success"))
+            #expect(try await Self.count(client, "outbound_messages") == 0)
+        }
+    }
+}
+
 private actor RecipientList {
     var value: [String] = []
     func set(_ list: [String]) { value = list }
