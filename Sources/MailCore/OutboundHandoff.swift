@@ -11,6 +11,10 @@ import Synchronization
 /// worker of the region as before. As many workers take handed jobs at once as take queued ones, so
 /// that delivering does not crowd out accepting.
 ///
+/// A job that waited `smtp.handoff_max_wait_seconds` without a worker is given back to the region
+/// (`takeWaiting`), so that a node whose workers are behind does not hold mail that idle workers
+/// elsewhere could send.
+///
 /// The bytes bound the memory. The count stays well above what a burst of small messages needs:
 /// a queued job costs a claim and a read of the message back from Postgres, more than its delivery,
 /// so once a burst fills the handoff the node spends more per message while its workers are behind.
@@ -199,6 +203,26 @@ public final class OutboundHandoff: Sendable {
         state.withLock { state in
             state.pending[state.pendingStart...].map { Lease(job: $0.job.id, token: $0.reservation.token) }
         }
+    }
+
+    /// Takes out the handed jobs no worker took that were submitted before `cutoff` (Unix
+    /// milliseconds), for the queue to give back to the region: this node's workers are that far
+    /// behind, and while they wait, other nodes' workers may be idle. Their places are given back as
+    /// if delivered; the jobs come out oldest first, as they went in.
+    public func takeWaiting(submittedBefore cutoff: Int64) -> [Lease] {
+        let late = state.withLock { state -> [Handed] in
+            var late: [Handed] = []
+            while state.pendingStart < state.pending.count, state.pending[state.pendingStart].reservation.since < cutoff {
+                let handed = state.pending[state.pendingStart]
+                state.leaseEnds[handed.job.id] = nil
+                late.append(handed)
+                state.pendingStart += 1
+            }
+            Self.compact(&state)
+            return late
+        }
+        for handed in late { finished(handed) }
+        return late.map { Lease(job: $0.job.id, token: $0.reservation.token) }
     }
 
     /// The renewal moved the leases of the waiting jobs `jobs` to `end`.

@@ -62,6 +62,7 @@ struct NodeConfiguration: Sendable {
         /// Submissions whose jobs wait on this node for its own workers (`OutboundHandoff`).
         var handoffMessages = 4096
         var handoffBytes = 64 << 20
+        var handoffMaximumWaitSeconds = 30
     }
 
     var file: String
@@ -399,6 +400,7 @@ extension NodeConfiguration {
         if let value = try reader.optionalInt("smtp.max_recipients", in: 100...10_000) { smtp.maximumRecipients = value }
         if let value = try reader.optionalInt("smtp.handoff_max_messages", in: 0...65_536) { smtp.handoffMessages = value }
         if let value = try reader.optionalInt("smtp.handoff_max_bytes", in: 0...4_294_967_296) { smtp.handoffBytes = value }
+        if let value = try reader.optionalInt("smtp.handoff_max_wait_seconds", in: 1...3600) { smtp.handoffMaximumWaitSeconds = value }
         return smtp
     }
 

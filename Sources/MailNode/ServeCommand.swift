@@ -269,7 +269,8 @@ extension ServeCommand {
             smartHost: smartHost,
             policy: DeliveryRetryPolicy(initialDelayMilliseconds: configuration.smtp.retryInitialDelayMilliseconds,
                                         retryWindowSeconds: configuration.smtp.retryWindowSeconds),
-            count: configuration.smtp.deliveryWorkers, handoff: mailStore.outboundHandoff)
+            count: configuration.smtp.deliveryWorkers, handoff: mailStore.outboundHandoff,
+            handoffMaximumWait: .seconds(configuration.smtp.handoffMaximumWaitSeconds))
         // A submission the handoff had no room for rings the region's outbound channel: every node looks for the job at once.
         let bell = workers.bell
         mailboxEvents.listenToOutbound { bell.ring() }

@@ -21,10 +21,14 @@ public struct OutboundDeliveryWorkers: Service {
     public let bell = Doorbell()
     /// How often idle workers look for due jobs anyway (retries, a missed ring).
     var pollInterval: Duration = .seconds(1)
+    /// How long a handed job may wait for this node's workers before it is given back to the
+    /// region, checked at each lease renewal.
+    let handoffMaximumWait: Duration
 
     public init(queue: any OutboundQueue, context: SMTPServerContext, smartHost: SmartHostClient?, policy: DeliveryRetryPolicy,
-                count: Int, handoff: OutboundHandoff? = nil) {
+                count: Int, handoff: OutboundHandoff? = nil, handoffMaximumWait: Duration = .seconds(30)) {
         self.handoff = handoff
+        self.handoffMaximumWait = handoffMaximumWait
         self.queue = queue
         self.context = context
         self.smartHost = smartHost
@@ -107,12 +111,33 @@ public struct OutboundDeliveryWorkers: Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: queue.renewalInterval)
             guard !Task.isCancelled else { return }
+            await giveBackLateHandedJobs()
             do {
                 let renewal = try await queue.renewLeases(handedOver: handoff?.waitingLeases ?? [])
                 handoff?.leasesRenewed(renewal.handedOver, until: renewal.until)
             } catch {
                 context.logger.warning("cannot renew outbound leases", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Handed jobs that waited too long go back to the region, due at once: an idle worker of any
+    /// node finds them at its next look (`pollInterval`). When Postgres cannot be reached, their
+    /// leases run out and they are taken over then, as after a node's end.
+    private func giveBackLateHandedJobs() async {
+        guard let handoff else { return }
+        let wait = handoffMaximumWait.components
+        let late = handoff.takeWaiting(submittedBefore: WallClock.unixMilliseconds() - wait.seconds * 1000
+                                                          - wait.attoseconds / 1_000_000_000_000_000)
+        guard !late.isEmpty else { return }
+        SMTPMetrics.handedJobsGivenBack(late.count)
+        do {
+            try await queue.giveBack(late)
+            context.logger.info("handed-over outbound jobs waited too long for this node's workers; given back to the region",
+                                metadata: ["jobs": "\(late.count)"])
+        } catch {
+            context.logger.warning("handed-over outbound jobs not given back; they are taken over when their lease ends",
+                                   metadata: ["jobs": "\(late.count)", "error": "\(error)"])
         }
     }
 

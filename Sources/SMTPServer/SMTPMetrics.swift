@@ -56,6 +56,11 @@ enum SMTPMetrics {
         Counter(label: "mailnode_smtp_local_deliveries_total", dimensions: [("outcome", outcome)]).increment()
     }
 
+    /// Handed-over jobs that waited too long for this node's workers, given back to the region.
+    static func handedJobsGivenBack(_ count: Int) {
+        Counter(label: "mailnode_outbound_handoff_given_back_total").increment(by: count)
+    }
+
     /// One recipient's delivery attempt by a worker: `delivered`, `deferred`, `failed`.
     static func deliveryAttempt(route: String, outcome: String) {
         counter("mailnode_smtp_delivery_attempts_total", [("route", route), ("outcome", outcome)]).increment()

@@ -21,10 +21,6 @@ extension PostgresMailStore {
         let jobRecipients = domains.map { recipientsByDomain[$0]!.joined(separator: "\n") }
         let now = WallClock.unixMilliseconds()
         let reservation = outboundHandoff?.reserve(bytes: submission.transmit.count, now: now)
-        if outboundHandoff != nil {
-            Counter(label: "mailnode_outbound_submissions_total", dimensions: [("path", reservation == nil ? "queued" : "handed_over")])
-                .increment()
-        }
         let query = Self.submitQuery(grant: grant, now: now / 1000, defaultQuota: defaultQuotaBytes,
                                      window: threadSubjectWindowSeconds, sentCopy: sentCopy, facts: factsJSON.text, transmit: transmit,
                                      mailFrom: submission.mailFrom, domains: domains, recipients: jobRecipients,
@@ -43,6 +39,10 @@ extension PostgresMailStore {
         } catch {
             if let reservation { outboundHandoff?.release(reservation) }
             throw error
+        }
+        if outboundHandoff != nil {
+            Counter(label: "mailnode_outbound_submissions_total", dimensions: [("path", reservation == nil ? "queued" : "handed_over")])
+                .increment()
         }
         if let reservation, let outboundHandoff {
             let jobs = zip(jobIDs, domains).map { id, domain in

@@ -102,11 +102,11 @@ import Cluster
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
         let defaults = try NodeConfiguration.load(path: path, node: "n1", environment: [:]).smtp
-        #expect(defaults.handoffMessages == 4096 && defaults.handoffBytes == 64 << 20)
-        try (Self.validFile + "smtp:\n  handoff_max_messages: 0\n  handoff_max_bytes: 1048576\n")
+        #expect(defaults.handoffMessages == 4096 && defaults.handoffBytes == 64 << 20 && defaults.handoffMaximumWaitSeconds == 30)
+        try (Self.validFile + "smtp:\n  handoff_max_messages: 0\n  handoff_max_bytes: 1048576\n  handoff_max_wait_seconds: 5\n")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let set = try NodeConfiguration.load(path: path, node: "n1", environment: [:]).smtp
-        #expect(set.handoffMessages == 0 && set.handoffBytes == 1_048_576)
+        #expect(set.handoffMessages == 0 && set.handoffBytes == 1_048_576 && set.handoffMaximumWaitSeconds == 5)
         let repository = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-1", environment: [:]).smtp
         #expect(repository.handoffMessages == 4096 && repository.handoffBytes == 67_108_864)
     }
@@ -149,6 +149,7 @@ import Cluster
         (validFile + "smtp:\n  handoff_max_messages: -1\n", "smtp.handoff_max_messages"),
         (validFile + "smtp:\n  handoff_max_messages: 65537\n", "smtp.handoff_max_messages"),
         (validFile + "smtp:\n  handoff_max_bytes: many\n", "smtp.handoff_max_bytes"),
+        (validFile + "smtp:\n  handoff_max_wait_seconds: 0\n", "smtp.handoff_max_wait_seconds"),
         (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_spam_retention_period: 0\n", "plans.one.limit_spam_retention_period"),
     ])
     func brokenFilesNameTheKey(_ text: String, _ key: String) throws {

@@ -251,6 +251,19 @@ import Testing
         return try #require(answer)
     }
 
+    /// From now on, every update of a job row is written down in `job_updates`: the way the general
+    /// path went, which the one-delete path leaves out.
+    static func watchJobUpdates(_ client: PostgresClient) async throws {
+        try await client.query("CREATE TABLE IF NOT EXISTS job_updates (id bigint)", logger: TestEnvironment.logger)
+        try await client.query("""
+            CREATE OR REPLACE FUNCTION note_job_update() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN INSERT INTO job_updates VALUES (NEW.id); RETURN NEW; END $$
+            """, logger: TestEnvironment.logger)
+        try await client.query("""
+            CREATE OR REPLACE TRIGGER job_updated AFTER UPDATE ON outbound_jobs FOR EACH ROW EXECUTE FUNCTION note_job_update()
+            """, logger: TestEnvironment.logger)
+    }
+
     static func count(_ client: PostgresClient, _ table: String) async throws -> Int64 {
         var count: Int64 = -1
         for try await value in try await client.query("SELECT count(*) FROM \(unescaped: table)", logger: TestEnvironment.logger)
@@ -263,6 +276,7 @@ import Testing
             let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@one.example"])
             let jobs = try await Self.claimAll(client, "worker")
             #expect(jobs.count == 1)
+            try await Self.watchJobUpdates(client)
             #expect(try await Self.record(client, job: jobs[0], token: "someone-else", grant: grant, sent: sent.messageID,
                                           delivered: ["a@one.example", "b@one.example"]) == nil, "a lease that is not ours records nothing")
             #expect(try await Self.count(client, "outbound_messages") == 1)
@@ -270,7 +284,7 @@ import Testing
                                           delivered: ["a@one.example", "b@one.example"]) == "delivered")
             #expect(try await Self.count(client, "outbound_messages") == 0)
             #expect(try await Self.count(client, "outbound_jobs") == 0)
-            #expect(try await Self.count(client, "event_outbox WHERE type <> 'message.created'") == 0)
+            #expect(try await Self.count(client, "job_updates") == 0, "the job was deleted, not updated first")
         }
     }
 
@@ -296,6 +310,7 @@ import Testing
         try await PostgresWebhookQueueTests.withFreshDatabase { client in
             let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example", "b@one.example"])
             let job = try #require(try await Self.claimAll(client, "first").first)
+            try await Self.watchJobUpdates(client)
             #expect(try await Self.record(client, job: job, token: "first", grant: grant, sent: sent.messageID,
                                           delivered: [], failed: ["a@one.example"], remaining: ["b@one.example"]) == "queued")
             #expect(try await Self.count(client, "outbound_jobs") == 1)
@@ -304,6 +319,30 @@ import Testing
             #expect(try await Self.record(client, job: job, token: "second", grant: grant, sent: sent.messageID,
                                           delivered: ["b@one.example"]) == "failed")
             #expect(try await Self.count(client, "outbound_messages") == 0)
+            #expect(try await Self.count(client, "job_updates WHERE id = \(job)") == 4, "both attempts, the test's own update and the claim")
+        }
+    }
+
+    /// A webhook that takes one of the events the one-delete path would leave untold sends the
+    /// record the general way; one that is paused, or takes only other events, does not.
+    @Test(arguments: [
+        ("message.delivered", "active", true), ("message.send_success", "active", true), ("message.send_failed", "active", true),
+        ("message.delivered", "pause", false), ("message.created", "active", false),
+    ])
+    func webhooksThatTakeTheMessagesEventsKeepTheGeneralWay(_ trigger: String, _ status: String, _ general: Bool) async throws {
+        try await PostgresWebhookQueueTests.withFreshDatabase { client in
+            try await client.query("""
+                INSERT INTO webhooks (id, url, trigger_types, notification_email_addresses, secret, status, status_updated_at,
+                                      created_at, updated_at)
+                VALUES ('one-trigger', 'http://127.0.0.1:1/one', ARRAY[\(trigger)], '{}', 'unused', \(status), 0, 0, 0)
+                """, logger: TestEnvironment.logger)
+            let (grant, sent) = try await PostgresOutboundQueueTests.submit(client, to: ["a@one.example"])
+            let job = try #require(try await Self.claimAll(client, "worker").first)
+            try await Self.watchJobUpdates(client)
+            #expect(try await Self.record(client, job: job, token: "worker", grant: grant, sent: sent.messageID, delivered: ["a@one.example"])
+                    == "delivered")
+            #expect(try await Self.count(client, "outbound_messages") == 0)
+            #expect(try await Self.count(client, "job_updates") == (general ? 1 : 0))
         }
     }
 
