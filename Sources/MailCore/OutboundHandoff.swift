@@ -208,7 +208,9 @@ public final class OutboundHandoff: Sendable {
     /// Takes out the handed jobs no worker took that were submitted before `cutoff` (Unix
     /// milliseconds), for the queue to give back to the region: this node's workers are that far
     /// behind, and while they wait, other nodes' workers may be idle. Their places are given back as
-    /// if delivered; the jobs come out oldest first, as they went in.
+    /// if delivered. Jobs wait in the order their submissions committed, which may differ a little
+    /// from the order of their submission times: the take stops at the first job that is not late,
+    /// so a late one behind it waits for the next call.
     public func takeWaiting(submittedBefore cutoff: Int64) -> [Lease] {
         let late = state.withLock { state -> [Handed] in
             var late: [Handed] = []

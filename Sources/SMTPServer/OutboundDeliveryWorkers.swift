@@ -111,28 +111,35 @@ public struct OutboundDeliveryWorkers: Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: queue.renewalInterval)
             guard !Task.isCancelled else { return }
-            await giveBackLateHandedJobs()
+            // Late jobs are taken out first, so that the renewal leaves them alone, and given back
+            // after it: a give-back that waits for Postgres does not hold up the renewal.
+            let late = takeLateHandedJobs()
             do {
                 let renewal = try await queue.renewLeases(handedOver: handoff?.waitingLeases ?? [])
                 handoff?.leasesRenewed(renewal.handedOver, until: renewal.until)
             } catch {
                 context.logger.warning("cannot renew outbound leases", metadata: ["error": "\(error)"])
             }
+            await giveBack(late)
         }
     }
 
-    /// Handed jobs that waited too long go back to the region, due at once: an idle worker of any
-    /// node finds them at its next look (`pollInterval`). When Postgres cannot be reached, their
-    /// leases run out and they are taken over then, as after a node's end.
-    private func giveBackLateHandedJobs() async {
-        guard let handoff else { return }
+    /// The handed jobs that waited `handoffMaximumWait` for a worker, taken out of the handoff.
+    private func takeLateHandedJobs() -> [OutboundHandoff.Lease] {
+        guard let handoff else { return [] }
         let wait = handoffMaximumWait.components
-        let late = handoff.takeWaiting(submittedBefore: WallClock.unixMilliseconds() - wait.seconds * 1000
-                                                          - wait.attoseconds / 1_000_000_000_000_000)
+        return handoff.takeWaiting(submittedBefore: WallClock.unixMilliseconds() - wait.seconds * 1000
+                                                     - wait.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Late handed jobs go back to the region, due at once: an idle worker of any node finds them
+    /// at its next look (`pollInterval`). When Postgres cannot be reached, their leases run out and
+    /// they are taken over then, as after a node's end.
+    private func giveBack(_ late: [OutboundHandoff.Lease]) async {
         guard !late.isEmpty else { return }
-        SMTPMetrics.handedJobsGivenBack(late.count)
         do {
             try await queue.giveBack(late)
+            SMTPMetrics.handedJobsGivenBack(late.count)
             context.logger.info("handed-over outbound jobs waited too long for this node's workers; given back to the region",
                                 metadata: ["jobs": "\(late.count)"])
         } catch {

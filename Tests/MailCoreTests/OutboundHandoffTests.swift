@@ -40,4 +40,22 @@ import Testing
         #expect(try #require(await handoff.next(margin: 0, now: { 5_000 })).job.id == 5)
         handoff.finished(taken)
     }
+
+    /// A submission of two jobs, one taken by a worker: the other comes out, its lease is no
+    /// longer renewed nor delivered here, and the submission keeps its place until the worker ends.
+    @Test func aSubmissionKeepsItsPlaceWhileAWorkerHoldsOneOfItsJobs() async throws {
+        let handoff = OutboundHandoff(maximumSubmissions: 4, maximumBytes: 1 << 20)
+        handoff.open(leaseMilliseconds: 30_000)
+        let reservation = try #require(handoff.reserve(bytes: 10, now: 1_000))
+        handoff.start([Self.job(1), Self.job(2)], reservation)
+        let taken = try #require(await handoff.next(margin: 0, now: { 1_000 }))
+        #expect(handoff.takeWaiting(submittedBefore: 2_000) == [OutboundHandoff.Lease(job: 2, token: reservation.token)])
+        handoff.leasesRenewed([2], until: 99_000)
+        #expect(handoff.waitingLeases.isEmpty)
+        #expect(handoff.handedOver == 1, "the worker still holds the first job")
+        handoff.finished(taken)
+        #expect(handoff.handedOver == 0)
+        _ = handoff.close()
+        #expect(await handoff.next(margin: 0) == nil, "nothing is left to deliver here")
+    }
 }

@@ -183,6 +183,19 @@ import Testing
             }
             #expect(try await Self.sendEvents(client, late).isEmpty)
 
+            // A job that waited too long for this node's workers is given back: due at once for
+            // anyone, and no longer this node's to renew.
+            let slow = OutboundHandoff(maximumSubmissions: 4)
+            slow.open(leaseMilliseconds: 30_000)
+            _ = try await Self.submit(client, to: ["e@five.example"], handoff: slow)
+            #expect(try await Self.claim(client, "elsewhere", at: WallClock.unixMilliseconds()) == [], "leased to this node")
+            let waited = slow.takeWaiting(submittedBefore: WallClock.unixMilliseconds() + 1)
+            #expect(waited.count == 1 && slow.waitingLeases.isEmpty && slow.handedOver == 0)
+            try await queue.giveBack(waited)
+            #expect(try await queue.renewLeases(now: WallClock.unixMilliseconds(), handedOver: waited).handedOver == [],
+                    "the lease is gone")
+            #expect(try await Self.claim(client, "elsewhere", at: WallClock.unixMilliseconds()) == [false], "due at once, not a takeover")
+
             // No room: queued for any worker, due at once.
             let full = OutboundHandoff(maximumSubmissions: 0)
             full.open(leaseMilliseconds: 30_000)
