@@ -92,6 +92,11 @@ struct NodeConfiguration: Sendable {
     var heartbeatTimeToLive: Duration
     /// `cluster.drain_seconds`: after SIGTERM, how long the node waits for its sessions to finish.
     var drainDuration: Duration = .seconds(30)
+    /// `event_loop_threads` (`nodes.<id>.event_loop_threads` for one node): the threads that run the
+    /// node's connections and tasks. Unset: one per core the process may use. Nodes that share a
+    /// machine each want their share of its cores: a node with a thread per core then sends its
+    /// work back and forth between threads that compete with the other nodes for the same cores.
+    var eventLoopThreads: Int?
     var webhooks = Webhooks()
     var smtp = SMTP()
     /// `imap.content_cache_bytes`: the node's cache of message content read by FETCH (0 turns it off).
@@ -286,6 +291,10 @@ extension NodeConfiguration {
         configuration.webhooks = webhooks
         if let value = try reader.optionalInt("imap.content_cache_bytes", in: 0...17_179_869_184) {
             configuration.imapContentCacheBytes = value
+        }
+        if let value = try reader.optionalInt(node.map { "nodes.\($0).event_loop_threads" } ?? "event_loop_threads", in: 1...1024)
+            ?? reader.optionalInt("event_loop_threads", in: 1...1024) {
+            configuration.eventLoopThreads = value
         }
         if let value = try reader.optionalInt("cluster.drain_seconds", in: 1...3600) {
             configuration.drainDuration = .seconds(value)

@@ -37,13 +37,18 @@ struct ServeCommand: AsyncParsableCommand {
         #else
         let fastBinsOff = false
         #endif
-        let executorOnEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let configuration: NodeConfiguration
         do {
             configuration = try NodeConfiguration.load(path: options.config, node: node)
         } catch {
             fail("\(error)")
         }
+        // Before anything starts the event loops: their number is fixed when they first run.
+        if let threads = configuration.eventLoopThreads {
+            NIOSingletons.groupLoopCountSuggestion = threads
+        }
+        let eventLoopThreads = NIOSingletons.groupLoopCountSuggestion
+        let executorOnEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         guard !configuration.apiKeys.isEmpty else {
             fail("\(configuration.file): api_keys: no API key configured (set \(NodeConfiguration.Environment.apiKeys) or api_keys)")
         }
@@ -64,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap()
         let metrics = PrometheusMetricsFactory()
         MetricsSystem.bootstrap(metrics)
+        Gauge(label: "mailnode_event_loop_threads").record(eventLoopThreads)
 
         var logger = Logger(label: "mailnode")
         logger[metadataKey: "node"] = "\(configuration.node)"
@@ -94,6 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
                 fail("cannot migrate the \(configuration.region) Postgres: \(String(reflecting: error))")
             }
             logger.info("node starting", metadata: ["endpoints": "\(configuration.endpoints)", "tasks_on_event_loops": "\(executorOnEventLoops)",
+                                                    "event_loop_threads": "\(eventLoopThreads)",
                                                     "malloc_fast_bins": "\(fastBinsOff ? "off" : "on")"])
             var groupConfiguration = ServiceGroupConfiguration(
                 services: services.map { .init(service: $0) }

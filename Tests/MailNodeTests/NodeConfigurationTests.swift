@@ -111,6 +111,20 @@ import Cluster
         #expect(repository.handoffMessages == 4096 && repository.handoffBytes == 67_108_864)
     }
 
+    /// Event loop threads: unset by default (one per core), set for the region, or for one node.
+    @Test func eventLoopThreadsAreSetForTheRegionOrOneNode() throws {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.validFile.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try NodeConfiguration.load(path: path, node: "n1", environment: [:]).eventLoopThreads == nil)
+        let twoNodes = Self.validFile.replacingOccurrences(of: "    listen: {api: 18080}\n",
+                                                           with: "    listen: {api: 18080}\n    event_loop_threads: 3\n  n2:\n    listen: {api: 18081}\n")
+        try (twoNodes + "event_loop_threads: 2\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try NodeConfiguration.load(path: path, node: "n1", environment: [:]).eventLoopThreads == 3)
+        #expect(try NodeConfiguration.load(path: path, node: "n2", environment: [:]).eventLoopThreads == 2)
+        #expect(try NodeConfiguration.load(path: path, node: nil, environment: [:]).eventLoopThreads == 2)
+    }
+
     @Test func nodeSectionOverridesListenPorts() throws {
         let us1 = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-1", environment: [:])
         let us2 = try NodeConfiguration.load(path: "\(Self.regionsFolder)/us.yaml", node: "us-2", environment: [:])
@@ -150,6 +164,10 @@ import Cluster
         (validFile + "smtp:\n  handoff_max_messages: 65537\n", "smtp.handoff_max_messages"),
         (validFile + "smtp:\n  handoff_max_bytes: many\n", "smtp.handoff_max_bytes"),
         (validFile + "smtp:\n  handoff_max_wait_seconds: 0\n", "smtp.handoff_max_wait_seconds"),
+        (validFile + "event_loop_threads: 0\n", "event_loop_threads"),
+        (validFile + "event_loop_threads: two\n", "event_loop_threads"),
+        (validFile.replacingOccurrences(of: "    listen: {api: 18080}\n", with: "    listen: {api: 18080}\n    event_loop_threads: 1025\n"),
+         "nodes.n1.event_loop_threads"),
         (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_spam_retention_period: 0\n", "plans.one.limit_spam_retention_period"),
     ])
     func brokenFilesNameTheKey(_ text: String, _ key: String) throws {
