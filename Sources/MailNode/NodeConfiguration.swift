@@ -292,8 +292,8 @@ extension NodeConfiguration {
         if let value = try reader.optionalInt("imap.content_cache_bytes", in: 0...17_179_869_184) {
             configuration.imapContentCacheBytes = value
         }
-        if let value = try reader.optionalInt(node.map { "nodes.\($0).event_loop_threads" } ?? "event_loop_threads", in: 1...1024)
-            ?? reader.optionalInt("event_loop_threads", in: 1...1024) {
+        configuration.eventLoopThreads = try reader.optionalInt("event_loop_threads", in: 1...1024)
+        if let node, let value = try reader.optionalInt("nodes.\(node).event_loop_threads", in: 1...1024) {
             configuration.eventLoopThreads = value
         }
         if let value = try reader.optionalInt("cluster.drain_seconds", in: 1...3600) {

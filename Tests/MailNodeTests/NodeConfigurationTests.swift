@@ -166,6 +166,8 @@ import Cluster
         (validFile + "smtp:\n  handoff_max_wait_seconds: 0\n", "smtp.handoff_max_wait_seconds"),
         (validFile + "event_loop_threads: 0\n", "event_loop_threads"),
         (validFile + "event_loop_threads: two\n", "event_loop_threads"),
+        (validFile.replacingOccurrences(of: "    listen: {api: 18080}\n", with: "    listen: {api: 18080}\n    event_loop_threads: 2\n")
+            + "event_loop_threads: 0\n", "event_loop_threads"),
         (validFile.replacingOccurrences(of: "    listen: {api: 18080}\n", with: "    listen: {api: 18080}\n    event_loop_threads: 1025\n"),
          "nodes.n1.event_loop_threads"),
         (validFile + "guardrails:\n  plan: one\nplans:\n  one:\n    limit_spam_retention_period: 0\n", "plans.one.limit_spam_retention_period"),

@@ -7,8 +7,8 @@ Subcommands:
              `listen` entries) and pointing tls.certificate/tls.key and cluster_tls at absolute paths
              in --tls-dir. With --postgres-sockets, each Postgres on loopback is reached through its
              Unix socket in that folder (`?host=DIR`, as libpq reads it); the URL keeps its port.
-             A file without `event_loop_threads` gets this machine's cores shared among every node
-             of every file (at least 1 each), since all of them run here.
+             A file without `event_loop_threads` gets the cores this process may run on shared among
+             every node of every file (at least 1 each), since all of them run here.
   plan       --dir DIR
              Print, one per line, what a local cluster built from the region files in DIR runs:
                postgres NAME HOST PORT USER DATABASE
@@ -109,11 +109,14 @@ def through_socket(url, folder):
 def cmd_render(args):
     os.makedirs(args.out, exist_ok=True)
     tls_dir = os.path.abspath(args.tls_dir)
-    local_nodes = sum(len(doc.get("nodes") or {}) for _, _, doc in region_files(args.src))
-    threads_per_node = max(1, len(os.sched_getaffinity(0)) // max(1, local_nodes))
-    for region, path, doc in region_files(args.src):
+    files = region_files(args.src)
+    local_nodes = sum(len(doc.get("nodes") or {}) for _, _, doc in files)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads_per_node = max(1, cores // max(1, local_nodes))
+    for region, path, doc in files:
         doc = shift(doc, args.offset)
-        doc.setdefault("event_loop_threads", threads_per_node)
+        if doc.get("event_loop_threads") is None:
+            doc["event_loop_threads"] = threads_per_node
         if args.postgres_sockets:
             for entry in (doc.get("regions") or {}).values():
                 if isinstance(entry, dict) and entry.get("postgres"):
