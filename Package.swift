@@ -112,6 +112,7 @@ let package = Package(
             name: "MailPipeline",
             dependencies: [
                 "MailCore", "MIME", "Storage",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -144,7 +145,7 @@ let package = Package(
         .target(
             name: "IMAPServer",
             dependencies: [
-                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch", "CZlib",
+                "MailCore", "MIME", "Storage", "Cluster", "IMAPGrammar", "MailSearch", "MailPipeline", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -50,8 +50,8 @@ struct SendingController {
         guard sentCopy.count <= messageSizeLimit else {
             throw APIError(.tooLarge, "the message is \(sentCopy.count) bytes; the maximum message size is \(messageSizeLimit) bytes")
         }
-        let parsed = MIMEMessage(parsing: sentCopy)
-        let submission = Submission(sentCopy: sentCopy, facts: MessageFacts(parsing: parsed), transmit: builder.build(),
+        let (parsed, facts) = await MessageParsing.messageAndFacts(sentCopy)
+        let submission = Submission(sentCopy: sentCopy, facts: facts, transmit: builder.build(),
                                     mailFrom: grant.email.address, recipients: outgoing.recipients,
                                     internalDate: WallClock.unixSeconds(), replacingDraftID: replacingDraftID)
         let pipeline = SubmissionPipeline(store: store, rules: rules, logger: context.logger)

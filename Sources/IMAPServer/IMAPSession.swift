@@ -3,6 +3,7 @@ import IMAPGrammar
 import Logging
 import MIME
 import MailCore
+import MailPipeline
 
 /// One IMAP connection's session. Its decisions (connection state, IDLE, timers, which work each
 /// event calls for) are `SessionMachine`'s; this class performs what the machine asks for: it
@@ -554,8 +555,9 @@ final class IMAPSession {
         } else {
             // Into the selected mailbox, keywords take the spelling it already uses.
             let flags = if let selected, selected.folder.id == pending.target?.folderID { message.flags.map(selected.spelling(of:)) } else { message.flags }
+            let facts = await MessageParsing.messageAndFacts(pending.bytes).facts
             pending.messages.append(NewMessage(
-                raw: pending.bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: pending.bytes)),
+                raw: pending.bytes, facts: facts,
                 flags: MessageFlags(imapFlags: flags), internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
         }
         pending.bytes = []

@@ -83,7 +83,7 @@ public struct ArrivalPipeline: Sendable {
     /// the cluster), which DNS blocklists are asked about.
     public func store(_ bytes: [UInt8], in grant: GrantID, mailFrom: String, client: String?) async -> Stored {
         var bytes = bytes
-        var parsed = MIMEMessage(parsing: bytes)
+        var parsed = await MessageParsing.message(bytes)
         var placement: (folder: MailFolder?, flags: [String], assigned: [String]) = (nil, [], [])
         var evaluated: (RuleOutcome, RuleInput)?
         var verdict: SpamVerdict?
@@ -128,7 +128,7 @@ public struct ArrivalPipeline: Sendable {
             // The verdict travels with the message, for the grant's mail program and filters, in
             // place of any the sender wrote.
             bytes = Array(verdict.headerFields.utf8) + Self.withoutSpamFields(parsed)
-            parsed = MIMEMessage(parsing: bytes)
+            parsed = await MessageParsing.message(bytes)
         }
         let day = UTCDay.number(at: now())
         if let dailyLimit {
@@ -146,8 +146,9 @@ public struct ArrivalPipeline: Sendable {
             }
         }
         do {
+            let facts = await MessageParsing.facts(of: parsed, size: bytes.count)
             let result = try await store.append(grant: grant, folderID: placement.folder?.id ?? SystemFolder.inbox.apiID, raw: bytes,
-                                                facts: MessageFacts(parsing: parsed), flags: MessageFlags(placement.flags), internalDate: now())
+                                                facts: facts, flags: MessageFlags(placement.flags), internalDate: now())
             if result.deduplicated {
                 // Already there (a sender's retry after a partial failure): nothing new arrived.
                 if dailyLimit != nil { try? await store.uncountDaily(.received, grant: grant, day: day) }

@@ -45,12 +45,12 @@ public struct SubmissionPipeline: Sendable {
     /// it gets the Message-ID and Date a submission server adds (RFC 6409 8) and loses its Bcc on
     /// the wire; then it goes the way of every send.
     public func submit(raw message: [UInt8], grant: Grant, envelope: SubmissionEnvelope) async -> Result<String, Refusal> {
-        let parsed = MIMEMessage(parsing: message)
+        let parsed = await MessageParsing.message(message)
         let from = parsed.addresses("From").flatMap(\.mailboxes)
         guard !from.isEmpty, from.allSatisfy({ EmailAddress($0.address) == grant.email }) else { return .failure(.senderNotOwned) }
         let prepared = SubmittedMessage(message, parsed: parsed, domain: grant.email.domain)
-        let stored = MIMEMessage(parsing: prepared.sentCopy)
-        var submission = Submission(sentCopy: prepared.sentCopy, facts: MessageFacts(parsing: stored), transmit: prepared.transmit,
+        let (stored, facts) = await MessageParsing.messageAndFacts(prepared.sentCopy)
+        var submission = Submission(sentCopy: prepared.sentCopy, facts: facts, transmit: prepared.transmit,
                                     mailFrom: envelope.mailFrom, recipients: envelope.recipients, internalDate: now())
         // The grant as the caller knows it: for an SMTP session of this region, its login, whose
         // commit is then refused if the password changed since.

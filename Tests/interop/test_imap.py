@@ -296,6 +296,56 @@ def test_a_quiet_tls_session_gives_its_buffers_back_and_goes_on(account, us1):
     conn.logout()
 
 
+def test_a_large_append_is_stored_whole_while_the_node_serves_others(account, us1):
+    """A message past the size from which a node parses off its event loop (256 KiB): a 3 MB
+    message with a base64 attachment, APPENDed while another session of the same node keeps sending
+    NOOPs. It comes back byte for byte, its BODYSTRUCTURE names the attachment, and the other
+    session got every answer."""
+    import base64
+    import os
+
+    acct = account(us1)
+    attachment = base64.encodebytes(os.urandom(2 * 1024 * 1024)).decode().replace("\n", "\r\n")
+    big = (
+        "From: Ann <ann@example.com>\r\nTo: Bob <bob@example.net>\r\nSubject: the large plans\r\n"
+        "Message-ID: <large-plans@example.com>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nHere they are.\r\n'
+        '--b1\r\nContent-Type: application/octet-stream; name="plans.bin"\r\nContent-Transfer-Encoding: base64\r\n'
+        'Content-Disposition: attachment; filename="plans.bin"\r\n\r\n' + attachment + "--b1--\r\n").encode()
+    assert len(big) > 256 * 1024
+
+    other = acct.imaplib(us1)
+    other.select("INBOX")
+    stop = threading.Event()
+    answers = []
+
+    def keep_asking():
+        while not stop.is_set():
+            typ, _ = other.noop()
+            answers.append(typ)
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        conn = acct.imaplib(us1)
+        typ, data = conn.append("INBOX", None, None, big)
+        assert typ == "OK", data
+        _, uid = appenduid(data[0])
+    finally:
+        stop.set()
+        asker.join(timeout=30)
+    assert answers and set(answers) == {"OK"}
+
+    conn.select("INBOX", readonly=True)
+    typ, data = conn.uid("FETCH", str(uid), "(RFC822.SIZE BODY.PEEK[] BODYSTRUCTURE)")
+    assert typ == "OK", data
+    assert data[0][1] == big
+    text = b"".join(part if isinstance(part, bytes) else b"".join(part) for part in data)
+    assert f"RFC822.SIZE {len(big)}".encode() in text
+    assert re.search(rb'"application" "octet-stream"', text, re.I)
+    assert b'"plans.bin"' in text
+
+
 def _content_cache_hits(node):
     text = node.admin_get("/metrics").text
     match = re.search(r'^mailnode_imap_content_cache_total\{result="hit"\} (\d+)', text, re.M)
