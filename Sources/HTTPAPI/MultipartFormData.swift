@@ -1,4 +1,5 @@
 import MIME
+import MailPipeline
 
 /// `multipart/form-data` (RFC 7578) read with the MIME parser: the request body is a MIME
 /// multipart body, so a header line naming its boundary makes it a message we already parse.
@@ -19,10 +20,19 @@ struct MultipartFormData {
         return boundary
     }
 
-    init(body: [UInt8], boundary: String) throws {
+    /// The fields of `body`, parsed as MIME off the event loop when that is costly (`MessageParsing`).
+    static func parse(body: [UInt8], boundary: String) async throws -> MultipartFormData {
+        try MultipartFormData(parsed: await MessageParsing.message(Self.message(body: body, boundary: boundary)))
+    }
+
+    /// The body as a MIME message: its Content-Type header, then the body.
+    private static func message(body: [UInt8], boundary: String) -> [UInt8] {
         var message = Array("Content-Type: multipart/form-data; boundary=\"\(boundary)\"\r\n\r\n".utf8)
         message.append(contentsOf: body)
-        let parsed = MIMEMessage(parsing: message)
+        return message
+    }
+
+    private init(parsed: MIMEMessage) throws {
         var fields: [Field] = []
         for part in parsed.root.children {
             guard let disposition = part.contentDisposition, disposition.type == "form-data",

@@ -130,11 +130,11 @@ struct SendingController {
             outgoing.reply(to: try await repliedTo(original, grant: grant))
         }
         let raw = try build(outgoing)
-        let parsed = MIMEMessage(parsing: raw)
+        let (parsed, facts) = await MessageParsing.messageAndFacts(raw)
         let result: AppendResult
         do {
             result = try await store.append(grant: grant.id, folderID: SystemFolder.drafts.apiID, raw: raw,
-                                            facts: MessageFacts(parsing: parsed),
+                                            facts: facts,
                                             flags: MessageFlags([MessageFlags.draft, MessageFlags.seen]), internalDate: WallClock.unixSeconds())
         } catch let error as MailStoreError {
             throw MessagesController.apiError(error)
@@ -156,15 +156,15 @@ struct SendingController {
         if let original = body.replyToMessageID {
             outgoing.reply(to: try await repliedTo(original, grant: grant))
         } else if let raw = current.raw {
-            let parsed = MIMEMessage(parsing: raw)
+            let parsed = await MessageParsing.message(raw)
             outgoing.builder.inReplyTo = parsed.inReplyTo()
             outgoing.builder.references = parsed.references()
         }
         let raw = try build(outgoing)
-        let parsed = MIMEMessage(parsing: raw)
+        let (parsed, facts) = await MessageParsing.messageAndFacts(raw)
         let updated: StoredMessage
         do {
-            updated = try await store.replaceMessage(grant: grant.id, id: current.id, raw: raw, facts: MessageFacts(parsing: parsed),
+            updated = try await store.replaceMessage(grant: grant.id, id: current.id, raw: raw, facts: facts,
                                                      internalDate: WallClock.unixSeconds())
         } catch let error as MailStoreError {
             throw MessagesController.apiError(error)
@@ -189,7 +189,7 @@ struct SendingController {
         let current = try await storedDraft(grant, context)
         guard let raw = current.raw else { throw APIError(.internalError, "the draft has no content") }
         var outgoing = try OutgoingMessage(OutgoingMessageRequest(), from: grant.email, requireRecipients: false)
-        outgoing.builder = Self.builder(from: MIMEMessage(parsing: raw), sender: outgoing.builder.from)
+        outgoing.builder = Self.builder(from: await MessageParsing.message(raw), sender: outgoing.builder.from)
         outgoing.recipients = (outgoing.builder.to + outgoing.builder.cc + outgoing.builder.bcc).compactMap { EmailAddress($0.address) }
         guard !outgoing.recipients.isEmpty else {
             throw APIError(.invalidRequest, "the draft has no recipients: set to, cc or bcc before sending it")
@@ -214,7 +214,7 @@ struct SendingController {
         } catch {
             throw APIError(.tooLarge, "the multipart body is larger than \(messageSizeLimit) bytes")
         }
-        let form = try MultipartFormData(body: Array(buffer.readableBytesView), boundary: boundary)
+        let form = try await MultipartFormData.parse(body: Array(buffer.readableBytesView), boundary: boundary)
         guard let json = form.fields.first(where: { $0.name == "message" }) else {
             throw APIError(.invalidRequest, "the multipart body needs a part named message holding the JSON fields")
         }

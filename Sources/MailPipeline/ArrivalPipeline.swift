@@ -146,7 +146,7 @@ public struct ArrivalPipeline: Sendable {
             }
         }
         do {
-            let facts = await MessageParsing.facts(of: parsed, size: bytes.count)
+            let facts = await MessageParsing.facts(of: parsed, parsedFrom: bytes)
             let result = try await store.append(grant: grant, folderID: placement.folder?.id ?? SystemFolder.inbox.apiID, raw: bytes,
                                                 facts: facts, flags: MessageFlags(placement.flags), internalDate: now())
             if result.deduplicated {

@@ -2,6 +2,7 @@ import Cluster
 import Logging
 import MIME
 import MailCore
+import MailPipeline
 import ServiceLifecycle
 
 /// Delivers the outbound queue of this node's region. Every node runs `count` workers; they share
@@ -223,9 +224,10 @@ public struct OutboundDeliveryWorkers: Service {
             reportingHost: context.hostname, sender: job.mailFrom, originalMessage: job.raw, arrivalDate: job.createdAt,
             failed: failed, messageID: "dsn-\(job.id)-\(job.attempts + 1)@\(context.hostname)")
         let bytes = notification.build()
+        let facts = await MessageParsing.messageAndFacts(bytes).facts
         do {
             _ = try await context.local.store.append(grant: job.grantID, folderID: SystemFolder.inbox.apiID, messages: [
-                NewMessage(raw: bytes, facts: MessageFacts(parsing: MIMEMessage(parsing: bytes)), flags: .empty,
+                NewMessage(raw: bytes, facts: facts, flags: .empty,
                            internalDate: WallClock.unixSeconds(), exemptFromQuota: true),
             ])
             context.logger.info("bounce stored", metadata: ["job_id": "\(job.id)", "grant_id": "\(job.grantID)", "recipients": "\(failed.count)"])

@@ -141,7 +141,7 @@ import Testing
         #expect(transmitted.contains("From: agent@example.com"))
     }
 
-    @Test func multipartFormData() throws {
+    @Test func multipartFormData() async throws {
         #expect(MultipartFormData.boundary(contentType: "multipart/form-data; boundary=XyZ") == "XyZ")
         #expect(MultipartFormData.boundary(contentType: "application/json") == nil)
         #expect(MultipartFormData.boundary(contentType: "multipart/form-data") == nil)
@@ -158,10 +158,10 @@ import Testing
             --XyZ--\r
 
             """.utf8)
-        let form = try MultipartFormData(body: body, boundary: "XyZ")
+        let form = try await MultipartFormData.parse(body: body, boundary: "XyZ")
         #expect(form.fields.map(\.name) == ["message", "file"])
         #expect(String(decoding: form.fields[0].data, as: UTF8.self) == #"{"subject":"s"}"#)
         #expect(form.fields[1].filename == "résumé.bin" && form.fields[1].data == [1, 2])
-        #expect(throws: APIError.self) { try MultipartFormData(body: Array("no parts".utf8), boundary: "XyZ") }
+        await #expect(throws: APIError.self) { try await MultipartFormData.parse(body: Array("no parts".utf8), boundary: "XyZ") }
     }
 }

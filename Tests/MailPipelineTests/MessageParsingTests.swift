@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MIME
 import MailCore
 import Testing
@@ -48,15 +51,30 @@ import Testing
         #expect(facts == expected)
         #expect(facts.subject == "the plans" && facts.hasAttachments)
         #expect(MessageFacts(parsing: await MessageParsing.message(bytes)) == expected)
-        #expect(await MessageParsing.facts(of: message, size: bytes.count) == expected)
+        #expect(await MessageParsing.facts(of: message, parsedFrom: bytes) == expected)
     }
 
-    @Test func onlyLargeMessagesLeaveTheCallersThread() async {
-        let caller = Self.threadName()
-        let small = await MessageParsing.run(size: MessageParsing.offLoopBytes - 1) { Self.threadName() }
-        #expect(small == caller)
-        let large = await MessageParsing.run(size: MessageParsing.offLoopBytes) { Self.threadName() }
+    @Test func onlyCostlyWorkLeavesTheCallersThread() async {
+        let caller = pthread_self()
+        let inline = await MessageParsing.run(offLoop: false) { pthread_equal(pthread_self(), caller) != 0 }
+        #expect(inline)
+        let pooled = await MessageParsing.run(offLoop: true) { (pthread_equal(pthread_self(), caller) != 0, Self.threadName()) }
+        #expect(!pooled.0)
+        #if os(Linux)
         // NIO names its thread pool's threads "...TP-#<n>".
-        #expect(large.contains("TP-#"), "ran on \(large)")
+        #expect(pooled.1.contains("TP-#"), "ran on \(pooled.1)")
+        #endif
+    }
+
+    /// Large, or many lines that may be boundaries: parsed on the pool; anything else inline.
+    @Test func costIsJudgedBySizeAndBoundaryLines() {
+        #expect(!MessageParsing.isCostly(Self.message(attachmentBytes: 1_000)))
+        #expect(MessageParsing.isCostly(Self.message(attachmentBytes: 300_000)))
+        let parts = (0..<MessageParsing.offLoopBoundaryLines).map { "--b\r\nContent-Type: text/plain\r\n\r\npart \($0)\r\n" }.joined()
+        let header = "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        #expect(!MessageParsing.isCostly(Array((header + parts).utf8)), "one boundary line per part, and no closing one")
+        #expect(MessageParsing.isCostly(Array((header + parts + "--b--\r\n").utf8)))
+        #expect(!MessageParsing.isCostly([]))
+        #expect(!MessageParsing.isCostly(Array("--\n--".utf8)), "the first line follows no line break")
     }
 }
