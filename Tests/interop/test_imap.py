@@ -317,16 +317,19 @@ def test_a_large_append_is_stored_whole_while_the_node_serves_others(account, us
     other = acct.imaplib(us1)
     other.select("INBOX")
     stop = threading.Event()
+    answered = threading.Event()
     answers = []
 
     def keep_asking():
         while not stop.is_set():
             typ, _ = other.noop()
             answers.append(typ)
+            answered.set()
 
     asker = threading.Thread(target=keep_asking)
     asker.start()
     try:
+        assert answered.wait(timeout=10), "no NOOP answered before the APPEND"
         conn = acct.imaplib(us1)
         typ, data = conn.append("INBOX", None, None, big)
         assert typ == "OK", data
