@@ -63,7 +63,9 @@ struct IMAPConnection: Sendable {
 
     /// Splices this client connection to an authenticated upstream session: from now on bytes
     /// flow unchanged both ways until either side closes.
-    func splice(to upstream: any Channel) async throws {
+    /// Returns the client's side of the relay.
+    @discardableResult
+    func splice(to upstream: any Channel) async throws -> ByteRelayHandler {
         let handler = self.handler
         let (clientSide, upstreamSide) = ByteRelayHandler.pair(channel.eventLoop, upstream.eventLoop)
         try await upstream.eventLoop.submit {
@@ -75,9 +77,10 @@ struct IMAPConnection: Sendable {
             return rest
         }.get()
         if leftover.readableBytes > 0 { try await upstream.writeAndFlush(leftover) }
-        try await upstream.setOption(ChannelOptions.autoRead, value: true)
-        try await channel.setOption(ChannelOptions.autoRead, value: true)
+        try await upstream.setOption(ChannelOptions.autoRead, value: true).get()
+        try await channel.setOption(ChannelOptions.autoRead, value: true).get()
         channel.read()
+        return clientSide
     }
 
     func rejectPendingLiteral() async -> Bool {

@@ -16,6 +16,8 @@ final class IMAPSession {
     private var listenerToken: Int?
     /// Set once the connection is relayed to the grant's home region.
     private var handedOff = false
+    /// The client's side of the relay, once the connection is relayed.
+    private var relay: ByteRelayHandler?
     /// Set once COMPRESS=DEFLATE is on; it stays on for the connection's life.
     private var compressed = false
     /// The NOTIFY in force (RFC 5465); nil before the first one.
@@ -105,15 +107,19 @@ final class IMAPSession {
     }
 
     private func finish() async {
-        inbox.finish()
         let ended = self.ended
         self.ended = nil
         if handedOff {
             // The relay owns the connection now and it closes with either side; no task waits
-            // for that (the one that logged in and relayed went deep).
+            // for that (the one that logged in and relayed went deep). A drain closes it between
+            // two exchanges: the listener waits for every connection it accepted.
+            var onShutdown: (@Sendable () -> Void)?
+            if let relay { onShutdown = { relay.closeWhenQuiet() } }
+            inbox.finish(onShutdown: onShutdown)
             connection.whenClosed { ended?() }
             return
         }
+        inbox.finish()
         await end()
         ended?()
     }
@@ -643,7 +649,7 @@ extension IMAPSession {
         case .authenticated(let channel, _):
             do {
                 try await connection.write(.tagged(TaggedResponse(tag: tag, state: .ok, "Logged in (served in region \(home))")), encoder: encoder)
-                try await connection.splice(to: channel)
+                relay = try await connection.splice(to: channel)
                 handedOff = true
                 IMAPMetrics.relayedSessions.increment()
                 logger.info("IMAP session relayed to its home region", metadata: ["region": "\(home)"])

@@ -4,6 +4,7 @@ import MailCore
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Opens an authenticated IMAP session on a live node of another region, for a client whose
 /// grant is homed there (the design's cross-region proxying: the session runs in the home region,
@@ -155,25 +156,48 @@ final class UpstreamLineReader: ChannelInboundHandler, RemovableChannelHandler, 
 /// upstream session. A side stops reading while its partner cannot take more (autoRead follows
 /// the partner's writability), so a slow reader never makes this node buffer without bound.
 final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
-    // `partner` and `eventLoop` are set once before either handler is added to a pipeline;
-    // `context` is read and written only on this handler's own event loop.
+    // `partner`, `eventLoop` and `activity` are set once before either handler is added to a
+    // pipeline; `context` is read and written only on this handler's own event loop.
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private weak var partner: ByteRelayHandler?
     private let eventLoop: any EventLoop
+    private let activity: RelayActivity
     private var context: ChannelHandlerContext?
 
-    private init(eventLoop: any EventLoop) {
+    private init(eventLoop: any EventLoop, activity: RelayActivity) {
         self.eventLoop = eventLoop
+        self.activity = activity
     }
 
     static func pair(_ first: any EventLoop, _ second: any EventLoop) -> (ByteRelayHandler, ByteRelayHandler) {
-        let a = ByteRelayHandler(eventLoop: first), b = ByteRelayHandler(eventLoop: second)
+        let activity = RelayActivity()
+        let a = ByteRelayHandler(eventLoop: first, activity: activity), b = ByteRelayHandler(eventLoop: second, activity: activity)
         a.partner = b
         b.partner = a
         return (a, b)
+    }
+
+    /// How long neither side may have sent a byte before a draining node closes the relay.
+    static let drainQuiet: TimeAmount = .milliseconds(200)
+
+    /// The node drains: closes this side (and with it the partner) once no byte has gone either
+    /// way for `quiet`, checked every `quiet / 4`. The session runs on its home node, where
+    /// nothing is lost by closing between exchanges; the client reconnects to a live node.
+    /// Waiting for quiet lets a response under way reach the client whole. A relay that never
+    /// goes quiet is closed when the node's drain time ends and the process exits.
+    func closeWhenQuiet(_ quiet: TimeAmount = ByteRelayHandler.drainQuiet) {
+        onLoop { [self] context in
+            let check = TimeAmount.nanoseconds(max(quiet.nanoseconds / 4, 1_000_000))
+            context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: check) { [self] task in
+                guard let context = self.context else { return task.cancel() }
+                guard self.activity.hasBeenQuiet(for: quiet) else { return }
+                task.cancel()
+                context.close(promise: nil)
+            }
+        }
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -188,6 +212,7 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        activity.touch()
         partner?.onLoop { $0.writeAndFlush(NIOAny(bytes), promise: nil) }
     }
 
@@ -208,5 +233,20 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// When a byte last went through either side of a relay.
+final class RelayActivity: Sendable {
+    private let lastUptimeNanoseconds = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+
+    func touch() {
+        lastUptimeNanoseconds.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+    }
+
+    func hasBeenQuiet(for duration: TimeAmount) -> Bool {
+        let last = lastUptimeNanoseconds.load(ordering: .relaxed)
+        let now = NIODeadline.now().uptimeNanoseconds
+        return now >= last && Int64(now - last) >= duration.nanoseconds
     }
 }

@@ -27,6 +27,8 @@ final class SessionInbox: Sendable {
         var tickPending = false
         /// Runs once the consumer a tick started finds the queue empty, or the session ends.
         var whenIdle: (@Sendable () -> Void)?
+        /// After `finish`: what the drain does to a connection that outlives its session (a relay).
+        var onShutdown: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -34,7 +36,11 @@ final class SessionInbox: Sendable {
     /// Queues `event`; starts the consumer when the session was idle.
     func yield(_ event: SessionEvent) {
         let start: (@Sendable () -> Void)? = state.withLock { state in
-            guard !state.finished else { return nil }
+            guard !state.finished else {
+                guard case .shutdown = event else { return nil }
+                defer { state.onShutdown = nil }
+                return state.onShutdown
+            }
             if state.queue.count >= Self.capacity { state.queue.removeFirst() }
             state.queue.append(event)
             guard !state.running, let consumer = state.consumer else { return nil }
@@ -104,14 +110,19 @@ final class SessionInbox: Sendable {
     }
 
     /// The session is over: events are dropped from now on, and the consumer is let go.
-    func finish() {
-        let whenIdle = state.withLock { state in
+    /// `onShutdown` runs once when the node drains, at once if the drain began already (its
+    /// event was still queued).
+    func finish(onShutdown: (@Sendable () -> Void)? = nil) {
+        let (whenIdle, drainNow) = state.withLock { state in
             state.finished = true
+            let drained = state.queue.contains { if case .shutdown = $0 { true } else { false } }
             state.queue.removeAll()
             state.consumer = nil
+            state.onShutdown = drained ? nil : onShutdown
             defer { state.whenIdle = nil }
-            return state.whenIdle
+            return (state.whenIdle, drained ? onShutdown : nil)
         }
         whenIdle?()
+        drainNow?()
     }
 }

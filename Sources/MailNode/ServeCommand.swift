@@ -225,7 +225,8 @@ struct ServeCommand: AsyncParsableCommand {
                                      rules: GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger),
                                                            plan: configuration.plan),
                                      interval: .seconds(configuration.retentionIntervalSeconds), logger: logger)
-        return [admin, mailboxEvents, api, clusterAPI, imaps, imapStartTLS, clusterIMAP, heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures,
+        let listeners = DrainingTogether(services: [api, clusterAPI, imaps, imapStartTLS, clusterIMAP], logger: logger)
+        return [admin, mailboxEvents, listeners, heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures,
                 tombstones, retention] + smtp
     }
 }

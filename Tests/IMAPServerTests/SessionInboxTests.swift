@@ -138,4 +138,38 @@ import Testing
         #expect(taken.count == SessionInbox.capacity)
         #expect(taken.first == "changed 5")
     }
+
+    @Test func aFinishedSessionsDrainHookRunsOnceOnShutdownAndForNothingElse() {
+        let inbox = SessionInbox(), taker = Taker()
+        taker.attach(to: inbox)
+        let drained = Mutex(0)
+        inbox.finish(onShutdown: { drained.withLock { $0 += 1 } })
+        inbox.yield(.tick)
+        inbox.yield(.mailboxChanged(folderID: "a", modseq: 3))
+        inbox.tick(now: .now, always: true)
+        #expect(drained.withLock { $0 } == 0)
+        inbox.yield(.shutdown)
+        inbox.yield(.shutdown)
+        #expect(drained.withLock { $0 } == 1)
+        #expect(taker.taken.withLock { $0 }.isEmpty)
+    }
+
+    @Test func aDrainThatBeganBeforeTheSessionFinishedRunsTheHookAtOnce() {
+        let inbox = SessionInbox()
+        // The drain's event arrived while the session was busy (relaying its LOGIN): still queued.
+        inbox.yield(.shutdown)
+        let drained = Mutex(0)
+        inbox.finish(onShutdown: { drained.withLock { $0 += 1 } })
+        #expect(drained.withLock { $0 } == 1)
+        inbox.yield(.shutdown)
+        #expect(drained.withLock { $0 } == 1)
+    }
+
+    @Test func aSessionFinishedWithoutAHookIgnoresTheDrain() {
+        let inbox = SessionInbox(), taker = Taker()
+        taker.attach(to: inbox)
+        inbox.finish()
+        inbox.yield(.shutdown)
+        #expect(taker.taken.withLock { $0 }.isEmpty)
+    }
 }

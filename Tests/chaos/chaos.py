@@ -476,6 +476,7 @@ class Chaos:
         self.stop = threading.Event()
         self.pace = 0.05
         self.hold = (1.0, 6.0)
+        self.message_ids = {}   # (grant id, subject) -> message id, as the final accounting found them
         self.kinds = [k for k in Faults.KINDS if not args.faults or k.split()[0] in args.faults.split(",")]
         assert self.kinds, f"--faults {args.faults}: none of {', '.join(k.split()[0] for k in Faults.KINDS)}"
 
@@ -579,6 +580,7 @@ class Chaos:
             body = page.json()
             for m in body["data"]:
                 found[m.get("subject")].append(({names.get(f, f) for f in m.get("folders", [])}, m.get("starred")))
+                self.message_ids[(grant_id, m.get("subject"))] = m.get("id")
             token = body.get("next_cursor")
             if not token:
                 return found
@@ -688,6 +690,7 @@ class Chaos:
                 break
             time.sleep(1)
         lost += [f"webhook message.created for {s}" for s in unannounced]
+        webhook_report = self.explain_unannounced(unannounced, expected, region_of, receiver) if unannounced else []
         repeated = sum(n - 1 for n in deliveries.values() if n > 1)
         twice_announced = sum(1 for ids in announced.values() if len(ids) > 1)
 
@@ -719,7 +722,48 @@ class Chaos:
             print(f"DUPLICATE: {line}")
         for line in ledger.wrong[:50]:
             print(f"WRONG: {line}")
+        for line in webhook_report:
+            print(line)
+        if lost or duplicates or ledger.wrong:
+            # Again at the end, where a log cut to its last lines still shows it.
+            print(f"chaos: FAILED: lost {len(lost)} of {acknowledged} ({', '.join(f'{k} {n}' for k, n in collections.Counter(line.rsplit(' ', 1)[0] for line in lost).most_common())}), "
+                  f"duplicates {len(duplicates)}, wrong answers {len(ledger.wrong)}, queues drained {'yes' if drained else 'NO'}")
         return len(lost) + len(duplicates) + len(ledger.wrong)
+
+    def explain_unannounced(self, unannounced, expected, region_of, receiver):
+        """Why acknowledged messages got no `message.created`: what the receiver got for them, what
+        each region's queue holds, and the outbox and delivery rows of a few of them."""
+        report = ["== webhook events not received: where they stand"]
+        by_region = collections.Counter(region_of[expected[s]] for s in unannounced)
+        report.append("by region: " + ", ".join(f"{r} {n}" for r, n in sorted(by_region.items())))
+        ids = {self.message_ids.get((expected[s], s)): s for s in unannounced}
+        created = receiver.events(lambda d: d.type == "message.created")
+        for d in created:
+            if d.object_id in ids:
+                report.append(f"received without its subject: {d.describe()}")
+        statuses = collections.Counter(d.status for d in receiver.events())
+        report.append("receiver answers: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items(), key=str)))
+        for region, info in sorted(self.cluster.regions.items()):
+            result = subprocess.run([self.cluster.mailnode_bin, "queue", "--limit", "5", "--config", str(info["path"])],
+                                    capture_output=True, text=True, timeout=60)
+            report += [f"queue {region}: {line}" for line in result.stdout.splitlines() if line.strip()]
+            sample = [i for i, s in ids.items() if i and region_of[expected[s]] == region][:5]
+            if not sample:
+                continue
+            url = info["doc"]["regions"][region]["postgres"]
+            quoted = ", ".join("'" + i.replace("'", "") + "'" for i in sample)
+            query = (f"SELECT e.id, e.object_id, e.state, e.created_at, d.webhook_id, d.state, d.attempts, d.last_error "
+                     f"FROM event_outbox e LEFT JOIN webhook_deliveries d ON d.event_id = e.id "
+                     f"WHERE e.object_id IN ({quoted}) ORDER BY e.id; "
+                     f"SELECT id, status, consecutive_failures, retry_at_ms, created_at FROM webhooks;")
+            try:
+                result = subprocess.run(["psql", url.split("?")[0], "-X", "-A", "-F", " | ", "-c", query],
+                                        capture_output=True, text=True, timeout=30)
+                report += [f"postgres {region}: {line}" for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+            except (OSError, subprocess.TimeoutExpired) as error:
+                report.append(f"postgres {region}: psql failed: {error}")
+            report.append(f"postgres {region}: looked for messages {', '.join(sample)}")
+        return report
 
 
 def main(argv):

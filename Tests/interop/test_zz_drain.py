@@ -69,6 +69,44 @@ def test_a_node_drained_while_its_regions_redis_is_down_exits(cluster, restarter
 
 
 @pytest.mark.last
+def test_a_node_relaying_a_session_to_the_other_region_drains_without_waiting_for_it(cluster, restarter, account):
+    """A drained node closes the sessions it relays to another region once they are quiet, as it
+    says BYE to its own: it stops well within its drain time (30 s) and through the graceful path,
+    not the cancellation that follows the drain time, with an idle API connection open too."""
+    node_id = "us-2"
+    relaying = cluster.node(node_id)
+    acct = account(cluster.node("eu-1"))
+    relayed = acct.imaplib(relaying)
+    assert relayed.select("INBOX")[0] == "OK"
+    relayed._command("IDLE")
+    assert relayed.readline().startswith(b"+"), "no IDLE continuation"
+    # An API connection kept alive by the client, idle when the drain begins.
+    assert relaying.get(f"/v3/grants/{acct.grant['id']}/folders").status_code == 200
+    log = cluster.run_dir / "logs" / f"{node_id}.log"
+    seen = log.stat().st_size
+    pid = int((cluster.run_dir / "pids" / f"{node_id}.pid").read_text().strip())
+    restarter.killed.append(node_id)
+    started = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    assert wait_for(lambda: not alive(pid), timeout=DEADLINE + 15, interval=0.2), f"{node_id} still runs"
+    took = time.monotonic() - started
+    with open(log, "rb") as f:
+        f.seek(seen)
+        written = f.read()
+    assert b"node stopped" in written, written[-3000:].decode(errors="replace")
+    for sign in (b"Fatal error", b"Waiting on child channel", b"services did not stop cleanly"):
+        assert sign not in written, written[-3000:].decode(errors="replace")
+    assert took < 30, f"{node_id} took {took:.1f} s, its whole drain time, to stop"
+    # The relayed client was cut (it reconnects to a live node), not left hanging.
+    try:
+        assert relayed.readline() == b""
+    except OSError:
+        pass
+    restarter.restart()
+    assert ready(cluster.node(node_id))
+
+
+@pytest.mark.last
 def test_cluster_up_restarts_a_node_that_does_not_answer_healthz(cluster, restarter):
     """A node process that is alive but answers nothing (here: stopped with SIGSTOP) counts as down:
     cluster/up kills it and starts it again, and cluster/status says it is not ready meanwhile."""
