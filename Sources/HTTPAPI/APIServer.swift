@@ -86,7 +86,7 @@ public enum APIServer {
             router: router(settings: settings, grants: grants, store: store, webhooks: webhooks, guardrails: guardrails,
                            listener: .public(link: link)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "mailnode"),
-            logger: logger)
+            logger: logger.with(listener: "api"))
     }
 
     /// The cluster listener on `port`: HTTPS that only a client with a certificate of the
@@ -100,6 +100,16 @@ public enum APIServer {
                            listener: .cluster(intake: intake)),
             server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration),
             configuration: .init(address: .hostname(settings.host, port: port), serverName: "mailnode"),
-            logger: logger)
+            logger: logger.with(listener: "cluster_api"))
+    }
+}
+
+extension Logger {
+    /// The logger of one HTTP listener: the server's own lines (a drain waiting on a connection)
+    /// say which listener they come from.
+    func with(listener: String) -> Logger {
+        var logger = self
+        logger[metadataKey: "listener"] = "\(listener)"
+        return logger
     }
 }

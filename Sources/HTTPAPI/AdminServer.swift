@@ -66,6 +66,6 @@ public enum AdminServer {
         Application(
             router: router(registry: registry, checks: checks),
             configuration: .init(address: .hostname(host, port: port), serverName: "mailnode-admin"),
-            logger: logger)
+            logger: logger.with(listener: "admin"))
     }
 }

@@ -167,14 +167,20 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     private let activity: RelayActivity
     private var context: ChannelHandlerContext?
 
-    private init(eventLoop: any EventLoop, activity: RelayActivity) {
+    /// Whether this side reads the client or the upstream session.
+    private let readsUpstream: Bool
+
+    private init(eventLoop: any EventLoop, activity: RelayActivity, readsUpstream: Bool) {
         self.eventLoop = eventLoop
         self.activity = activity
+        self.readsUpstream = readsUpstream
     }
 
-    static func pair(_ first: any EventLoop, _ second: any EventLoop) -> (ByteRelayHandler, ByteRelayHandler) {
+    /// The client's side on `client`'s loop, the upstream session's side on `upstream`'s.
+    static func pair(_ client: any EventLoop, _ upstream: any EventLoop) -> (ByteRelayHandler, ByteRelayHandler) {
         let activity = RelayActivity()
-        let a = ByteRelayHandler(eventLoop: first, activity: activity), b = ByteRelayHandler(eventLoop: second, activity: activity)
+        let a = ByteRelayHandler(eventLoop: client, activity: activity, readsUpstream: false)
+        let b = ByteRelayHandler(eventLoop: upstream, activity: activity, readsUpstream: true)
         a.partner = b
         b.partner = a
         return (a, b)
@@ -182,18 +188,23 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// How long neither side may have sent a byte before a draining node closes the relay.
     static let drainQuiet: TimeAmount = .milliseconds(200)
+    /// How long after the upstream finished answering a command a draining node closes the relay,
+    /// unless the client sent something meanwhile.
+    static let drainAfterAnswer: TimeAmount = .milliseconds(10)
 
-    /// The node drains: closes this side (and with it the partner) once no byte has gone either
-    /// way for `quiet`, checked every `quiet / 4`. The session runs on its home node, where
-    /// nothing is lost by closing between exchanges; the client reconnects to a live node.
-    /// Waiting for quiet lets a response under way reach the client whole. A relay that never
-    /// goes quiet is closed when the node's drain time ends and the process exits.
-    func closeWhenQuiet(_ quiet: TimeAmount = ByteRelayHandler.drainQuiet) {
+    /// The node drains: closes this side (and with it the partner) between two exchanges, so that
+    /// no answer under way is cut: once the upstream's last bytes ended a tagged response and the
+    /// client has sent nothing since for `afterAnswer` (a busy client leaves such gaps between its
+    /// commands), or once no byte has gone either way for `quiet` (a client in IDLE). The session
+    /// runs on its home node and ends there; the client reconnects to a live node. A relay that
+    /// never pauses is closed when the node's drain time ends and the process exits.
+    func closeWhenQuiet(_ quiet: TimeAmount = ByteRelayHandler.drainQuiet,
+                        afterAnswer: TimeAmount = ByteRelayHandler.drainAfterAnswer) {
         onLoop { [self] context in
-            let check = TimeAmount.nanoseconds(max(quiet.nanoseconds / 4, 1_000_000))
+            let check = TimeAmount.nanoseconds(max(min(quiet, afterAnswer).nanoseconds / 2, 1_000_000))
             context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: check) { [self] task in
                 guard let context = self.context else { return task.cancel() }
-                guard self.activity.hasBeenQuiet(for: quiet) else { return }
+                guard self.activity.hasBeenQuiet(for: quiet) || self.activity.answeredLast(quietFor: afterAnswer) else { return }
                 task.cancel()
                 context.close(promise: nil)
             }
@@ -212,7 +223,7 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
-        activity.touch()
+        activity.touch(answer: readsUpstream && Self.endsTaggedResponse(bytes))
         partner?.onLoop { $0.writeAndFlush(NIOAny(bytes), promise: nil) }
     }
 
@@ -234,13 +245,49 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+
+    /// Whether `bytes` end with a tagged response line (`tag OK|NO|BAD ...` and CRLF): the end of a
+    /// command's answer. Read from the chunk alone, so a line split across chunks, or literal data
+    /// that looks like one, may be taken for it; the worst that does is cut the relay before the
+    /// client read an answer, which a drain does anyway once its time is over.
+    static func endsTaggedResponse(_ bytes: ByteBuffer) -> Bool {
+        bytes.withUnsafeReadableBytes { raw in
+            let count = raw.count
+            guard count >= 2, raw[count - 2] == UInt8(ascii: "\r"), raw[count - 1] == UInt8(ascii: "\n") else { return false }
+            var start = count - 2
+            while start > 0, raw[start - 1] != UInt8(ascii: "\n") { start -= 1 }
+            var index = start
+            while index < count - 2, raw[index] != UInt8(ascii: " ") {
+                let byte = raw[index]
+                // A tag is an atom without '+'; an untagged line starts with '*'.
+                if byte == UInt8(ascii: "*") || byte == UInt8(ascii: "+") || byte <= 0x20 || byte >= 0x7F
+                    || byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")") || byte == UInt8(ascii: "{")
+                    || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    return false
+                }
+                index += 1
+            }
+            guard index > start, index < count - 2 else { return false }
+            let rest = count - 2 - (index + 1)
+            for word in ["OK", "NO", "BAD"] {
+                let utf8 = Array(word.utf8)
+                guard rest >= utf8.count else { continue }
+                let matches = utf8.indices.allSatisfy { raw[index + 1 + $0] == utf8[$0] }
+                let boundary = rest == utf8.count || raw[index + 1 + utf8.count] == UInt8(ascii: " ")
+                if matches && boundary { return true }
+            }
+            return false
+        }
+    }
 }
 
-/// When a byte last went through either side of a relay.
+/// When a byte last went through either side of a relay, and whether those bytes ended an answer.
 final class RelayActivity: Sendable {
     private let lastUptimeNanoseconds = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+    private let lastWasAnswer = Atomic<Bool>(false)
 
-    func touch() {
+    func touch(answer: Bool) {
+        lastWasAnswer.store(answer, ordering: .relaxed)
         lastUptimeNanoseconds.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
     }
 
@@ -248,5 +295,10 @@ final class RelayActivity: Sendable {
         let last = lastUptimeNanoseconds.load(ordering: .relaxed)
         let now = NIODeadline.now().uptimeNanoseconds
         return now >= last && Int64(now - last) >= duration.nanoseconds
+    }
+
+    /// The last bytes ended the upstream's answer to a command, and nothing went either way for `duration`.
+    func answeredLast(quietFor duration: TimeAmount) -> Bool {
+        lastWasAnswer.load(ordering: .relaxed) && hasBeenQuiet(for: duration)
     }
 }

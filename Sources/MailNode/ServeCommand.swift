@@ -81,10 +81,11 @@ struct ServeCommand: AsyncParsableCommand {
             fail("\(configuration.file): \(error)")
         }
         let link = ClusterLink(tls: clusterTLS, registries: runtime.registries, node: configuration.node, logger: logger)
+        let running = RunningServices()
         let services: [any Service]
         do {
-            services = try makeServices(runtime: runtime, registry: metrics.registry, tls: certificates.listenerTLS, clusterTLS: clusterTLS, link: link,
-                                        logger: logger)
+            services = try makeServices(runtime: runtime, running: running, registry: metrics.registry, tls: certificates.listenerTLS,
+                                        clusterTLS: clusterTLS, link: link, logger: logger)
                 + [CertificateReloader(certificates: certificates, cluster: clusterTLS, logger: logger)]
         } catch {
             await link.shutdown()
@@ -104,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                     "malloc_fast_bins": "\(fastBinsOff ? "off" : "on")"])
             var groupConfiguration = ServiceGroupConfiguration(
                 services: services.map { .init(service: $0) }
-                    + [.init(service: ShutdownWatchdog(drain: configuration.drainDuration, logger: logger), successTerminationBehavior: .ignore)],
+                    + [.init(service: ShutdownWatchdog(drain: configuration.drainDuration, running: running, logger: logger), successTerminationBehavior: .ignore)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             // Drain ends: sessions get the drain time, then are cancelled (see ShutdownWatchdog for
@@ -123,7 +124,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeServices(runtime: Runtime, registry: PrometheusCollectorRegistry, tls: ServerTLSContext, clusterTLS: ClusterTLS,
+    private func makeServices(runtime: Runtime, running: RunningServices, registry: PrometheusCollectorRegistry, tls: ServerTLSContext,
+                              clusterTLS: ClusterTLS,
                               link: ClusterLink, logger: Logger) throws -> [any Service] {
         let configuration = runtime.configuration
         let hasher = PasswordHasher(cost: configuration.bcryptCost)
@@ -225,9 +227,15 @@ struct ServeCommand: AsyncParsableCommand {
                                      rules: GuardrailRules(objects: PostgresGuardrailStore(client: runtime.localPostgres, logger: logger),
                                                            plan: configuration.plan),
                                      interval: .seconds(configuration.retentionIntervalSeconds), logger: logger)
-        let listeners = DrainingTogether(services: [api, clusterAPI, imaps, imapStartTLS, clusterIMAP], logger: logger)
-        return [admin, mailboxEvents, listeners, heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures,
-                tombstones, retention] + smtp
+        // The IMAP and HTTP listeners drain together; the rest in the group's reverse order.
+        let listeners = DrainingTogether(services: [running.tracking(api, as: "APIListener"),
+                                                    running.tracking(clusterAPI, as: "ClusterAPIListener"),
+                                                    running.tracking(imaps, as: "IMAPListener imaps"),
+                                                    running.tracking(imapStartTLS, as: "IMAPListener imap"),
+                                                    running.tracking(clusterIMAP, as: "IMAPListener cluster_imap")],
+                                         logger: logger)
+        let rest: [any Service] = [heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures, tombstones, retention] + smtp
+        return [running.tracking(admin, as: "AdminListener"), running.tracking(mailboxEvents), listeners] + rest.map { running.tracking($0) }
     }
 }
 

@@ -12,7 +12,11 @@ struct ShutdownWatchdog: Service {
     /// Time for what follows the services: closing Redis and Postgres clients.
     static let teardownMargin: Duration = .seconds(10)
 
+    /// How often a drain still under way says what it waits for.
+    static let progressInterval: Double = 5
+
     let drain: Duration
+    let running: RunningServices
     let logger: Logger
 
     var deadline: Duration { drain + Self.cancellationDuration + Self.teardownMargin }
@@ -23,9 +27,19 @@ struct ShutdownWatchdog: Service {
         let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
         let logger = self.logger
         logger.info("node draining", metadata: ["deadline_seconds": "\(Int(seconds))"])
+        let running = self.running
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: seconds)
-            logger.error("node still running \(Int(seconds)) s after it was asked to stop; exiting")
+            var waited = 0.0
+            while waited + Self.progressInterval < seconds {
+                Thread.sleep(forTimeInterval: Self.progressInterval)
+                waited += Self.progressInterval
+                let names = running.names
+                if names.isEmpty { continue }
+                logger.info("node still draining", metadata: ["seconds": "\(Int(waited))", "waiting_for": "\(names.joined(separator: ", "))"])
+            }
+            Thread.sleep(forTimeInterval: seconds - waited)
+            logger.error("node still running \(Int(seconds)) s after it was asked to stop; exiting",
+                         metadata: ["waiting_for": "\(running.names.joined(separator: ", "))"])
             exit(1)
         }
     }

@@ -42,10 +42,45 @@ import Testing
     @Test func aDrainWaitsWhileTheRelayIsBusy() throws {
         let relay = try Relay()
         try relay.sent(by: relay.client, "a1 IDLE\r\n")
-        relay.clientSide.closeWhenQuiet(.hours(1))
+        relay.clientSide.closeWhenQuiet(.hours(1), afterAnswer: .hours(1))
         relay.loop.advanceTime(by: .minutes(30))
         #expect(relay.client.isActive)
         #expect(relay.upstream.isActive)
+    }
+
+    @Test func aDrainClosesABusyRelayRightAfterAnAnswer() throws {
+        let relay = try Relay()
+        try relay.sent(by: relay.client, "a1 NOOP\r\n")
+        relay.clientSide.closeWhenQuiet(.hours(1), afterAnswer: .zero)
+        relay.loop.run()
+        // The command is still being answered: the relay waits.
+        #expect(relay.client.isActive)
+        try relay.sent(by: relay.upstream, "* 3 EXISTS\r\n")
+        relay.loop.advanceTime(by: .milliseconds(10))
+        #expect(relay.client.isActive)
+        try relay.sent(by: relay.upstream, "a1 OK NOOP completed\r\n")
+        relay.loop.advanceTime(by: .milliseconds(10))
+        #expect(!relay.client.isActive)
+    }
+
+    @Test func aCommandSentAfterTheAnswerKeepsTheRelayOpen() throws {
+        let relay = try Relay()
+        try relay.sent(by: relay.upstream, "a1 OK done\r\n")
+        try relay.sent(by: relay.client, "a2 NOOP\r\n")
+        relay.clientSide.closeWhenQuiet(.hours(1), afterAnswer: .zero)
+        relay.loop.advanceTime(by: .seconds(1))
+        #expect(relay.client.isActive)
+    }
+
+    @Test(arguments: [
+        ("a1 OK done\r\n", true), ("A0001 NO [TRYCREATE] no such mailbox\r\n", true), ("x.9 BAD\r\n", true),
+        ("* 1 EXISTS\r\na1 OK NOOP completed\r\n", true),
+        ("* OK still here\r\n", false), ("+ idling\r\n", false), ("a1 OK done", false), ("a1 OKAY\r\n", false),
+        ("* 1 FETCH (BODY[] {5}\r\nhello)\r\n", false), ("a1 FETCH 1 BODY[]\r\n", false), ("\r\n", false),
+        (" OK\r\n", false),
+    ])
+    func theEndOfAnAnswerIsATaggedLine(text: String, ends: Bool) {
+        #expect(ByteRelayHandler.endsTaggedResponse(ByteBuffer(string: text)) == ends)
     }
 
     @Test func aDrainClosesAQuietRelayOnBothSides() throws {

@@ -597,16 +597,25 @@ class Chaos:
                     waiting[(region, fields[0])] = int(fields[1])
         return waiting
 
-    def wait_for_queues(self, deadline_seconds):
+    def wait_for_queues(self, stall_seconds, limit_seconds=1800):
         """Waits until no outbound job, webhook delivery or event waits in any region (deliveries
-        leased by a killed node wait for their lease to lapse)."""
-        deadline = time.monotonic() + deadline_seconds
+        leased by a killed node wait for their lease to lapse). A backlog that keeps shrinking is
+        waited for (a slow machine delivers slowly); one that has not shrunk for `stall_seconds`,
+        or is still there after `limit_seconds`, is reported."""
+        started = time.monotonic()
+        smallest, progressed = None, started
         while True:
             waiting = self.backlog()
-            if waiting and not any(waiting.values()):
+            total = sum(waiting.values())
+            now = time.monotonic()
+            if waiting and total == 0:
+                print(f"chaos: queues empty {now - started:.0f} s after the clients stopped", flush=True)
                 return True
-            if time.monotonic() > deadline:
-                print(f"chaos: queues still not empty after {deadline_seconds} s: {waiting}", flush=True)
+            if smallest is None or total < smallest:
+                smallest, progressed = total, now
+            if now - progressed > stall_seconds or now - started > limit_seconds:
+                print(f"chaos: queues still not empty after {now - started:.0f} s (no progress for {now - progressed:.0f} s): "
+                      f"{waiting}", flush=True)
                 return False
             time.sleep(2)
 
@@ -653,7 +662,7 @@ class Chaos:
                     return everything, missing
                 time.sleep(2)
 
-        drained = self.wait_for_queues(deadline_seconds=1200 if self.args.minutes else 300)
+        drained = self.wait_for_queues(stall_seconds=300)
         everything, missing = look(60)
         # A submission whose delivery kept failing past smtp.retry_window_seconds is bounced to its
         # sender: an accounted outcome (the sender was told), not a loss.
