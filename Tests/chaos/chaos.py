@@ -609,7 +609,7 @@ class Chaos:
             total = sum(waiting.values())
             now = time.monotonic()
             if waiting and total == 0:
-                print(f"chaos: queues empty {now - started:.0f} s after the clients stopped", flush=True)
+                print(f"chaos: queues empty {now - started:.0f} s after the cluster was repaired", flush=True)
                 return True
             if smallest is None or total < smallest:
                 smallest, progressed = total, now
