@@ -186,25 +186,27 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
         return (a, b)
     }
 
-    /// How long neither side may have sent a byte before a draining node closes the relay.
+    /// How long nothing may have moved, after the upstream spoke last, before a draining node
+    /// closes the relay.
     static let drainQuiet: TimeAmount = .milliseconds(200)
-    /// How long after the upstream finished answering a command a draining node closes the relay,
-    /// unless the client sent something meanwhile.
+    /// How long nothing may have moved after the upstream answered the client's last command
+    /// before a draining node closes the relay.
     static let drainAfterAnswer: TimeAmount = .milliseconds(10)
 
     /// The node drains: closes this side (and with it the partner) between two exchanges, so that
-    /// no answer under way is cut: once the upstream's last bytes ended a tagged response and the
-    /// client has sent nothing since for `afterAnswer` (a busy client leaves such gaps between its
-    /// commands), or once no byte has gone either way for `quiet` (a client in IDLE). The session
-    /// runs on its home node and ends there; the client reconnects to a live node. A relay that
-    /// never pauses is closed when the node's drain time ends and the process exits.
+    /// no answer under way is cut. Only when the upstream spoke last and every byte relayed has
+    /// been written: then `afterAnswer` after its tagged answer to the client's last command (a
+    /// busy client leaves such gaps between its commands), or `quiet` after anything else it sent
+    /// (a client in IDLE). While the client's command is being worked on, the relay waits. The
+    /// session runs on its home node and ends there; the client reconnects to a live node. A relay
+    /// that never pauses is closed when the node's drain time ends and the process exits.
     func closeWhenQuiet(_ quiet: TimeAmount = ByteRelayHandler.drainQuiet,
                         afterAnswer: TimeAmount = ByteRelayHandler.drainAfterAnswer) {
         onLoop { [self] context in
-            let check = TimeAmount.nanoseconds(max(min(quiet, afterAnswer).nanoseconds / 2, 1_000_000))
+            let check = TimeAmount.nanoseconds(max(min(quiet, afterAnswer).nanoseconds / 2, 10_000_000))
             context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: check) { [self] task in
                 guard let context = self.context else { return task.cancel() }
-                guard self.activity.hasBeenQuiet(for: quiet) || self.activity.answeredLast(quietFor: afterAnswer) else { return }
+                guard self.activity.isBetweenExchanges(quiet: quiet, afterAnswer: afterAnswer) else { return }
                 task.cancel()
                 context.close(promise: nil)
             }
@@ -216,15 +218,31 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Runs on this handler's loop: `body` gets its context if the handler is still in place.
     private func onLoop(_ body: @escaping (ChannelHandlerContext) -> Void) {
+        onLoopOrElse({}, body)
+    }
+
+    /// As `onLoop`, and `gone` runs instead of `body` when the handler is no longer in place.
+    private func onLoopOrElse(_ gone: @escaping () -> Void, _ body: @escaping (ChannelHandlerContext) -> Void) {
         eventLoop.execute { [self] in
-            if let context = self.context { body(context) }
+            if let context = self.context { body(context) } else { gone() }
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
-        activity.touch(answer: readsUpstream && Self.endsTaggedResponse(bytes))
-        partner?.onLoop { $0.writeAndFlush(NIOAny(bytes), promise: nil) }
+        let activity = self.activity
+        if readsUpstream {
+            activity.upstreamSent(answering: IMAPLines.responseTag(endingWith: bytes))
+        } else {
+            activity.clientSent(command: IMAPLines.commandTag(endingWith: bytes))
+        }
+        guard let partner else { return }
+        activity.writeStarted()
+        partner.onLoopOrElse({ activity.writeEnded() }) { partnerContext in
+            let written = partnerContext.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in activity.writeEnded() }
+            partnerContext.writeAndFlush(NIOAny(bytes), promise: written)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -245,60 +263,108 @@ final class ByteRelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
 
-    /// Whether `bytes` end with a tagged response line (`tag OK|NO|BAD ...` and CRLF): the end of a
-    /// command's answer. Read from the chunk alone, so a line split across chunks, or literal data
-    /// that looks like one, may be taken for it; the worst that does is cut the relay before the
-    /// client read an answer, which a drain does anyway once its time is over.
-    static func endsTaggedResponse(_ bytes: ByteBuffer) -> Bool {
-        bytes.withUnsafeReadableBytes { raw in
-            let count = raw.count
-            guard count >= 2, raw[count - 2] == UInt8(ascii: "\r"), raw[count - 1] == UInt8(ascii: "\n") else { return false }
-            var start = count - 2
-            while start > 0, raw[start - 1] != UInt8(ascii: "\n") { start -= 1 }
-            var index = start
-            while index < count - 2, raw[index] != UInt8(ascii: " ") {
-                let byte = raw[index]
-                // A tag is an atom without '+'; an untagged line starts with '*'.
-                if byte == UInt8(ascii: "*") || byte == UInt8(ascii: "+") || byte <= 0x20 || byte >= 0x7F
-                    || byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")") || byte == UInt8(ascii: "{")
-                    || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                    return false
-                }
-                index += 1
-            }
-            guard index > start, index < count - 2 else { return false }
-            let rest = count - 2 - (index + 1)
-            for word in ["OK", "NO", "BAD"] {
-                let utf8 = Array(word.utf8)
-                guard rest >= utf8.count else { continue }
-                let matches = utf8.indices.allSatisfy { raw[index + 1 + $0] == utf8[$0] }
-                let boundary = rest == utf8.count || raw[index + 1 + utf8.count] == UInt8(ascii: " ")
-                if matches && boundary { return true }
-            }
-            return false
+/// Where a relay stands between its client and its upstream session: who spoke last, whether
+/// the upstream's last bytes answered the client's last command, and how many relayed chunks are
+/// still being written. Both sides of a relay update it from their event loops.
+final class RelayActivity: Sendable {
+    private struct State {
+        var lastMoved = NIODeadline.now()
+        /// True at the start: the relay begins right after the LOGIN's answer.
+        var upstreamSpokeLast = true
+        var answered = true
+        var clientTag: [UInt8] = []
+        var pendingWrites = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// The client sent bytes; `command` is the tag of the command line they ended with, if any (a
+    /// continuation such as an APPEND's literal or IDLE's DONE keeps the command's tag).
+    func clientSent(command: [UInt8]?) {
+        state.withLock { state in
+            state.lastMoved = .now()
+            state.upstreamSpokeLast = false
+            state.answered = false
+            if let command { state.clientTag = command }
+        }
+    }
+
+    /// The upstream sent bytes; `answering` is the tag of the tagged response they ended with, if any.
+    func upstreamSent(answering tag: [UInt8]?) {
+        state.withLock { state in
+            state.lastMoved = .now()
+            state.upstreamSpokeLast = true
+            state.answered = tag != nil && tag == state.clientTag
+        }
+    }
+
+    func writeStarted() {
+        state.withLock { $0.pendingWrites += 1 }
+    }
+
+    func writeEnded() {
+        state.withLock { $0.pendingWrites -= 1 }
+    }
+
+    /// Closing now cuts nothing: the upstream spoke last, everything relayed is written, and
+    /// nothing moved for `afterAnswer` since its answer to the client's last command, or for
+    /// `quiet` since anything else it sent.
+    func isBetweenExchanges(quiet: TimeAmount, afterAnswer: TimeAmount) -> Bool {
+        state.withLock { state in
+            guard state.upstreamSpokeLast, state.pendingWrites == 0 else { return false }
+            let still = NIODeadline.now() - state.lastMoved
+            return still >= (state.answered ? afterAnswer : quiet)
         }
     }
 }
 
-/// When a byte last went through either side of a relay, and whether those bytes ended an answer.
-final class RelayActivity: Sendable {
-    private let lastUptimeNanoseconds = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
-    private let lastWasAnswer = Atomic<Bool>(false)
-
-    func touch(answer: Bool) {
-        lastWasAnswer.store(answer, ordering: .relaxed)
-        lastUptimeNanoseconds.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+/// The last line of a chunk of IMAP traffic, read from the chunk alone: a line split across
+/// chunks, or literal data that looks like a command or a response, may be taken for one. The
+/// worst that does is close a draining relay before an answer reached the client, which the end
+/// of the drain time does anyway.
+enum IMAPLines {
+    /// The tag of a tagged response (`tag OK|NO|BAD ...`) that `bytes` end with.
+    static func responseTag(endingWith bytes: ByteBuffer) -> [UInt8]? {
+        lastLine(of: bytes).flatMap { line in
+            guard let (tag, rest) = tagged(line) else { return nil }
+            for status in ["OK", "NO", "BAD"] {
+                let word = Array(status.utf8)
+                if rest.starts(with: word), rest.count == word.count || rest[rest.startIndex + word.count] == UInt8(ascii: " ") {
+                    return tag
+                }
+            }
+            return nil
+        }
     }
 
-    func hasBeenQuiet(for duration: TimeAmount) -> Bool {
-        let last = lastUptimeNanoseconds.load(ordering: .relaxed)
-        let now = NIODeadline.now().uptimeNanoseconds
-        return now >= last && Int64(now - last) >= duration.nanoseconds
+    /// The tag of a command line (`tag command ...`) that `bytes` end with.
+    static func commandTag(endingWith bytes: ByteBuffer) -> [UInt8]? {
+        lastLine(of: bytes).flatMap { line in
+            guard let (tag, rest) = tagged(line), let first = rest.first,
+                  (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first & 0xDF) else { return nil }
+            return tag
+        }
     }
 
-    /// The last bytes ended the upstream's answer to a command, and nothing went either way for `duration`.
-    func answeredLast(quietFor duration: TimeAmount) -> Bool {
-        lastWasAnswer.load(ordering: .relaxed) && hasBeenQuiet(for: duration)
+    /// The bytes of the last CRLF-ended line, without the CRLF.
+    private static func lastLine(of bytes: ByteBuffer) -> ArraySlice<UInt8>? {
+        let view = bytes.readableBytesView
+        guard view.count >= 2, view.last == UInt8(ascii: "\n"), view[view.endIndex - 2] == UInt8(ascii: "\r") else { return nil }
+        let end = view.endIndex - 2
+        var start = end
+        while start > view.startIndex, view[start - 1] != UInt8(ascii: "\n") { start -= 1 }
+        return ArraySlice(view[start..<end])
+    }
+
+    private static let notInTags: Set<UInt8> = Set("*+(){%\"\\]".utf8)
+
+    /// A line's tag (an atom without '+'; '*' marks an untagged line) and what follows its space.
+    private static func tagged(_ line: ArraySlice<UInt8>) -> ([UInt8], ArraySlice<UInt8>)? {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")), space > line.startIndex else { return nil }
+        let tag = line[line.startIndex..<space]
+        guard tag.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !notInTags.contains($0) }) else { return nil }
+        return (Array(tag), line[(space + 1)...])
     }
 }

@@ -232,8 +232,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                     running.tracking(clusterAPI, as: "ClusterAPIListener"),
                                                     running.tracking(imaps, as: "IMAPListener imaps"),
                                                     running.tracking(imapStartTLS, as: "IMAPListener imap"),
-                                                    running.tracking(clusterIMAP, as: "IMAPListener cluster_imap")],
-                                         logger: logger)
+                                                    running.tracking(clusterIMAP, as: "IMAPListener cluster_imap")])
         let rest: [any Service] = [heartbeat, evaluations, invalidation, liveNodes, webhookDispatcher, structures, tombstones, retention] + smtp
         return [running.tracking(admin, as: "AdminListener"), running.tracking(mailboxEvents), listeners] + rest.map { running.tracking($0) }
     }

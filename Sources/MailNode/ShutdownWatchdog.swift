@@ -35,11 +35,11 @@ struct ShutdownWatchdog: Service {
                 waited += Self.progressInterval
                 let names = running.names
                 if names.isEmpty { continue }
-                logger.info("node still draining", metadata: ["seconds": "\(Int(waited))", "waiting_for": "\(names.joined(separator: ", "))"])
+                logger.info("node still draining", metadata: ["seconds": "\(Int(waited))", "still_running": "\(names.joined(separator: ", "))"])
             }
             Thread.sleep(forTimeInterval: seconds - waited)
             logger.error("node still running \(Int(seconds)) s after it was asked to stop; exiting",
-                         metadata: ["waiting_for": "\(running.names.joined(separator: ", "))"])
+                         metadata: ["still_running": "\(running.names.joined(separator: ", "))"])
             exit(1)
         }
     }

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 @testable import Storage
 
@@ -26,5 +28,47 @@ import Testing
         let caller = Task { try await withDeadline(.seconds(3600), what: "Postgres") { try await Task.sleep(for: .seconds(3600)) } }
         caller.cancel()
         await #expect(throws: CancellationError.self) { try await caller.value }
+    }
+
+    /// A body that ignores its cancellation (as a postgres-nio query written to a connection that
+    /// had closed: never answered, never failed) is given up after the grace, while it still runs.
+    @Test func aBodyThatIgnoresItsCancellationIsAbandonedAfterTheGrace() async throws {
+        let ended = Mutex(false)
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(20), what: "Postgres", abandonAfter: .milliseconds(50)) {
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) { continuation.resume() }
+                }
+                ended.withLock { $0 = true }
+            }
+        }
+        #expect(ended.withLock { $0 } == false)
+    }
+
+    /// A body that still answers after its cancellation, within the grace, gives its answer: the
+    /// work was done.
+    @Test func anAnswerWithinTheGraceAfterTheDeadlineIsReturned() async throws {
+        let value = try await withDeadline(.milliseconds(20), what: "Postgres", abandonAfter: .seconds(3600)) {
+            try? await Task.sleep(for: .seconds(3600))
+            return 1
+        }
+        #expect(value == 1)
+    }
+
+    /// A caller cancelled (a node draining) does not wait longer than the grace for a body that
+    /// ignores its cancellation either.
+    @Test func aCancelledCallerGivesUpABodyThatIgnoresItsCancellation() async throws {
+        let ended = Mutex(false)
+        let caller = Task {
+            try await withDeadline(.seconds(3600), what: "Postgres", abandonAfter: .milliseconds(50)) {
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) { continuation.resume() }
+                }
+                ended.withLock { $0 = true }
+            }
+        }
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(ended.withLock { $0 } == false)
     }
 }
