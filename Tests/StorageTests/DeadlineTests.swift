@@ -71,4 +71,18 @@ import Testing
         await #expect(throws: CancellationError.self) { try await caller.value }
         #expect(ended.withLock { $0 } == false)
     }
+
+    /// A caller cancelled before the deadline learns of its cancellation, not of the deadline,
+    /// even when the deadline passes while the body is being given up.
+    @Test func aCancelledCallerIsToldItWasCancelledEvenPastTheDeadline() async throws {
+        let caller = Task {
+            try await withDeadline(.milliseconds(20), what: "Postgres", abandonAfter: .milliseconds(200)) {
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) { continuation.resume() }
+                }
+            }
+        }
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+    }
 }
