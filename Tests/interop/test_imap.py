@@ -612,11 +612,15 @@ def test_multiappend_and_uid_expunge(account, us1):
     acct = account(us1)
     raw = acct.imaplib(us1)
     raw.select("INBOX")
-    one, two = message("multi 1"), message("multi 2")
-    # MULTIAPPEND (RFC 3502): two messages in one command, APPENDUID with a UID set.
+    subjects = [f"multi {n}" for n in range(1, 6)]
+    one, *others = [message(subject) for subject in subjects]
+    # MULTIAPPEND (RFC 3502): five messages in one command, APPENDUID with a UID set. The node
+    # parses a MULTIAPPEND's messages side by side: each must keep its own facts.
     tag = raw._new_tag().decode()
-    raw.send(f"{tag} APPEND INBOX {{{len(one)}+}}\r\n".encode() + one
-             + f" (\\Seen) {{{len(two)}+}}\r\n".encode() + two + b"\r\n")
+    command = f"{tag} APPEND INBOX {{{len(one)}+}}\r\n".encode() + one
+    for other in others:
+        command += f" (\\Seen) {{{len(other)}+}}\r\n".encode() + other
+    raw.send(command + b"\r\n")
     lines = []
     while True:
         line = raw.readline()
@@ -627,12 +631,20 @@ def test_multiappend_and_uid_expunge(account, us1):
     match = re.search(rb"\[APPENDUID \d+ (\d+)[:,](\d+)\]", lines[-1])
     assert match, lines
     first, last = int(match.group(1)), int(match.group(2))
-    assert last == first + 1
-    typ, data = raw.uid("FETCH", f"{first}:{last}", "(FLAGS)")
-    assert typ == "OK" and len([d for d in data if d]) == 2
+    assert last == first + 4
+    typ, data = raw.uid("FETCH", f"{first}:{last}", "(FLAGS ENVELOPE)")
+    assert typ == "OK" and len([d for d in data if d]) == 5
+    stored = {}
+    for item in data:
+        line = item if isinstance(item, bytes) else item[0]
+        found = re.search(rb"UID (\d+)", line)
+        subject = re.search(rb'ENVELOPE \("[^"]*" "([^"]*)"', line)
+        assert found and subject, line
+        stored[int(found.group(1))] = subject.group(1).decode()
+    assert stored == {first + n: subject for n, subject in enumerate(subjects)}
     # UID EXPUNGE only removes the listed UIDs.
     raw.uid("STORE", f"{first}:{last}", "+FLAGS.SILENT", "(\\Deleted)")
-    typ, data = raw.uid("EXPUNGE", str(first))
+    typ, data = raw.uid("EXPUNGE", f"{first}:{last - 1}")
     assert typ == "OK", data
     typ, data = raw.uid("SEARCH", None, "ALL")
     assert data[0].split() == [str(last).encode()]
