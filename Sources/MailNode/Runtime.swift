@@ -19,6 +19,8 @@ struct Runtime {
     /// The node's own connections to this region's Postgres, for its hot paths: the mail store, the
     /// outbound queue, and the grant and rules lookups every message and SMTP transaction makes.
     let localPool: PostgresConnectionPool
+    /// The webhook dispatchers' connections (`PostgresWebhookQueue.pool`).
+    let webhookPool: PostgresConnectionPool
     let stores: [(Region, any GrantStore)]
     let regionRedis: [Region: RedisClient]
     let routingPrimary: RedisClient
@@ -48,9 +50,15 @@ struct Runtime {
         self.postgres = postgres
         var poolLogger = logger
         poolLogger[metadataKey: "postgres"] = "\(configuration.region)"
-        localPool = PostgresConnectionPool(
-            configuration: try PostgresEndpoint(url: configuration.servers.postgres).connectionConfiguration(),
-            region: configuration.region.rawValue, logger: poolLogger)
+        let localConnections = try PostgresEndpoint(url: configuration.servers.postgres).connectionConfiguration()
+        localPool = PostgresConnectionPool(configuration: localConnections, region: configuration.region.rawValue, logger: poolLogger)
+        // The webhook dispatchers hold a connection each while they deliver, and the fan-out, the
+        // queue's depth and its pruning one more now and then.
+        var webhookSettings = PostgresConnectionPool.Settings()
+        webhookSettings.size = configuration.webhooks.dispatchers + 2
+        webhookPool = PostgresConnectionPool(configuration: localConnections, settings: webhookSettings,
+                                             region: configuration.region.rawValue, logger: poolLogger,
+                                             metric: "mailnode_postgres_webhook_pool_connections")
         self.regionRedis = redis
         // This region first: most lookups are for grants homed where the request arrived.
         let ordered = [configuration.region] + configuration.regions.keys.filter { $0 != configuration.region }.sorted()
@@ -88,9 +96,11 @@ struct Runtime {
                 result = try await body()
             } catch {
                 await localPool.close()
+                await webhookPool.close()
                 throw error
             }
             await localPool.close()
+            await webhookPool.close()
             group.cancelAll()
             return result
         }

@@ -149,7 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
             .sorted { ($0.key == configuration.region ? 0 : 1, $0.key.rawValue) < ($1.key == configuration.region ? 0 : 1, $1.key.rawValue) }
             .map { ($0.key, PostgresWebhookStore(client: $0.value, logger: logger)) }
         let webhookDispatcher = WebhookDispatcher(
-            queue: PostgresWebhookQueue(client: runtime.localPostgres, logger: logger), store: mailStore,
+            queue: PostgresWebhookQueue(pool: runtime.webhookPool, logger: logger), store: mailStore,
             settings: .init(region: configuration.region.rawValue, node: configuration.node,
                             applicationID: configuration.webhooks.applicationID,
                             policy: WebhookRetryPolicy(initialDelayMilliseconds: configuration.webhooks.retryInitialDelayMilliseconds,

@@ -48,12 +48,15 @@ public final class PostgresConnectionPool: Sendable {
     private let openGauge: Gauge
     private let leasedGauge: Gauge
 
-    public init(configuration: PostgresConnection.Configuration, settings: Settings = Settings(), region: String, logger: Logger) {
+    /// - Parameter metric: the name of the gauges of its open and leased connections; each pool of
+    ///   a node has its own.
+    public init(configuration: PostgresConnection.Configuration, settings: Settings = Settings(), region: String, logger: Logger,
+                metric: String = "mailnode_postgres_pool_connections") {
         self.configuration = configuration
         self.settings = settings
         self.logger = logger
-        openGauge = Gauge(label: "mailnode_postgres_pool_connections", dimensions: [("region", region), ("state", "open")])
-        leasedGauge = Gauge(label: "mailnode_postgres_pool_connections", dimensions: [("region", region), ("state", "leased")])
+        openGauge = Gauge(label: metric, dimensions: [("region", region), ("state", "open")])
+        leasedGauge = Gauge(label: metric, dimensions: [("region", region), ("state", "leased")])
         let interval = TimeAmount.nanoseconds(settings.sweepInterval.nanoseconds)
         let task = MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(initialDelay: interval, delay: interval) {
             [weak self] _ in self?.sweepOnce()

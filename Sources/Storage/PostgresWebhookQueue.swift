@@ -4,15 +4,43 @@ import PostgresNIO
 
 /// Webhook deliveries in one region's Postgres (see `DeliverySchema` for the claim and ordering).
 public struct PostgresWebhookQueue: WebhookQueue {
-    public let client: PostgresClient
+    /// The dispatchers' own connections (`PostgresConnectionPool`). Not postgres-nio's client: after
+    /// a Postgres restart it could lend a connection that had closed before the query was written,
+    /// a query then never answered, and the dispatcher waited for good. Not the mail store's pool
+    /// either, since a dispatch holds its connection while it delivers (up to `batchTimeout`).
+    public let pool: PostgresConnectionPool
     public let logger: Logger
     /// The longest one batch (claim, deliver, record) may hold its webhook.
     public var batchTimeout: Duration
 
-    public init(client: PostgresClient, logger: Logger, batchTimeout: Duration = .seconds(90)) {
-        self.client = client
+    public init(pool: PostgresConnectionPool, logger: Logger, batchTimeout: Duration = .seconds(90)) {
+        self.pool = pool
         self.logger = logger
         self.batchTimeout = batchTimeout
+    }
+
+    /// How long a call waits for a connection of the pool.
+    static let connectionWait: Duration = .seconds(10)
+
+    private func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await pool.withConnection(timeout: Self.connectionWait, body)
+    }
+
+    /// `body` in one transaction; its own errors come out unwrapped.
+    private func withTransaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let logger = self.logger
+        return try await withConnection { connection in
+            do {
+                return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
+                throw error
+            }
+        }
     }
 
     /// The advisory lock that lets one fan-out run at a time in the region.
@@ -23,24 +51,19 @@ public struct PostgresWebhookQueue: WebhookQueue {
     private func underFanOutLock<Result: Sendable>(
         busy: Result, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let client = self.client, logger = self.logger
+        let logger = self.logger
         return try await withDeadline(.seconds(30), what: "Postgres") {
-            do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey))", logger: logger)
-                    var acquired = false
-                    for try await value in locked.decode(Bool.self) { acquired = value }
-                    return acquired ? try await body(connection) : busy
-                }
-            } catch let error as PostgresTransactionError {
-                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
-                throw error
+            try await withTransaction { connection in
+                let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey))", logger: logger)
+                var acquired = false
+                for try await value in locked.decode(Bool.self) { acquired = value }
+                return acquired ? try await body(connection) : busy
             }
         }
     }
 
     public func fanOut(limit: Int) async throws -> Int {
-        let client = self.client, logger = self.logger
+        let logger = self.logger
         // One fan-out at a time: two running side by side could commit a later event's deliveries
         // before an earlier one's, and a dispatcher would send them out of order. A node that finds
         // the lock taken leaves the work to the holder.
@@ -48,10 +71,10 @@ public struct PostgresWebhookQueue: WebhookQueue {
         // One statement, so one round trip: every mailbox change in the region rings this on every
         // node. The statement is its own transaction, so the transaction-scoped lock is held until
         // its commit; the lock is taken (an init plan) before any event row is claimed.
-        return try await withDeadline(.seconds(30), what: "Postgres") {
+        return try await withDeadline(.seconds(30), what: "Postgres") { try await withConnection { connection in
             // Claim the oldest pending events, queue a delivery per subscribed webhook that
             // existed when the event happened, mark them dispatched.
-            let rows = try await client.query(
+            let rows = try await connection.query(
                 """
                 WITH locked AS (SELECT pg_try_advisory_xact_lock(\(Self.fanOutLockKey)) AS acquired),
                 claimed AS (
@@ -71,58 +94,53 @@ public struct PostgresWebhookQueue: WebhookQueue {
             var count = 0
             for try await value in rows.decode(Int.self) { count = value }
             return count
-        }
+        } }
     }
 
     public func dispatchNext(limit: Int, policy: WebhookRetryPolicy,
                              deliver: @escaping @Sendable (Webhook, [WebhookDelivery]) async -> [WebhookDeliveryOutcome]) async throws -> Bool {
-        let client = self.client, logger = self.logger
+        let logger = self.logger
         return try await withDeadline(batchTimeout, what: "Postgres") {
-            do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    let nowMilliseconds = WallClock.unixMilliseconds()
-                    let claimed = try await connection.query(
-                        """
-                        SELECT \(unescaped: PostgresWebhookStore.columns), consecutive_failures FROM webhooks w
-                        WHERE w.status <> 'pause' AND w.retry_at_ms <= \(nowMilliseconds)
-                          AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending')
-                        ORDER BY w.retry_at_ms, w.id LIMIT 1
-                        FOR NO KEY UPDATE SKIP LOCKED
-                        """, logger: logger)
-                    var found: (Webhook, Int)?
-                    for try await (id, url, description, triggers, emails, secret, status, statusUpdated, created, updated, failures)
-                        in claimed.decode((String, String, String?, [String], [String], String, String, Int64, Int64, Int64, Int32).self) {
-                        found = (Webhook(id: id, url: url, description: description, triggerTypes: triggers,
-                                         notificationEmailAddresses: emails, secret: secret,
-                                         status: Webhook.Status(rawValue: status) ?? .active, statusUpdatedAt: statusUpdated,
-                                         createdAt: created, updatedAt: updated), Int(failures))
-                    }
-                    guard let (webhook, failures) = found else { return false }
-                    let rows = try await connection.query(
-                        """
-                        SELECT e.id, e.grant_id::text, e.object_type, e.object_id, e.type, e.payload::text, e.created_at, d.attempts
-                        FROM webhook_deliveries d JOIN event_outbox e ON e.id = d.event_id
-                        WHERE d.webhook_id = \(webhook.id) AND d.state = 'pending'
-                        ORDER BY d.event_id LIMIT \(limit)
-                        """, logger: logger)
-                    var deliveries: [WebhookDelivery] = []
-                    for try await (id, grant, objectType, objectID, type, payload, created, attempts)
-                        in rows.decode((Int64, String, String, String, String, String, Int64, Int32).self) {
-                        guard let grantID = GrantID(rawValue: grant) else { continue }
-                        deliveries.append(WebhookDelivery(
-                            event: OutboxEvent(id: id, grantID: grantID, objectType: objectType, objectID: objectID, type: type,
-                                               payloadJSON: payload, createdAt: created, attempts: Int(attempts)),
-                            attempts: Int(attempts)))
-                    }
-                    guard !deliveries.isEmpty else { return true }
-                    let outcomes = await deliver(webhook, deliveries)
-                    try await Self.record(connection, logger: logger, webhook: webhook, failures: failures,
-                                          deliveries: deliveries, outcomes: outcomes, policy: policy)
-                    return true
+            try await withTransaction { connection in
+                let nowMilliseconds = WallClock.unixMilliseconds()
+                let claimed = try await connection.query(
+                    """
+                    SELECT \(unescaped: PostgresWebhookStore.columns), consecutive_failures FROM webhooks w
+                    WHERE w.status <> 'pause' AND w.retry_at_ms <= \(nowMilliseconds)
+                      AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending')
+                    ORDER BY w.retry_at_ms, w.id LIMIT 1
+                    FOR NO KEY UPDATE SKIP LOCKED
+                    """, logger: logger)
+                var found: (Webhook, Int)?
+                for try await (id, url, description, triggers, emails, secret, status, statusUpdated, created, updated, failures)
+                    in claimed.decode((String, String, String?, [String], [String], String, String, Int64, Int64, Int64, Int32).self) {
+                    found = (Webhook(id: id, url: url, description: description, triggerTypes: triggers,
+                                     notificationEmailAddresses: emails, secret: secret,
+                                     status: Webhook.Status(rawValue: status) ?? .active, statusUpdatedAt: statusUpdated,
+                                     createdAt: created, updatedAt: updated), Int(failures))
                 }
-            } catch let error as PostgresTransactionError {
-                if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
-                throw error
+                guard let (webhook, failures) = found else { return false }
+                let rows = try await connection.query(
+                    """
+                    SELECT e.id, e.grant_id::text, e.object_type, e.object_id, e.type, e.payload::text, e.created_at, d.attempts
+                    FROM webhook_deliveries d JOIN event_outbox e ON e.id = d.event_id
+                    WHERE d.webhook_id = \(webhook.id) AND d.state = 'pending'
+                    ORDER BY d.event_id LIMIT \(limit)
+                    """, logger: logger)
+                var deliveries: [WebhookDelivery] = []
+                for try await (id, grant, objectType, objectID, type, payload, created, attempts)
+                    in rows.decode((Int64, String, String, String, String, String, Int64, Int32).self) {
+                    guard let grantID = GrantID(rawValue: grant) else { continue }
+                    deliveries.append(WebhookDelivery(
+                        event: OutboxEvent(id: id, grantID: grantID, objectType: objectType, objectID: objectID, type: type,
+                                           payloadJSON: payload, createdAt: created, attempts: Int(attempts)),
+                        attempts: Int(attempts)))
+                }
+                guard !deliveries.isEmpty else { return true }
+                let outcomes = await deliver(webhook, deliveries)
+                try await Self.record(connection, logger: logger, webhook: webhook, failures: failures,
+                                      deliveries: deliveries, outcomes: outcomes, policy: policy)
+                return true
             }
         }
     }
@@ -229,19 +247,19 @@ public struct PostgresWebhookQueue: WebhookQueue {
     }
 
     public func eventPayload(id: Int64) async throws -> String? {
-        let client = self.client, logger = self.logger
-        return try await withDeadline(.seconds(10), what: "Postgres") {
-            let rows = try await client.query("SELECT payload::text FROM event_outbox WHERE id = \(id)", logger: logger)
+        let logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") { try await withConnection { connection in
+            let rows = try await connection.query("SELECT payload::text FROM event_outbox WHERE id = \(id)", logger: logger)
             var payload: String?
             for try await value in rows.decode(String.self) { payload = value }
             return payload
-        }
+        } }
     }
 
     public func depth() async throws -> WebhookQueueDepth {
-        let client = self.client, logger = self.logger
-        return try await withDeadline(.seconds(10), what: "Postgres") {
-            let rows = try await client.query(
+        let logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") { try await withConnection { connection in
+            let rows = try await connection.query(
                 """
                 SELECT
                     (SELECT count(*) FROM event_outbox WHERE state = 'pending')
@@ -254,16 +272,16 @@ public struct PostgresWebhookQueue: WebhookQueue {
                 depth = WebhookQueueDepth(pending: Int(count), oldestAgeSeconds: oldest.map { max(0, WallClock.unixSeconds() - $0) } ?? 0)
             }
             return depth
-        }
+        } }
     }
 
     public func hasActiveWebhooks() async throws -> Bool {
-        let client = self.client, logger = self.logger
-        return try await withDeadline(.seconds(10), what: "Postgres") {
-            let rows = try await client.query("SELECT EXISTS (SELECT 1 FROM webhooks WHERE status <> 'pause')", logger: logger)
+        let logger = self.logger
+        return try await withDeadline(.seconds(10), what: "Postgres") { try await withConnection { connection in
+            let rows = try await connection.query("SELECT EXISTS (SELECT 1 FROM webhooks WHERE status <> 'pause')", logger: logger)
             var active = false
             for try await value in rows.decode(Bool.self) { active = value }
             return active
-        }
+        } }
     }
 }

@@ -36,6 +36,17 @@ import Testing
         try await dropDatabase()
     }
 
+    /// A fresh database, and a queue on a pool of its own to it, as a serving node's dispatchers have.
+    static func withFreshQueue(_ body: @escaping @Sendable (PostgresClient, PostgresWebhookQueue) async throws -> Void) async throws {
+        try await withFreshDatabase { client, url in
+            var settings = PostgresConnectionPool.Settings()
+            settings.size = 6
+            try await TestEnvironment.withPool(url: url, settings: settings) { pool in
+                try await body(client, PostgresWebhookQueue(pool: pool, logger: TestEnvironment.logger))
+            }
+        }
+    }
+
     static func grantWithEvents(_ client: PostgresClient, messages: Int) async throws -> GrantID {
         let grant = Grant(id: .random(), email: EmailAddress(TestEnvironment.uniqueEmail("outbox"))!, region: Region(rawValue: "us")!,
                           appPasswordHash: nil, createdAt: 1_767_225_600, updatedAt: 1_767_225_600)
@@ -58,7 +69,7 @@ import Testing
     static let fast = WebhookRetryPolicy(initialDelayMilliseconds: 100, maximumDelayMilliseconds: 1000, retryWindowSeconds: 3600)
 
     @Test func eventsFanOutToSubscribedWebhooksAndGoOutInOrder() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
             try await webhooks.createWebhook(Self.webhook("folders", triggers: ["folder.created"]))
@@ -68,7 +79,6 @@ import Testing
             let all = try await outbox.events(grant: grant, after: 0, limit: 100)
             // No webhook takes grant.created: the outbox does not keep it.
             #expect(all.map(\.type) == ["message.created", "message.created", "message.created"])
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             #expect(try await queue.fanOut(limit: 2) == 2)
             #expect(try await queue.fanOut(limit: 100) == 1)
             #expect(try await queue.fanOut(limit: 100) == 0)
@@ -87,11 +97,10 @@ import Testing
     /// While another node holds the fan-out lock, a fan-out claims nothing and leaves the events
     /// pending for the holder; once the lock is free the next fan-out takes them.
     @Test func aFanOutLeavesTheEventsToTheNodeHoldingTheLock() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
             _ = try await Self.grantWithEvents(client, messages: 2)
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             try await client.withTransaction(logger: TestEnvironment.logger) { holder in
                 try await holder.query("SELECT pg_advisory_xact_lock(\(PostgresWebhookQueue.fanOutLockKey))", logger: TestEnvironment.logger)
                 #expect(try await queue.fanOut(limit: 100) == 0)
@@ -125,7 +134,7 @@ import Testing
     /// Old events go once they are fanned out and no delivery of theirs is pending; events not yet
     /// fanned out, still owed to a webhook, or younger than the cutoff stay.
     @Test func pruningRemovesOnlyFinishedEventsBeforeTheCutoff() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
             // Kept while a webhook takes it, then left without a subscriber when the webhook pauses.
@@ -136,7 +145,6 @@ import Testing
             let grant = try await Self.grantWithEvents(client, messages: 2)
             try await grantsWebhook(paused: true)
             let outbox = PostgresEventOutbox(client: client, logger: TestEnvironment.logger)
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             let later = WallClock.unixSeconds() + 60
             // Walks the whole outbox one event per step, as the dispatcher does a thousand at a time:
             // an event that must stay does not stop the walk.
@@ -183,12 +191,11 @@ import Testing
     /// A failed head blocks the webhook's later events until its retry succeeds; the event is the
     /// same one, its attempt count grown.
     @Test func aFailureIsRetriedFirstAfterItsDelay() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("flaky", triggers: ["message.created"]))
             let grant = try await Self.grantWithEvents(client, messages: 2)
             let events = try await PostgresEventOutbox(client: client, logger: TestEnvironment.logger).events(grant: grant, after: 0, limit: 10)
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             _ = try await queue.fanOut(limit: 100)
             let seen = Recorder()
             #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, deliveries in
@@ -211,11 +218,10 @@ import Testing
     /// An event that could not be read is tried again a second later, and is not held against the
     /// webhook: no attempt, no failure, its status unchanged.
     @Test func aDeferredEventIsNotAFailureOfTheWebhook() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("patient", triggers: ["message.created"]))
             _ = try await Self.grantWithEvents(client, messages: 2)
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             _ = try await queue.fanOut(limit: 100)
             let before = WallClock.unixMilliseconds()
             #expect(try await queue.dispatchNext(limit: 20, policy: Self.second) { _, _ in [.delivered, .deferred("store unreachable")] })
@@ -234,11 +240,10 @@ import Testing
     }
 
     @Test func pastTheRetryWindowTheEventIsGivenUpAndTheWebhookMarkedFailing() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("down", triggers: ["message.created"]))
             _ = try await Self.grantWithEvents(client, messages: 2)
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             _ = try await queue.fanOut(limit: 100)
             let noWindow = WebhookRetryPolicy(initialDelayMilliseconds: 100, retryWindowSeconds: 0)
             #expect(try await queue.dispatchNext(limit: 1, policy: noWindow) { _, _ in [.failed("connection refused")] })
@@ -259,13 +264,38 @@ import Testing
         }
     }
 
+    /// Postgres cut every connection (as when it restarts): the queue's calls go on through new ones.
+    /// A call may fail while its connection's end is still on its way; the next one works.
+    @Test func afterPostgresCutItsConnectionsTheQueueGoesOn() async throws {
+        try await Self.withFreshQueue { client, queue in
+            let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
+            try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
+            _ = try await Self.grantWithEvents(client, messages: 2)
+            #expect(try await queue.depth().pending == 2)
+            let opened = try await Self.backendsOfThisDatabase(client)
+            try await client.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            _ = try? await queue.depth()
+            #expect(try await queue.fanOut(limit: 100) == 2)
+            #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, deliveries in deliveries.map { _ in .delivered } })
+            #expect(try await queue.depth().pending == 0)
+            #expect(opened > 1, "the queue's pool had a connection of its own to cut")
+        }
+    }
+
+    static func backendsOfThisDatabase(_ client: PostgresClient) async throws -> Int {
+        let rows = try await client.query("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database()")
+        var count = 0
+        for try await value in rows.decode(Int.self) { count = value }
+        return count
+    }
+
     /// Four dispatchers at once over three webhooks: every delivery happens once, each webhook's in event order.
     @Test func concurrentDispatchersDeliverEachEventOnceInOrder() async throws {
-        try await Self.withFreshDatabase { client in
+        try await Self.withFreshQueue { client, queue in
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             for id in ["a", "b", "c"] { try await webhooks.createWebhook(Self.webhook(id, triggers: ["message.created"])) }
             _ = try await Self.grantWithEvents(client, messages: 12)
-            let queue = PostgresWebhookQueue(client: client, logger: TestEnvironment.logger)
             _ = try await queue.fanOut(limit: 100)
             let seen = Recorder()
             try await withThrowingTaskGroup(of: Void.self) { group in
