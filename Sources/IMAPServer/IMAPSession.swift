@@ -557,14 +557,14 @@ final class IMAPSession {
         if pending.heldBytes > maximumMultiAppendBytes {
             IMAPMetrics.limitRefusal("multiappend")
             pending.failure = IMAPCommandError(.no, code: .limit, "MULTIAPPEND holds more than \(maximumMultiAppendBytes) bytes; append fewer messages at once")
-            pending.held = []
+            pending.messages = []
         } else {
             // Into the selected mailbox, keywords take the spelling it already uses.
             let flags = if let selected, selected.folder.id == pending.target?.folderID { message.flags.map(selected.spelling(of:)) } else { message.flags }
-            pending.held.append(HeldAppendMessage(
-                raw: pending.bytes, flags: MessageFlags(imapFlags: flags),
-                internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
-            if pending.held.count > 1 { pending.startParsingOnPool() }
+            let facts = await MessageParsing.messageAndFacts(pending.bytes).facts
+            pending.messages.append(NewMessage(
+                raw: pending.bytes, facts: facts,
+                flags: MessageFlags(imapFlags: flags), internalDate: message.internalDate?.secondsSince1970 ?? WallClock.unixSeconds()))
         }
         pending.bytes = []
         pending.current = nil
@@ -577,8 +577,7 @@ final class IMAPSession {
         let intoSelected = selected != nil && selected?.folder.id == pending.target?.folderID
         // A session that takes \Recent claims what it appends into its own mailbox in the same write.
         let claiming = intoSelected && selected?.readOnly == false && !imap4rev2
-        if pending.failure == nil, let grant, let target = pending.target, !pending.held.isEmpty {
-            pending.messages = await pending.parsedMessages()
+        if pending.failure == nil, let grant, let target = pending.target, !pending.messages.isEmpty {
             do {
                 pending.results = try await context.store.append(grant: grant.id, folderID: target.folderID, messages: pending.messages,
                                                                  claimingRecent: claiming)
@@ -700,8 +699,6 @@ struct PendingAppend {
     var current: AppendMessage?
     var bytes: [UInt8] = []
     /// Complete messages waiting for the end of the command.
-    var held: [HeldAppendMessage] = []
-    /// `held` with their facts, as the store takes them.
     var messages: [NewMessage] = []
     var heldBytes = 0
     var results: [AppendResult] = []
@@ -711,35 +708,4 @@ struct PendingAppend {
         self.tag = tag
         self.mailbox = mailbox
     }
-
-    /// A MULTIAPPEND's messages are parsed on the thread pool as they arrive, side by side, while
-    /// the event loop reads the next ones: the store's write then starts sooner after the last.
-    /// A single APPEND's message is parsed where the command ends, as a hop to the pool and back
-    /// would cost more than it saves.
-    mutating func startParsingOnPool() {
-        for index in held.indices where held[index].parsing == nil {
-            let raw = held[index].raw
-            held[index].parsing = Task { await MessageParsing.factsOnPool(raw) }
-        }
-    }
-
-    /// The held messages with their facts, in the order they came.
-    func parsedMessages() async -> [NewMessage] {
-        var messages: [NewMessage] = []
-        messages.reserveCapacity(held.count)
-        for message in held {
-            let facts = if let parsing = message.parsing { await parsing.value } else { await MessageParsing.messageAndFacts(message.raw).facts }
-            messages.append(NewMessage(raw: message.raw, facts: facts, flags: message.flags, internalDate: message.internalDate))
-        }
-        return messages
-    }
-}
-
-/// A complete message of an APPEND, held until the command ends.
-struct HeldAppendMessage {
-    var raw: [UInt8]
-    var flags: MessageFlags
-    var internalDate: Int64
-    /// The pool's work making its facts, once started.
-    var parsing: Task<MessageFacts, Never>?
 }

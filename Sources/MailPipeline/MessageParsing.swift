@@ -39,12 +39,6 @@ public enum MessageParsing {
         }
     }
 
-    /// The facts of `bytes`, parsed on the pool whatever their size: for messages parsed side by
-    /// side (a MULTIAPPEND's), where the pool's threads work while the event loop reads on.
-    public static func factsOnPool(_ bytes: [UInt8]) async -> MessageFacts {
-        await run(offLoop: true) { MessageFacts(parsing: MIMEMessage(parsing: bytes)) }
-    }
-
     /// Whether parsing `bytes` is worth a trip to the pool: large, or many possible boundaries.
     static func isCostly(_ bytes: [UInt8]) -> Bool {
         if bytes.count >= offLoopBytes { return true }
