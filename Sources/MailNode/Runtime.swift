@@ -50,15 +50,15 @@ struct Runtime {
         self.postgres = postgres
         var poolLogger = logger
         poolLogger[metadataKey: "postgres"] = "\(configuration.region)"
-        let localConnections = try PostgresEndpoint(url: configuration.servers.postgres).connectionConfiguration()
-        localPool = PostgresConnectionPool(configuration: localConnections, region: configuration.region.rawValue, logger: poolLogger)
-        // The webhook dispatchers hold a connection each while they deliver, and the fan-out, the
-        // queue's depth and its pruning one more now and then.
-        var webhookSettings = PostgresConnectionPool.Settings()
-        webhookSettings.size = configuration.webhooks.dispatchers + 2
-        webhookPool = PostgresConnectionPool(configuration: localConnections, settings: webhookSettings,
-                                             region: configuration.region.rawValue, logger: poolLogger,
-                                             metric: "mailnode_postgres_webhook_pool_connections")
+        let localEndpoint = try PostgresEndpoint(url: configuration.servers.postgres)
+        localPool = PostgresConnectionPool(configuration: localEndpoint.connectionConfiguration(), region: configuration.region.rawValue,
+                                           logger: poolLogger)
+        var webhookPoolLogger = poolLogger
+        webhookPoolLogger[metadataKey: "pool"] = "webhooks"
+        webhookPool = PostgresConnectionPool(
+            configuration: localEndpoint.connectionConfiguration(statementTimeout: PostgresWebhookQueue.statementTimeout),
+            settings: PostgresWebhookQueue.poolSettings(dispatchers: configuration.webhooks.dispatchers),
+            region: configuration.region.rawValue, logger: webhookPoolLogger, metric: "mailnode_postgres_webhook_pool_connections")
         self.regionRedis = redis
         // This region first: most lookups are for grants homed where the request arrived.
         let ordered = [configuration.region] + configuration.regions.keys.filter { $0 != configuration.region }.sorted()

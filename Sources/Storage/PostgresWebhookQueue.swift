@@ -22,6 +22,19 @@ public struct PostgresWebhookQueue: WebhookQueue {
     /// How long a call waits for a connection of the pool.
     static let connectionWait: Duration = .seconds(10)
 
+    /// The longest one statement of the queue may run: a fan-out or pruning batch is one statement.
+    public static let statementTimeout: Duration = .seconds(30)
+
+    /// The pool for `dispatchers` dispatchers. Each holds a connection while it delivers and, to
+    /// read an event's payload again (`eventPayload`), may lease a second one meanwhile; the fan-out,
+    /// the queue's depth and its pruning take one more each now and then. Connections are opened
+    /// only when wanted and closed after a minute idle.
+    public static func poolSettings(dispatchers: Int) -> PostgresConnectionPool.Settings {
+        var settings = PostgresConnectionPool.Settings()
+        settings.size = 2 * dispatchers + 3
+        return settings
+    }
+
     private func withConnection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
@@ -37,6 +50,9 @@ public struct PostgresWebhookQueue: WebhookQueue {
             do {
                 return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
             } catch let error as PostgresTransactionError {
+                // A connection whose ROLLBACK failed may still be in the transaction: it is closed,
+                // so the pool never lends it again.
+                if error.rollbackError != nil { try? await connection.close() }
                 if let inner = error.closureError ?? error.beginError ?? error.commitError { throw inner }
                 throw error
             }

@@ -271,23 +271,16 @@ import Testing
             let webhooks = PostgresWebhookStore(client: client, logger: TestEnvironment.logger)
             try await webhooks.createWebhook(Self.webhook("messages", triggers: ["message.created"]))
             _ = try await Self.grantWithEvents(client, messages: 2)
+            // The queue's pool now holds an idle connection, which the cut below ends.
             #expect(try await queue.depth().pending == 2)
-            let opened = try await Self.backendsOfThisDatabase(client)
             try await client.query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            // This call may meet its connection before the connection's end has arrived, and fail.
             _ = try? await queue.depth()
             #expect(try await queue.fanOut(limit: 100) == 2)
             #expect(try await queue.dispatchNext(limit: 20, policy: Self.fast) { _, deliveries in deliveries.map { _ in .delivered } })
             #expect(try await queue.depth().pending == 0)
-            #expect(opened > 1, "the queue's pool had a connection of its own to cut")
         }
-    }
-
-    static func backendsOfThisDatabase(_ client: PostgresClient) async throws -> Int {
-        let rows = try await client.query("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database()")
-        var count = 0
-        for try await value in rows.decode(Int.self) { count = value }
-        return count
     }
 
     /// Four dispatchers at once over three webhooks: every delivery happens once, each webhook's in event order.
