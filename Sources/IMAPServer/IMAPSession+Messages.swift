@@ -25,39 +25,50 @@ extension IMAPSession {
     /// Without `allowExpunges` (before FETCH, STORE, SEARCH), changes that include an expunge are
     /// left whole for a later command, and `selectedMailboxChanged` stays set.
     func synchronize(_ grant: Grant, force: Bool = false, allowExpunges: Bool = true) async throws -> [Response] {
-        guard var mailbox = selected else { return [] }
         guard force || selectedMailboxChanged || !context.events.isHealthy else { return [] }
+        // What the read needs, taken in a scope of its own: the mailbox is then changed where it
+        // lies, never through a second reference that would copy its whole UID map.
+        let folderID: String, knownModseq: Int64, readOnly: Bool
+        do {
+            guard let mailbox = selected else { return [] }
+            (folderID, knownModseq, readOnly) = (mailbox.folder.id, mailbox.knownModseq, mailbox.readOnly)
+        }
         // A session that takes \Recent flags claims them in the read that tells it of new mail;
         // a read whose changes may be left for later claims nothing (the claim follows on its own).
-        let claiming = !mailbox.readOnly && !imap4rev2 && allowExpunges
-        var changes = try await context.store.changes(grant: grant.id, folderID: mailbox.folder.id, since: mailbox.knownModseq,
+        let claiming = !readOnly && !imap4rev2 && allowExpunges
+        var changes = try await context.store.changes(grant: grant.id, folderID: folderID, since: knownModseq,
                                                       claimingRecent: claiming)
-        if changes.vanishedHorizon > mailbox.knownModseq {
+        guard let largestBefore = selected?.largestUID else { return [] }
+        if changes.vanishedHorizon > knownModseq {
             // Expunges this session has not heard of may be forgotten (older than the window): the
             // mailbox's UIDs now tell which of the messages it knows are gone.
-            let present = Set(try await context.store.snapshot(grant: grant.id, folderID: mailbox.folder.id).messages.map(\.uid))
-            let gone = mailbox.uids(forUIDSet: .ranges([SequenceRange(.number(1), .last)])).filter { !present.contains($0) }
+            let present = Set(try await context.store.snapshot(grant: grant.id, folderID: folderID).messages.map(\.uid))
+            let gone = (selected?.uids(forUIDSet: .ranges([SequenceRange(.number(1), .last)])) ?? []).filter { !present.contains($0) }
             changes.expunged = Array(Set(changes.expunged).union(gone)).sorted()
         }
         // Only a message the client knows needs an EXPUNGE; one that came and went meanwhile does not.
-        if !allowExpunges, changes.expunged.contains(where: { mailbox.sequenceNumber(of: $0) != nil }) {
+        if !allowExpunges, changes.expunged.contains(where: { selected?.sequenceNumber(of: $0) != nil }) {
             selectedMailboxChanged = true
             return []
         }
         selectedMailboxChanged = false
-        guard !changes.isEmpty || changes.highestModseq > mailbox.knownModseq else { return [] }
-        let largestBefore = mailbox.largestUID
-        let recentBefore = mailbox.recentCount
-        let responses = mailbox.apply(changes, reporting: changeReporting)
-        if mailbox.largestUID > largestBefore, !imap4rev2 {
-            if claiming {
-                if let first = changes.firstClaimedRecent { mailbox.markRecent(from: first) }
-            } else {
-                try await takeRecent(grant, &mailbox, after: largestBefore)
-            }
+        guard !changes.isEmpty || changes.highestModseq > knownModseq, selected != nil else { return [] }
+        let arriving = !imap4rev2 && changes.added.contains { $0.uid > largestBefore }
+        if arriving && !claiming {
+            // Which arrivals are recent here takes another read: the view changes only once it is done.
+            guard var mailbox = selected else { return [] }
+            let recentBefore = mailbox.recentCount
+            let responses = mailbox.apply(changes, reporting: changeReporting)
+            if mailbox.largestUID > largestBefore { try await takeRecent(grant, &mailbox, after: largestBefore) }
+            selected = mailbox
+            return reportingRecent(responses, of: mailbox, before: recentBefore)
         }
-        selected = mailbox
-        return reportingRecent(responses, of: mailbox, before: recentBefore)
+        let recentBefore = selected!.recentCount
+        let responses = selected!.apply(changes, reporting: changeReporting)
+        if arriving, selected!.largestUID > largestBefore, let first = changes.firstClaimedRecent {
+            selected!.markRecent(from: first)
+        }
+        return reportingRecent(responses, of: selected!, before: recentBefore)
     }
 
     /// RFC 3501 7.3.2: RECENT follows a change of the mailbox's size, new mail or an expunge that
@@ -316,7 +327,15 @@ extension IMAPSession {
 
     func store(_ grant: Grant, _ command: StoreCommand, byUID: Bool, tag: String) async throws -> [Response] {
         let name = byUID ? "UID STORE" : "STORE"
-        var mailbox = try requireWritable()
+        // The selected mailbox is read in a scope of its own, so that no second reference to its
+        // arrays is held when the write is recorded in place (a copy of the whole UID map).
+        let folderID: String
+        let flags: MessageFlags
+        do {
+            let mailbox = try requireWritable()
+            folderID = mailbox.folder.id
+            flags = MessageFlags(imapFlags: command.flags.flags.map(mailbox.spelling(of:)))
+        }
         let uids = try resolve(command.sequenceSet, byUID: byUID)
         var unchangedSince: Int64?
         for modifier in command.modifiers {
@@ -324,15 +343,15 @@ extension IMAPSession {
         }
         let early = unchangedSince == nil ? [] : beginCondstore()
         guard !uids.isEmpty else { return early + [.tagged(TaggedResponse(tag: tag, state: .ok, "\(name) completed"))] }
-        let flags = MessageFlags(imapFlags: command.flags.flags.map(mailbox.spelling(of:)))
         let operation: FlagOperation = switch command.flags.operation {
         case .add: .add(flags)
         case .remove: .remove(flags)
         case .replace: .replace(flags)
         }
-        let result = try await context.store.storeFlags(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: uids),
+        let result = try await context.store.storeFlags(grant: grant.id, folderID: folderID, uids: UIDSet(uids: uids),
                                                         operation: operation, unchangedSince: unchangedSince)
-        mailbox.record(result.changed)
+        selected?.record(result.changed)
+        let mailbox = try requireSelected()
         var reported = result.changed
         if unchangedSince != nil {
             // A message that passed the condition but already had the flags is still told, with its
@@ -346,7 +365,6 @@ extension IMAPSession {
                 reported.sort { $0.uid < $1.uid }
             }
         }
-        selected = mailbox
         var responses = early
         for state in reported {
             guard let number = mailbox.sequenceNumber(of: state.uid) else { continue }
@@ -411,24 +429,30 @@ extension IMAPSession {
     }
 
     private func expunge(_ grant: Grant, uids set: SequenceSet?) async throws -> (responses: [Response], removedAny: Bool) {
-        let mailbox = try requireWritable()
         var uids: UIDSet?
-        if let set {
-            let resolved = mailbox.uids(forUIDSet: set)
-            guard !resolved.isEmpty else { return ([], false) }
-            uids = UIDSet(uids: resolved)
+        let folderID: String
+        do {
+            let mailbox = try requireWritable()
+            folderID = mailbox.folder.id
+            if let set {
+                let resolved = mailbox.uids(forUIDSet: set)
+                guard !resolved.isEmpty else { return ([], false) }
+                uids = UIDSet(uids: resolved)
+            }
         }
-        let result = try await context.store.expunge(grant: grant.id, folderID: mailbox.folder.id, uids: uids)
+        let result = try await context.store.expunge(grant: grant.id, folderID: folderID, uids: uids)
         // When the expunge's modseq directly follows the last one the session knows, nothing else
         // changed in between (see `SelectedMailbox.record`): the session reports its own expunges
         // without reading the change log.
-        if var current = selected, let modseq = result.modseq, modseq == current.knownModseq + 1 {
-            let recentBefore = current.recentCount
-            let responses = current.apply(FolderChanges(
-                uidValidity: current.folder.uidValidity, uidNext: current.folder.uidNext, highestModseq: modseq,
-                added: [], changed: [], expunged: result.expunged), reporting: changeReporting)
-            selected = current
-            return (reportingRecent(responses, of: current, before: recentBefore), !result.expunged.isEmpty)
+        let ownExpunges: (changes: FolderChanges, recentBefore: Int)? = {
+            guard let known = selected, let modseq = result.modseq, modseq == known.knownModseq + 1 else { return nil }
+            return (FolderChanges(uidValidity: known.folder.uidValidity, uidNext: known.folder.uidNext, highestModseq: modseq,
+                                  added: [], changed: [], expunged: result.expunged), known.recentCount)
+        }()
+        if let ownExpunges {
+            // Changed where it lies (see `synchronize`).
+            let responses = selected!.apply(ownExpunges.changes, reporting: changeReporting)
+            return (reportingRecent(responses, of: selected!, before: ownExpunges.recentBefore), !result.expunged.isEmpty)
         }
         return (try await synchronize(grant, force: true), !result.expunged.isEmpty)
     }

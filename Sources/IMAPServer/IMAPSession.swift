@@ -27,8 +27,18 @@ final class IMAPSession {
     var isIdling: Bool { machine.isIdling }
     /// The mailbox of the selected state, nil otherwise.
     var selected: SelectedMailbox? {
-        didSet { if selected?.folder.id != oldValue?.folder.id { selectedMailboxChanged = false } }
+        // Compared with the folder id kept aside, not with `oldValue`: an observer that reads the
+        // old value keeps a second reference to the mailbox's arrays, so every change made in
+        // place would copy the whole UID map.
+        didSet {
+            let folderID = selected?.folder.id
+            if folderID != selectedFolderID {
+                selectedFolderID = folderID
+                selectedMailboxChanged = false
+            }
+        }
     }
+    private var selectedFolderID: String?
     /// An announcement said the selected mailbox changed after the session last read its changes.
     /// While the change bus is healthy, reading them can wait for that.
     var selectedMailboxChanged = false
@@ -671,22 +681,25 @@ extension IMAPSession {
     /// change log would tell only these messages. Nil when the change log must be read: another
     /// change came between, a message was already there, or `\Recent` could not be claimed here.
     func foldOwnAppend(_ pending: PendingAppend, claiming: Bool) -> [Response]? {
-        guard var mailbox = selected, mailbox.folder.id == pending.target?.folderID, let first = pending.results.first,
-              pending.results.count == pending.messages.count,
-              pending.results.allSatisfy({ !$0.deduplicated && $0.modseq == first.modseq && $0.uid > mailbox.largestUID }),
-              first.modseq == mailbox.knownModseq + 1,
-              first.uidValidity == mailbox.folder.uidValidity,
-              // A read-only IMAP4rev1 session shows what no session claimed as recent: only a read tells.
-              claiming ? first.claimedRecent : imap4rev2 else { return nil }
-        let added = zip(pending.results, pending.messages).map {
-            MessageState(uid: $0.uid, messageID: $0.messageID, flags: $1.flags, modseq: $0.modseq)
-        }.sorted { $0.uid < $1.uid }
-        let changes = FolderChanges(uidValidity: mailbox.folder.uidValidity, uidNext: (added.last?.uid ?? 0) + 1,
-                                    highestModseq: first.modseq, added: added, changed: [], expunged: [])
-        let recentBefore = mailbox.recentCount
-        let responses = mailbox.apply(changes, reporting: changeReporting)
-        selected = mailbox
-        return reportingRecent(responses, of: mailbox, before: recentBefore)
+        // Decided in a closure of its own, so that no copy of the mailbox outlives it: the mailbox
+        // is then changed where it lies (see `synchronize`).
+        let fold: (changes: FolderChanges, recentBefore: Int)? = {
+            guard let mailbox = selected, mailbox.folder.id == pending.target?.folderID, let first = pending.results.first,
+                  pending.results.count == pending.messages.count,
+                  pending.results.allSatisfy({ !$0.deduplicated && $0.modseq == first.modseq && $0.uid > mailbox.largestUID }),
+                  first.modseq == mailbox.knownModseq + 1,
+                  first.uidValidity == mailbox.folder.uidValidity,
+                  // A read-only IMAP4rev1 session shows what no session claimed as recent: only a read tells.
+                  claiming ? first.claimedRecent : imap4rev2 else { return nil }
+            let added = zip(pending.results, pending.messages).map {
+                MessageState(uid: $0.uid, messageID: $0.messageID, flags: $1.flags, modseq: $0.modseq)
+            }.sorted { $0.uid < $1.uid }
+            return (FolderChanges(uidValidity: mailbox.folder.uidValidity, uidNext: (added.last?.uid ?? 0) + 1,
+                                  highestModseq: first.modseq, added: added, changed: [], expunged: []), mailbox.recentCount)
+        }()
+        guard let fold else { return nil }
+        let responses = selected!.apply(fold.changes, reporting: changeReporting)
+        return reportingRecent(responses, of: selected!, before: fold.recentBefore)
     }
 }
 

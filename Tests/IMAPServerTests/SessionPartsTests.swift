@@ -85,6 +85,70 @@ import Testing
         #expect(mailbox.uids(forUIDSet: SequenceSet([SequenceRange(4...9)])) == [5, 9])
     }
 
+    /// Sets are walked range by range: overlapping, touching and reversed ranges name each message
+    /// once, in mailbox order; `*` is the last message (numbers) or the largest UID (UIDs), and
+    /// `5:*` takes the last message even when its UID is below 5 (RFC 9051 6.4.9).
+    @Test(arguments: [
+        ("2:3", [5, 9] as [Int64], "4:9", [5, 9] as [Int64]),
+        ("3:1,2", [3, 5, 9], "1:4294967295", [3, 5, 9, 20]),
+        ("1,1,2:2,4", [3, 5, 20], "9:3,5:9,6", [3, 5, 9]),
+        ("*", [20], "*", [20]),
+        ("2:*", [5, 9, 20], "25:*", [20]),
+        ("1:2,3:4", [3, 5, 9, 20], "10:19,21:30", []),
+        ("4,1", [3, 20], "20,3", [3, 20]),
+    ])
+    func setsNameEachMessageOnceInOrder(numbers: String, byNumber: [Int64], uids: String, byUID: [Int64]) throws {
+        let mailbox = Self.mailbox([3, 5, 9, 20])
+        #expect(mailbox.uids(forSequenceSet: try Self.set(numbers)) == byNumber)
+        #expect(mailbox.uids(forUIDSet: try Self.set(uids)) == byUID)
+    }
+
+    /// Walking a set costs what the set names, not what the mailbox holds (a FETCH 1:50 in a
+    /// mailbox of 200,000 messages), and names every message of a set that covers them all.
+    @Test func largeMailboxesAreWalkedByTheirRanges() throws {
+        let mailbox = Self.mailbox(Array(stride(from: 2, through: 400_000, by: 2)))
+        #expect(mailbox.uids(forSequenceSet: try Self.set("1:3,199999:*")) == [2, 4, 6, 399_998, 400_000])
+        #expect(mailbox.uids(forUIDSet: try Self.set("7:12,399999:4294967295")) == [8, 10, 12, 400_000])
+        #expect(mailbox.uids(forUIDSet: try Self.set("1:*")).count == 200_000)
+        #expect(mailbox.uids(forSequenceSet: try Self.set("1:*")).count == 200_000)
+    }
+
+    /// UNSEEN on SELECT (RFC 3501 7.1): the number of the first message without `\Seen`.
+    @Test func firstUnseenIsTheFirstMessageWithoutSeen() {
+        let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
+                                highestModseq: 10, totalCount: 4, unseenCount: 1, createdAt: 0)
+        let seen: MessageFlags = [MessageFlags.seen]
+        let messages = [Self.state(3, seen), Self.state(5, [MessageFlags.seen, MessageFlags.flagged]), Self.state(9, [MessageFlags.flagged]),
+                        Self.state(12)]
+        #expect(SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: false)
+            .firstUnseenSequenceNumber == 3)
+        let allSeen = messages.map { Self.state($0.uid, seen) }
+        #expect(SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: allSeen), readOnly: false)
+            .firstUnseenSequenceNumber == nil)
+    }
+
+    /// A UID named twice among the expunges is removed, and told, once.
+    @Test func anExpungeNamedTwiceIsToldOnce() {
+        var mailbox = Self.mailbox([3, 5, 9, 12])
+        let responses = mailbox.apply(FolderChanges(uidValidity: 7, uidNext: 15, highestModseq: 20, added: [], changed: [],
+                                                    expunged: [9, 5, 9, 40]), reporting: .init())
+        #expect(responses == [.untagged(.expunge(3)), .untagged(.expunge(2))])
+        #expect(mailbox.uids(forSequenceSet: try! Self.set("1:*")) == [3, 12])
+        #expect(mailbox.flags(of: 12) == .empty && mailbox.flags(of: 9) == nil)
+    }
+
+    /// A set as a client writes it, read by the command parser.
+    static func set(_ text: String) throws -> SequenceSet {
+        var parser = CommandParser()
+        var buffer = ByteBuffer(string: "a FETCH \(text) FLAGS\r\n")
+        guard case .command(let tagged) = parser.parse(&buffer), case .fetch(let fetch) = tagged.command else {
+            throw SetParseFailure(text: text)
+        }
+        return fetch.sequenceSet
+    }
+
+    struct SetParseFailure: Error { let text: String }
+
     /// RFC 9051 7.5.1: each EXPUNGE carries the number the message has when it is sent, so
     /// removing from the highest number down keeps earlier numbers valid.
     @Test func appliesExpungesThenExistsThenFlags() {
