@@ -52,22 +52,19 @@ extension IMAPSession {
             return []
         }
         selectedMailboxChanged = false
-        guard !changes.isEmpty || changes.highestModseq > knownModseq, selected != nil else { return [] }
-        let arriving = !imap4rev2 && changes.added.contains { $0.uid > largestBefore }
-        if arriving && !claiming {
-            // Which arrivals are recent here takes another read: the view changes only once it is done.
-            guard var mailbox = selected else { return [] }
-            let recentBefore = mailbox.recentCount
-            let responses = mailbox.apply(changes, reporting: changeReporting)
-            if mailbox.largestUID > largestBefore { try await takeRecent(grant, &mailbox, after: largestBefore) }
-            selected = mailbox
-            return reportingRecent(responses, of: mailbox, before: recentBefore)
+        guard !changes.isEmpty || changes.highestModseq > knownModseq,
+              let largestAfter = selected?.largestUID(applying: changes) else { return [] }
+        // Which arrivals are recent here is settled before the view changes: a read that fails
+        // then leaves the view as it was, and the changes are told by a later command.
+        var recentFrom: Int64?
+        if largestAfter > largestBefore, !imap4rev2 {
+            recentFrom = claiming
+                ? changes.firstClaimedRecent
+                : try await recentStart(grant, folderID: folderID, readOnly: readOnly, through: largestAfter, after: largestBefore)
         }
         let recentBefore = selected!.recentCount
         let responses = selected!.apply(changes, reporting: changeReporting)
-        if arriving, selected!.largestUID > largestBefore, let first = changes.firstClaimedRecent {
-            selected!.markRecent(from: first)
-        }
+        if let recentFrom { selected!.markRecent(from: recentFrom) }
         return reportingRecent(responses, of: selected!, before: recentBefore)
     }
 
@@ -92,15 +89,21 @@ extension IMAPSession {
     /// New messages from `after` on are recent in this session when it claims them first (RFC 3501
     /// 2.3.2); a read-only session sees those no session has claimed as recent, without taking the flag.
     func takeRecent(_ grant: Grant, _ mailbox: inout SelectedMailbox, after: Int64, firstUnclaimed: Int64? = nil) async throws {
-        if mailbox.readOnly {
-            var unclaimed = firstUnclaimed
-            if unclaimed == nil { unclaimed = try await context.store.folder(grant: grant.id, id: mailbox.folder.id)?.firstRecentUID }
-            guard let unclaimed else { return }
-            mailbox.markRecent(from: max(after + 1, unclaimed))
-        } else if let first = try await context.store.claimRecent(grant: grant.id, folderID: mailbox.folder.id,
-                                                                  through: mailbox.largestUID) {
+        if let first = try await recentStart(grant, folderID: mailbox.folder.id, readOnly: mailbox.readOnly,
+                                             through: mailbox.largestUID, after: after, firstUnclaimed: firstUnclaimed) {
             mailbox.markRecent(from: first)
         }
+    }
+
+    /// The first UID, after `after`, from which messages up to `largest` are recent in this
+    /// session: those it claims now, or for a read-only session those no session claimed. Nil
+    /// when none is.
+    func recentStart(_ grant: Grant, folderID: String, readOnly: Bool, through largest: Int64, after: Int64,
+                     firstUnclaimed: Int64? = nil) async throws -> Int64? {
+        guard readOnly else { return try await context.store.claimRecent(grant: grant.id, folderID: folderID, through: largest) }
+        var unclaimed = firstUnclaimed
+        if unclaimed == nil { unclaimed = try await context.store.folder(grant: grant.id, id: folderID)?.firstRecentUID }
+        return unclaimed.map { max(after + 1, $0) }
     }
 
     func resolve(_ set: SequenceSet, byUID: Bool) throws(IMAPCommandError) -> [Int64] {
@@ -350,8 +353,6 @@ extension IMAPSession {
         }
         let result = try await context.store.storeFlags(grant: grant.id, folderID: folderID, uids: UIDSet(uids: uids),
                                                         operation: operation, unchangedSince: unchangedSince)
-        selected?.record(result.changed)
-        let mailbox = try requireSelected()
         var reported = result.changed
         if unchangedSince != nil {
             // A message that passed the condition but already had the flags is still told, with its
@@ -359,12 +360,15 @@ extension IMAPSession {
             let settled = Set(result.changed.map(\.uid)).union(result.failedCondition)
             let passed = uids.filter { !settled.contains($0) }
             if !passed.isEmpty {
-                let current = try await context.store.fetch(grant: grant.id, folderID: mailbox.folder.id, uids: UIDSet(uids: passed),
+                let current = try await context.store.fetch(grant: grant.id, folderID: folderID, uids: UIDSet(uids: passed),
                                                             includeRaw: false)
                 reported += current.map { MessageState(uid: $0.uid, messageID: $0.id, flags: $0.flags, modseq: $0.modseq) }
                 reported.sort { $0.uid < $1.uid }
             }
         }
+        // Recorded once nothing can fail any more: a failed command leaves the changes to be read.
+        selected?.record(result.changed)
+        let mailbox = try requireSelected()
         var responses = early
         for state in reported {
             guard let number = mailbox.sequenceNumber(of: state.uid) else { continue }

@@ -150,6 +150,14 @@ struct SelectedMailbox {
         for keyword in Set(keywords).sorted() { learn(keyword) }
     }
 
+    /// The largest UID `apply(changes)` would leave, worked out without applying them: the largest
+    /// left after the expunges, or the largest new one it takes.
+    func largestUID(applying changes: FolderChanges) -> Int64 {
+        let expunged = Set(changes.expunged)
+        let remaining = uidList.last { !expunged.contains(Int64($0)) }.map(Int64.init) ?? 0
+        return changes.added.lazy.map(\.uid).filter { $0 > remaining && UInt32(exactly: $0) != nil }.max() ?? remaining
+    }
+
     /// The message number of the first message without `\Seen` (the UNSEEN code of RFC 3501 7.1).
     var firstUnseenSequenceNumber: UInt32? {
         // Asked once per palette entry rather than once per message: the scan is then over integers.
@@ -196,12 +204,14 @@ struct SelectedMailbox {
     func uids(forSequenceSet set: SequenceSet) -> [Int64] {
         if case .lastCommand = set { return savedUIDs() }
         guard case .ranges(let ranges) = set, !uidList.isEmpty else { return [] }
-        var uids: [Int64] = []
-        for range in Self.normalized(ranges.map { $0.resolved(largest: count) }) {
+        let positions = Self.normalized(ranges.map { $0.resolved(largest: count) }).compactMap { range -> Range<Int>? in
             let first = Int(max(range.lowerBound, 1)), last = Int(min(range.upperBound, count))
-            guard first <= last else { continue }
-            uids.reserveCapacity(uids.count + last - first + 1)
-            for position in (first - 1)..<last { uids.append(Int64(uidList[position])) }
+            return first <= last ? (first - 1)..<last : nil
+        }
+        var uids: [Int64] = []
+        uids.reserveCapacity(positions.reduce(0) { $0 + $1.count })
+        for range in positions {
+            for position in range { uids.append(Int64(uidList[position])) }
         }
         return uids
     }
@@ -319,9 +329,19 @@ struct SelectedMailbox {
                 flagIndexes.remove(at: position)
             }
         } else {
-            let gone = RangeSet(removedPositions, within: uidList)
-            uidList.removeSubranges(gone)
-            flagIndexes.removeSubranges(gone)
+            var kept = 0
+            var next = removedPositions.count - 1
+            for position in uidList.indices {
+                if next >= 0, removedPositions[next] == position {
+                    next -= 1
+                    continue
+                }
+                uidList[kept] = uidList[position]
+                flagIndexes[kept] = flagIndexes[position]
+                kept += 1
+            }
+            uidList.removeLast(uidList.count - kept)
+            flagIndexes.removeLast(flagIndexes.count - kept)
         }
         if !vanished.isEmpty { responses.append(.untagged(.vanished(earlier: false, .compact(vanished)))) }
         let added = changes.added.filter { $0.uid > largestUID && UInt32(exactly: $0.uid) != nil }.sorted { $0.uid < $1.uid }

@@ -138,6 +138,26 @@ import Testing
     }
 
     /// A set as a client writes it, read by the command parser.
+    /// Many expunges at once leave the map in one pass: the numbers told are those each message
+    /// has as its EXPUNGE goes out, highest first, and the flags stay with their messages.
+    @Test func manyExpungesAtOnceKeepNumbersAndFlags() throws {
+        let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
+                                highestModseq: 10, totalCount: 20, unseenCount: 0, createdAt: 0)
+        let messages = (1...20).map { Self.state(Int64($0), $0 % 3 == 0 ? [MessageFlags.flagged] : .empty) }
+        var mailbox = SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: false)
+        let gone: [Int64] = [2, 3, 5, 8, 9, 10, 11, 15, 19, 20, 77]
+        #expect(mailbox.largestUID(applying: FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 11, added: [],
+                                                           changed: [], expunged: gone)) == 18)
+        let responses = mailbox.apply(FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 11, added: [], changed: [],
+                                                    expunged: gone), reporting: .init())
+        #expect(responses == [20, 19, 15, 11, 10, 9, 8, 5, 3, 2].map { .untagged(.expunge(UInt32($0))) })
+        let left: [Int64] = [1, 4, 6, 7, 12, 13, 14, 16, 17, 18]
+        #expect(mailbox.uids(forSequenceSet: try Self.set("1:*")) == left)
+        for uid in left { #expect(mailbox.flags(of: uid) == (uid % 3 == 0 ? [MessageFlags.flagged] : .empty)) }
+        #expect(mailbox.largestUID(applying: FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 12,
+                                                           added: [Self.state(30), Self.state(25)], changed: [], expunged: [18])) == 30)
+    }
+
     static func set(_ text: String) throws -> SequenceSet {
         var parser = CommandParser()
         var buffer = ByteBuffer(string: "a FETCH \(text) FLAGS\r\n")
