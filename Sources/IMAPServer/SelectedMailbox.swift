@@ -34,14 +34,33 @@ struct SelectedMailbox {
         folder = snapshot.folder
         self.readOnly = readOnly
         var palette = FlagPalette()
-        // A UID beyond 32 bits cannot be named in IMAP (RFC 9051 2.3.1.1); such a row is left out
-        // rather than wrapped onto another message's number.
-        let representable = snapshot.messages.filter { UInt32(exactly: $0.uid) != nil }
-        uidList = representable.map { UInt32($0.uid) }
-        flagIndexes = representable.map { palette.index(of: $0.flags) }
+        var uids: [UInt32] = [], indexes: [UInt32] = []
+        uids.reserveCapacity(snapshot.messages.count)
+        indexes.reserveCapacity(snapshot.messages.count)
+        // Neighbours mostly share their flags (the store hands equal sets out as one value, so
+        // comparing them is cheap): the palette is asked only when they change.
+        var previous: (flags: MessageFlags, index: UInt32)?
+        for message in snapshot.messages {
+            // A UID beyond 32 bits cannot be named in IMAP (RFC 9051 2.3.1.1); such a row is left
+            // out rather than wrapped onto another message's number.
+            guard let uid = UInt32(exactly: message.uid) else { continue }
+            let index: UInt32
+            if let previous, previous.flags == message.flags {
+                index = previous.index
+            } else {
+                index = palette.index(of: message.flags)
+                previous = (message.flags, index)
+            }
+            uids.append(uid)
+            indexes.append(index)
+        }
+        uidList = uids
+        flagIndexes = indexes
         self.palette = palette
         knownModseq = snapshot.folder.highestModseq
-        for keyword in Set(representable.flatMap { $0.flags.names.filter(Self.isKeyword) }).sorted() { learn(keyword) }
+        // Every set a message has is in the palette, once.
+        let keywords = (0..<palette.count).flatMap { palette.flags(at: UInt32($0)).names.filter(Self.isKeyword) }
+        for keyword in Set(keywords).sorted() { learn(keyword) }
     }
 
     static func isKeyword(_ flag: String) -> Bool { !flag.hasPrefix("\\") }
