@@ -50,7 +50,7 @@ extension IMAPSession {
     /// (CHANGEDSINCE modseq VANISHED)` would answer, the expunges first. Nothing when the
     /// UIDVALIDITY the client knew is not the mailbox's: it must start again.
     func quickResynchronization(_ grant: Grant, _ parameter: QResyncParameter, mailbox: SelectedMailbox,
-                                messages: [MessageState]) async throws -> [Response] {
+                                messages: [MailboxSnapshot.Message]) async throws -> [Response] {
         guard Int64(parameter.uidValidity) == mailbox.folder.uidValidity else { return [] }
         let since = Int64(clamping: parameter.modSeq)
         var responses: [Response] = []

@@ -233,10 +233,24 @@ public struct MessageState: Hashable, Sendable {
 
 /// A folder as SELECT sees it, read in one snapshot: every message of it in UID order.
 public struct MailboxSnapshot: Hashable, Sendable {
-    public var folder: MailFolder
-    public var messages: [MessageState]
+    /// What a session keeps of a message it has not fetched: no id, which a folder of 100,000
+    /// messages would read and allocate 100,000 times for nothing.
+    public struct Message: Hashable, Sendable {
+        public var uid: Int64
+        public var flags: MessageFlags
+        public var modseq: Int64
 
-    public init(folder: MailFolder, messages: [MessageState]) {
+        public init(uid: Int64, flags: MessageFlags, modseq: Int64) {
+            self.uid = uid
+            self.flags = flags
+            self.modseq = modseq
+        }
+    }
+
+    public var folder: MailFolder
+    public var messages: [Message]
+
+    public init(folder: MailFolder, messages: [Message]) {
         self.folder = folder
         self.messages = messages
     }

@@ -138,21 +138,22 @@ extension PostgresMailStore {
         static let sample = changesClaimingRecentQuery(grant: .random(), folderID: "", since: 0)
     }
 
-    /// The folder row with its messages' UIDs, ids, flags (space separated: a flag is an atom) and
-    /// modseqs as arrays in UID order: one statement, so one snapshot.
+    /// The folder row with its messages' UIDs, flags (space separated: a flag is an atom) and
+    /// modseqs as arrays in UID order: one statement, so one snapshot. Not their ids: for 100,000
+    /// messages those were a quarter of the statement's time and 100,000 strings for the reader.
     ///
     /// The aggregates read their rows in the order the sub-select gives them, which the index on
     /// (grant, folder, uid) gives for free; an `ORDER BY` inside each aggregate instead sorted the
-    /// folder four times (measured: 0.55 ms against 0.14 ms for 300 messages). The four arrays
+    /// folder once per array (measured: 0.55 ms against 0.14 ms for 300 messages). The arrays
     /// take the same rows in the same order whatever the plan; the reader checks the UID order.
     static func snapshotQuery(grant: GrantID, id: String? = nil, name: String? = nil) -> PostgresQuery {
         let column = id == nil ? "name" : "id"
         return """
-            SELECT \(unescaped: folderColumns), m.uids, m.ids, m.flags, m.modseqs
+            SELECT \(unescaped: folderColumns), m.uids, m.flags, m.modseqs
             FROM folders f, LATERAL (
-                SELECT COALESCE(array_agg(uid), '{}') AS uids, COALESCE(array_agg(id), '{}') AS ids,
+                SELECT COALESCE(array_agg(uid), '{}') AS uids,
                     COALESCE(array_agg(array_to_string(flags, ' ')), '{}') AS flags, COALESCE(array_agg(modseq), '{}') AS modseqs
-                FROM (SELECT uid, id, flags, modseq FROM messages
+                FROM (SELECT uid, flags, modseq FROM messages
                       WHERE grant_id = f.grant_id AND folder_id = f.id ORDER BY uid) AS ordered) AS m
             WHERE f.grant_id = \(grant.rawValue)::text::uuid AND f.\(unescaped: column) = \(id ?? name ?? "")::text
             """

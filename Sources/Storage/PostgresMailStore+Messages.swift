@@ -42,7 +42,7 @@ extension PostgresMailStore {
 
     // MARK: - SELECT, FETCH, changes
 
-    /// One statement, so one snapshot: the folder row with its messages' UIDs, ids, flags (space
+    /// One statement, so one snapshot: the folder row with its messages' UIDs, flags (space
     /// separated: a flag is an atom) and modseqs as arrays in UID order.
     public func snapshot(grant: GrantID, folderID: String) async throws -> MailboxSnapshot {
         guard let snapshot = try await snapshot(grant: grant, where: .id(folderID)) else { throw MailStoreError.noSuchFolder }
@@ -66,9 +66,9 @@ extension PostgresMailStore {
                 let cells = row.makeRandomAccess()
                 let folder = try Self.decodeFolder(cells)
                 let base = Self.folderColumnCount
-                let uids = try BinaryArrayCell.int64s(cells[base]), ids = try BinaryArrayCell.strings(cells[base + 1])
-                let flags = try BinaryArrayCell.strings(cells[base + 2]), modseqs = try BinaryArrayCell.int64s(cells[base + 3])
-                var messages: [MessageState] = []
+                let uids = try BinaryArrayCell.int64s(cells[base]), flags = try BinaryArrayCell.strings(cells[base + 1])
+                let modseqs = try BinaryArrayCell.int64s(cells[base + 2])
+                var messages: [MailboxSnapshot.Message] = []
                 messages.reserveCapacity(uids.count)
                 // A folder's messages share a handful of flag sets: each is parsed once.
                 var parsedFlags: [String: MessageFlags] = [:]
@@ -81,7 +81,7 @@ extension PostgresMailStore {
                         parsed = MessageFlags(text.split(separator: " ").map(String.init))
                         parsedFlags[text] = parsed
                     }
-                    messages.append(MessageState(uid: uids[index], messageID: ids[index], flags: parsed, modseq: modseqs[index]))
+                    messages.append(MailboxSnapshot.Message(uid: uids[index], flags: parsed, modseq: modseqs[index]))
                 }
                 if !zip(messages, messages.dropFirst()).allSatisfy({ $0.uid < $1.uid }) {
                     messages.sort { $0.uid < $1.uid }

@@ -49,7 +49,12 @@ import Testing
     static func mailbox(_ uids: [Int64]) -> SelectedMailbox {
         let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
                                 highestModseq: 10, totalCount: uids.count, unseenCount: 0, createdAt: 0)
-        return SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: uids.map { state($0) }), readOnly: false)
+        return SelectedMailbox(snapshot: snapshot(folder, uids.map { state($0) }), readOnly: false)
+    }
+
+    /// A snapshot of messages as the session knows them.
+    static func snapshot(_ folder: MailFolder, _ states: [MessageState]) -> MailboxSnapshot {
+        MailboxSnapshot(folder: folder, messages: states.map { MailboxSnapshot.Message(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) })
     }
 
     /// RFC 9051 2.3.1.2: a message number beyond the mailbox, or `*` in an empty one, is a protocol error.
@@ -120,10 +125,10 @@ import Testing
         let seen: MessageFlags = [MessageFlags.seen]
         let messages = [Self.state(3, seen), Self.state(5, [MessageFlags.seen, MessageFlags.flagged]), Self.state(9, [MessageFlags.flagged]),
                         Self.state(12)]
-        #expect(SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: false)
+        #expect(SelectedMailbox(snapshot: Self.snapshot(folder, messages), readOnly: false)
             .firstUnseenSequenceNumber == 3)
         let allSeen = messages.map { Self.state($0.uid, seen) }
-        #expect(SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: allSeen), readOnly: false)
+        #expect(SelectedMailbox(snapshot: Self.snapshot(folder, allSeen), readOnly: false)
             .firstUnseenSequenceNumber == nil)
     }
 
@@ -144,7 +149,7 @@ import Testing
         let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
                                 highestModseq: 10, totalCount: 20, unseenCount: 0, createdAt: 0)
         let messages = (1...20).map { Self.state(Int64($0), $0 % 3 == 0 ? [MessageFlags.flagged] : .empty) }
-        var mailbox = SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: false)
+        var mailbox = SelectedMailbox(snapshot: Self.snapshot(folder, messages), readOnly: false)
         let gone: [Int64] = [2, 3, 5, 8, 9, 10, 11, 15, 19, 20, 77]
         #expect(mailbox.largestUID(applying: FolderChanges(uidValidity: 7, uidNext: 100, highestModseq: 11, added: [],
                                                            changed: [], expunged: gone)) == 18)
@@ -240,12 +245,12 @@ import Testing
         let folder = MailFolder(id: "inbox", name: "INBOX", parentID: nil, systemFolder: .inbox, uidValidity: 7, uidNext: 100,
                                 highestModseq: 10, totalCount: 3, unseenCount: 0, createdAt: 0)
         let messages = [Self.state(1, ["$Label1", MessageFlags.seen]), Self.state(2, ["Work", "$label1"]), Self.state(3)]
-        let writable = SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: false)
+        let writable = SelectedMailbox(snapshot: Self.snapshot(folder, messages), readOnly: false)
         #expect(Self.wire(writable.flagsResponses) == [
             "* FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Label1 Work)",
             "* OK [PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Label1 Work \\*)] Flags permitted",
         ])
-        let readOnly = SelectedMailbox(snapshot: MailboxSnapshot(folder: folder, messages: messages), readOnly: true)
+        let readOnly = SelectedMailbox(snapshot: Self.snapshot(folder, messages), readOnly: true)
         #expect(Self.wire(readOnly.flagsResponses).last == "* OK [PERMANENTFLAGS ()] Flags permitted")
     }
 
