@@ -216,7 +216,7 @@ public struct AppendResult: Hashable, Sendable {
     }
 }
 
-/// The cheap per-message state a session keeps: UID, flags, modseq.
+/// A message's state as a change or a STORE reports it: its UID, id, flags and modseq.
 public struct MessageState: Hashable, Sendable {
     public var uid: Int64
     public var messageID: String
