@@ -122,6 +122,8 @@ public enum Migrations {
                   statements: SubmitGuardsSchema.statements),
         Migration(version: 40, name: "a message's only job, delivered with no webhook taking its events, removes the message in one delete",
                   statements: DeliveredRecordSchema.statements),
+        Migration(version: 41, name: "a STORE of one message that changes nothing runs one statement; one that changes writes what it read",
+                  statements: StoreShortcutSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

@@ -69,6 +69,14 @@ enum OneMessageStoreSchema {
                 RETURN NEXT;
                 RETURN;
             END IF;
+        \(rangesPath)
+        END $$
+        """,
+    ]
+
+    /// The statements for any other set of UIDs, and for `UNCHANGEDSINCE`: later versions of the
+    /// function keep them as they are.
+    static let rangesPath = """
             IF p_unchanged_since IS NULL THEN
                 PERFORM 1 FROM messages s
                 WHERE s.grant_id = p_grant AND s.folder_id = p_folder AND s.uid BETWEEN v_low AND v_high
@@ -125,7 +133,5 @@ enum OneMessageStoreSchema {
             RETURN QUERY
             SELECT 'changed', m.uid, m.id, m.flags, m.modseq FROM messages m
             WHERE m.grant_id = p_grant AND m.id = ANY (v_ids) ORDER BY m.uid;
-        END $$
-        """,
-    ]
+        """
 }

@@ -235,6 +235,36 @@ enum MailStoreBehaviour {
         await #expect(throws: MailStoreError.noSuchGrant) { try await store(.add(["\\Seen"]), 1, in: .random()) }
     }
 
+    /// A STORE of one UID that would change nothing (`+FLAGS` of flags the message holds in any
+    /// spelling, `-FLAGS` of flags it lacks) takes no modseq (migration 41 decides it from the first
+    /// read); `-FLAGS` of one flag in its stored spelling keeps the others in order, and in another
+    /// spelling takes the stored one away; the counters follow.
+    static func aStoreOfOneMessageRemovesByNameAndSkipsWhatChangesNothing(_ h: MailStoreHarness) async throws {
+        let grant = try await h.makeGrant()
+        try await append(h.store, grant)
+        func store(_ operation: FlagOperation) async throws -> FlagStoreResult {
+            try await h.store.storeFlags(grant: grant, folderID: inbox, uids: UIDSet(1...1), operation: operation, unchangedSince: nil)
+        }
+        let all = try await store(.add(["Project", "\\Flagged", "\\Seen", "$Label1"]))
+        #expect(all.changed.first?.flags == ["$Label1", "Project", "\\Flagged", "\\Seen"])
+        let before = try #require(try await h.store.folder(grant: grant, id: inbox))
+        #expect(try await store(.remove(["\\Answered", "Elsewhere"])).changed.isEmpty)
+        #expect(try await store(.add(["project", "\\FLAGGED"])).changed.isEmpty)
+        #expect(try await store(.add([])).changed.isEmpty)
+        #expect(try #require(try await h.store.folder(grant: grant, id: inbox)).highestModseq == before.highestModseq)
+        let unflagged = try await store(.remove(["\\Flagged"]))
+        #expect(unflagged.changed.first?.flags == ["$Label1", "Project", "\\Seen"])
+        #expect(unflagged.changed.first?.modseq == before.highestModseq + 1)
+        let noProject = try await store(.remove(["PROJECT"]))
+        #expect(noProject.changed.first?.flags == ["$Label1", "\\Seen"])
+        let unseen = try await store(.remove(["\\Seen"]))
+        #expect(unseen.changed.first?.flags == ["$Label1"])
+        let after = try #require(try await h.store.folder(grant: grant, id: inbox))
+        #expect(after.unseenCount == before.unseenCount + 1 && after.highestModseq == before.highestModseq + 3)
+        let snapshot = try await h.store.snapshot(grant: grant, folderID: inbox)
+        #expect(snapshot.messages.map(\.flags) == [["$Label1"]])
+    }
+
     /// A keyword is one flag in any letter case: adding another spelling keeps the stored one,
     /// removing any spelling takes it away, and a replacement keeps one spelling per name.
     static func keywordsAreOneFlagInAnyLetterCase(_ h: MailStoreHarness) async throws {
@@ -708,6 +738,7 @@ enum MailStoreBehaviour {
     static let all: [(String, @Sendable (MailStoreHarness) async throws -> Void)] = [
         ("folderCountersFollowEveryChange", folderCountersFollowEveryChange),
         ("aStoreOfOneMessageChangesItAlone", aStoreOfOneMessageChangesItAlone),
+        ("aStoreOfOneMessageRemovesByNameAndSkipsWhatChangesNothing", aStoreOfOneMessageRemovesByNameAndSkipsWhatChangesNothing),
         ("readsByNameFindTheFolder", readsByNameFindTheFolder),
         ("systemFoldersAndTheirState", systemFoldersAndTheirState),
         ("appendAssignsAscendingUIDsAndModseqs", appendAssignsAscendingUIDsAndModseqs),

@@ -175,6 +175,53 @@ import Testing
     }
 
     /// RFC 8514: the save date is when the message came into its folder: stored, copied or moved.
+    /// A STORE of one UID reads the message's flags before it takes the grant's lock. When another
+    /// writer changes them in between, the write of what it read finds them changed, reads them
+    /// again under the lock and merges into those (migration 41): nothing the other writer set is
+    /// lost, and the counters follow the flags actually replaced.
+    @Test func aStoreWhoseFirstReadWentStaleMergesIntoTheFlagsUnderTheLock() async throws {
+        try await Self.withHarness { h in
+            let grant = try await h.makeGrant()
+            let stored = try await MailStoreBehaviour.append(h.store, grant, "inbox", TestMessage())
+            let before = try #require(try await h.store.folder(grant: grant, id: "inbox"))
+            let url = try TestEnvironment.postgresURL()
+            try await TestEnvironment.withPostgres(url: url) { client in
+                try await client.withConnection { other in
+                    let logger = TestEnvironment.logger
+                    try await other.query("BEGIN", logger: logger)
+                    try await other.query("SELECT 1 FROM grants WHERE id = \(grant.rawValue)::uuid FOR UPDATE", logger: logger)
+                    try await other.query(
+                        """
+                        UPDATE messages SET flags = ARRAY['Project', '\\Seen']
+                        WHERE grant_id = \(grant.rawValue)::uuid AND folder_id = 'inbox' AND uid = \(stored.uid)
+                        """, logger: logger)
+                    async let flagged = h.store.storeFlags(grant: grant, folderID: "inbox", uids: UIDSet(uids: [stored.uid]),
+                                                           operation: .add([MessageFlags.flagged]), unchangedSince: nil)
+                    // Asks Postgres until the STORE waits for the grant's lock, for ten seconds at most.
+                    let giveUp = ContinuousClock.now + .seconds(10)
+                    var waiting = false
+                    while !waiting, ContinuousClock.now < giveUp {
+                        let rows = try await client.query(
+                            """
+                            SELECT count(*) FROM pg_stat_activity
+                            WHERE wait_event_type = 'Lock' AND query LIKE '%mail_store_flags%' AND datname = current_database()
+                            """, logger: logger)
+                        for try await count in rows.decode(Int.self) { waiting = count > 0 }
+                    }
+                    #expect(waiting)
+                    try await other.query("COMMIT", logger: logger)
+                    let result = try await flagged
+                    #expect(result.changed.map(\.uid) == [stored.uid])
+                    #expect(result.changed.first?.flags == ["Project", "\\Flagged", "\\Seen"])
+                }
+            }
+            let snapshot = try await h.store.snapshot(grant: grant, folderID: "inbox")
+            #expect(snapshot.messages.map(\.flags) == [["Project", "\\Flagged", "\\Seen"]])
+            let after = try #require(try await h.store.folder(grant: grant, id: "inbox"))
+            #expect(after.unseenCount == before.unseenCount - 1)
+        }
+    }
+
     @Test func aMoveGivesTheMessageANewSaveDate() async throws {
         try await Self.withHarness { h in
             let grant = try await h.makeGrant()
