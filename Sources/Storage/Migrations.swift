@@ -124,6 +124,7 @@ public enum Migrations {
                   statements: DeliveredRecordSchema.statements),
         Migration(version: 41, name: "a STORE of one message that changes nothing runs one statement; one that changes writes what it read",
                   statements: StoreShortcutSchema.statements),
+        Migration(version: 42, name: "an APPEND writes its grant row once", statements: AppendQuotaOnceSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so
