@@ -125,6 +125,8 @@ public enum Migrations {
         Migration(version: 41, name: "a STORE of one message that changes nothing runs one statement; one that changes writes what it read",
                   statements: StoreShortcutSchema.statements),
         Migration(version: 42, name: "an APPEND writes its grant row once", statements: AppendQuotaOnceSchema.statements),
+        Migration(version: 43, name: "guardrail changes refresh the workspaces' storage limits one after the other",
+                  statements: StorageLimitsRefreshOrderSchema.statements),
     ]
 
     /// Compresses `column` with lz4 from now on where the server was built with it, and says so

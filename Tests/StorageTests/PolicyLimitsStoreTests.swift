@@ -91,6 +91,54 @@ import Testing
         }
     }
 
+    /// A refresh of the storage limits that starts while a guardrail change is still uncommitted (a
+    /// prune of tombstones, which takes no version row) waits for it, then computes the limits from
+    /// what it committed (migration 43): the change's limit is not overwritten by older figures.
+    @Test func aRefreshDuringAGuardrailChangeKeepsItsStorageLimit() async throws {
+        try await Self.withStore { store, grants, guardrails, client in
+            let grant = try await Self.makeGrant(grants)
+            let policyID = "policy-race-\(grant)", workspaceID = "workspace-race-\(grant)"
+            var policy = MailPolicy(id: policyID, name: "small", limits: .init(), spamDetection: .init(), createdAt: 0, updatedAt: 0)
+            policy.limits.storageTotal = 1500
+            try await guardrails.put(.policy, id: policyID, policy, createdAt: 0)
+            try await guardrails.put(.workspace, id: workspaceID,
+                                     Workspace(id: workspaceID, name: "w", domain: nil, autoGroup: false, isDefault: false, policyID: policyID,
+                                               ruleIDs: [], createdAt: 0, updatedAt: 0), createdAt: 0)
+            _ = try await grants.setWorkspace(id: grant, workspaceID: workspaceID, updatedAt: 1)
+            #expect(try await store.quota(grant: grant).limitBytes == 1500)
+            let logger = TestEnvironment.logger
+            try await client.withConnection { first in
+                // The first change: the policy's limit raised, not yet committed.
+                try await first.query("BEGIN", logger: logger)
+                try await first.query(
+                    """
+                    UPDATE guardrail_objects SET document = jsonb_set(document, '{limits,limit_storage_total}', '4000')
+                    WHERE kind = 'policy' AND id = \(policyID)
+                    """, logger: logger)
+                // Meanwhile tombstones are pruned, which refreshes the limits too.
+                async let second = guardrails.pruneTombstones(deletedBefore: 0)
+                // Asks Postgres until the prune waits for a lock the change holds, for ten seconds at most.
+                let giveUp = ContinuousClock.now + .seconds(10)
+                var waiting = false
+                while !waiting, ContinuousClock.now < giveUp {
+                    let rows = try await client.query(
+                        """
+                        SELECT count(*) FROM pg_stat_activity
+                        WHERE wait_event_type = 'Lock' AND query LIKE '%guardrail_objects%' AND datname = current_database()
+                        """, logger: logger)
+                    for try await count in rows.decode(Int.self) { waiting = count > 0 }
+                }
+                #expect(waiting)
+                try await first.query("COMMIT", logger: logger)
+                _ = try await second
+            }
+            #expect(try await store.quota(grant: grant).limitBytes == 4000)
+            _ = try await guardrails.delete(.workspace, id: workspaceID)
+            _ = try await guardrails.delete(.policy, id: policyID)
+            _ = try await grants.deleteGrant(id: grant)
+        }
+    }
+
     @Test func mailIsRemovedByHowLongItHasBeenInItsFolder() async throws {
         try await Self.withStore { store, grants, _, client in
             let grant = try await Self.makeGrant(grants)
