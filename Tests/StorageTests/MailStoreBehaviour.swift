@@ -262,8 +262,15 @@ enum MailStoreBehaviour {
         #expect(unseen.changed.first?.flags == ["$Label1"])
         let after = try #require(try await h.store.folder(grant: grant, id: inbox))
         #expect(after.unseenCount == before.unseenCount + 1 && after.highestModseq == before.highestModseq + 3)
+        // Names that Postgres quotes in an array's text: the word NULL, a comma, a brace.
+        let quoted = try await store(.add(["NULL", "a,b", "x}y"]))
+        #expect(quoted.changed.first?.flags == ["$Label1", "NULL", "a,b", "x}y"])
+        #expect(try await store(.add(["null", "A,B"])).changed.isEmpty)
+        #expect(try await store(.remove(["Nothing,here"])).changed.isEmpty)
+        #expect(try await store(.remove(["a,b"])).changed.first?.flags == ["$Label1", "NULL", "x}y"])
+        #expect(try await store(.remove(["null"])).changed.first?.flags == ["$Label1", "x}y"])
         let snapshot = try await h.store.snapshot(grant: grant, folderID: inbox)
-        #expect(snapshot.messages.map(\.flags) == [["$Label1"]])
+        #expect(snapshot.messages.map(\.flags) == [["$Label1", "x}y"]])
     }
 
     /// A keyword is one flag in any letter case: adding another spelling keeps the stored one,

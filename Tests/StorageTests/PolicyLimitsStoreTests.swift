@@ -117,14 +117,16 @@ import Testing
                     """, logger: logger)
                 // Meanwhile tombstones are pruned, which refreshes the limits too.
                 async let second = guardrails.pruneTombstones(deletedBefore: 0)
-                // Asks Postgres until the prune waits for a lock the change holds, for ten seconds at most.
+                // Asks Postgres until the prune waits for a lock this change holds, for ten seconds at most.
+                var blocker = 0
+                for try await pid in try await first.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) { blocker = pid }
                 let giveUp = ContinuousClock.now + .seconds(10)
                 var waiting = false
                 while !waiting, ContinuousClock.now < giveUp {
                     let rows = try await client.query(
                         """
                         SELECT count(*) FROM pg_stat_activity
-                        WHERE wait_event_type = 'Lock' AND query LIKE '%guardrail_objects%' AND datname = current_database()
+                        WHERE \(blocker)::integer = ANY (pg_blocking_pids(pid)) AND query LIKE '%guardrail_objects%'
                         """, logger: logger)
                     for try await count in rows.decode(Int.self) { waiting = count > 0 }
                 }

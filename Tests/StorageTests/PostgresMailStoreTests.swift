@@ -174,7 +174,6 @@ import Testing
         }
     }
 
-    /// RFC 8514: the save date is when the message came into its folder: stored, copied or moved.
     /// A STORE of one UID reads the message's flags before it takes the grant's lock. When another
     /// writer changes them in between, the write of what it read finds them changed, reads them
     /// again under the lock and merges into those (migration 41): nothing the other writer set is
@@ -197,14 +196,17 @@ import Testing
                         """, logger: logger)
                     async let flagged = h.store.storeFlags(grant: grant, folderID: "inbox", uids: UIDSet(uids: [stored.uid]),
                                                            operation: .add([MessageFlags.flagged]), unchangedSince: nil)
-                    // Asks Postgres until the STORE waits for the grant's lock, for ten seconds at most.
+                    // Asks Postgres until a STORE waits for the grant's lock this connection holds, for ten
+                    // seconds at most; other tests' STOREs wait on other connections.
+                    var blocker = 0
+                    for try await pid in try await other.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) { blocker = pid }
                     let giveUp = ContinuousClock.now + .seconds(10)
                     var waiting = false
                     while !waiting, ContinuousClock.now < giveUp {
                         let rows = try await client.query(
                             """
                             SELECT count(*) FROM pg_stat_activity
-                            WHERE wait_event_type = 'Lock' AND query LIKE '%mail_store_flags%' AND datname = current_database()
+                            WHERE \(blocker)::integer = ANY (pg_blocking_pids(pid)) AND query LIKE '%mail_store_flags%'
                             """, logger: logger)
                         for try await count in rows.decode(Int.self) { waiting = count > 0 }
                     }
@@ -222,6 +224,7 @@ import Testing
         }
     }
 
+    /// RFC 8514: the save date is when the message came into its folder: stored, copied or moved.
     @Test func aMoveGivesTheMessageANewSaveDate() async throws {
         try await Self.withHarness { h in
             let grant = try await h.makeGrant()
