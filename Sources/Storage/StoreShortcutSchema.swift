@@ -12,7 +12,10 @@
 ///   replaces the row only if its flags are still those it read. Every flag writer takes the grant's
 ///   lock first, so a STORE that committed between the read and the lock is the only way they
 ///   differ, and then the function reads again under the lock and computes anew, as before.
-/// The answers, the checks, the lock order and the counters are those of version 36.
+/// The answers, the checks, the lock order and the counters are those of version 36 for flags as
+/// the store writes them (one spelling per name, sorted). A row that still holds two spellings of a
+/// name, from before migration 17, is no longer rewritten by a STORE that adds one of them; readers
+/// fold such rows as they read them.
 enum StoreShortcutSchema {
     static let statements: [String] = [
         """
