@@ -46,6 +46,25 @@ public enum TestEnvironment {
         }
     }
 
+    /// Asks Postgres, for ten seconds at most, until a backend whose query contains `text` waits for
+    /// a lock that `holder` holds; false if none did in that time. Other backends waiting on other
+    /// connections (tests running beside) do not count.
+    public static func waitUntilBlocked(by holder: PostgresConnection, queryContaining text: String,
+                                        asking client: PostgresClient) async throws -> Bool {
+        var blocker = 0
+        for try await pid in try await holder.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) { blocker = pid }
+        let giveUp = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < giveUp {
+            let rows = try await client.query(
+                """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE \(blocker)::integer = ANY (pg_blocking_pids(pid)) AND strpos(query, \(text)) > 0
+                """, logger: logger)
+            for try await count in rows.decode(Int.self) where count > 0 { return true }
+        }
+        return false
+    }
+
     /// Runs `body` with a connection pool to `url` (as a serving node's mail store has), closed afterwards.
     public static func withPool<Result: Sendable>(
         url: String, settings: PostgresConnectionPool.Settings = .init(),

@@ -24,6 +24,19 @@ import Testing
                                            appPasswordHash: nil, createdAt: 0, updatedAt: 0)).id
     }
 
+    /// A workspace `workspace-<name>` whose policy `policy-<name>` limits storage to `storageTotal`.
+    static func putWorkspace(_ guardrails: PostgresGuardrailStore, named name: String,
+                             storageTotal: Int64) async throws -> (policy: MailPolicy, workspaceID: String) {
+        let policyID = "policy-\(name)", workspaceID = "workspace-\(name)"
+        var policy = MailPolicy(id: policyID, name: "small", limits: .init(), spamDetection: .init(), createdAt: 0, updatedAt: 0)
+        policy.limits.storageTotal = storageTotal
+        try await guardrails.put(.policy, id: policyID, policy, createdAt: 0)
+        try await guardrails.put(.workspace, id: workspaceID,
+                                 Workspace(id: workspaceID, name: "w", domain: nil, autoGroup: false, isDefault: false, policyID: policyID,
+                                           ruleIDs: [], createdAt: 0, updatedAt: 0), createdAt: 0)
+        return (policy, workspaceID)
+    }
+
     @Test func dailyCountsStopAtTheLimitUnderConcurrency() async throws {
         try await Self.withStore { store, grants, _, _ in
             let grant = try await Self.makeGrant(grants)
@@ -53,13 +66,9 @@ import Testing
     @Test func theStorageLimitOfTheWorkspacesPolicyHoldsInEveryWrite() async throws {
         try await Self.withStore { store, grants, guardrails, client in
             let grant = try await Self.makeGrant(grants)
-            let policyID = "policy-\(grant)", workspaceID = "workspace-\(grant)"
-            var policy = MailPolicy(id: policyID, name: "small", limits: .init(), spamDetection: .init(), createdAt: 0, updatedAt: 0)
-            policy.limits.storageTotal = 1500
-            try await guardrails.put(.policy, id: policyID, policy, createdAt: 0)
-            try await guardrails.put(.workspace, id: workspaceID,
-                                     Workspace(id: workspaceID, name: "w", domain: nil, autoGroup: false, isDefault: false, policyID: policyID,
-                                               ruleIDs: [], createdAt: 0, updatedAt: 0), createdAt: 0)
+            let made = try await Self.putWorkspace(guardrails, named: "\(grant)", storageTotal: 1500)
+            var policy = made.policy
+            let policyID = policy.id, workspaceID = made.workspaceID
             // Until the grant is in the workspace, the store's default holds.
             #expect(try await store.quota(grant: grant).limitBytes == 1 << 30)
             _ = try await grants.setWorkspace(id: grant, workspaceID: workspaceID, updatedAt: 1)
@@ -97,13 +106,8 @@ import Testing
     @Test func aRefreshDuringAGuardrailChangeKeepsItsStorageLimit() async throws {
         try await Self.withStore { store, grants, guardrails, client in
             let grant = try await Self.makeGrant(grants)
-            let policyID = "policy-race-\(grant)", workspaceID = "workspace-race-\(grant)"
-            var policy = MailPolicy(id: policyID, name: "small", limits: .init(), spamDetection: .init(), createdAt: 0, updatedAt: 0)
-            policy.limits.storageTotal = 1500
-            try await guardrails.put(.policy, id: policyID, policy, createdAt: 0)
-            try await guardrails.put(.workspace, id: workspaceID,
-                                     Workspace(id: workspaceID, name: "w", domain: nil, autoGroup: false, isDefault: false, policyID: policyID,
-                                               ruleIDs: [], createdAt: 0, updatedAt: 0), createdAt: 0)
+            let (policy, workspaceID) = try await Self.putWorkspace(guardrails, named: "race-\(grant)", storageTotal: 1500)
+            let policyID = policy.id
             _ = try await grants.setWorkspace(id: grant, workspaceID: workspaceID, updatedAt: 1)
             #expect(try await store.quota(grant: grant).limitBytes == 1500)
             let logger = TestEnvironment.logger
@@ -117,20 +121,7 @@ import Testing
                     """, logger: logger)
                 // Meanwhile tombstones are pruned, which refreshes the limits too.
                 async let second = guardrails.pruneTombstones(deletedBefore: 0)
-                // Asks Postgres until the prune waits for a lock this change holds, for ten seconds at most.
-                var blocker = 0
-                for try await pid in try await first.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) { blocker = pid }
-                let giveUp = ContinuousClock.now + .seconds(10)
-                var waiting = false
-                while !waiting, ContinuousClock.now < giveUp {
-                    let rows = try await client.query(
-                        """
-                        SELECT count(*) FROM pg_stat_activity
-                        WHERE \(blocker)::integer = ANY (pg_blocking_pids(pid)) AND query LIKE '%guardrail_objects%'
-                        """, logger: logger)
-                    for try await count in rows.decode(Int.self) { waiting = count > 0 }
-                }
-                #expect(waiting)
+                #expect(try await TestEnvironment.waitUntilBlocked(by: first, queryContaining: "guardrail_objects", asking: client))
                 try await first.query("COMMIT", logger: logger)
                 _ = try await second
             }

@@ -196,21 +196,7 @@ import Testing
                         """, logger: logger)
                     async let flagged = h.store.storeFlags(grant: grant, folderID: "inbox", uids: UIDSet(uids: [stored.uid]),
                                                            operation: .add([MessageFlags.flagged]), unchangedSince: nil)
-                    // Asks Postgres until a STORE waits for the grant's lock this connection holds, for ten
-                    // seconds at most; other tests' STOREs wait on other connections.
-                    var blocker = 0
-                    for try await pid in try await other.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) { blocker = pid }
-                    let giveUp = ContinuousClock.now + .seconds(10)
-                    var waiting = false
-                    while !waiting, ContinuousClock.now < giveUp {
-                        let rows = try await client.query(
-                            """
-                            SELECT count(*) FROM pg_stat_activity
-                            WHERE \(blocker)::integer = ANY (pg_blocking_pids(pid)) AND query LIKE '%mail_store_flags%'
-                            """, logger: logger)
-                        for try await count in rows.decode(Int.self) { waiting = count > 0 }
-                    }
-                    #expect(waiting)
+                    #expect(try await TestEnvironment.waitUntilBlocked(by: other, queryContaining: "mail_store_flags", asking: client))
                     try await other.query("COMMIT", logger: logger)
                     let result = try await flagged
                     #expect(result.changed.map(\.uid) == [stored.uid])
